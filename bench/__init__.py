@@ -1,0 +1,1 @@
+"""The Kitaru benchmark suite: ``python -m bench`` (or ``make bench``)."""

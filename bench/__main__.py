@@ -1,0 +1,115 @@
+"""Run the benchmark suite: prints a table and writes JSON (``bench/results/latest.json``).
+
+Each figure is the median of several repetitions (each in a fresh data
+directory, so the cache never serves a repetition from an earlier one); the
+spread (min–max) is printed beside it so the machine's noise is visible.
+
+Usage::
+
+    python -m bench [--quick] [--json PATH] [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import cases
+
+TARGETS = {
+    "import_kitaru_ms": 150.0,
+    "checkpoint_overhead_ms_n100": 0.5,
+    "checkpoint_overhead_ms_n1000": 0.5,
+    "checkpoint_1mib_ms": 5.0,
+    "rerun_completed_1000_s": 0.5,
+    "submit_100_s": 0.5,
+}
+
+
+def measure(name: str, fn: Callable[[Path], float], repeats: int) -> dict[str, Any]:
+    values = []
+    for i in range(repeats):
+        with tempfile.TemporaryDirectory(prefix=f"kitaru-bench-{name}-") as tmp:
+            values.append(fn(Path(tmp)))
+        print(f"  {name}: run {i + 1}/{repeats} = {values[-1]:.4g}", file=sys.stderr, flush=True)
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "runs": values,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 repetitions instead of 5")
+    parser.add_argument("--json", default="bench/results/latest.json", help="where to write the JSON results")
+    parser.add_argument("--only", nargs="*", help="run only these benchmarks (names as in the table)")
+    args = parser.parse_args(argv)
+    repeats = 3 if args.quick else 5
+
+    benchmarks: list[tuple[str, str, Callable[[Path], float]]] = [
+        ("import_kitaru_ms", "import kitaru (ms, fresh process)", cases.import_time_ms),
+        ("sqlite_commit_us", "bare SQLite commit, WAL+NORMAL (µs, floor)", cases.sqlite_commit_us),
+        ("empty_flow_ms", "empty flow: run() + wait() (ms)", cases.empty_flow_ms),
+        ("checkpoint_overhead_ms_n100", "per checkpoint, 100 sequential (ms)", cases.per_checkpoint_ms(100)),
+        (
+            "checkpoint_overhead_ms_n1000",
+            "per checkpoint, 1,000 sequential (ms)",
+            cases.per_checkpoint_ms(1000),
+        ),
+        ("checkpoint_1mib_ms", "per checkpoint returning 1 MiB, 20 calls (ms)", cases.one_mib_ms),
+        ("rerun_completed_1000_s", "re-run a completed 1,000-checkpoint execution (s)", cases.rerun_1000_s),
+        ("submit_100_s", "100 .submit() + results (s)", cases.submit_100_s),
+    ]
+    if args.only:
+        benchmarks = [b for b in benchmarks if b[0] in args.only]
+    results: dict[str, Any] = {}
+    for key, _, fn in benchmarks:
+        results[key] = measure(key, fn, repeats)
+
+    floor_us = results.get("sqlite_commit_us", {}).get("median")
+    print()
+    print(f"{'benchmark':<52} {'median':>10} {'min':>10} {'max':>10} {'target':>8}  ratio to floor")
+    for key, label, _ in benchmarks:
+        r = results[key]
+        target = TARGETS.get(key)
+        ratio = ""
+        if floor_us and key.startswith("checkpoint_overhead"):
+            ratio = f"{r['median'] * 1000 / floor_us:.1f}× one commit"
+        verdict = "" if target is None else ("ok" if r["median"] <= target else "MISS")
+        target_text = "" if target is None else f"≤{target:g}"
+        print(
+            f"{label:<52} {r['median']:>10.4g} {r['min']:>10.4g} {r['max']:>10.4g} "
+            f"{target_text:>8} {verdict:>4} {ratio}"
+        )
+
+    payload = {
+        "machine": {
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "repeats": repeats,
+        "targets": TARGETS,
+        "results": results,
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=2))
+    print(f"\nJSON written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

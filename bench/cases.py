@@ -1,0 +1,138 @@
+"""The benchmark cases. Each takes a fresh temporary directory and returns one number."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from kitaru import checkpoint, flow
+from kitaru.testing import isolated_home
+
+MIB = 1024 * 1024
+_BLOBS: list[bytes] = []
+
+
+@checkpoint
+def trivial(i: int) -> int:
+    return i + 1
+
+
+@checkpoint
+def one_mib(i: int) -> bytes:
+    return _BLOBS[i]
+
+
+@flow
+def empty() -> None:
+    return None
+
+
+@flow
+def sequential(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += trivial(i)
+    return total
+
+
+@flow
+def big_values(n: int) -> int:
+    return sum(len(one_mib(i)) for i in range(n))
+
+
+@flow
+def fan_out(n: int) -> int:
+    return sum(f.result() for f in [trivial.submit(i) for i in range(n)])
+
+
+def import_time_ms(_: Path) -> float:
+    code = "import time; t = time.perf_counter(); import kitaru; print((time.perf_counter() - t) * 1000)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def sqlite_commit_us(tmp: Path, n: int = 1000) -> float:
+    """The store's floor: one small insert + commit, WAL and synchronous=NORMAL."""
+    conn = sqlite3.connect(tmp / "floor.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)")
+    start = time.perf_counter()
+    for i in range(n):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t (v) VALUES (?)", (str(i).encode(),))
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed / n * 1e6
+
+
+def _timed_flow(tmp: Path, start: Callable[[], object]) -> float:
+    with isolated_home(tmp / "home"):
+        empty.run().wait()  # open the store and warm up outside the timing
+        t = time.perf_counter()
+        start()
+        return time.perf_counter() - t
+
+
+def empty_flow_ms(tmp: Path) -> float:
+    with isolated_home(tmp / "home"):
+        empty.run().wait()
+        times = []
+        for _ in range(20):
+            t = time.perf_counter()
+            empty.run().wait()
+            times.append(time.perf_counter() - t)
+        times.sort()
+        return times[len(times) // 2] * 1000
+
+
+def per_checkpoint_ms(n: int) -> Callable[[Path], float]:
+    def case(tmp: Path) -> float:
+        with isolated_home(tmp / "home"):
+            empty.run().wait()
+            t = time.perf_counter()
+            empty.run().wait()
+            base = time.perf_counter() - t
+            t = time.perf_counter()
+            sequential.run(n).wait()
+            total = time.perf_counter() - t
+        return (total - base) / n * 1000
+
+    return case
+
+
+def one_mib_ms(tmp: Path, n: int = 20) -> float:
+    if not _BLOBS:
+        _BLOBS.extend(os.urandom(MIB) for _ in range(n))
+    with isolated_home(tmp / "home"):
+        empty.run().wait()
+        t = time.perf_counter()
+        empty.run().wait()
+        base = time.perf_counter() - t
+        t = time.perf_counter()
+        big_values.run(n).wait()
+        total = time.perf_counter() - t
+    return (total - base) / n * 1000
+
+
+def rerun_1000_s(tmp: Path) -> float:
+    with isolated_home(tmp / "home"):
+        handle = sequential.run(1000)
+        handle.wait()
+        t = time.perf_counter()
+        sequential._rerun_in_place(handle.exec_id).wait()
+        return time.perf_counter() - t
+
+
+def submit_100_s(tmp: Path) -> float:
+    with isolated_home(tmp / "home"):
+        empty.run().wait()
+        t = time.perf_counter()
+        fan_out.run(100).wait()
+        return time.perf_counter() - t

@@ -1,0 +1,89 @@
+"""Kitaru: durable execution for Python AI agents.
+
+Decorate plain Python with :func:`flow` and :func:`checkpoint`; every
+checkpoint's outcome is persisted, so a failed or crashed execution continues
+where it stopped.
+
+Example:
+    >>> import kitaru
+    >>> @kitaru.checkpoint
+    ... def fetch(topic: str) -> str:
+    ...     return f"notes on {topic}"
+    >>> @kitaru.flow
+    ... def research(topic: str) -> str:
+    ...     return fetch(topic).upper()
+    >>> research.run("agents").wait()  # doctest: +SKIP
+    'NOTES ON AGENTS'
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kitaru._types import CheckpointType, ExecutionStatus, FailureOrigin
+from kitaru._verbs import load, log, save
+from kitaru.checkpoint import CheckpointFuture, checkpoint
+from kitaru.config import KitaruConfig, configure
+from kitaru.errors import (
+    KitaruBackendError,
+    KitaruContextError,
+    KitaruDivergenceError,
+    KitaruError,
+    KitaruExecutionError,
+    KitaruFeatureNotAvailableError,
+    KitaruLogRetrievalError,
+    KitaruRuntimeError,
+    KitaruStateError,
+    KitaruUsageError,
+    KitaruUserCodeError,
+    KitaruWaitAbortedError,
+    KitaruWaitValidationError,
+)
+from kitaru.flow import FlowHandle, flow
+from kitaru.runtime.context import current_execution_id
+from kitaru.serde import register_serializer
+
+if TYPE_CHECKING:
+    from kitaru.client import KitaruClient
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CheckpointFuture",
+    "CheckpointType",
+    "ExecutionStatus",
+    "FailureOrigin",
+    "FlowHandle",
+    "KitaruBackendError",
+    "KitaruClient",
+    "KitaruConfig",
+    "KitaruContextError",
+    "KitaruDivergenceError",
+    "KitaruError",
+    "KitaruExecutionError",
+    "KitaruFeatureNotAvailableError",
+    "KitaruLogRetrievalError",
+    "KitaruRuntimeError",
+    "KitaruStateError",
+    "KitaruUsageError",
+    "KitaruUserCodeError",
+    "KitaruWaitAbortedError",
+    "KitaruWaitValidationError",
+    "checkpoint",
+    "configure",
+    "current_execution_id",
+    "flow",
+    "load",
+    "log",
+    "register_serializer",
+    "save",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The client is imported on first use so `import kitaru` stays cheap.
+    if name == "KitaruClient":
+        from kitaru.client import KitaruClient
+
+        return KitaruClient
+    raise AttributeError(f"module 'kitaru' has no attribute {name!r}")

@@ -1,0 +1,185 @@
+"""Ids, enums and small value helpers shared by every layer.
+
+This module imports nothing from Kitaru, so every other module may import it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import time
+import uuid
+from enum import StrEnum
+from typing import Any, Final
+
+__all__ = [
+    "UNSET",
+    "ArtifactKind",
+    "CallKind",
+    "CallStatus",
+    "CheckpointType",
+    "ExecutionStatus",
+    "FailureOrigin",
+    "Unset",
+    "merge_metadata",
+    "new_id",
+    "utcnow",
+]
+
+
+class Unset:
+    """Marker type for "no value given" where ``None`` is a valid value."""
+
+    _instance: Unset | None = None
+
+    def __new__(cls) -> Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Final = Unset()
+
+
+class ExecutionStatus(StrEnum):
+    """Status of a flow execution.
+
+    Example:
+        >>> ExecutionStatus("completed").is_terminal
+        True
+    """
+
+    PENDING = "pending"
+    RUNNING = "running"
+    WAITING = "waiting"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the execution has ended (completed, failed or cancelled)."""
+        return self in (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CallStatus(StrEnum):
+    """Status of one durable call (checkpoint call, wait, flow-level llm call)."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    CACHED = "cached"
+    FAILED = "failed"
+
+    @property
+    def is_done(self) -> bool:
+        """Whether the call has an output that a re-run reuses."""
+        return self in (CallStatus.COMPLETED, CallStatus.CACHED)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CallKind(StrEnum):
+    """What a durable call is."""
+
+    CHECKPOINT = "checkpoint"
+    WAIT = "wait"
+    LLM = "llm"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CheckpointType(StrEnum):
+    """Well-known checkpoint types, shown specially by the dashboard."""
+
+    LLM_CALL = "llm_call"
+    TOOL_CALL = "tool_call"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class FailureOrigin(StrEnum):
+    """Where a failure came from, decided from the exception type where it was raised."""
+
+    USER_CODE = "user_code"
+    RUNTIME = "runtime"
+    BACKEND = "backend"
+    DIVERGENCE = "divergence"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ArtifactKind(StrEnum):
+    """The role of an artifact: a checkpoint output, a flow result, or a saved value."""
+
+    OUTPUT = "output"
+    RESULT = "result"
+    INPUT = "input"
+    PROMPT = "prompt"
+    RESPONSE = "response"
+    CONTEXT = "context"
+    BLOB = "blob"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_last_ms = 0
+_counter = 0
+
+
+def new_id() -> str:
+    """Return a new time-ordered UUID (version 7) as a string.
+
+    Ids made in one process sort in creation order, even within a millisecond.
+    """
+    global _last_ms, _counter
+    ms = time.time_ns() // 1_000_000
+    if ms <= _last_ms:
+        ms = _last_ms
+        _counter += 1
+        if _counter > 0xFFF:  # counter overflow: borrow the next millisecond
+            ms += 1
+            _counter = 0
+    else:
+        _counter = 0
+    _last_ms = ms
+    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | _counter << 64 | 0b10 << 62 | rand
+    return str(uuid.UUID(int=value))
+
+
+def utcnow() -> _dt.datetime:
+    """Return the current time as an aware UTC datetime."""
+    return _dt.datetime.now(_dt.UTC)
+
+
+def merge_metadata(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``new`` into ``old``: dicts merge recursively, other values take the latest.
+
+    Example:
+        >>> merge_metadata({"a": {"x": 1}, "b": 1}, {"a": {"y": 2}, "b": 2})
+        {'a': {'x': 1, 'y': 2}, 'b': 2}
+    """
+    result = dict(old or {})
+    for key, value in new.items():
+        previous = result.get(key)
+        if isinstance(previous, dict) and isinstance(value, dict):
+            result[key] = merge_metadata(previous, value)
+        else:
+            result[key] = value
+    return result

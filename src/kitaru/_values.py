@@ -1,0 +1,75 @@
+"""Turning values into artifact rows and back, shared by the runtime and the client.
+
+Small values go inline in the metadata row; larger ones into the artifact
+store first (content-addressed), so a committed row never points at a blob
+that is not fully written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from kitaru._types import new_id, utcnow
+from kitaru.artifacts.base import ArtifactStore
+from kitaru.serde import SerializedValue, deserialize, serialize
+from kitaru.store.base import ArtifactRecord
+
+__all__ = ["INLINE_LIMIT", "load_value", "make_artifact", "serialize"]
+
+INLINE_LIMIT = 64 * 1024
+"""Values up to this many bytes are stored inline in the metadata row."""
+
+
+def make_artifact(
+    artifacts: ArtifactStore,
+    value: SerializedValue,
+    *,
+    exec_id: str,
+    name: str,
+    kind: str,
+    call_id: str | None = None,
+    tags: Iterable[str] = (),
+    metadata: dict[str, Any] | None = None,
+) -> ArtifactRecord:
+    """Build the artifact row for a serialized value, writing its blob first when large."""
+    data = value.data
+    digest = hashlib.sha256(data).hexdigest()
+    inline: bytes | None = data
+    blob_key: str | None = None
+    if len(data) > INLINE_LIMIT:
+        blob_key = artifacts.put(data, sha256=digest)
+        inline = None
+    return ArtifactRecord(
+        artifact_id=new_id(),
+        exec_id=exec_id,
+        name=name,
+        kind=kind,
+        serializer=value.serializer,
+        type_path=value.type_path,
+        size=len(data),
+        sha256=digest,
+        created_at=utcnow(),
+        call_id=call_id,
+        data=inline,
+        blob_key=blob_key,
+        tags=tuple(tags),
+        metadata=metadata or {},
+    )
+
+
+def load_value(artifacts: ArtifactStore, record: ArtifactRecord) -> Any:
+    """Return the value stored in an artifact row (inline data or its blob)."""
+    if record.data is not None:
+        data = record.data
+    elif record.blob_key is not None:
+        data = artifacts.get(record.blob_key)
+    else:
+        from kitaru.errors import KitaruStateError
+
+        raise KitaruStateError(
+            f"Artifact {record.artifact_id!r} ({record.name!r}) has neither inline data nor a blob; "
+            "it was read without its data. Fetch it with get_artifact()."
+        )
+    return deserialize(record.serializer, record.type_path, data)

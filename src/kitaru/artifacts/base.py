@@ -1,0 +1,44 @@
+"""The artifact store interface: content-addressed blobs for large values.
+
+Keys are the sha256 hex digest of the content, so equal values are stored
+once. ``put`` writes the whole blob before it returns (and never leaves a
+partial blob under its key), so a metadata row committed afterwards never
+points at a partial blob.
+
+Example:
+    >>> from kitaru.artifacts.base import ArtifactStore
+    >>> def roundtrip(store: ArtifactStore, data: bytes) -> bool:
+    ...     return store.get(store.put(data)) == data
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+__all__ = ["ArtifactStore"]
+
+
+@runtime_checkable
+class ArtifactStore(Protocol):
+    """Content-addressed blob storage."""
+
+    @property
+    def uri(self) -> str:
+        """Where the blobs live (a directory path or an object storage URL)."""
+        ...
+
+    def put(self, data: bytes, *, sha256: str | None = None) -> str:
+        """Store ``data`` atomically and return its key (sha256 hex digest).
+
+        ``sha256`` may be passed when the caller already computed it. Storing
+        content that already exists is a cheap no-op.
+        """
+        ...
+
+    def get(self, key: str) -> bytes:
+        """Return the blob; ``KitaruStateError`` naming the key when it is missing."""
+        ...
+
+    def exists(self, key: str) -> bool:
+        """Whether a blob with this key is stored."""
+        ...

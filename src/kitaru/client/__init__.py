@@ -1,0 +1,135 @@
+"""``KitaruClient``: read and act on executions and artifacts.
+
+The models and :class:`ExecutionStatus` are importable from here, as in the
+original API.
+
+Example:
+    >>> from kitaru.client import KitaruClient, ExecutionStatus
+    >>> client = KitaruClient()  # doctest: +SKIP
+    >>> [e.exec_id for e in client.executions.list(status=ExecutionStatus.FAILED, limit=5)]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from kitaru._types import CallStatus, CheckpointType, ExecutionStatus, FailureOrigin
+from kitaru._values import load_value
+from kitaru.artifacts.base import ArtifactStore
+from kitaru.client._convert import to_artifact, to_execution
+from kitaru.models import (
+    ArtifactRef,
+    CheckpointAttempt,
+    CheckpointCall,
+    Execution,
+    FailureInfo,
+    LogEntry,
+    PendingWait,
+)
+from kitaru.store.base import MetadataStore
+
+__all__ = [
+    "ArtifactRef",
+    "CallStatus",
+    "CheckpointAttempt",
+    "CheckpointCall",
+    "CheckpointType",
+    "Execution",
+    "ExecutionStatus",
+    "FailureInfo",
+    "FailureOrigin",
+    "KitaruClient",
+    "LogEntry",
+    "PendingWait",
+]
+
+
+class _Executions:
+    """``client.executions``: look up executions."""
+
+    def __init__(self, client: KitaruClient) -> None:
+        self._client = client
+
+    def get(self, exec_id: str) -> Execution:
+        """Return one execution (a unique id prefix works) with its calls and artifacts."""
+        store = self._client._store
+        full_id = store.resolve_exec_id(exec_id)
+        return to_execution(
+            store.get_execution(full_id),
+            store.list_calls(full_id),
+            store.list_artifacts(full_id),
+            self._client._load_artifact,
+            store.get_artifact,
+        )
+
+    def list(
+        self,
+        *,
+        flow: str | None = None,
+        status: ExecutionStatus | str | None = None,
+        limit: int | None = 50,
+        since: dt.datetime | None = None,
+    ) -> list[Execution]:
+        """Return executions newest first, filtered by the store (without calls)."""
+        records = self._client._store.list_executions(flow=flow, status=status, limit=limit, since=since)
+        return [to_execution(r, [], [], None, self._client._store.get_artifact) for r in records]
+
+    def latest(
+        self, *, flow: str | None = None, status: ExecutionStatus | str | None = None
+    ) -> Execution | None:
+        """Return the newest execution (with its calls), or ``None`` when there is none."""
+        records = self._client._store.list_executions(flow=flow, status=status, limit=1)
+        return self.get(records[0].exec_id) if records else None
+
+
+class _Artifacts:
+    """``client.artifacts``: list and load artifacts."""
+
+    def __init__(self, client: KitaruClient) -> None:
+        self._client = client
+
+    def list(
+        self,
+        exec_id: str,
+        *,
+        name: str | None = None,
+        kind: str | None = None,
+        producing_call: str | None = None,
+    ) -> list[ArtifactRef]:
+        """Return an execution's artifacts, filtered by the store."""
+        store = self._client._store
+        full_id = store.resolve_exec_id(exec_id)
+        records = store.list_artifacts(full_id, name=name, kind=kind, call_id=producing_call)
+        return [to_artifact(r, self._client._load_artifact) for r in records]
+
+    def get(self, artifact_id: str) -> ArtifactRef:
+        """Return one artifact; ``.load()`` gives its value."""
+        return to_artifact(self._client._store.get_artifact(artifact_id), self._client._load_artifact)
+
+
+class KitaruClient:
+    """Read and act on executions and artifacts of a store.
+
+    With no arguments it uses the active configuration's stores.
+
+    Example:
+        >>> client = KitaruClient()  # doctest: +SKIP
+        >>> client.executions.latest().status  # doctest: +SKIP
+        <ExecutionStatus.COMPLETED: 'completed'>
+    """
+
+    def __init__(self, *, store: MetadataStore | None = None, artifacts: ArtifactStore | None = None) -> None:
+        if store is None or artifacts is None:
+            from kitaru._stores import default_stores
+
+            stores = default_stores()
+            store = store or stores.metadata
+            artifacts = artifacts or stores.artifacts
+        self._store = store
+        self._artifacts = artifacts
+        self.executions = _Executions(self)
+        self.artifacts = _Artifacts(self)
+
+    def _load_artifact(self, artifact_id: str) -> Any:
+        return load_value(self._artifacts, self._store.get_artifact(artifact_id))

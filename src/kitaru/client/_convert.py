@@ -1,0 +1,103 @@
+"""Turning store records into the public models."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kitaru.models import ArtifactRef, CheckpointAttempt, CheckpointCall, Execution, FailureInfo
+from kitaru.store.base import ArtifactRecord, CallRecord, ExecutionRecord
+
+__all__ = ["to_artifact", "to_call", "to_execution"]
+
+
+def to_artifact(record: ArtifactRecord, loader: Callable[[str], Any] | None) -> ArtifactRef:
+    """Build an :class:`ArtifactRef` whose ``load()`` uses ``loader``."""
+    return ArtifactRef(
+        artifact_id=record.artifact_id,
+        exec_id=record.exec_id,
+        name=record.name,
+        kind=record.kind,
+        serializer=record.serializer,
+        type_path=record.type_path,
+        size=record.size,
+        created_at=record.created_at,
+        producing_call_id=record.call_id,
+        tags=record.tags,
+        metadata=record.metadata,
+        _loader=loader,
+    )
+
+
+def to_call(record: CallRecord, artifacts: list[ArtifactRef]) -> CheckpointCall:
+    """Build a :class:`CheckpointCall`; its artifacts start with the output."""
+    output = [a for a in artifacts if a.artifact_id == record.output_artifact_id]
+    saved = [
+        a
+        for a in artifacts
+        if a.producing_call_id == record.call_id and a.artifact_id != record.output_artifact_id
+    ]
+    return CheckpointCall(
+        call_id=record.call_id,
+        invocation_id=record.invocation_id,
+        name=record.name,
+        type=record.type,
+        status=record.status,
+        seq=record.seq,
+        kind=record.kind.value,
+        started_at=record.started_at,
+        ended_at=record.ended_at,
+        attempts=tuple(
+            CheckpointAttempt(
+                attempt_id=a.attempt_id,
+                number=a.number,
+                status=a.status,
+                started_at=a.started_at,
+                ended_at=a.ended_at,
+                failure=FailureInfo.from_dict(a.failure),
+            )
+            for a in record.attempts
+        ),
+        artifacts=tuple(output + saved),
+        metadata=record.metadata,
+        failure=FailureInfo.from_dict(record.failure),
+        after=record.after,
+    )
+
+
+def to_execution(
+    record: ExecutionRecord,
+    calls: list[CallRecord],
+    artifacts: list[ArtifactRecord],
+    loader: Callable[[str], Any] | None,
+    fetch: Callable[[str], ArtifactRecord],
+) -> Execution:
+    """Build an :class:`Execution` with its checkpoint calls and artifacts.
+
+    ``fetch`` reads artifacts of other executions (outputs of cached calls).
+    """
+    refs = [to_artifact(a, loader) for a in artifacts]
+    by_id = {r.artifact_id: r for r in refs}
+    checkpoint_calls = []
+    for call in calls:
+        own = [r for r in refs if r.producing_call_id == call.call_id]
+        if call.output_artifact_id and call.output_artifact_id not in {r.artifact_id for r in own}:
+            extra = by_id.get(call.output_artifact_id) or to_artifact(fetch(call.output_artifact_id), loader)
+            own.insert(0, extra)
+        checkpoint_calls.append(to_call(call, own))
+    return Execution(
+        exec_id=record.exec_id,
+        flow_name=record.flow_name,
+        status=record.status,
+        created_at=record.created_at,
+        started_at=record.started_at,
+        ended_at=record.ended_at,
+        metadata=record.metadata,
+        failure=FailureInfo.from_dict(record.failure),
+        original_exec_id=record.original_exec_id,
+        spec=record.spec,
+        checkpoints=tuple(checkpoint_calls),
+        artifacts=tuple(refs),
+        has_result=record.result_artifact_id is not None,
+        run_count=record.run_count,
+    )

@@ -1,0 +1,344 @@
+"""``@flow``: the durable entry point of an agent, and :class:`FlowHandle`.
+
+Example:
+    >>> from kitaru import checkpoint, flow
+    >>> @checkpoint
+    ... def double(x: int) -> int:
+    ...     return 2 * x
+    >>> @flow
+    ... def pipeline(x: int) -> int:
+    ...     return double(x) + 1
+    >>> pipeline.run(20).wait()  # doctest: +SKIP
+    41
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import threading
+import time
+from collections.abc import Callable, Generator
+from typing import Any
+
+from kitaru._stores import Stores, default_stores
+from kitaru._types import ExecutionStatus
+from kitaru._values import load_value
+from kitaru.config import resolve_run_options, validate_cache, validate_retries
+from kitaru.errors import (
+    KitaruDivergenceError,
+    KitaruExecutionError,
+    KitaruStateError,
+    KitaruUsageError,
+    KitaruUserCodeError,
+)
+from kitaru.runtime.engine import FlowTarget, Outcome, create_execution, run_in_place, source_reference
+from kitaru.runtime.failures import failure_from
+
+__all__ = ["FlowHandle", "flow"]
+
+_OPTION_NAMES = ("stack", "image", "cache", "retries")
+
+
+def _execution_error(
+    exec_id: str, flow_name: str, failure: dict[str, Any], cause: BaseException | None
+) -> KitaruExecutionError:
+    origin = failure.get("origin", "unknown")
+    where = f" in checkpoint call {failure['invocation_id']!r}" if failure.get("invocation_id") else ""
+    message = (
+        f"Execution {exec_id} of flow {flow_name!r} failed{where}: "
+        f"{failure.get('exception_type')}: {failure.get('message')}. "
+        f"The traceback is in KitaruClient().executions.get({exec_id!r}).failure."
+    )
+    cls: type[KitaruExecutionError] = KitaruExecutionError
+    if origin == "user_code":
+        cls = KitaruUserCodeError
+    elif origin == "divergence":
+        cls = KitaruDivergenceError
+        message = f"{failure.get('message')}"
+    error = cls(message, exec_id=exec_id, status=ExecutionStatus.FAILED, failure_origin=origin)
+    error.__cause__ = cause
+    return error
+
+
+class FlowHandle:
+    """A started execution: its id, live status, and its result.
+
+    Example:
+        >>> handle = pipeline.run(20)  # doctest: +SKIP
+        >>> handle.exec_id, handle.status  # doctest: +SKIP
+        ('0193…', <ExecutionStatus.RUNNING: 'running'>)
+        >>> handle.wait(timeout=60)  # doctest: +SKIP
+        41
+    """
+
+    def __init__(
+        self, exec_id: str, *, flow_name: str, stores: Stores, outcome: Outcome | None = None
+    ) -> None:
+        self.exec_id = exec_id
+        self.flow_name = flow_name
+        self._stores = stores
+        self._outcome = outcome
+
+    def __repr__(self) -> str:
+        return f"<FlowHandle {self.flow_name} {self.exec_id}>"
+
+    @property
+    def status(self) -> ExecutionStatus:
+        """The execution's current status, read from the store on each access."""
+        return self._stores.metadata.get_execution(self.exec_id).status
+
+    def wait(self, timeout: float | None = None) -> Any:
+        """Block until the execution ends and return the flow's return value.
+
+        Raises:
+            KitaruExecutionError: (or a subclass) when the execution failed.
+            TimeoutError: when ``timeout`` seconds pass first.
+        """
+        if self._outcome is not None:
+            if not self._outcome.done.wait(timeout):
+                raise TimeoutError(
+                    f"Execution {self.exec_id} of flow {self.flow_name!r} did not end within {timeout} s; "
+                    "it is still running. Call wait() again, or check handle.status."
+                )
+            return self._from_outcome(self._outcome)
+        return self._from_store(timeout)
+
+    def get(self) -> Any:
+        """Return the result of an ended execution; ``KitaruStateError`` while it runs."""
+        if self._outcome is not None and self._outcome.done.is_set():
+            return self._from_outcome(self._outcome)
+        record = self._stores.metadata.get_execution(self.exec_id)
+        if not record.status.is_terminal:
+            raise KitaruStateError(
+                f"Execution {self.exec_id} is {record.status.value}; it has no result yet. "
+                "Use handle.wait() to block until it ends."
+            )
+        return self._from_store(0)
+
+    async def wait_async(self, timeout: float | None = None) -> Any:
+        """Await the execution's end without blocking the event loop."""
+        return await asyncio.to_thread(self.wait, timeout)
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self.wait_async().__await__()
+
+    def _from_outcome(self, outcome: Outcome) -> Any:
+        if outcome.status is ExecutionStatus.COMPLETED:
+            return outcome.value
+        error = outcome.error
+        assert error is not None
+        return self._raise(failure_from(error), error)
+
+    def _raise(self, failure: dict[str, Any], cause: BaseException | None) -> Any:
+        raise _execution_error(self.exec_id, self.flow_name, failure, cause)
+
+    def _from_store(self, timeout: float | None) -> Any:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.01
+        store = self._stores.metadata
+        while True:
+            record = store.get_execution(self.exec_id)
+            if record.status.is_terminal:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"Execution {self.exec_id} of flow {self.flow_name!r} is still {record.status.value} "
+                    f"after {timeout} s. Call wait() again, or check handle.status."
+                )
+            time.sleep(delay if deadline is None else max(0.0, min(delay, deadline - time.monotonic())))
+            delay = min(delay * 2, 0.5)
+        if record.status is ExecutionStatus.COMPLETED:
+            if record.result_artifact_id is None:
+                return None
+            return load_value(self._stores.artifacts, store.get_artifact(record.result_artifact_id))
+        return self._raise(record.failure or {"message": record.status.value, "origin": "unknown"}, None)
+
+
+class _FlowDefinition:
+    """A flow: start executions with ``.run()``."""
+
+    def __init__(self, func: Callable[..., Any], *, options: dict[str, Any]) -> None:
+        functools.update_wrapper(self, func)
+        self.func = func
+        self.name = func.__name__
+        self._options = options
+        self._target = FlowTarget(name=func.__name__, func=func)
+        params = inspect.signature(func).parameters
+        self._own_options = {
+            n for n in _OPTION_NAMES if n in params and params[n].kind is not params[n].VAR_KEYWORD
+        }
+
+    def __repr__(self) -> str:
+        return f"<flow {self.func.__module__}:{self.func.__qualname__}>"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise KitaruUsageError(
+            f"Flow {self.name!r} cannot be called directly. Start an execution with "
+            f"{self.name}.run(...), which returns a FlowHandle; handle.wait() gives the result."
+        )
+
+    def run(self, *args: Any, **kwargs: Any) -> FlowHandle:
+        """Start a new execution and return its handle at once; the body runs in the background.
+
+        The keywords ``stack``, ``image``, ``cache`` and ``retries`` set options of this
+        execution, unless the flow declares a parameter of that name (then use
+        :meth:`with_options`).
+
+        Example:
+            >>> handle = research.run("durable agents", cache=False)  # doctest: +SKIP
+        """
+        run_options = {n: kwargs.pop(n) for n in _OPTION_NAMES if n not in self._own_options and n in kwargs}
+        return self._start(args, kwargs, {k: v for k, v in run_options.items() if v is not None})
+
+    def with_options(self, **options: Any) -> _FlowWithOptions:
+        """Return a runner whose ``.run()`` passes every keyword to the flow.
+
+        Example:
+            >>> handle = search.with_options(cache=False).run(cache="warm")  # doctest: +SKIP
+        """
+        unknown = set(options) - set(_OPTION_NAMES)
+        if unknown:
+            raise KitaruUsageError(
+                f"Unknown flow option(s) {sorted(unknown)}; options are {list(_OPTION_NAMES)}."
+            )
+        return _FlowWithOptions(self, _validated(options, source=f"{self.name}.with_options()"))
+
+    def _rerun_in_place(self, exec_id: str) -> FlowHandle:
+        """Re-run an existing execution of this flow under its own exec id (internal).
+
+        Completed checkpoint calls are reused; the first call without a record runs
+        live. Resume, retry and recovery build on this.
+        """
+        stores = default_stores()
+        record = stores.metadata.get_execution(stores.metadata.resolve_exec_id(exec_id))
+        if record.flow_name != self.name:
+            raise KitaruStateError(
+                f"Execution {record.exec_id} belongs to flow {record.flow_name!r}, not {self.name!r}."
+            )
+        if record.inputs_artifact_id is None:
+            raise KitaruStateError(
+                f"Execution {record.exec_id} has no stored inputs "
+                f"({record.spec.get('inputs_error', 'unknown')}); "
+                "it cannot be re-run."
+            )
+        inputs = load_value(stores.artifacts, stores.metadata.get_artifact(record.inputs_artifact_id))
+        options = record.spec.get("options", {})
+        return self._launch(
+            record.exec_id,
+            stores,
+            tuple(inputs["args"]),
+            dict(inputs["kwargs"]),
+            cache=bool(options.get("cache", True)),
+            retries=int(options.get("retries", 0)),
+        )
+
+    def _start(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], run_options: dict[str, Any]
+    ) -> FlowHandle:
+        options = resolve_run_options(self._options, _validated(run_options, source=f"{self.name}.run()"))
+        stores = default_stores()
+        spec = {
+            "options": options.to_spec(),
+            "connection": {"store": stores.display_url, "artifacts": stores.artifacts.uri},
+            "flow": {"name": self.name, "module": self.func.__module__, "qualname": self.func.__qualname__},
+        }
+        exec_id = create_execution(
+            stores.metadata,
+            stores.artifacts,
+            flow_name=self.name,
+            args=args,
+            kwargs=kwargs,
+            spec=spec,
+            source=source_reference(self.func),
+        )
+        return self._launch(exec_id, stores, args, kwargs, cache=options.cache, retries=options.retries)
+
+    def _launch(
+        self,
+        exec_id: str,
+        stores: Stores,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        cache: bool,
+        retries: int,
+    ) -> FlowHandle:
+        outcome = Outcome(status=ExecutionStatus.PENDING)
+        thread = threading.Thread(
+            target=run_in_place,
+            args=(exec_id, self._target, args, kwargs),
+            kwargs={
+                "store": stores.metadata,
+                "artifacts": stores.artifacts,
+                "cache": cache,
+                "retries": retries,
+                "outcome": outcome,
+            },
+            name=f"kitaru-flow-{self.name}-{exec_id[:8]}",
+            daemon=False,
+        )
+        outcome.status = ExecutionStatus.RUNNING
+        thread.start()
+        return FlowHandle(exec_id, flow_name=self.name, stores=stores, outcome=outcome)
+
+
+class _FlowWithOptions:
+    """A flow with options fixed; every keyword of ``.run()`` goes to the flow."""
+
+    def __init__(self, definition: _FlowDefinition, options: dict[str, Any]) -> None:
+        self._definition = definition
+        self._run_options = options
+
+    def run(self, *args: Any, **kwargs: Any) -> FlowHandle:
+        """Start a new execution with the fixed options."""
+        return self._definition._start(args, kwargs, self._run_options)
+
+
+def _validated(options: dict[str, Any], *, source: str) -> dict[str, Any]:
+    result = dict(options)
+    if "retries" in result:
+        result["retries"] = validate_retries(result["retries"], source=source)
+    if "cache" in result:
+        result["cache"] = validate_cache(result["cache"], source=source)
+    return result
+
+
+def flow(
+    func: Callable[..., Any] | None = None,
+    *,
+    retries: int | None = None,
+    cache: bool | None = None,
+    stack: str | None = None,
+    image: Any = None,
+) -> Any:
+    """Mark a function as a flow: a durable execution made of checkpoints.
+
+    Args:
+        func: The function, for bare decorator use.
+        retries: Re-run a failed execution up to this many times, reusing completed
+            checkpoints (default 0).
+        cache: Reuse outputs of identical checkpoint calls of earlier executions
+            (default True).
+        stack: The stack to run on (default: the active one).
+        image: Container image settings for remote targets.
+
+    Returns:
+        The flow object, or a decorator that returns it.
+
+    Example:
+        >>> @flow(retries=2)
+        ... def agent(topic: str) -> str: ...
+    """
+    given = {"retries": retries, "cache": cache, "stack": stack, "image": image}
+    options = _validated({k: v for k, v in given.items() if v is not None}, source="@flow(...)")
+
+    def decorate(f: Callable[..., Any]) -> _FlowDefinition:
+        if not callable(f):
+            raise KitaruUsageError(f"@flow decorates a function, got {f!r}.")
+        return _FlowDefinition(f, options=options)
+
+    if func is not None:
+        return decorate(func)
+    return decorate

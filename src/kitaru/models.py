@@ -1,0 +1,219 @@
+"""Frozen public records returned by :class:`kitaru.KitaruClient`.
+
+All models are frozen dataclasses; ``to_dict()`` gives a JSON-serializable
+dict (datetimes as ISO 8601 strings, enums as their values).
+
+Example:
+    >>> from kitaru.models import FailureInfo
+    >>> FailureInfo(message="boom", exception_type="ValueError").to_dict()["origin"]
+    'unknown'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from kitaru._types import CallStatus, CheckpointType, ExecutionStatus, FailureOrigin
+
+__all__ = [
+    "ArtifactRef",
+    "CheckpointAttempt",
+    "CheckpointCall",
+    "CheckpointType",
+    "Execution",
+    "ExecutionStatus",
+    "FailureInfo",
+    "FailureOrigin",
+    "LogEntry",
+    "PendingWait",
+]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _jsonable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not f.name.startswith("_")
+        }
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class _Record:
+    """Mixin giving frozen records a JSON-serializable ``to_dict``."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the record as a JSON-serializable dict."""
+        result = _jsonable(self)
+        assert isinstance(result, dict)
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class FailureInfo(_Record):
+    """Why an attempt, a call or an execution failed."""
+
+    message: str
+    exception_type: str
+    traceback: str | None = None
+    origin: FailureOrigin = FailureOrigin.UNKNOWN
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> FailureInfo | None:
+        """Build from a stored failure dict (``None`` stays ``None``)."""
+        if not data:
+            return None
+        return cls(
+            message=str(data.get("message", "")),
+            exception_type=str(data.get("exception_type", "")),
+            traceback=data.get("traceback"),
+            origin=FailureOrigin(data.get("origin", "unknown")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRef(_Record):
+    """A stored value. ``load()`` returns it as the type it was saved as."""
+
+    artifact_id: str
+    exec_id: str
+    name: str
+    kind: str
+    serializer: str
+    type_path: str
+    size: int
+    created_at: dt.datetime
+    producing_call_id: str | None = None
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+    _loader: Callable[[str], Any] | None = field(default=None, repr=False, compare=False)
+
+    def load(self) -> Any:
+        """Return the stored value.
+
+        Example:
+            >>> ref.load()  # doctest: +SKIP
+            {'answer': 42}
+        """
+        if self._loader is None:
+            from kitaru.errors import KitaruStateError
+
+            raise KitaruStateError(
+                f"Artifact {self.artifact_id!r} was not obtained from a client and cannot load itself; "
+                "use KitaruClient().artifacts.get(artifact_id).load()."
+            )
+        return self._loader(self.artifact_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointAttempt(_Record):
+    """One attempt at a checkpoint call."""
+
+    attempt_id: str
+    number: int
+    status: CallStatus
+    started_at: dt.datetime
+    ended_at: dt.datetime | None = None
+    failure: FailureInfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointCall(_Record):
+    """One recorded call of a checkpoint (or another durable call) in an execution.
+
+    ``artifacts`` starts with the output artifact, followed by what the call saved.
+    """
+
+    call_id: str
+    invocation_id: str
+    name: str
+    type: str | None
+    status: CallStatus
+    seq: int
+    kind: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None = None
+    attempts: tuple[CheckpointAttempt, ...] = ()
+    artifacts: tuple[ArtifactRef, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+    failure: FailureInfo | None = None
+    after: tuple[str, ...] = ()
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """Wall time from start to end, or ``None`` while running."""
+        if self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWait(_Record):
+    """A wait point that is waiting for input."""
+
+    wait_id: str
+    name: str
+    question: str | None
+    schema: dict[str, Any] | None
+    metadata: dict[str, Any]
+    since: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry(_Record):
+    """One captured log line of an execution."""
+
+    timestamp: dt.datetime
+    message: str
+    level: str = "INFO"
+    source: str = "stdout"
+    call_id: str | None = None
+    invocation_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Execution(_Record):
+    """One execution of a flow, with its checkpoint calls and artifacts."""
+
+    exec_id: str
+    flow_name: str
+    status: ExecutionStatus
+    created_at: dt.datetime
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    failure: FailureInfo | None = None
+    original_exec_id: str | None = None
+    spec: dict[str, Any] = field(default_factory=dict)
+    checkpoints: tuple[CheckpointCall, ...] = ()
+    artifacts: tuple[ArtifactRef, ...] = ()
+    pending_waits: tuple[PendingWait, ...] = ()
+    has_result: bool = False
+    run_count: int = 0
+
+    @property
+    def pending_wait(self) -> PendingWait | None:
+        """The first pending wait, or ``None``."""
+        return self.pending_waits[0] if self.pending_waits else None
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """Wall time from start to end, or ``None`` while not ended."""
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at).total_seconds()

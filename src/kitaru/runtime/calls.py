@@ -1,0 +1,271 @@
+"""One durable call: invocation ids, journal reuse, cache, attempts, retries, output.
+
+The write path of a live checkpoint call: assign the invocation id (flow
+thread) → journal lookup (same execution) → cache lookup (other executions) →
+record a ``running`` attempt → run → serialize → write the blob when large →
+one transaction that completes the call and links its output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kitaru._types import CallKind, CallStatus, new_id, utcnow
+from kitaru._values import load_value, make_artifact
+from kitaru.errors import KitaruDivergenceError, KitaruUsageError
+from kitaru.runtime.context import CallScope, ExecutionContext
+from kitaru.runtime.failures import failure_from
+from kitaru.runtime.retry import RetryPolicy
+from kitaru.serde import fingerprint, serialize
+from kitaru.store.base import AttemptRecord, CallRecord
+
+__all__ = ["CallTarget", "DurableCall", "Slot", "assign_slot", "run_async", "run_sync"]
+
+
+@dataclass(eq=False)
+class CallTarget:
+    """What the runtime needs to know of a checkpoint definition."""
+
+    name: str
+    identity: str
+    entrypoint: Callable[..., Any]
+    is_async: bool
+    type: str | None
+    retry: RetryPolicy | None
+    source_hash: Callable[[], str]
+    kind: CallKind = CallKind.CHECKPOINT
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """An assigned invocation: its id, its sequence number and the recorded call, if any."""
+
+    invocation_id: str
+    seq: int
+    recorded: CallRecord | None
+
+
+def _describe(record: CallRecord) -> str:
+    return f"{record.kind.value} call {record.invocation_id!r} (of {record.name!r})"
+
+
+def _diverged(ctx: ExecutionContext, seq: int, recorded: CallRecord, name: str, invocation_id: str) -> None:
+    error = KitaruDivergenceError(
+        f"Execution {ctx.exec_id} diverged from its record at durable call #{seq}: the record has "
+        f"{_describe(recorded)} at #{recorded.seq}, this run made call {invocation_id!r} (of {name!r}) "
+        f"at #{seq}. Code before the point where an execution continues must make the same durable "
+        "calls in the same order; restore that order, or start a new execution.",
+        exec_id=ctx.exec_id,
+        status="failed",
+        failure_origin="divergence",
+    )
+    ctx.divergence = error
+    raise error
+
+
+def assign_slot(ctx: ExecutionContext, target: CallTarget, explicit_id: str | None) -> Slot:
+    """Assign the invocation id and sequence number of a new call (in the flow thread)
+    and check it against the journal: a completed record is returned for reuse, a
+    different completed call at the same position is a divergence."""
+    if ctx.divergence is not None:
+        raise ctx.divergence
+    with ctx.lock:
+        if explicit_id is not None:
+            if not isinstance(explicit_id, str) or not explicit_id:
+                raise KitaruUsageError(
+                    f"id= of checkpoint {target.name!r} must be a non-empty string, got {explicit_id!r}."
+                )
+            if explicit_id in ctx.used_ids:
+                raise KitaruUsageError(
+                    f"Invocation id {explicit_id!r} is used twice in execution {ctx.exec_id}. "
+                    "Give each call a distinct id=."
+                )
+            invocation_id = explicit_id
+        else:
+            count = ctx.name_counts.get(target.name, 0)
+            while True:
+                count += 1
+                invocation_id = target.name if count == 1 else f"{target.name}_{count}"
+                if invocation_id not in ctx.used_ids:
+                    break
+            ctx.name_counts[target.name] = count
+        ctx.used_ids.add(invocation_id)
+        ctx.seq += 1
+        seq = ctx.seq
+    at_seq = ctx.journal_by_seq.get(seq)
+    if at_seq is not None and at_seq.status.is_done and at_seq.invocation_id != invocation_id:
+        _diverged(ctx, seq, at_seq, target.name, invocation_id)
+    recorded = ctx.journal_by_id.get(invocation_id)
+    if recorded is not None and recorded.status.is_done:
+        if recorded.seq != seq or recorded.name != target.name or recorded.kind != target.kind:
+            _diverged(ctx, seq, recorded, target.name, invocation_id)
+        return Slot(invocation_id, seq, recorded)
+    return Slot(invocation_id, seq, recorded)
+
+
+@dataclass(eq=False)
+class DurableCall:
+    """The live part of one call: cache lookup, attempts and the recorded outcome."""
+
+    ctx: ExecutionContext
+    target: CallTarget
+    slot: Slot
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    after: tuple[str, ...] = ()
+    call_id: str = field(init=False)
+    attempt_id: str = field(init=False, default="")
+    attempts_done: int = field(init=False, default=0)
+    retries_done: int = field(init=False, default=0)
+    fingerprint: str | None = field(init=False, default=None)
+    cache_key: str | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        recorded = self.slot.recorded
+        self.call_id = recorded.call_id if recorded is not None else new_id()
+        self.attempts_done = recorded.attempt_count if recorded is not None else 0
+
+    @property
+    def is_reused(self) -> bool:
+        """Whether the journal holds the completed outcome of this call."""
+        return self.slot.recorded is not None and self.slot.recorded.status.is_done
+
+    def reused_value(self) -> Any:
+        """The recorded output of a completed call."""
+        recorded = self.slot.recorded
+        assert recorded is not None and recorded.output is not None
+        return load_value(self.ctx.artifacts, recorded.output)
+
+    def _record(self, status: CallStatus) -> CallRecord:
+        return CallRecord(
+            call_id=self.call_id,
+            exec_id=self.ctx.exec_id,
+            invocation_id=self.slot.invocation_id,
+            seq=self.slot.seq,
+            name=self.target.name,
+            kind=self.target.kind,
+            status=status,
+            started_at=utcnow(),
+            type=self.target.type,
+            cache_key=self.cache_key,
+            input_fingerprint=self.fingerprint,
+            after=self.after,
+        )
+
+    def cached(self) -> tuple[bool, Any]:
+        """Look the call up in other executions; record and return a hit."""
+        fp = fingerprint((self.args, self.kwargs))
+        self.fingerprint = fp
+        if fp is None:
+            return False, None
+        raw = f"{self.target.identity}\0{self.target.source_hash()}\0{fp}".encode()
+        self.cache_key = hashlib.sha256(raw).hexdigest()
+        if not self.ctx.cache_enabled:
+            return False, None
+        hit = self.ctx.store.find_cached_output(self.cache_key, exclude_exec_id=self.ctx.exec_id)
+        if hit is None:
+            return False, None
+        value = load_value(self.ctx.artifacts, hit)
+        self.ctx.store.record_cached_call(self._record(CallStatus.CACHED), output_artifact_id=hit.artifact_id)
+        return True, value
+
+    def begin(self) -> CallScope:
+        """Record a new ``running`` attempt and return the scope to run the code in."""
+        self.attempts_done += 1
+        self.attempt_id = new_id()
+        record = self._record(CallStatus.RUNNING)
+        attempt = AttemptRecord(
+            attempt_id=self.attempt_id,
+            call_id=self.call_id,
+            number=self.attempts_done,
+            status=CallStatus.RUNNING,
+            started_at=record.started_at,
+        )
+        self.ctx.store.begin_attempt(record, attempt)
+        return CallScope(self.ctx, self.call_id, self.slot.invocation_id, self.target.name)
+
+    def succeed(self, value: Any) -> None:
+        """Serialize the output and complete the call in one transaction."""
+        try:
+            serialized = serialize(value)
+        except KitaruUsageError as exc:
+            error = KitaruUsageError(
+                f"Checkpoint {self.target.name!r} (invocation {self.slot.invocation_id!r}) returned a "
+                f"value that cannot be stored: {exc}"
+            )
+            self.fail(error, retryable=False)
+            raise error from exc
+        artifact = make_artifact(
+            self.ctx.artifacts,
+            serialized,
+            exec_id=self.ctx.exec_id,
+            name=self.slot.invocation_id,
+            kind="output",
+            call_id=self.call_id,
+        )
+        self.ctx.store.complete_call(self.call_id, self.attempt_id, output=artifact, ended_at=utcnow())
+
+    def fail(self, exc: BaseException, *, retryable: bool = True) -> float | None:
+        """Record the failed attempt; return the delay before a retry, or ``None`` when final."""
+        policy = self.target.retry
+        retry = retryable and policy is not None and policy.should_retry(exc, self.retries_done)
+        failure = failure_from(exc, attempt=self.attempts_done, invocation_id=self.slot.invocation_id)
+        self.ctx.store.fail_attempt(
+            self.call_id, self.attempt_id, failure=failure, ended_at=utcnow(), final=not retry
+        )
+        if not retry:
+            return None
+        assert policy is not None
+        self.retries_done += 1
+        return policy.delay_for(self.retries_done)
+
+
+def run_sync(call: DurableCall, wait_for: Sequence[Any] = ()) -> Any:
+    """Run a call in this thread: reuse, cache, or live attempts with retries."""
+    if call.is_reused:
+        return call.reused_value()
+    for future in wait_for:
+        future.result()
+    hit, value = call.cached()
+    if hit:
+        return value
+    while True:
+        scope = call.begin()
+        try:
+            value = call.target.entrypoint(scope, *call.args, **call.kwargs)
+        except BaseException as exc:
+            delay = call.fail(exc, retryable=isinstance(exc, Exception))
+            if delay is None:
+                raise
+            time.sleep(delay)
+            continue
+        call.succeed(value)
+        return value
+
+
+async def run_async(call: DurableCall, wait_for: Sequence[Any] = ()) -> Any:
+    """Run a call of an ``async def`` checkpoint on the running event loop."""
+    if call.is_reused:
+        return call.reused_value()
+    for future in wait_for:
+        await asyncio.wrap_future(future.concurrent_future)
+    hit, value = call.cached()
+    if hit:
+        return value
+    while True:
+        scope = call.begin()
+        try:
+            value = await call.target.entrypoint(scope, *call.args, **call.kwargs)
+        except BaseException as exc:
+            delay = call.fail(exc, retryable=isinstance(exc, Exception))
+            if delay is None:
+                raise
+            await asyncio.sleep(delay)
+            continue
+        call.succeed(value)
+        return value

@@ -1,0 +1,153 @@
+"""The only owner of context variables: the current execution and checkpoint call.
+
+Example:
+    >>> from kitaru.runtime.context import current_execution_id
+    >>> current_execution_id() is None
+    True
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from typing import Any
+
+from kitaru.artifacts.base import ArtifactStore
+from kitaru.errors import KitaruContextError, KitaruDivergenceError
+from kitaru.store.base import CallRecord, MetadataStore
+
+__all__ = [
+    "CallScope",
+    "ExecutionContext",
+    "current_call",
+    "current_execution",
+    "current_execution_id",
+    "enter_call",
+    "enter_execution",
+    "exit_call",
+    "exit_execution",
+    "require_flow_body",
+]
+
+_MAX_WORKERS = 32
+
+
+@dataclass(eq=False)
+class ExecutionContext:
+    """State of one run of a flow body (one per run; a re-run builds a new one)."""
+
+    exec_id: str
+    flow_name: str
+    store: MetadataStore
+    artifacts: ArtifactStore
+    cache_enabled: bool
+    runner_id: str
+    journal_by_seq: dict[int, CallRecord] = field(default_factory=dict)
+    journal_by_id: dict[str, CallRecord] = field(default_factory=dict)
+    name_counts: dict[str, int] = field(default_factory=dict)
+    used_ids: set[str] = field(default_factory=set)
+    seq: int = 0
+    divergence: KitaruDivergenceError | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _pool: ThreadPoolExecutor | None = None
+    pending: list[Any] = field(default_factory=list)
+
+    @classmethod
+    def from_journal(cls, journal: list[CallRecord], **kwargs: Any) -> ExecutionContext:
+        """Build a context whose journal is the recorded calls of the execution."""
+        ctx = cls(**kwargs)
+        for record in journal:
+            ctx.journal_by_seq[record.seq] = record
+            ctx.journal_by_id[record.invocation_id] = record
+        return ctx
+
+    def pool(self) -> ThreadPoolExecutor:
+        """The per-execution pool that runs submitted checkpoint calls."""
+        with self.lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=_MAX_WORKERS, thread_name_prefix=f"kitaru-{self.exec_id[:8]}"
+                )
+            return self._pool
+
+    def shutdown_pool(self) -> None:
+        """Wait for submitted calls to end and release the pool's threads."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallScope:
+    """The checkpoint call whose user code is running."""
+
+    execution: ExecutionContext
+    call_id: str
+    invocation_id: str
+    name: str
+
+
+_execution: ContextVar[ExecutionContext | None] = ContextVar("kitaru_execution", default=None)
+_call: ContextVar[CallScope | None] = ContextVar("kitaru_call", default=None)
+
+
+def current_execution() -> ExecutionContext | None:
+    """Return the execution whose flow body or checkpoint is running here, if any."""
+    return _execution.get()
+
+
+def current_call() -> CallScope | None:
+    """Return the checkpoint call whose code is running here, if any."""
+    return _call.get()
+
+
+def current_execution_id() -> str | None:
+    """Return the id of the execution running in this context, or ``None``.
+
+    Example:
+        >>> import kitaru
+        >>> kitaru.current_execution_id() is None  # outside a flow
+        True
+    """
+    ctx = _execution.get()
+    return ctx.exec_id if ctx is not None else None
+
+
+def enter_execution(ctx: ExecutionContext) -> Token[ExecutionContext | None]:
+    """Make ``ctx`` the current execution; pass the token to :func:`exit_execution`."""
+    return _execution.set(ctx)
+
+
+def exit_execution(token: Token[ExecutionContext | None]) -> None:
+    """Undo :func:`enter_execution`."""
+    _execution.reset(token)
+
+
+def enter_call(scope: CallScope) -> Token[CallScope | None]:
+    """Mark a checkpoint call's code as running; pass the token to :func:`exit_call`."""
+    return _call.set(scope)
+
+
+def exit_call(token: Token[CallScope | None]) -> None:
+    """Undo :func:`enter_call`."""
+    _call.reset(token)
+
+
+def require_flow_body(what: str) -> ExecutionContext:
+    """Return the current execution, or raise ``KitaruContextError`` when ``what``
+    is used outside a running flow or inside a checkpoint."""
+    ctx = _execution.get()
+    if ctx is None:
+        raise KitaruContextError(
+            f"{what} was used outside a running flow. Call it from the body of a @flow "
+            "function started with .run()."
+        )
+    scope = _call.get()
+    if scope is not None:
+        raise KitaruContextError(
+            f"{what} was used inside checkpoint {scope.name!r} (invocation {scope.invocation_id!r}). "
+            "Checkpoints cannot be nested: call it from the flow body instead."
+        )
+    return ctx

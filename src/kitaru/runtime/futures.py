@@ -1,0 +1,69 @@
+"""Futures of submitted checkpoint calls.
+
+Example:
+    >>> future = fetch.submit("https://example.org")  # doctest: +SKIP
+    >>> future.result(timeout=30)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Callable, Generator
+from concurrent.futures import Future
+from typing import Any
+
+from kitaru.runtime.context import ExecutionContext
+
+__all__ = ["CheckpointFuture"]
+
+
+class CheckpointFuture:
+    """The future value of a submitted checkpoint call.
+
+    ``result()`` (alias ``load()``) blocks until the call ends and returns its
+    value or raises its exception. In an async flow, ``await future`` works too.
+    """
+
+    __slots__ = ("concurrent_future", "invocation_id")
+
+    def __init__(self, invocation_id: str, concurrent_future: Future[Any]) -> None:
+        self.invocation_id = invocation_id
+        self.concurrent_future = concurrent_future
+
+    @classmethod
+    def start(cls, ctx: ExecutionContext, invocation_id: str, runner: Callable[[], Any]) -> CheckpointFuture:
+        """Run ``runner`` on the execution's pool, in a copy of the current context."""
+        context = contextvars.copy_context()
+        future = ctx.pool().submit(context.run, runner)
+        return cls(invocation_id, future)
+
+    @classmethod
+    def completed(cls, invocation_id: str, value: Any) -> CheckpointFuture:
+        """A future that already holds ``value`` (a call reused from the journal)."""
+        future: Future[Any] = Future()
+        future.set_result(value)
+        return cls(invocation_id, future)
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Return the call's value, waiting up to ``timeout`` seconds (``TimeoutError`` after)."""
+        return self.concurrent_future.result(timeout)
+
+    def load(self, timeout: float | None = None) -> Any:
+        """Alias of :meth:`result`, as in the original API."""
+        return self.result(timeout)
+
+    def done(self) -> bool:
+        """Whether the call has ended."""
+        return self.concurrent_future.done()
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """The call's exception, or ``None`` when it succeeded."""
+        return self.concurrent_future.exception(timeout)
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return asyncio.wrap_future(self.concurrent_future).__await__()
+
+    def __repr__(self) -> str:
+        state = "done" if self.done() else "pending"
+        return f"<CheckpointFuture {self.invocation_id!r} {state}>"
