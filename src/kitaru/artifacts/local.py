@@ -1,0 +1,240 @@
+"""The local directory artifact store: content-addressed files under one root.
+
+A blob with sha256 ``abcdef…`` lives at ``root/ab/cdef…``. Each ``put`` writes
+a temporary file beside its final path and renames it into place
+(``os.replace``), so a blob is either absent or complete under its key, even
+when the writer is killed; concurrent writers of the same content (threads or
+processes) are safe because they rename identical bytes onto the same path.
+
+Example:
+    >>> import tempfile
+    >>> store = LocalArtifactStore(tempfile.mkdtemp())
+    >>> key = store.put(b"hello")
+    >>> store.get(key)
+    b'hello'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import stat
+import time
+from pathlib import Path
+
+from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
+
+__all__ = ["LocalArtifactStore"]
+
+_HEX = frozenset("0123456789abcdef")
+_TEMP_PREFIX = "."  # keys are hex, so a dot file is never a blob
+_TEMP_SUFFIX = ".tmp"
+
+
+def _check_key(key: object) -> str:
+    if not isinstance(key, str) or len(key) != 64 or not _HEX.issuperset(key):
+        raise KitaruUsageError(
+            f"Invalid artifact key {key!r}: expected a sha256 hex digest (64 lowercase hex characters)."
+        )
+    return key
+
+
+class LocalArtifactStore:
+    """Content-addressed blobs in a local directory (the default artifact store).
+
+    Directories are created on the first write. With ``fsync=True`` every
+    blob (and the directory entry of its rename) is flushed to disk before
+    ``put`` returns, which survives power loss, not only process crashes.
+
+    Args:
+        root: The directory that holds the blobs.
+        fsync: Whether to flush each blob to stable storage (slower).
+
+    Example:
+        >>> import tempfile
+        >>> store = LocalArtifactStore(tempfile.mkdtemp(), fsync=True)
+        >>> store.exists(store.put(b"x"))
+        True
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = False) -> None:
+        self._root = Path(os.fspath(root)).expanduser().absolute()
+        self._fsync = fsync
+
+    def __repr__(self) -> str:
+        return f"LocalArtifactStore({str(self._root)!r}, fsync={self._fsync})"
+
+    @property
+    def uri(self) -> str:
+        """The absolute path of the root directory."""
+        return str(self._root)
+
+    @property
+    def root(self) -> Path:
+        """The root directory as a :class:`~pathlib.Path`."""
+        return self._root
+
+    def path_for(self, key: str) -> Path:
+        """Return the file path of the blob with this key (it may not exist).
+
+        Example:
+            >>> path = LocalArtifactStore("/data").path_for("ab" + "0" * 62)
+            >>> path.parent.name, len(path.name)
+            ('ab', 62)
+        """
+        _check_key(key)
+        return self._root / key[:2] / key[2:]
+
+    def put(self, data: bytes, *, sha256: str | None = None) -> str:
+        """Store ``data`` atomically and return its sha256 hex key.
+
+        Content that is already stored is not written again. ``sha256`` may
+        be passed when the caller already computed it; it is trusted.
+
+        Raises:
+            KitaruUsageError: ``data`` is not bytes-like or ``sha256`` is malformed.
+            KitaruBackendError: The file system refused the write.
+
+        Example:
+            >>> import tempfile
+            >>> store = LocalArtifactStore(tempfile.mkdtemp())
+            >>> store.put(b"a") == store.put(b"a")
+            True
+        """
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise KitaruUsageError(f"LocalArtifactStore.put() needs bytes, got {type(data).__name__}.")
+        if sha256 is None:
+            key = hashlib.sha256(data).hexdigest()
+        else:
+            key = _check_key(sha256.lower() if isinstance(sha256, str) else sha256)
+        path = self._root / key[:2] / key[2:]
+        size = memoryview(data).nbytes
+        try:
+            if os.stat(path).st_size == size:
+                return key  # already stored
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise self._backend_error("check", path, exc) from exc
+        self._write(path, data)
+        return key
+
+    def _write(self, path: Path, data: bytes | bytearray | memoryview) -> None:
+        directory = path.parent
+        temp = directory / f"{_TEMP_PREFIX}{path.name}.{os.urandom(6).hex()}{_TEMP_SUFFIX}"
+        try:
+            try:
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            except FileNotFoundError:
+                self._make_dirs(directory)
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            with open(fd, "wb") as file:
+                file.write(data)  # a buffered writer writes everything or raises
+                if self._fsync:
+                    file.flush()
+                    os.fsync(fd)
+            os.replace(temp, path)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            if isinstance(exc, OSError):
+                raise self._backend_error("write", path, exc) from exc
+            raise
+        if self._fsync:
+            try:
+                self._fsync_dir(directory)
+            except OSError as exc:
+                raise self._backend_error("sync the directory of", path, exc) from exc
+
+    def _make_dirs(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        if self._fsync:  # make the new directory entries durable too
+            self._fsync_dir(self._root)
+            self._fsync_dir(self._root.parent)
+
+    @staticmethod
+    def _fsync_dir(directory: Path) -> None:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def get(self, key: str) -> bytes:
+        """Return the blob stored under ``key``.
+
+        Raises:
+            KitaruStateError: No blob has this key (the message names key and root).
+            KitaruBackendError: The file could not be read.
+
+        Example:
+            >>> import tempfile
+            >>> store = LocalArtifactStore(tempfile.mkdtemp())
+            >>> store.get(store.put(b"abc"))
+            b'abc'
+        """
+        path = self.path_for(key)
+        try:
+            with open(path, "rb") as file:
+                return file.read()
+        except FileNotFoundError:
+            raise KitaruStateError(
+                f"No artifact with key {key} in the local artifact store at {self._root} "
+                f"(expected file {path}). The blob was deleted, or the store points at another directory."
+            ) from None
+        except OSError as exc:
+            raise self._backend_error("read", path, exc) from exc
+
+    def exists(self, key: str) -> bool:
+        """Whether a blob with this key is stored.
+
+        Example:
+            >>> import tempfile
+            >>> LocalArtifactStore(tempfile.mkdtemp()).exists("0" * 64)
+            False
+        """
+        path = self.path_for(key)
+        try:
+            return stat.S_ISREG(os.stat(path).st_mode)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise self._backend_error("check", path, exc) from exc
+
+    def remove_stale_temp_files(self, *, older_than: float = 3600.0) -> int:
+        """Delete temporary files left by writers that died; return how many.
+
+        Only files older than ``older_than`` seconds are removed, so writes in
+        progress are left alone. Blobs are never touched.
+
+        Example:
+            >>> import tempfile
+            >>> LocalArtifactStore(tempfile.mkdtemp()).remove_stale_temp_files()
+            0
+        """
+        cutoff = time.time() - older_than
+        removed = 0
+        try:
+            shards = [entry for entry in os.scandir(self._root) if entry.is_dir() and len(entry.name) == 2]
+        except FileNotFoundError:
+            return 0
+        except OSError as exc:
+            raise self._backend_error("list", self._root, exc) from exc
+        for shard in shards:
+            for entry in os.scandir(shard.path):
+                name = entry.name
+                if name.startswith(_TEMP_PREFIX) and name.endswith(_TEMP_SUFFIX):
+                    try:
+                        if entry.stat().st_mtime < cutoff:
+                            os.unlink(entry.path)
+                            removed += 1
+                    except FileNotFoundError:
+                        continue
+        return removed
+
+    def _backend_error(self, action: str, path: Path | str, exc: OSError) -> KitaruBackendError:
+        return KitaruBackendError(
+            f"Could not {action} the artifact file {path} in the local artifact store at {self._root}: "
+            f"{exc.strerror or exc}. Check that the directory exists, is writable and the disk is not full."
+        )
