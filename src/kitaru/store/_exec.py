@@ -1,0 +1,182 @@
+"""Run prebuilt Core statements straight on pooled driver connections.
+
+A checkpoint costs a few statements, and SQLAlchemy's per-execution
+machinery (events, parameter construction, result objects) costs several
+times more than SQLite itself does. So each statement is compiled once for
+the store's dialect, with SQLAlchemy's own type processors taken from the
+compiled form; running it is then one driver call plus those processors.
+The SQL text still comes from the one Core statement shared by both
+databases.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from kitaru.errors import KitaruUsageError
+
+__all__ = ["Prepared", "Transaction"]
+
+
+class Prepared:
+    """A Core statement compiled once for one dialect, run on a driver cursor.
+
+    Args:
+        stmt: The statement; its binds are named after columns or ``b_*``.
+        dialect: The dialect of the store's engine (initialized by a first connect).
+        column_keys: For inserts, the columns that get a value.
+
+    Example:
+        >>> # Prepared(select(t).where(t.c.id == bindparam("b_id")), engine.dialect)
+    """
+
+    __slots__ = ("_defaults", "_getter", "_named", "_names", "_processors", "_results", "_single", "sql")
+
+    def __init__(
+        self,
+        stmt: ClauseElement,
+        dialect: Dialect,
+        *,
+        column_keys: Sequence[str] | None = None,
+    ) -> None:
+        compiled = cast(
+            SQLCompiler,
+            stmt.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None),
+        )
+        sql = compiled.string
+        if "POSTCOMPILE" in sql:
+            raise ValueError(f"statement needs per-execution rendering: {sql}")
+        self.sql = sql
+        binds = compiled.binds
+        self._named = not compiled.positional
+        names = tuple(binds) if self._named else tuple(compiled.positiontup or ())
+        self._names = names
+        self._getter = operator.itemgetter(*names) if names else None
+        self._single = len(names) == 1
+        defaults: dict[str, Any] = {}
+        processors: list[tuple[int, Any]] = []
+        for index, name in enumerate(names):
+            bind = binds[name]
+            if not bind.required:
+                defaults[name] = bind.effective_value
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors.append((index, processor))
+        self._defaults = defaults
+        self._processors = tuple(processors)
+        results: list[tuple[int, Any]] = []
+        for index, column in enumerate(getattr(stmt, "exported_columns", ())):
+            processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if processor is not None:
+                results.append((index, processor))
+        self._results = tuple(results)
+
+    def args(self, values: Mapping[str, Any]) -> Any:
+        """Return the driver parameters for ``values`` (keyed by bind name)."""
+        if self._getter is None:
+            return {} if self._named else ()
+        if self._defaults:
+            values = {**self._defaults, **values}
+        try:
+            picked = self._getter(values)
+        except KeyError as exc:
+            raise KitaruUsageError(f"Missing value for {exc} in a store statement.") from exc
+        out = [picked] if self._single else list(picked)
+        index = 0
+        try:
+            for index, processor in self._processors:
+                out[index] = processor(out[index])
+        except (TypeError, ValueError) as exc:
+            raise KitaruUsageError(
+                f"The value of {self._names[index]!r} cannot be stored: {exc}. "
+                "Metadata and failures must be JSON-serializable."
+            ) from exc
+        return dict(zip(self._names, out, strict=True)) if self._named else out
+
+    def execute(self, cursor: Any, values: Mapping[str, Any]) -> int:
+        """Run the statement; return the number of rows it changed."""
+        cursor.execute(self.sql, self.args(values))
+        return int(cursor.rowcount)
+
+    def one(self, cursor: Any, values: Mapping[str, Any]) -> Sequence[Any] | None:
+        """Run the statement; return its first row (types converted) or ``None``."""
+        cursor.execute(self.sql, self.args(values))
+        row = cursor.fetchone()
+        return None if row is None else self.convert(row)
+
+    def all(self, cursor: Any, values: Mapping[str, Any]) -> list[Sequence[Any]]:
+        """Run the statement; return all its rows (types converted)."""
+        cursor.execute(self.sql, self.args(values))
+        rows = cursor.fetchall()
+        if not self._results:
+            return list(rows)
+        return [self.convert(row) for row in rows]
+
+    def convert(self, row: Sequence[Any]) -> Sequence[Any]:
+        """Apply the result processors of the statement's columns to ``row``."""
+        if not self._results:
+            return row
+        values = list(row)
+        for index, processor in self._results:
+            values[index] = processor(values[index])
+        return values
+
+
+class Transaction:
+    """One short transaction on a pooled connection; yields a driver cursor.
+
+    Commits when the block ends normally (``commit=True``), rolls back
+    otherwise, and always returns the connection to the pool.
+
+    Args:
+        engine: The engine whose pool lends the connection.
+        begin: The statement that starts the transaction, or ``None`` to let
+            the driver start it (PostgreSQL) or to run in autocommit (SQLite reads).
+        commit: Whether to commit a block that ends normally.
+    """
+
+    __slots__ = ("_begin", "_commit", "_connection", "_engine")
+
+    def __init__(self, engine: Engine, begin: str | None, commit: bool) -> None:
+        self._engine = engine
+        self._begin = begin
+        self._commit = commit
+
+    def __enter__(self) -> Any:
+        connection = self._connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            if self._begin is not None:
+                cursor.execute(self._begin)
+        except BaseException:
+            connection.close()
+            raise
+        return cursor
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        connection = self._connection
+        try:
+            if exc_type is None and self._commit:
+                try:
+                    connection.commit()
+                except BaseException:
+                    _rollback(connection)
+                    raise
+            else:
+                _rollback(connection)
+        finally:
+            connection.close()
+
+
+def _rollback(connection: Any) -> None:
+    try:
+        connection.rollback()
+    except Exception:
+        # A connection that cannot roll back is broken; the pool drops it and the first error stands.
+        connection.invalidate()

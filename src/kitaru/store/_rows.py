@@ -1,0 +1,190 @@
+"""Conversions between store records and table rows.
+
+Rows convert positionally: the tables of :mod:`kitaru.store.schema` list
+their columns in the order of the record fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kitaru._types import CallKind, CallStatus, ExecutionStatus
+from kitaru.store.base import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
+
+__all__ = [
+    "ARTIFACT_WIDTH",
+    "CALL_WIDTH",
+    "artifact_from_row",
+    "artifact_params",
+    "attempt_from_row",
+    "attempt_params",
+    "call_from_row",
+    "call_params",
+    "execution_from_row",
+    "execution_params",
+]
+
+#: Number of columns of the ``calls`` table.
+CALL_WIDTH = 18
+#: Number of columns of the ``artifacts`` table.
+ARTIFACT_WIDTH = 14
+
+
+def execution_params(record: ExecutionRecord) -> dict[str, Any]:
+    """Return the column values of an ``executions`` row."""
+    return {
+        "exec_id": record.exec_id,
+        "flow_name": record.flow_name,
+        "status": str(record.status),
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "started_at": record.started_at,
+        "ended_at": record.ended_at,
+        "metadata": record.metadata,
+        "failure": record.failure,
+        "original_exec_id": record.original_exec_id,
+        "spec": record.spec,
+        "source": record.source,
+        "inputs_artifact_id": record.inputs_artifact_id,
+        "result_artifact_id": record.result_artifact_id,
+        "runner_id": record.runner_id,
+        "heartbeat_at": record.heartbeat_at,
+        "run_count": record.run_count,
+    }
+
+
+def execution_from_row(r: Sequence[Any]) -> ExecutionRecord:
+    """Build an :class:`ExecutionRecord` from an ``executions`` row."""
+    return ExecutionRecord(
+        r[0],
+        r[1],
+        ExecutionStatus(r[2]),
+        r[3],
+        r[4],
+        r[5],
+        r[6],
+        r[7],
+        r[8],
+        r[9],
+        r[10],
+        r[11],
+        r[12],
+        r[13],
+        r[14],
+        r[15],
+        r[16],
+    )
+
+
+def call_params(call: CallRecord, status: str, output_artifact_id: str | None) -> dict[str, Any]:
+    """Return the column values of a new ``calls`` row with ``status`` and no attempts yet."""
+    return {
+        "call_id": call.call_id,
+        "exec_id": call.exec_id,
+        "invocation_id": call.invocation_id,
+        "seq": call.seq,
+        "name": call.name,
+        "kind": str(call.kind),
+        "status": status,
+        "started_at": call.started_at,
+        "type": call.type,
+        "ended_at": call.ended_at,
+        "cache_key": call.cache_key,
+        "input_fingerprint": call.input_fingerprint,
+        "output_artifact_id": output_artifact_id,
+        "metadata": call.metadata,
+        "after": list(call.after),
+        "parent_call_id": call.parent_call_id,
+        "failure": call.failure,
+        "attempt_count": 0,
+    }
+
+
+def call_from_row(
+    r: Sequence[Any],
+    output: ArtifactRecord | None = None,
+    attempts: tuple[AttemptRecord, ...] = (),
+) -> CallRecord:
+    """Build a :class:`CallRecord` from the first :data:`CALL_WIDTH` values of a row."""
+    return CallRecord(
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        CallKind(r[5]),
+        CallStatus(r[6]),
+        r[7],
+        r[8],
+        r[9],
+        r[10],
+        r[11],
+        r[12],
+        r[13],
+        tuple(r[14]),
+        r[15],
+        r[16],
+        r[17],
+        output,
+        attempts,
+    )
+
+
+def attempt_params(attempt: AttemptRecord, call_id: str) -> dict[str, Any]:
+    """Return the column values of an ``attempts`` row belonging to ``call_id``."""
+    return {
+        "attempt_id": attempt.attempt_id,
+        "call_id": call_id,
+        "number": attempt.number,
+        "status": str(attempt.status),
+        "started_at": attempt.started_at,
+        "ended_at": attempt.ended_at,
+        "failure": attempt.failure,
+    }
+
+
+def attempt_from_row(r: Sequence[Any]) -> AttemptRecord:
+    """Build an :class:`AttemptRecord` from an ``attempts`` row."""
+    return AttemptRecord(r[0], r[1], r[2], CallStatus(r[3]), r[4], r[5], r[6])
+
+
+def artifact_params(artifact: ArtifactRecord) -> dict[str, Any]:
+    """Return the column values of an ``artifacts`` row."""
+    return {
+        "artifact_id": artifact.artifact_id,
+        "exec_id": artifact.exec_id,
+        "name": artifact.name,
+        "kind": str(artifact.kind),
+        "serializer": artifact.serializer,
+        "type_path": artifact.type_path,
+        "size": artifact.size,
+        "sha256": artifact.sha256,
+        "created_at": artifact.created_at,
+        "call_id": artifact.call_id,
+        "data": artifact.data,
+        "blob_key": artifact.blob_key,
+        "tags": list(artifact.tags),
+        "metadata": artifact.metadata,
+    }
+
+
+def artifact_from_row(r: Sequence[Any], start: int = 0) -> ArtifactRecord:
+    """Build an :class:`ArtifactRecord` from :data:`ARTIFACT_WIDTH` values of a row from ``start``."""
+    data = r[start + 10]
+    return ArtifactRecord(
+        r[start],
+        r[start + 1],
+        r[start + 2],
+        r[start + 3],
+        r[start + 4],
+        r[start + 5],
+        r[start + 6],
+        r[start + 7],
+        r[start + 8],
+        r[start + 9],
+        data if data is None or type(data) is bytes else bytes(data),
+        r[start + 11],
+        tuple(r[start + 12]),
+        r[start + 13],
+    )

@@ -1,0 +1,231 @@
+"""Every statement of the SQL store, written once for both databases and compiled per store.
+
+Parameters are named after their columns in inserts and ``b_*`` everywhere
+else. Upserts use ``INSERT ... ON CONFLICT DO UPDATE``, which SQLite and
+PostgreSQL spell the same way. Statements whose filters vary are compiled
+once per combination of filters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+
+from kitaru._types import CallStatus
+from kitaru.store._exec import Prepared
+from kitaru.store.schema import JsonText, UtcDateTime, artifacts, attempts, calls, executions
+
+__all__ = ["Statements"]
+
+E, C, A, R = executions, calls, attempts, artifacts
+
+# Columns an upsert of a call replaces; call_id, metadata and the attempts stay.
+_UPSERT_COLUMNS = (
+    "seq",
+    "name",
+    "kind",
+    "status",
+    "started_at",
+    "type",
+    "ended_at",
+    "cache_key",
+    "input_fingerprint",
+    "output_artifact_id",
+    "after",
+    "parent_call_id",
+    "failure",
+)
+
+
+def _p(name: str, type_: Any = None) -> sa.BindParameter[Any]:
+    return sa.bindparam(name, type_=type_)
+
+
+class Statements:
+    """The prebuilt statements of one store.
+
+    Args:
+        dialect: The store engine's dialect, after a first connect.
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._dialect = dialect
+        self._variants: dict[tuple[Any, ...], Prepared] = {}
+        prepare = self._prepare
+        self.insert_execution = prepare(E.insert(), column_keys=E.c.keys())
+        self.insert_artifact = prepare(R.insert(), column_keys=R.c.keys())
+        self.insert_attempt = prepare(A.insert(), column_keys=A.c.keys())
+        self.get_execution = prepare(sa.select(E).where(E.c.exec_id == _p("b_exec_id")))
+        self.exact_exec_id = prepare(sa.select(E.c.exec_id).where(E.c.exec_id == _p("b_exec_id")))
+        # LIKE narrows the rows; substr keeps the match case-sensitive on every database.
+        self.prefix_exec_ids = prepare(
+            sa.select(E.c.exec_id)
+            .where(
+                E.c.exec_id.like(_p("b_pattern", sa.String()), escape="!"),
+                sa.func.substr(E.c.exec_id, 1, _p("b_length", sa.Integer())) == _p("b_prefix", sa.String()),
+            )
+            .order_by(E.c.exec_id)
+            .limit(21)
+        )
+        now = _p("b_now", UtcDateTime())
+        self.start_execution = prepare(
+            E.update()
+            .where(E.c.exec_id == _p("b_exec_id"))
+            .values(
+                status="running",
+                started_at=sa.func.coalesce(E.c.started_at, now),
+                ended_at=None,
+                failure=None,
+                run_count=E.c.run_count + 1,
+                runner_id=_p("b_runner_id", sa.String()),
+                heartbeat_at=now,
+                updated_at=now,
+            )
+            .returning(*E.c)
+        )
+        self.finish_execution = prepare(
+            E.update()
+            .where(E.c.exec_id == _p("b_exec_id"))
+            .values(
+                status=_p("b_status", sa.String()),
+                updated_at=now,
+                ended_at=sa.func.coalesce(_p("b_ended_at", UtcDateTime()), E.c.ended_at),
+                failure=_p("b_failure", JsonText()),
+                result_artifact_id=sa.func.coalesce(_p("b_result_id", sa.String()), E.c.result_artifact_id),
+            )
+        )
+        self.lock_execution_metadata = prepare(
+            sa.select(E.c.metadata).where(E.c.exec_id == _p("b_exec_id")).with_for_update()
+        )
+        self.set_execution_metadata = prepare(
+            E.update()
+            .where(E.c.exec_id == _p("b_exec_id"))
+            .values(metadata=_p("b_metadata", JsonText()), updated_at=now)
+        )
+
+        self.load_journal = prepare(
+            sa.select(C, R)
+            .select_from(C.outerjoin(R, R.c.artifact_id == C.c.output_artifact_id))
+            .where(C.c.exec_id == _p("b_exec_id"))
+            .order_by(C.c.seq, C.c.call_id)
+        )
+        self.list_calls = prepare(
+            sa.select(C, A)
+            .select_from(C.outerjoin(A, A.c.call_id == C.c.call_id))
+            .where(C.c.exec_id == _p("b_exec_id"))
+            .order_by(C.c.seq, C.c.call_id, A.c.number, A.c.attempt_id)
+        )
+        insert: Any = sqlite.insert if dialect.name == "sqlite" else postgresql.insert
+        keys = C.c.keys()
+        self.upsert_running_call = prepare(
+            self._upsert_call(insert, count_attempt=True).returning(C.c.call_id), column_keys=keys
+        )
+        self.upsert_cached_call = prepare(self._upsert_call(insert, count_attempt=False), column_keys=keys)
+        ended_at = _p("b_ended_at", UtcDateTime())
+        failure = _p("b_failure", JsonText())
+        status = _p("b_status", sa.String())
+        self.end_attempt = prepare(
+            A.update()
+            .where(A.c.attempt_id == _p("b_attempt_id"), A.c.call_id == _p("b_call_id"))
+            .values(status=status, ended_at=ended_at, failure=failure)
+        )
+        self.complete_call = prepare(
+            C.update()
+            .where(C.c.call_id == _p("b_call_id"))
+            .values(
+                status=status,
+                ended_at=ended_at,
+                failure=failure,
+                output_artifact_id=_p("b_output_id", sa.String()),
+            )
+        )
+        self.fail_call = prepare(
+            C.update()
+            .where(C.c.call_id == _p("b_call_id"))
+            .values(status=status, ended_at=ended_at, failure=failure)
+        )
+        self.find_cached_output = prepare(
+            sa.select(R)
+            .select_from(C.join(R, R.c.artifact_id == C.c.output_artifact_id))
+            .where(
+                C.c.cache_key == _p("b_cache_key"),
+                C.c.status == CallStatus.COMPLETED.value,
+                C.c.exec_id != _p("b_exec_id"),
+            )
+            .order_by(C.c.ended_at.desc(), C.c.call_id.desc())
+            .limit(1)
+        )
+        self.lock_call_metadata = prepare(
+            sa.select(C.c.metadata).where(C.c.call_id == _p("b_call_id")).with_for_update()
+        )
+        self.set_call_metadata = prepare(
+            C.update().where(C.c.call_id == _p("b_call_id")).values(metadata=_p("b_metadata", JsonText()))
+        )
+
+        self.get_artifact = prepare(sa.select(R).where(R.c.artifact_id == _p("b_artifact_id")))
+        # The same columns as the table, with the inline data left out.
+        self._artifact_rows = sa.select(
+            *(sa.null().label("data") if column.name == "data" else column for column in R.c)
+        )
+
+    def _prepare(self, stmt: Any, *, column_keys: Any = None) -> Prepared:
+        return Prepared(stmt, self._dialect, column_keys=column_keys)
+
+    @staticmethod
+    def _upsert_call(insert: Any, *, count_attempt: bool) -> Any:
+        stmt = insert(C)
+        replaced: dict[str, Any] = {name: stmt.excluded[name] for name in _UPSERT_COLUMNS}
+        if count_attempt:
+            replaced["attempt_count"] = C.c.attempt_count + 1
+        return stmt.on_conflict_do_update(index_elements=[C.c.exec_id, C.c.invocation_id], set_=replaced)
+
+    def list_executions(
+        self,
+        *,
+        flow: bool,
+        status: bool,
+        since: bool,
+        limit: bool,
+    ) -> Prepared:
+        """Return the statement listing executions newest first with the given filters.
+
+        Each flag says whether that filter is given (as ``b_flow``, ``b_status``,
+        ``b_since`` and ``b_limit``).
+        """
+        key = ("executions", flow, status, since, limit)
+        prepared = self._variants.get(key)
+        if prepared is None:
+            stmt = sa.select(E)
+            if flow:
+                stmt = stmt.where(E.c.flow_name == _p("b_flow", sa.String()))
+            if status:
+                stmt = stmt.where(E.c.status == _p("b_status", sa.String()))
+            if since:
+                stmt = stmt.where(E.c.created_at >= _p("b_since", UtcDateTime()))
+            stmt = stmt.order_by(E.c.created_at.desc(), E.c.exec_id.desc())
+            if limit:
+                stmt = stmt.limit(_p("b_limit", sa.Integer()))
+            prepared = self._variants[key] = self._prepare(stmt)
+        return prepared
+
+    def list_artifacts(self, *, name: bool, kind: bool, call_id: bool) -> Prepared:
+        """Return the statement listing an execution's artifacts (without data) in creation order.
+
+        The execution is ``b_exec_id``; each flag says whether that filter is
+        given (as ``b_name``, ``b_kind`` and ``b_call_id``).
+        """
+        key = ("artifacts", name, kind, call_id)
+        prepared = self._variants.get(key)
+        if prepared is None:
+            stmt = self._artifact_rows.where(R.c.exec_id == _p("b_exec_id", sa.String()))
+            if name:
+                stmt = stmt.where(R.c.name == _p("b_name", sa.String()))
+            if kind:
+                stmt = stmt.where(R.c.kind == _p("b_kind", sa.String()))
+            if call_id:
+                stmt = stmt.where(R.c.call_id == _p("b_call_id", sa.String()))
+            prepared = self._variants[key] = self._prepare(stmt.order_by(R.c.created_at, R.c.artifact_id))
+        return prepared

@@ -1,0 +1,277 @@
+"""The SQL schema of the metadata store, one SQLAlchemy Core schema for SQLite and PostgreSQL.
+
+The tables mirror the records of :mod:`kitaru.store.base`; column order
+matches the record fields so rows convert positionally. JSON values are
+stored as JSON text and timestamps as timezone-aware UTC on both databases.
+The migrations beside this module create exactly these tables.
+
+Example:
+    >>> from kitaru.store.schema import metadata
+    >>> sorted(metadata.tables)
+    ['artifacts', 'attempts', 'calls', 'executions']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+__all__ = [
+    "JsonText",
+    "UtcDateTime",
+    "artifacts",
+    "attempts",
+    "calls",
+    "executions",
+    "metadata",
+]
+
+_UTC = dt.UTC
+# One encoder instance: json.dumps with options would build a new one per value.
+_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+# The decoder's scanner (set in its constructor, not declared by the stubs).
+_scan_json: Callable[[str, int], tuple[Any, int]] = getattr(json.JSONDecoder(), "scan_once")  # noqa: B009
+_EMPTY_JSON: dict[type, str] = {dict: "{}", list: "[]", tuple: "[]"}
+
+
+class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """A timestamp stored as UTC and always read back as an aware UTC datetime.
+
+    Naive datetimes are taken to be UTC. SQLite keeps no zone, so values are
+    written there as naive UTC text in SQLAlchemy's SQLite format
+    (``YYYY-MM-DD HH:MM:SS.ffffff``, which sorts by time) and get the zone
+    back when read. On SQLite the conversion is done here, by the C
+    ``isoformat``/``fromisoformat``, since it runs for every timestamp of
+    every checkpoint.
+
+    Example:
+        >>> UtcDateTime().cache_ok
+        True
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        """Convert ``value`` to UTC (naive UTC on SQLite)."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=_UTC)
+        elif value.utcoffset():
+            value = value.astimezone(_UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        """Return ``value`` as an aware UTC datetime."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=_UTC)
+        return value.astimezone(_UTC)
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """Return the converter of bound values (a direct one on SQLite)."""
+        if dialect.name == "sqlite":
+            return _sqlite_bind_timestamp
+        return super().bind_processor(dialect)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        """Return the converter of result values (a direct one on SQLite)."""
+        if dialect.name == "sqlite":
+            return _sqlite_result_timestamp
+        return super().result_processor(dialect, coltype)
+
+
+def _sqlite_bind_timestamp(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"expected a datetime, got {type(value).__name__}")
+    offset = value.utcoffset()
+    if offset is None:
+        return value.isoformat(" ", "microseconds")
+    if offset:
+        value = value.astimezone(_UTC)
+    # Drop the "+00:00" suffix: "YYYY-MM-DD HH:MM:SS.ffffff" is 26 characters.
+    return value.isoformat(" ", "microseconds")[:26]
+
+
+def _sqlite_result_timestamp(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    # Parsing the zone is faster than replacing it afterwards.
+    return dt.datetime.fromisoformat(value + "+00:00")
+
+
+class JsonText(sa.types.TypeDecorator[Any]):
+    """A JSON value stored as compact JSON text; ``None`` is stored as SQL ``NULL``.
+
+    The conversion functions are handed to SQLAlchemy directly (the text
+    column needs no driver conversion), since they run for several columns
+    of every row.
+
+    Example:
+        >>> JsonText().cache_ok
+        True
+    """
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        """Serialize ``value`` to JSON text."""
+        return _json_bind(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        """Parse JSON text."""
+        return _json_result(value)
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """Return the converter of bound values."""
+        return _json_bind
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        """Return the converter of result values."""
+        return _json_result
+
+
+def _json_bind(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not value and type(value) in _EMPTY_JSON:
+        return _EMPTY_JSON[type(value)]
+    return _encode_json(value)
+
+
+def _json_result(value: str | None) -> Any:
+    if value is None:
+        return None
+    if value == "{}":
+        return {}
+    if value == "[]":
+        return []
+    try:
+        # The scanner alone: text written here has no surrounding whitespace to skip.
+        return _scan_json(value, 0)[0]
+    except StopIteration:
+        return json.loads(value)
+
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+executions = sa.Table(
+    "executions",
+    metadata,
+    sa.Column("exec_id", sa.String(), primary_key=True),
+    sa.Column("flow_name", sa.String(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("started_at", UtcDateTime(), nullable=True),
+    sa.Column("ended_at", UtcDateTime(), nullable=True),
+    sa.Column("metadata", JsonText(), nullable=False),
+    sa.Column("failure", JsonText(), nullable=True),
+    sa.Column("original_exec_id", sa.String(), nullable=True),
+    sa.Column("spec", JsonText(), nullable=False),
+    sa.Column("source", JsonText(), nullable=False),
+    sa.Column("inputs_artifact_id", sa.String(), nullable=True),
+    sa.Column("result_artifact_id", sa.String(), nullable=True),
+    sa.Column("runner_id", sa.String(), nullable=True),
+    sa.Column("heartbeat_at", UtcDateTime(), nullable=True),
+    sa.Column("run_count", sa.Integer(), nullable=False),
+    # Lists are ordered newest first; exec_id breaks ties so the index serves the whole ORDER BY.
+    sa.Index(None, "created_at", "exec_id"),
+    sa.Index(None, "flow_name", "created_at", "exec_id"),
+    sa.Index(None, "status", "created_at", "exec_id"),
+)
+
+calls = sa.Table(
+    "calls",
+    metadata,
+    sa.Column("call_id", sa.String(), primary_key=True),
+    sa.Column(
+        "exec_id",
+        sa.String(),
+        sa.ForeignKey("executions.exec_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("invocation_id", sa.String(), nullable=False),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("type", sa.String(), nullable=True),
+    sa.Column("ended_at", UtcDateTime(), nullable=True),
+    sa.Column("cache_key", sa.String(), nullable=True),
+    sa.Column("input_fingerprint", sa.String(), nullable=True),
+    sa.Column("output_artifact_id", sa.String(), nullable=True),
+    sa.Column("metadata", JsonText(), nullable=False),
+    sa.Column("after", JsonText(), nullable=False),
+    sa.Column("parent_call_id", sa.String(), nullable=True),
+    sa.Column("failure", JsonText(), nullable=True),
+    # Kept in the row so every call read has it without counting attempts.
+    sa.Column("attempt_count", sa.Integer(), nullable=False),
+    sa.UniqueConstraint("exec_id", "invocation_id"),
+    sa.Index(None, "cache_key"),
+    sa.Index(None, "exec_id", "seq"),
+)
+
+attempts = sa.Table(
+    "attempts",
+    metadata,
+    sa.Column("attempt_id", sa.String(), primary_key=True),
+    sa.Column(
+        "call_id",
+        sa.String(),
+        sa.ForeignKey("calls.call_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("number", sa.Integer(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("ended_at", UtcDateTime(), nullable=True),
+    sa.Column("failure", JsonText(), nullable=True),
+    sa.Index(None, "call_id", "number"),
+)
+
+artifacts = sa.Table(
+    "artifacts",
+    metadata,
+    sa.Column("artifact_id", sa.String(), primary_key=True),
+    sa.Column(
+        "exec_id",
+        sa.String(),
+        sa.ForeignKey("executions.exec_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("serializer", sa.String(), nullable=False),
+    sa.Column("type_path", sa.String(), nullable=False),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("sha256", sa.String(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("call_id", sa.String(), nullable=True),
+    sa.Column("data", sa.LargeBinary(), nullable=True),
+    sa.Column("blob_key", sa.String(), nullable=True),
+    sa.Column("tags", JsonText(), nullable=False),
+    sa.Column("metadata", JsonText(), nullable=False),
+    sa.Index(None, "exec_id"),
+    sa.Index(None, "call_id"),
+)

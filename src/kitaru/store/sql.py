@@ -1,0 +1,516 @@
+"""The SQL metadata store: one implementation for SQLite files and PostgreSQL.
+
+Every query is a SQLAlchemy Core statement written once for both databases
+and compiled once when the store opens. Each method is one short
+transaction; database errors stop here and become
+:class:`kitaru.errors.KitaruBackendError`.
+
+Example:
+    >>> from kitaru.store.sql import SqlStore
+    >>> store = SqlStore.open_sqlite("/tmp/kitaru-doc/store.db")  # doctest: +SKIP
+    >>> store.list_executions(limit=5)  # doctest: +SKIP
+    []
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any, NoReturn, cast
+
+from sqlalchemy.engine import Engine
+
+from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, utcnow
+from kitaru.errors import KitaruBackendError, KitaruError, KitaruStateError, KitaruUsageError
+from kitaru.store import _rows
+from kitaru.store._engine import create_engines, sqlite_url
+from kitaru.store._exec import Transaction
+from kitaru.store._migrate import ensure_schema
+from kitaru.store._statements import Statements
+from kitaru.store.base import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
+
+__all__ = ["SqlStore"]
+
+_RUNNING = CallStatus.RUNNING.value
+_COMPLETED = CallStatus.COMPLETED.value
+_CACHED = CallStatus.CACHED.value
+_FAILED = CallStatus.FAILED.value
+
+
+class SqlStore:
+    """A :class:`~kitaru.store.base.MetadataStore` on a SQLite file or a PostgreSQL database.
+
+    Opening migrates the schema when needed. The store is thread-safe; share
+    one instance per process and database.
+
+    Args:
+        url: ``sqlite:///path/to/file.db`` or ``postgresql+psycopg://user:pw@host/db``.
+
+    Example:
+        >>> store = SqlStore("sqlite:////tmp/kitaru-doc/store.db")  # doctest: +SKIP
+        >>> store.close()  # doctest: +SKIP
+    """
+
+    def __init__(self, url: str) -> None:
+        try:
+            engines = create_engines(url)
+        except OSError as exc:
+            raise KitaruBackendError(f"Could not open store {url!r}: {exc}") from exc
+        self._engine: Engine = engines.read
+        self._write_begin = engines.write_begin
+        self._name = engines.name
+        self._errors = engines.errors
+        self._integrity_errors = engines.integrity_errors
+        try:
+            ensure_schema(engines.read, engines.write)
+            # Compiled after the first connect, when the dialect knows the server's settings.
+            self._s = Statements(engines.read.dialect)
+        except BaseException as exc:
+            engines.read.dispose()
+            if isinstance(exc, KitaruError) or not isinstance(exc, Exception):
+                raise
+            hint = ""
+            if type(exc).__module__.startswith("alembic"):
+                hint = " The store's schema may come from a newer Kitaru; upgrade Kitaru to open it."
+            raise KitaruBackendError(f"Could not open store '{self._name}': {_detail(exc)}.{hint}") from exc
+
+    @classmethod
+    def open_sqlite(cls, path: str | os.PathLike[str]) -> SqlStore:
+        """Open (creating when missing) the SQLite store at ``path``.
+
+        Example:
+            >>> store = SqlStore.open_sqlite("/tmp/kitaru-doc/store.db")  # doctest: +SKIP
+        """
+        return cls(sqlite_url(path))
+
+    @property
+    def name(self) -> str:
+        """The store's location (file path or URL without password), as shown in messages."""
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self._name!r})"
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _writing(self) -> Transaction:
+        return Transaction(self._engine, self._write_begin, True)
+
+    def _reading(self) -> Transaction:
+        return Transaction(self._engine, None, False)
+
+    # -- executions -------------------------------------------------------
+    def create_execution(self, record: ExecutionRecord, *, inputs: ArtifactRecord | None = None) -> None:
+        """Insert a new execution (and its inputs artifact) in one transaction."""
+        params = _rows.execution_params(record)
+        if inputs is not None and record.inputs_artifact_id is None:
+            params["inputs_artifact_id"] = inputs.artifact_id
+        try:
+            with self._writing() as cur:
+                self._s.insert_execution.execute(cur, params)
+                if inputs is not None:
+                    self._s.insert_artifact.execute(cur, _rows.artifact_params(inputs))
+        except self._errors as exc:
+            if isinstance(exc, self._integrity_errors) and self._execution_exists(record.exec_id):
+                raise KitaruStateError(
+                    f"An execution with id '{record.exec_id}' already exists in store '{self._name}'. "
+                    "Create each execution with a new id."
+                ) from exc
+            self._raise(f"create execution '{record.exec_id}'", exc)
+
+    def get_execution(self, exec_id: str) -> ExecutionRecord:
+        """Return one execution; ``KitaruStateError`` when there is none."""
+        try:
+            with self._reading() as cur:
+                row = self._s.get_execution.one(cur, {"b_exec_id": exec_id})
+        except self._errors as exc:
+            self._raise(f"read execution '{exec_id}'", exc)
+        if row is None:
+            self._missing_execution(exec_id)
+        return _rows.execution_from_row(row)
+
+    def resolve_exec_id(self, prefix: str) -> str:
+        """Return the full id of the one execution whose id starts with ``prefix``.
+
+        ``KitaruStateError`` when none matches or several do (listing them).
+        """
+        pattern = prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+        try:
+            with self._reading() as cur:
+                if self._s.exact_exec_id.one(cur, {"b_exec_id": prefix}) is not None:
+                    return prefix
+                params = {"b_pattern": pattern, "b_prefix": prefix, "b_length": len(prefix)}
+                ids = [str(row[0]) for row in self._s.prefix_exec_ids.all(cur, params)]
+        except self._errors as exc:
+            self._raise(f"resolve execution id prefix '{prefix}'", exc)
+        if len(ids) == 1:
+            return ids[0]
+        if not ids:
+            raise KitaruStateError(
+                f"No execution id starts with '{prefix}' in store '{self._name}'. "
+                "List executions with KitaruClient().executions.list()."
+            )
+        shown = ", ".join(ids[:20]) + (", ..." if len(ids) > 20 else "")
+        raise KitaruStateError(
+            f"Execution id prefix '{prefix}' is ambiguous in store '{self._name}'; it matches {shown}. "
+            "Give more characters of the id."
+        )
+
+    def list_executions(
+        self,
+        *,
+        flow: str | None = None,
+        status: ExecutionStatus | str | None = None,
+        limit: int | None = None,
+        since: dt.datetime | None = None,
+    ) -> list[ExecutionRecord]:
+        """Return executions newest first, filtered in the database."""
+        if limit is not None and limit < 0:
+            raise KitaruUsageError(f"The limit of an execution list must be 0 or more, got {limit}.")
+        params = {"b_flow": flow, "b_status": _status_value(status), "b_since": since, "b_limit": limit}
+        stmt = self._s.list_executions(
+            flow=flow is not None, status=status is not None, since=since is not None, limit=limit is not None
+        )
+        try:
+            with self._reading() as cur:
+                rows = stmt.all(cur, params)
+        except self._errors as exc:
+            self._raise("list executions", exc)
+        return [_rows.execution_from_row(row) for row in rows]
+
+    def start_execution(self, exec_id: str, *, runner_id: str) -> ExecutionRecord:
+        """Mark the execution ``running`` for a (re-)run of its body.
+
+        Sets ``started_at`` when unset, clears ``ended_at`` and ``failure``,
+        increments ``run_count``, records ``runner_id`` and ``heartbeat_at``.
+        Returns the updated record.
+        """
+        params = {"b_exec_id": exec_id, "b_runner_id": runner_id, "b_now": utcnow()}
+        try:
+            with self._writing() as cur:
+                row = self._s.start_execution.one(cur, params)
+        except self._errors as exc:
+            self._raise(f"start execution '{exec_id}'", exc)
+        if row is None:
+            self._missing_execution(exec_id)
+        return _rows.execution_from_row(row)
+
+    def finish_execution(
+        self,
+        exec_id: str,
+        status: ExecutionStatus,
+        *,
+        result: ArtifactRecord | None = None,
+        failure: dict[str, Any] | None = None,
+    ) -> None:
+        """End a run of the body: set status, ``ended_at`` (for terminal statuses),
+        the failure, and insert and link the result artifact, in one transaction.
+
+        For a status that is not terminal (``waiting``), ``ended_at`` stays as it is.
+        """
+        value = _status(status)
+        now = utcnow()
+        params = {
+            "b_exec_id": exec_id,
+            "b_status": value.value,
+            "b_now": now,
+            "b_ended_at": now if value.is_terminal else None,
+            "b_failure": failure,
+            "b_result_id": result.artifact_id if result is not None else None,
+        }
+        try:
+            with self._writing() as cur:
+                if self._s.finish_execution.execute(cur, params) != 1:
+                    self._missing_execution(exec_id)
+                if result is not None:
+                    self._s.insert_artifact.execute(cur, _rows.artifact_params(result))
+        except self._errors as exc:
+            self._raise(f"finish execution '{exec_id}'", exc)
+
+    def merge_execution_metadata(self, exec_id: str, patch: dict[str, Any]) -> None:
+        """Merge ``patch`` into the execution's metadata (``merge_metadata`` rules)."""
+        try:
+            with self._writing() as cur:
+                old = self._s.lock_execution_metadata.one(cur, {"b_exec_id": exec_id})
+                if old is None:
+                    self._missing_execution(exec_id)
+                params = {
+                    "b_exec_id": exec_id,
+                    "b_metadata": merge_metadata(old[0], patch),
+                    "b_now": utcnow(),
+                }
+                self._s.set_execution_metadata.execute(cur, params)
+        except self._errors as exc:
+            self._raise(f"update the metadata of execution '{exec_id}'", exc)
+
+    # -- calls ------------------------------------------------------------
+    def load_journal(self, exec_id: str) -> list[CallRecord]:
+        """Return every call of the execution ordered by ``seq``, with ``output`` filled."""
+        width = _rows.CALL_WIDTH
+        try:
+            with self._reading() as cur:
+                rows = self._s.load_journal.all(cur, {"b_exec_id": exec_id})
+        except self._errors as exc:
+            self._raise(f"load the journal of execution '{exec_id}'", exc)
+        if not rows:
+            self._require_execution(exec_id)
+        call_from_row, artifact_from_row = _rows.call_from_row, _rows.artifact_from_row
+        return [
+            call_from_row(row, None if row[width] is None else artifact_from_row(row, width)) for row in rows
+        ]
+
+    def list_calls(self, exec_id: str) -> list[CallRecord]:
+        """Return every call of the execution ordered by ``seq``, with ``attempts`` filled."""
+        width = _rows.CALL_WIDTH
+        try:
+            with self._reading() as cur:
+                rows = self._s.list_calls.all(cur, {"b_exec_id": exec_id})
+        except self._errors as exc:
+            self._raise(f"list the calls of execution '{exec_id}'", exc)
+        if not rows:
+            self._require_execution(exec_id)
+        grouped: dict[str, tuple[Any, list[AttemptRecord]]] = {}
+        for row in rows:
+            entry = grouped.get(row[0])
+            if entry is None:
+                entry = grouped[row[0]] = (row, [])
+            if row[width] is not None:
+                entry[1].append(_rows.attempt_from_row(row[width:]))
+        return [_rows.call_from_row(row, None, tuple(found)) for row, found in grouped.values()]
+
+    def begin_attempt(self, call: CallRecord, attempt: AttemptRecord) -> None:
+        """In one transaction: insert the call, or update the existing row with the same
+        ``(exec_id, invocation_id)`` (new seq, name, type, status ``running``,
+        cache key, fingerprint, after; keeps its ``call_id``, metadata and
+        attempts), and insert the attempt. ``call.call_id`` of an existing row wins:
+        callers pass the id from the journal when there is one.
+
+        The other columns of the call (kind, ``started_at``, ``ended_at``,
+        ``failure``, the output link, the parent) are set from ``call`` as well,
+        so a call that runs again shows no stale end, failure or output. The
+        attempt is recorded under the call id of the stored row.
+        """
+        params = _rows.call_params(call, _RUNNING, None)
+        params["attempt_count"] = 1
+        s = self._s
+        try:
+            with self._writing() as cur:
+                row = s.upsert_running_call.one(cur, params)
+                s.insert_attempt.execute(cur, _rows.attempt_params(attempt, row[0] if row else call.call_id))
+        except self._errors as exc:
+            self._raise_for_call(call, f"begin attempt {attempt.number} of call '{call.invocation_id}'", exc)
+
+    def complete_call(
+        self,
+        call_id: str,
+        attempt_id: str,
+        *,
+        output: ArtifactRecord,
+        ended_at: dt.datetime,
+    ) -> None:
+        """In one transaction: insert the output artifact, mark the attempt and the
+        call ``completed``, link the output, set ``ended_at``, clear ``failure``."""
+        ended = {
+            "b_call_id": call_id,
+            "b_attempt_id": attempt_id,
+            "b_status": _COMPLETED,
+            "b_ended_at": ended_at,
+            "b_failure": None,
+            "b_output_id": output.artifact_id,
+        }
+        s = self._s
+        try:
+            with self._writing() as cur:
+                s.insert_artifact.execute(cur, _rows.artifact_params(output))
+                if s.end_attempt.execute(cur, ended) != 1:
+                    self._missing_attempt(call_id, attempt_id)
+                s.complete_call.execute(cur, ended)
+        except self._errors as exc:
+            self._raise(f"complete call '{call_id}'", exc)
+
+    def fail_attempt(
+        self,
+        call_id: str,
+        attempt_id: str,
+        *,
+        failure: dict[str, Any],
+        ended_at: dt.datetime,
+        final: bool,
+    ) -> None:
+        """Mark the attempt ``failed`` with ``failure``; when ``final``, mark the call
+        ``failed`` with the same failure and ``ended_at``."""
+        ended = {
+            "b_call_id": call_id,
+            "b_attempt_id": attempt_id,
+            "b_status": _FAILED,
+            "b_ended_at": ended_at,
+            "b_failure": failure,
+        }
+        try:
+            with self._writing() as cur:
+                if self._s.end_attempt.execute(cur, ended) != 1:
+                    self._missing_attempt(call_id, attempt_id)
+                if final:
+                    self._s.fail_call.execute(cur, ended)
+        except self._errors as exc:
+            self._raise(f"record the failure of attempt '{attempt_id}' of call '{call_id}'", exc)
+
+    def record_cached_call(self, call: CallRecord, *, output_artifact_id: str) -> None:
+        """Insert (or update, as in :meth:`begin_attempt`) a call with status ``cached``
+        whose output is an existing artifact of another execution. No attempt."""
+        params = _rows.call_params(call, _CACHED, output_artifact_id)
+        try:
+            with self._writing() as cur:
+                self._s.upsert_cached_call.execute(cur, params)
+        except self._errors as exc:
+            self._raise_for_call(call, f"record cached call '{call.invocation_id}'", exc)
+
+    def find_cached_output(self, cache_key: str, *, exclude_exec_id: str) -> ArtifactRecord | None:
+        """Return the output artifact (data included) of the newest completed call with
+        ``cache_key`` in an execution other than ``exclude_exec_id``, or ``None``."""
+        try:
+            with self._reading() as cur:
+                params = {"b_cache_key": cache_key, "b_exec_id": exclude_exec_id}
+                row = self._s.find_cached_output.one(cur, params)
+        except self._errors as exc:
+            self._raise(f"look up the cached output for cache key '{cache_key}'", exc)
+        return None if row is None else _rows.artifact_from_row(row)
+
+    def merge_call_metadata(self, call_id: str, patch: dict[str, Any]) -> None:
+        """Merge ``patch`` into the call's metadata (``merge_metadata`` rules)."""
+        try:
+            with self._writing() as cur:
+                old = self._s.lock_call_metadata.one(cur, {"b_call_id": call_id})
+                if old is None:
+                    raise KitaruStateError(
+                        f"No call with id '{call_id}' in store '{self._name}'. "
+                        "Pass the id of a recorded call (see list_calls of its execution)."
+                    )
+                params = {"b_call_id": call_id, "b_metadata": merge_metadata(old[0], patch)}
+                self._s.set_call_metadata.execute(cur, params)
+        except self._errors as exc:
+            self._raise(f"update the metadata of call '{call_id}'", exc)
+
+    # -- artifacts --------------------------------------------------------
+    def add_artifact(self, artifact: ArtifactRecord) -> None:
+        """Insert one artifact row (e.g. a value saved with ``kitaru.save``)."""
+        try:
+            with self._writing() as cur:
+                self._s.insert_artifact.execute(cur, _rows.artifact_params(artifact))
+        except self._errors as exc:
+            if isinstance(exc, self._integrity_errors):
+                self._require_execution(artifact.exec_id)
+            self._raise(f"add artifact '{artifact.name}' ({artifact.artifact_id})", exc)
+
+    def get_artifact(self, artifact_id: str) -> ArtifactRecord:
+        """Return one artifact, data included; ``KitaruStateError`` when there is none."""
+        try:
+            with self._reading() as cur:
+                row = self._s.get_artifact.one(cur, {"b_artifact_id": artifact_id})
+        except self._errors as exc:
+            self._raise(f"read artifact '{artifact_id}'", exc)
+        if row is None:
+            raise KitaruStateError(
+                f"No artifact with id '{artifact_id}' in store '{self._name}'. "
+                "List an execution's artifacts with KitaruClient().artifacts.list(exec_id)."
+            )
+        return _rows.artifact_from_row(row)
+
+    def list_artifacts(
+        self,
+        exec_id: str,
+        *,
+        name: str | None = None,
+        kind: str | None = None,
+        call_id: str | None = None,
+    ) -> list[ArtifactRecord]:
+        """Return the execution's artifacts in creation order, filtered in the database.
+        ``data`` is left ``None`` here; fetch values with :meth:`get_artifact`."""
+        stmt = self._s.list_artifacts(
+            name=name is not None, kind=kind is not None, call_id=call_id is not None
+        )
+        params = {
+            "b_exec_id": exec_id,
+            "b_name": name,
+            "b_kind": None if kind is None else str(kind),
+            "b_call_id": call_id,
+        }
+        try:
+            with self._reading() as cur:
+                rows = stmt.all(cur, params)
+        except self._errors as exc:
+            self._raise(f"list the artifacts of execution '{exec_id}'", exc)
+        if not rows:
+            self._require_execution(exec_id)
+        return [_rows.artifact_from_row(row) for row in rows]
+
+    # -- lifecycle --------------------------------------------------------
+    def close(self) -> None:
+        """Release connections. The store is unusable afterwards."""
+        engine = self._engine
+        self._engine = cast(Engine, _ClosedEngine(self._name))
+        if not isinstance(engine, _ClosedEngine):
+            engine.dispose()
+
+    # -- helpers ----------------------------------------------------------
+    def _execution_exists(self, exec_id: str) -> bool:
+        try:
+            with self._reading() as cur:
+                return self._s.exact_exec_id.one(cur, {"b_exec_id": exec_id}) is not None
+        except self._errors as exc:
+            self._raise(f"read execution '{exec_id}'", exc)
+
+    def _require_execution(self, exec_id: str) -> None:
+        if not self._execution_exists(exec_id):
+            self._missing_execution(exec_id)
+
+    def _missing_execution(self, exec_id: str) -> NoReturn:
+        raise KitaruStateError(
+            f"No execution with id '{exec_id}' in store '{self._name}'. "
+            "List executions with KitaruClient().executions.list()."
+        )
+
+    def _missing_attempt(self, call_id: str, attempt_id: str) -> NoReturn:
+        raise KitaruStateError(
+            f"No attempt with id '{attempt_id}' of call '{call_id}' in store '{self._name}'. "
+            "Record the attempt with begin_attempt() before ending it."
+        )
+
+    def _raise_for_call(self, call: CallRecord, what: str, exc: BaseException) -> NoReturn:
+        if isinstance(exc, self._integrity_errors):
+            self._require_execution(call.exec_id)
+        self._raise(what, exc)
+
+    def _raise(self, what: str, exc: BaseException) -> NoReturn:
+        raise KitaruBackendError(f"Could not {what} in store '{self._name}': {_detail(exc)}") from exc
+
+
+class _ClosedEngine:
+    """Stands in for the engine of a closed store: any use raises."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def raw_connection(self) -> NoReturn:
+        raise KitaruStateError(f"The store '{self._name}' is closed. Open a new store to use it again.")
+
+
+def _detail(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig if isinstance(orig, BaseException) else exc).strip()
+
+
+def _status(status: ExecutionStatus | str) -> ExecutionStatus:
+    try:
+        return ExecutionStatus(status)
+    except ValueError:
+        valid = ", ".join(s.value for s in ExecutionStatus)
+        raise KitaruUsageError(f"Unknown execution status {status!r}; use one of: {valid}.") from None
+
+
+def _status_value(status: ExecutionStatus | str | None) -> str | None:
+    return None if status is None else _status(status).value
