@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import threading
@@ -119,6 +118,8 @@ class FlowHandle:
 
     async def wait_async(self, timeout: float | None = None) -> Any:
         """Await the execution's end without blocking the event loop."""
+        import asyncio
+
         return await asyncio.to_thread(self.wait, timeout)
 
     def __await__(self) -> Generator[Any, None, Any]:

@@ -8,7 +8,6 @@ one transaction that completes the call and links its output.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import time
 from collections.abc import Callable, Sequence
@@ -250,6 +249,8 @@ def run_sync(call: DurableCall, wait_for: Sequence[Any] = ()) -> Any:
 
 async def run_async(call: DurableCall, wait_for: Sequence[Any] = ()) -> Any:
     """Run a call of an ``async def`` checkpoint on the running event loop."""
+    import asyncio  # already loaded: a loop is running
+
     if call.is_reused:
         return call.reused_value()
     for future in wait_for:

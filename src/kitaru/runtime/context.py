@@ -9,14 +9,16 @@ Example:
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.errors import KitaruContextError, KitaruDivergenceError
 from kitaru.store.base import CallRecord, MetadataStore
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = [
     "CallScope",
@@ -67,6 +69,8 @@ class ExecutionContext:
         """The per-execution pool that runs submitted checkpoint calls."""
         with self.lock:
             if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor  # on first submit: keeps import cheap
+
                 self._pool = ThreadPoolExecutor(
                     max_workers=_MAX_WORKERS, thread_name_prefix=f"kitaru-{self.exec_id[:8]}"
                 )

@@ -8,7 +8,6 @@ are reused from the journal; the first call without a record runs live.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import os
 import socket
@@ -111,6 +110,8 @@ def create_execution(
 
 def _run_body(target: FlowTarget, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if target.is_async:
+        import asyncio
+
         return asyncio.run(target.func(*args, **kwargs))
     return target.func(*args, **kwargs)
 

@@ -7,13 +7,14 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 from collections.abc import Callable, Generator
-from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru.runtime.context import ExecutionContext
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 __all__ = ["CheckpointFuture"]
 
@@ -41,6 +42,8 @@ class CheckpointFuture:
     @classmethod
     def completed(cls, invocation_id: str, value: Any) -> CheckpointFuture:
         """A future that already holds ``value`` (a call reused from the journal)."""
+        from concurrent.futures import Future
+
         future: Future[Any] = Future()
         future.set_result(value)
         return cls(invocation_id, future)
@@ -62,6 +65,8 @@ class CheckpointFuture:
         return self.concurrent_future.exception(timeout)
 
     def __await__(self) -> Generator[Any, None, Any]:
+        import asyncio
+
         return asyncio.wrap_future(self.concurrent_future).__await__()
 
     def __repr__(self) -> str:
