@@ -1,7 +1,9 @@
-"""Many threads and processes open one fresh SQLite store at the same moment and write at once."""
+"""Many threads and processes open one fresh SQLite store at the same moment and write at once,
+or race to answer the same waits and claim the same executions."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -176,3 +178,139 @@ def test_processes_and_threads_open_a_fresh_store_and_write_at_once(tmp_path: Pa
     assert failures == []
     assert errors == []
     _assert_counts(path, 16)
+
+
+WAITS = 20
+
+
+def _setup_waits(path: str) -> list[str]:
+    """Create ``WAITS`` executions, each waiting for input on one pending wait; return the call ids."""
+    store = SqlStore.open_sqlite(path)
+    call_ids = []
+    try:
+        for index in range(WAITS):
+            now = utcnow()
+            exec_id = f"exec-{index:02d}"
+            store.create_execution(ExecutionRecord(exec_id, "flow", ExecutionStatus.WAITING, now, now))
+            wait = CallRecord(
+                new_id(), exec_id, "approve:0", 1, "approve", CallKind.WAIT, CallStatus.RUNNING, now
+            )
+            store.begin_attempt(wait, AttemptRecord(new_id(), wait.call_id, 1, CallStatus.RUNNING, now))
+            call_ids.append(wait.call_id)
+    finally:
+        store.close()
+    return call_ids
+
+
+def race(path: str, worker: str, call_ids: list[str]) -> list[str]:
+    """Try to answer every wait and then to claim its execution; return what this worker won."""
+    store = SqlStore.open_sqlite(path)
+    won = []
+    try:
+        for index, call_id in enumerate(call_ids):
+            exec_id = f"exec-{index:02d}"
+            output = ArtifactRecord(
+                artifact_id=new_id(),
+                exec_id=exec_id,
+                name="input",
+                kind="input",
+                serializer="json",
+                type_path="builtins.str",
+                size=len(worker) + 2,
+                sha256="0" * 64,
+                created_at=utcnow(),
+                call_id=call_id,
+                data=f'"{worker}"'.encode(),
+            )
+            if store.resolve_wait(call_id, output=output, metadata={"by": worker}, ended_at=utcnow()):
+                won.append(f"wait:{call_id}")
+            if store.claim_execution(exec_id, runner_id=worker, expected=[ExecutionStatus.WAITING]):
+                won.append(f"claim:{exec_id}")
+    finally:
+        store.close()
+    return won
+
+
+_RACE_SCRIPT = """
+import json, sys, time
+from pathlib import Path
+from tests.integration.test_sqlite_concurrency import race
+
+path, name, ready_dir, ids = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4].split(",")
+(ready_dir / name).touch()
+go = ready_dir / "go"
+while not go.exists():
+    time.sleep(0.001)
+print(json.dumps(race(path, name, ids)))
+"""
+
+
+def test_processes_and_threads_race_for_waits_and_claims(tmp_path: Path) -> None:
+    path = str(tmp_path / "store.db")
+    call_ids = _setup_waits(path)
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    names = [f"process-{i}" for i in range(4)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "src")])}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RACE_SCRIPT, path, name, str(ready), ",".join(call_ids)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in names
+    ]
+    results: dict[str, list[str]] = {}
+    errors: list[BaseException] = []
+    start = threading.Event()
+
+    def work(name: str) -> None:
+        start.wait()
+        try:
+            results[name] = race(path, name, call_ids)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(f"thread-{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not all((ready / name).exists() for name in names):
+            assert time.monotonic() < deadline, "worker processes did not start"
+            assert all(p.poll() is None for p in processes), "a worker process died before the start"
+            time.sleep(0.01)
+        (ready / "go").touch()
+        start.set()
+        outputs = [p.communicate(timeout=300) for p in processes]
+    finally:
+        start.set()
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+        for thread in threads:
+            thread.join(timeout=300)
+    assert errors == []
+    assert [err for p, (_, err) in zip(processes, outputs, strict=True) if p.returncode] == []
+    for name, (out, _) in zip(names, outputs, strict=True):
+        results[name] = json.loads(out)
+    wins = [won for worker in results.values() for won in worker]
+    expected = [f"wait:{c}" for c in call_ids] + [f"claim:exec-{i:02d}" for i in range(WAITS)]
+    assert sorted(wins) == sorted(expected)
+    store = SqlStore.open_sqlite(path)
+    try:
+        for index, call_id in enumerate(call_ids):
+            exec_id = f"exec-{index:02d}"
+            (answered,) = store.load_journal(exec_id)
+            assert answered.status is CallStatus.COMPLETED and answered.output is not None
+            winner = answered.metadata["by"]
+            assert f"wait:{call_id}" in results[winner]
+            assert answered.output.data == f'"{winner}"'.encode()
+            assert len(store.list_artifacts(exec_id)) == 1
+            claimed = store.get_execution(exec_id)
+            assert claimed.run_count == 1 and f"claim:{exec_id}" in results[str(claimed.runner_id)]
+    finally:
+        store.close()

@@ -12,7 +12,7 @@ databases.
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy.engine import Dialect, Engine
@@ -31,6 +31,8 @@ class Prepared:
         stmt: The statement; its binds are named after columns or ``b_*``.
         dialect: The dialect of the store's engine (initialized by a first connect).
         column_keys: For inserts, the columns that get a value.
+        many: Compile for :meth:`execute_many` (an insert then returns no
+            generated keys).
 
     Example:
         >>> # Prepared(select(t).where(t.c.id == bindparam("b_id")), engine.dialect)
@@ -44,11 +46,10 @@ class Prepared:
         dialect: Dialect,
         *,
         column_keys: Sequence[str] | None = None,
+        many: bool = False,
     ) -> None:
-        compiled = cast(
-            SQLCompiler,
-            stmt.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None),
-        )
+        keys = list(column_keys) if column_keys else None
+        compiled = cast(SQLCompiler, stmt.compile(dialect=dialect, column_keys=keys, for_executemany=many))
         sql = compiled.string
         if "POSTCOMPILE" in sql:
             raise ValueError(f"statement needs per-execution rendering: {sql}")
@@ -103,6 +104,34 @@ class Prepared:
         """Run the statement; return the number of rows it changed."""
         cursor.execute(self.sql, self.args(values))
         return int(cursor.rowcount)
+
+    def execute_many(self, cursor: Any, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Run the statement once per row of values, as one batch of the driver."""
+        cursor.executemany(self.sql, self.args_many(rows))
+
+    def args_many(self, rows: Iterable[Mapping[str, Any]]) -> list[Any]:
+        """Return the driver parameters of many rows, converting column by column."""
+        getter = self._getter
+        if getter is None or self._single or self._defaults:
+            return [self.args(values) for values in rows]
+        try:
+            out = [list(getter(values)) for values in rows]
+        except KeyError as exc:
+            raise KitaruUsageError(f"Missing value for {exc} in a store statement.") from exc
+        index = 0
+        try:
+            for index, processor in self._processors:
+                for values in out:
+                    values[index] = processor(values[index])
+        except (TypeError, ValueError) as exc:
+            raise KitaruUsageError(
+                f"The value of {self._names[index]!r} cannot be stored: {exc}. "
+                "Metadata and failures must be JSON-serializable."
+            ) from exc
+        if self._named:
+            names = self._names
+            return [dict(zip(names, values, strict=True)) for values in out]
+        return out
 
     def one(self, cursor: Any, values: Mapping[str, Any]) -> Sequence[Any] | None:
         """Run the statement; return its first row (types converted) or ``None``."""

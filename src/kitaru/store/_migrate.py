@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 __all__ = ["HEAD_REVISION", "MIGRATIONS_DIR", "current_revision", "ensure_schema"]
 
 #: The newest migration revision; a test pins it to the migration scripts' head.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 #: Where the alembic scripts live.
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any fixed number: the key of the PostgreSQL advisory lock held while migrating.
@@ -27,7 +27,7 @@ def current_revision(connection: sa.Connection) -> str | None:
     """Return the schema revision recorded in the database, ``None`` when there is none.
 
     Example:
-        >>> # current_revision(connection) -> "0001"
+        >>> # current_revision(connection) -> "0002"
     """
     try:
         rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kitaru._types import CallKind, CallStatus, ExecutionStatus
-from kitaru.store.base import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
+from kitaru.store.base import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
 
 __all__ = [
     "ARTIFACT_WIDTH",
@@ -23,6 +23,8 @@ __all__ = [
     "call_params",
     "execution_from_row",
     "execution_params",
+    "log_from_row",
+    "log_params",
 ]
 
 #: Number of columns of the ``calls`` table.
@@ -51,6 +53,7 @@ def execution_params(record: ExecutionRecord) -> dict[str, Any]:
         "runner_id": record.runner_id,
         "heartbeat_at": record.heartbeat_at,
         "run_count": record.run_count,
+        "cancel_requested": record.cancel_requested,
     }
 
 
@@ -74,6 +77,7 @@ def execution_from_row(r: Sequence[Any]) -> ExecutionRecord:
         r[14],
         r[15],
         r[16],
+        r[17],
     )
 
 
@@ -188,3 +192,21 @@ def artifact_from_row(r: Sequence[Any], start: int = 0) -> ArtifactRecord:
         tuple(r[start + 12]),
         r[start + 13],
     )
+
+
+def log_params(record: LogRecord) -> dict[str, Any]:
+    """Return the column values of a new ``logs`` row (the store assigns ``seq``)."""
+    return {
+        "exec_id": record.exec_id,
+        "call_id": record.call_id,
+        "invocation_id": record.invocation_id,
+        "ts": record.timestamp,
+        "level": record.level,
+        "source": record.source,
+        "message": record.message,
+    }
+
+
+def log_from_row(r: Sequence[Any]) -> LogRecord:
+    """Build a :class:`LogRecord` from a row of the ``logs`` columns in record order."""
+    return LogRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7])

@@ -16,11 +16,32 @@ from sqlalchemy.engine import Dialect
 
 from kitaru._types import CallStatus
 from kitaru.store._exec import Prepared
-from kitaru.store.schema import JsonText, UtcDateTime, artifacts, attempts, calls, executions
+from kitaru.store.schema import (
+    PENDING_WAIT,
+    JsonText,
+    UtcDateTime,
+    artifacts,
+    attempts,
+    calls,
+    executions,
+    logs,
+)
 
 __all__ = ["Statements"]
 
-E, C, A, R = executions, calls, attempts, artifacts
+E, C, A, R, L = executions, calls, attempts, artifacts, logs
+# The columns of a new log row (``seq`` comes from the database) and of a log record, in field order.
+_LOG_KEYS = ("exec_id", "call_id", "invocation_id", "ts", "level", "source", "message")
+_LOG_RECORD = (
+    L.c.exec_id,
+    L.c.ts,
+    L.c.message,
+    L.c.level,
+    L.c.source,
+    L.c.call_id,
+    L.c.invocation_id,
+    L.c.seq,
+)
 
 # Columns an upsert of a call replaces; call_id, metadata and the attempts stay.
 _UPSERT_COLUMNS = (
@@ -42,6 +63,24 @@ _UPSERT_COLUMNS = (
 
 def _p(name: str, type_: Any = None) -> sa.BindParameter[Any]:
     return sa.bindparam(name, type_=type_)
+
+
+def _expected(count: int) -> list[sa.BindParameter[Any]]:
+    """The binds ``b_expected_0`` ... of a status list, as a plain ``IN (...)`` (no expansion)."""
+    return [_p(f"b_expected_{index}", sa.String()) for index in range(count)]
+
+
+# What (re-)starting a run of the body sets; binds ``b_now`` and ``b_runner_id``.
+_START_VALUES: dict[str, Any] = {
+    "status": "running",
+    "started_at": sa.func.coalesce(E.c.started_at, _p("b_now", UtcDateTime())),
+    "ended_at": None,
+    "failure": None,
+    "run_count": E.c.run_count + 1,
+    "runner_id": _p("b_runner_id", sa.String()),
+    "heartbeat_at": _p("b_now", UtcDateTime()),
+    "updated_at": _p("b_now", UtcDateTime()),
+}
 
 
 class Statements:
@@ -72,18 +111,18 @@ class Statements:
         )
         now = _p("b_now", UtcDateTime())
         self.start_execution = prepare(
+            E.update().where(E.c.exec_id == _p("b_exec_id")).values(**_START_VALUES).returning(*E.c)
+        )
+        self.heartbeat = prepare(
+            E.update()
+            .where(E.c.exec_id == _p("b_exec_id"), E.c.runner_id == _p("b_runner_id", sa.String()))
+            .values(heartbeat_at=now)
+            .returning(*E.c)
+        )
+        self.request_cancel = prepare(
             E.update()
             .where(E.c.exec_id == _p("b_exec_id"))
-            .values(
-                status="running",
-                started_at=sa.func.coalesce(E.c.started_at, now),
-                ended_at=None,
-                failure=None,
-                run_count=E.c.run_count + 1,
-                runner_id=_p("b_runner_id", sa.String()),
-                heartbeat_at=now,
-                updated_at=now,
-            )
+            .values(cancel_requested=True, updated_at=now)
             .returning(*E.c)
         )
         self.finish_execution = prepare(
@@ -147,6 +186,30 @@ class Statements:
             .where(C.c.call_id == _p("b_call_id"))
             .values(status=status, ended_at=ended_at, failure=failure)
         )
+        self.insert_calls = prepare(C.insert(), column_keys=keys, many=True)
+        self.exact_call_id = prepare(sa.select(C.c.call_id).where(C.c.call_id == _p("b_call_id")))
+        pending_wait = sa.text(PENDING_WAIT)
+        # The predicate is literal SQL, so both databases answer from the partial index.
+        self.pending_waits = prepare(
+            sa.select(C).where(C.c.exec_id == _p("b_exec_id"), pending_wait).order_by(C.c.seq, C.c.call_id)
+        )
+        # Deciding an input race: only the first resolver still finds the wait pending.
+        self.answer_wait = prepare(
+            C.update()
+            .where(C.c.call_id == _p("b_call_id"), pending_wait)
+            .values(
+                status=CallStatus.COMPLETED.value,
+                ended_at=ended_at,
+                failure=None,
+                output_artifact_id=sa.func.coalesce(_p("b_output_id", sa.String()), C.c.output_artifact_id),
+            )
+            .returning(C.c.metadata)
+        )
+        self.complete_running_attempts = prepare(
+            A.update()
+            .where(A.c.call_id == _p("b_call_id"), A.c.status == CallStatus.RUNNING.value)
+            .values(status=CallStatus.COMPLETED.value, ended_at=ended_at)
+        )
         self.find_cached_output = prepare(
             sa.select(R)
             .select_from(C.join(R, R.c.artifact_id == C.c.output_artifact_id))
@@ -165,14 +228,15 @@ class Statements:
             C.update().where(C.c.call_id == _p("b_call_id")).values(metadata=_p("b_metadata", JsonText()))
         )
 
+        self.insert_logs = prepare(L.insert(), column_keys=_LOG_KEYS, many=True)
         self.get_artifact = prepare(sa.select(R).where(R.c.artifact_id == _p("b_artifact_id")))
         # The same columns as the table, with the inline data left out.
         self._artifact_rows = sa.select(
             *(sa.null().label("data") if column.name == "data" else column for column in R.c)
         )
 
-    def _prepare(self, stmt: Any, *, column_keys: Any = None) -> Prepared:
-        return Prepared(stmt, self._dialect, column_keys=column_keys)
+    def _prepare(self, stmt: Any, *, column_keys: Any = None, many: bool = False) -> Prepared:
+        return Prepared(stmt, self._dialect, column_keys=column_keys, many=many)
 
     @staticmethod
     def _upsert_call(insert: Any, *, count_attempt: bool) -> Any:
@@ -228,4 +292,72 @@ class Statements:
             if call_id:
                 stmt = stmt.where(R.c.call_id == _p("b_call_id", sa.String()))
             prepared = self._variants[key] = self._prepare(stmt.order_by(R.c.created_at, R.c.artifact_id))
+        return prepared
+
+    def claim_execution(self, expected: int) -> Prepared:
+        """Return the compare-and-set start of a run for ``expected`` allowed statuses.
+
+        Binds ``b_exec_id``, ``b_expected_0`` ..., ``b_expected_runner`` (compared
+        null-safely) and the start values ``b_now`` and ``b_runner_id``.
+        """
+        key = ("claim", expected)
+        prepared = self._variants.get(key)
+        if prepared is None:
+            stmt = (
+                E.update()
+                .where(
+                    E.c.exec_id == _p("b_exec_id"),
+                    E.c.status.in_(_expected(expected)),
+                    E.c.runner_id.is_not_distinct_from(_p("b_expected_runner", sa.String())),
+                )
+                .values(**_START_VALUES)
+                .returning(*E.c)
+            )
+            prepared = self._variants[key] = self._prepare(stmt)
+        return prepared
+
+    def set_execution_status(self, *, expected: int | None, runner: bool, release: bool) -> Prepared:
+        """Return the compare-and-set status change of an execution.
+
+        Binds ``b_exec_id``, ``b_status``, ``b_now`` and ``b_ended_at`` (kept when
+        ``NULL``); ``expected`` is the number of allowed statuses (``b_expected_0``
+        ..., no check when ``None``), ``runner`` whether ``b_runner_id`` must hold
+        the execution, ``release`` whether the runner is cleared.
+        """
+        key = ("status", expected, runner, release)
+        prepared = self._variants.get(key)
+        if prepared is None:
+            stmt = E.update().where(E.c.exec_id == _p("b_exec_id"))
+            if expected is not None:
+                stmt = stmt.where(E.c.status.in_(_expected(expected)))
+            if runner:
+                stmt = stmt.where(E.c.runner_id == _p("b_runner_id", sa.String()))
+            values: dict[str, Any] = {
+                "status": _p("b_status", sa.String()),
+                "updated_at": _p("b_now", UtcDateTime()),
+                "ended_at": sa.func.coalesce(_p("b_ended_at", UtcDateTime()), E.c.ended_at),
+            }
+            if release:
+                values["runner_id"] = None
+            prepared = self._variants[key] = self._prepare(stmt.values(**values))
+        return prepared
+
+    def list_logs(self, *, call_id: bool, after_seq: bool, limit: bool) -> Prepared:
+        """Return the statement listing an execution's log records in ``seq`` order.
+
+        The execution is ``b_exec_id``; each flag says whether that filter is
+        given (as ``b_call_id``, ``b_after_seq`` and ``b_limit``).
+        """
+        key = ("logs", call_id, after_seq, limit)
+        prepared = self._variants.get(key)
+        if prepared is None:
+            stmt = sa.select(*_LOG_RECORD).where(L.c.exec_id == _p("b_exec_id", sa.String()))
+            if call_id:
+                stmt = stmt.where(L.c.call_id == _p("b_call_id", sa.String()))
+            if after_seq:
+                stmt = stmt.where(L.c.seq > _p("b_after_seq", sa.BigInteger()))
+            stmt = stmt.order_by(L.c.seq)
+            if limit:
+                stmt = stmt.limit(_p("b_limit", sa.Integer()))
+            prepared = self._variants[key] = self._prepare(stmt)
         return prepared

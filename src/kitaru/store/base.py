@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -26,6 +27,7 @@ __all__ = [
     "AttemptRecord",
     "CallRecord",
     "ExecutionRecord",
+    "LogRecord",
     "MetadataStore",
 ]
 
@@ -58,6 +60,7 @@ class ExecutionRecord:
     runner_id: str | None = None
     heartbeat_at: dt.datetime | None = None
     run_count: int = 0
+    cancel_requested: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,25 @@ class CallRecord:
     attempts: tuple[AttemptRecord, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One captured log line (stdout, stderr or a ``logging`` record) of an execution.
+
+    ``seq`` is assigned by the store when the record is inserted: it increases in
+    insertion order within a store and orders :meth:`MetadataStore.list_logs`.
+    Records passed to :meth:`MetadataStore.append_logs` leave it 0.
+    """
+
+    exec_id: str
+    timestamp: dt.datetime
+    message: str
+    level: str = "INFO"
+    source: str = "stdout"
+    call_id: str | None = None
+    invocation_id: str | None = None
+    seq: int = 0
+
+
 @runtime_checkable
 class MetadataStore(Protocol):
     """Storage of executions, calls, attempts and artifact rows."""
@@ -186,6 +208,51 @@ class MetadataStore(Protocol):
         """Merge ``patch`` into the execution's metadata (``merge_metadata`` rules)."""
         ...
 
+    def claim_execution(
+        self,
+        exec_id: str,
+        *,
+        runner_id: str,
+        expected: Collection[ExecutionStatus],
+        expected_runner: str | None = None,
+    ) -> ExecutionRecord | None:
+        """Atomically take over an execution to (re-)run its body (compare-and-set).
+
+        Succeeds only when the status is in ``expected`` and the stored
+        ``runner_id`` equals ``expected_runner`` (``None``: no runner holds it).
+        On success does what :meth:`start_execution` does (status ``running``,
+        ``run_count`` + 1, ``runner_id``, ``heartbeat_at`` now, ``started_at`` when
+        unset, ``ended_at`` and ``failure`` cleared, ``cancel_requested`` kept) and
+        returns the updated record; otherwise returns ``None`` and changes nothing.
+        """
+        ...
+
+    def set_execution_status(
+        self,
+        exec_id: str,
+        status: ExecutionStatus,
+        *,
+        expected: Collection[ExecutionStatus] | None = None,
+        runner_id: str | None = None,
+        release: bool = False,
+    ) -> bool:
+        """Set the status (compare-and-set): only when the current status is in
+        ``expected`` (any when ``None``) and, when ``runner_id`` is given, the stored
+        runner is that one. ``release=True`` also clears ``runner_id`` (the runner
+        left). Terminal statuses set ``ended_at``. Returns whether it changed.
+        ``KitaruStateError`` when the execution does not exist."""
+        ...
+
+    def heartbeat(self, exec_id: str, *, runner_id: str) -> ExecutionRecord | None:
+        """Renew the runner's lease: set ``heartbeat_at`` to now when ``runner_id`` holds
+        the execution. Returns the updated record (so the runner sees
+        ``cancel_requested``), or ``None`` when another runner or none holds it."""
+        ...
+
+    def request_cancel(self, exec_id: str) -> ExecutionRecord:
+        """Set ``cancel_requested`` and return the updated record."""
+        ...
+
     # -- calls ------------------------------------------------------------
     def load_journal(self, exec_id: str) -> list[CallRecord]:
         """Return every call of the execution ordered by ``seq``, with ``output`` filled."""
@@ -233,6 +300,33 @@ class MetadataStore(Protocol):
         whose output is an existing artifact of another execution. No attempt."""
         ...
 
+    def resolve_wait(
+        self,
+        call_id: str,
+        *,
+        output: ArtifactRecord | None,
+        metadata: dict[str, Any],
+        ended_at: dt.datetime,
+    ) -> bool:
+        """Answer a pending wait (a ``wait`` call whose status is ``running``), in one
+        transaction: insert ``output`` (when given) and link it, merge ``metadata``
+        into the call's metadata, mark the call and its running attempt
+        ``completed`` with ``ended_at``. Returns ``False`` and changes nothing when
+        the call is not pending (already answered or aborted): input races are
+        decided here. ``KitaruStateError`` when the call does not exist."""
+        ...
+
+    def list_pending_waits(self, exec_id: str) -> list[CallRecord]:
+        """Return the execution's ``wait`` calls whose status is ``running``, by ``seq``."""
+        ...
+
+    def seed_calls(self, exec_id: str, calls: Sequence[CallRecord]) -> None:
+        """Insert copies of done calls into another execution (replay reuses them), in
+        one transaction. Each record is inserted as given (its ``call_id``, status,
+        ``output_artifact_id`` pointing at an existing artifact, metadata), with
+        ``exec_id`` replaced by ``exec_id``; no attempts are copied."""
+        ...
+
     def find_cached_output(self, cache_key: str, *, exclude_exec_id: str) -> ArtifactRecord | None:
         """Return the output artifact (data included) of the newest completed call with
         ``cache_key`` in an execution other than ``exclude_exec_id``, or ``None``."""
@@ -261,6 +355,24 @@ class MetadataStore(Protocol):
     ) -> list[ArtifactRecord]:
         """Return the execution's artifacts in creation order, filtered in the database.
         ``data`` is left ``None`` here; fetch values with :meth:`get_artifact`."""
+        ...
+
+    # -- logs -------------------------------------------------------------
+    def append_logs(self, records: Sequence[LogRecord]) -> None:
+        """Insert a batch of log records in one transaction, keeping their order."""
+        ...
+
+    def list_logs(
+        self,
+        exec_id: str,
+        *,
+        call_id: str | None = None,
+        after_seq: int | None = None,
+        limit: int | None = None,
+    ) -> list[LogRecord]:
+        """Return the execution's log records in insertion order (``seq`` ascending),
+        filtered in the database: one call's, only those after ``after_seq``
+        (for following), at most ``limit``."""
         ...
 
     # -- lifecycle --------------------------------------------------------

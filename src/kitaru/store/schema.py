@@ -1,14 +1,15 @@
 """The SQL schema of the metadata store, one SQLAlchemy Core schema for SQLite and PostgreSQL.
 
 The tables mirror the records of :mod:`kitaru.store.base`; column order
-matches the record fields so rows convert positionally. JSON values are
+matches the record fields so rows convert positionally (``logs`` starts with
+its key, ``seq``, and its reads select the columns in record order). JSON values are
 stored as JSON text and timestamps as timezone-aware UTC on both databases.
 The migrations beside this module create exactly these tables.
 
 Example:
     >>> from kitaru.store.schema import metadata
     >>> sorted(metadata.tables)
-    ['artifacts', 'attempts', 'calls', 'executions']
+    ['artifacts', 'attempts', 'calls', 'executions', 'logs']
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 __all__ = [
+    "PENDING_WAIT",
     "JsonText",
     "UtcDateTime",
     "artifacts",
     "attempts",
     "calls",
     "executions",
+    "logs",
     "metadata",
 ]
 
@@ -37,6 +40,8 @@ _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encod
 # The decoder's scanner (set in its constructor, not declared by the stubs).
 _scan_json: Callable[[str, int], tuple[Any, int]] = getattr(json.JSONDecoder(), "scan_once")  # noqa: B009
 _EMPTY_JSON: dict[type, str] = {dict: "{}", list: "[]", tuple: "[]"}
+#: The predicate of a pending wait, as SQL (the partial index's and its query's).
+PENDING_WAIT = "kind = 'wait' AND status = 'running'"
 
 
 class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
@@ -93,6 +98,9 @@ class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
 def _sqlite_bind_timestamp(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
+    if value.__class__ is dt.datetime and value.tzinfo is _UTC:
+        # The common case (``utcnow()``), without asking for the offset.
+        return value.isoformat(" ", "microseconds")[:26]
     if not isinstance(value, dt.datetime):
         raise TypeError(f"expected a datetime, got {type(value).__name__}")
     offset = value.utcoffset()
@@ -194,6 +202,7 @@ executions = sa.Table(
     sa.Column("runner_id", sa.String(), nullable=True),
     sa.Column("heartbeat_at", UtcDateTime(), nullable=True),
     sa.Column("run_count", sa.Integer(), nullable=False),
+    sa.Column("cancel_requested", sa.Boolean(), nullable=False, server_default=sa.false()),
     # Lists are ordered newest first; exec_id breaks ties so the index serves the whole ORDER BY.
     sa.Index(None, "created_at", "exec_id"),
     sa.Index(None, "flow_name", "created_at", "exec_id"),
@@ -230,6 +239,15 @@ calls = sa.Table(
     sa.UniqueConstraint("exec_id", "invocation_id"),
     sa.Index(None, "cache_key"),
     sa.Index(None, "exec_id", "seq"),
+    # Only the waits that still await input: finding them reads no other call, and
+    # checkpoint calls never enter this index. Queries must spell the predicate literally.
+    sa.Index(
+        "ix_calls_pending_waits",
+        "exec_id",
+        "seq",
+        sqlite_where=sa.text(PENDING_WAIT),
+        postgresql_where=sa.text(PENDING_WAIT),
+    ),
 )
 
 attempts = sa.Table(
@@ -274,4 +292,25 @@ artifacts = sa.Table(
     sa.Column("metadata", JsonText(), nullable=False),
     sa.Index(None, "exec_id"),
     sa.Index(None, "call_id"),
+)
+
+logs = sa.Table(
+    "logs",
+    metadata,
+    # The rowid on SQLite (INTEGER PRIMARY KEY), an identity column on PostgreSQL.
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), sa.Identity(), primary_key=True),
+    sa.Column(
+        "exec_id",
+        sa.String(),
+        sa.ForeignKey("executions.exec_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("call_id", sa.String(), nullable=True),
+    sa.Column("invocation_id", sa.String(), nullable=True),
+    sa.Column("ts", UtcDateTime(), nullable=False),
+    sa.Column("level", sa.String(), nullable=False),
+    sa.Column("source", sa.String(), nullable=False),
+    sa.Column("message", sa.Text(), nullable=False),
+    sa.Index(None, "exec_id", "seq"),
+    sa.Index(None, "exec_id", "call_id", "seq"),
 )

@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import Any, NoReturn, cast
-
-from sqlalchemy.engine import Engine
+from typing import Any
 
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, utcnow
-from kitaru.errors import KitaruBackendError, KitaruError, KitaruStateError, KitaruUsageError
+from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.store import _rows
-from kitaru.store._engine import create_engines, sqlite_url
-from kitaru.store._exec import Transaction
-from kitaru.store._migrate import ensure_schema
-from kitaru.store._statements import Statements
+from kitaru.store._core import status_of, status_value
+from kitaru.store._engine import sqlite_url
+from kitaru.store._lifecycle import LifecycleMethods
+from kitaru.store._logs import LogMethods
+from kitaru.store._waits import WaitMethods
 from kitaru.store.base import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
 
 __all__ = ["SqlStore"]
@@ -37,11 +36,13 @@ _CACHED = CallStatus.CACHED.value
 _FAILED = CallStatus.FAILED.value
 
 
-class SqlStore:
+class SqlStore(LifecycleMethods, WaitMethods, LogMethods):
     """A :class:`~kitaru.store.base.MetadataStore` on a SQLite file or a PostgreSQL database.
 
     Opening migrates the schema when needed. The store is thread-safe; share
-    one instance per process and database.
+    one instance per process and database. The runner lifecycle, waits and
+    logs come from the method groups it combines; executions, calls and
+    artifacts are here.
 
     Args:
         url: ``sqlite:///path/to/file.db`` or ``postgresql+psycopg://user:pw@host/db``.
@@ -51,29 +52,6 @@ class SqlStore:
         >>> store.close()  # doctest: +SKIP
     """
 
-    def __init__(self, url: str) -> None:
-        try:
-            engines = create_engines(url)
-        except OSError as exc:
-            raise KitaruBackendError(f"Could not open store {url!r}: {exc}") from exc
-        self._engine: Engine = engines.read
-        self._write_begin = engines.write_begin
-        self._name = engines.name
-        self._errors = engines.errors
-        self._integrity_errors = engines.integrity_errors
-        try:
-            ensure_schema(engines.read, engines.write)
-            # Compiled after the first connect, when the dialect knows the server's settings.
-            self._s = Statements(engines.read.dialect)
-        except BaseException as exc:
-            engines.read.dispose()
-            if isinstance(exc, KitaruError) or not isinstance(exc, Exception):
-                raise
-            hint = ""
-            if type(exc).__module__.startswith("alembic"):
-                hint = " The store's schema may come from a newer Kitaru; upgrade Kitaru to open it."
-            raise KitaruBackendError(f"Could not open store '{self._name}': {_detail(exc)}.{hint}") from exc
-
     @classmethod
     def open_sqlite(cls, path: str | os.PathLike[str]) -> SqlStore:
         """Open (creating when missing) the SQLite store at ``path``.
@@ -82,26 +60,6 @@ class SqlStore:
             >>> store = SqlStore.open_sqlite("/tmp/kitaru-doc/store.db")  # doctest: +SKIP
         """
         return cls(sqlite_url(path))
-
-    @property
-    def name(self) -> str:
-        """The store's location (file path or URL without password), as shown in messages."""
-        return self._name
-
-    def __repr__(self) -> str:
-        return f"SqlStore({self._name!r})"
-
-    def __enter__(self) -> SqlStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def _writing(self) -> Transaction:
-        return Transaction(self._engine, self._write_begin, True)
-
-    def _reading(self) -> Transaction:
-        return Transaction(self._engine, None, False)
 
     # -- executions -------------------------------------------------------
     def create_execution(self, record: ExecutionRecord, *, inputs: ArtifactRecord | None = None) -> None:
@@ -171,7 +129,7 @@ class SqlStore:
         """Return executions newest first, filtered in the database."""
         if limit is not None and limit < 0:
             raise KitaruUsageError(f"The limit of an execution list must be 0 or more, got {limit}.")
-        params = {"b_flow": flow, "b_status": _status_value(status), "b_since": since, "b_limit": limit}
+        params = {"b_flow": flow, "b_status": status_value(status), "b_since": since, "b_limit": limit}
         stmt = self._s.list_executions(
             flow=flow is not None, status=status is not None, since=since is not None, limit=limit is not None
         )
@@ -212,7 +170,7 @@ class SqlStore:
 
         For a status that is not terminal (``waiting``), ``ended_at`` stays as it is.
         """
-        value = _status(status)
+        value = status_of(status)
         now = utcnow()
         params = {
             "b_exec_id": exec_id,
@@ -302,7 +260,9 @@ class SqlStore:
                 row = s.upsert_running_call.one(cur, params)
                 s.insert_attempt.execute(cur, _rows.attempt_params(attempt, row[0] if row else call.call_id))
         except self._errors as exc:
-            self._raise_for_call(call, f"begin attempt {attempt.number} of call '{call.invocation_id}'", exc)
+            self._raise_for_execution(
+                call.exec_id, f"begin attempt {attempt.number} of call '{call.invocation_id}'", exc
+            )
 
     def complete_call(
         self,
@@ -367,7 +327,7 @@ class SqlStore:
             with self._writing() as cur:
                 self._s.upsert_cached_call.execute(cur, params)
         except self._errors as exc:
-            self._raise_for_call(call, f"record cached call '{call.invocation_id}'", exc)
+            self._raise_for_execution(call.exec_id, f"record cached call '{call.invocation_id}'", exc)
 
     def find_cached_output(self, cache_key: str, *, exclude_exec_id: str) -> ArtifactRecord | None:
         """Return the output artifact (data included) of the newest completed call with
@@ -386,10 +346,7 @@ class SqlStore:
             with self._writing() as cur:
                 old = self._s.lock_call_metadata.one(cur, {"b_call_id": call_id})
                 if old is None:
-                    raise KitaruStateError(
-                        f"No call with id '{call_id}' in store '{self._name}'. "
-                        "Pass the id of a recorded call (see list_calls of its execution)."
-                    )
+                    self._missing_call(call_id)
                 params = {"b_call_id": call_id, "b_metadata": merge_metadata(old[0], patch)}
                 self._s.set_call_metadata.execute(cur, params)
         except self._errors as exc:
@@ -447,70 +404,3 @@ class SqlStore:
         if not rows:
             self._require_execution(exec_id)
         return [_rows.artifact_from_row(row) for row in rows]
-
-    # -- lifecycle --------------------------------------------------------
-    def close(self) -> None:
-        """Release connections. The store is unusable afterwards."""
-        engine = self._engine
-        self._engine = cast(Engine, _ClosedEngine(self._name))
-        if not isinstance(engine, _ClosedEngine):
-            engine.dispose()
-
-    # -- helpers ----------------------------------------------------------
-    def _execution_exists(self, exec_id: str) -> bool:
-        try:
-            with self._reading() as cur:
-                return self._s.exact_exec_id.one(cur, {"b_exec_id": exec_id}) is not None
-        except self._errors as exc:
-            self._raise(f"read execution '{exec_id}'", exc)
-
-    def _require_execution(self, exec_id: str) -> None:
-        if not self._execution_exists(exec_id):
-            self._missing_execution(exec_id)
-
-    def _missing_execution(self, exec_id: str) -> NoReturn:
-        raise KitaruStateError(
-            f"No execution with id '{exec_id}' in store '{self._name}'. "
-            "List executions with KitaruClient().executions.list()."
-        )
-
-    def _missing_attempt(self, call_id: str, attempt_id: str) -> NoReturn:
-        raise KitaruStateError(
-            f"No attempt with id '{attempt_id}' of call '{call_id}' in store '{self._name}'. "
-            "Record the attempt with begin_attempt() before ending it."
-        )
-
-    def _raise_for_call(self, call: CallRecord, what: str, exc: BaseException) -> NoReturn:
-        if isinstance(exc, self._integrity_errors):
-            self._require_execution(call.exec_id)
-        self._raise(what, exc)
-
-    def _raise(self, what: str, exc: BaseException) -> NoReturn:
-        raise KitaruBackendError(f"Could not {what} in store '{self._name}': {_detail(exc)}") from exc
-
-
-class _ClosedEngine:
-    """Stands in for the engine of a closed store: any use raises."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def raw_connection(self) -> NoReturn:
-        raise KitaruStateError(f"The store '{self._name}' is closed. Open a new store to use it again.")
-
-
-def _detail(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    return str(orig if isinstance(orig, BaseException) else exc).strip()
-
-
-def _status(status: ExecutionStatus | str) -> ExecutionStatus:
-    try:
-        return ExecutionStatus(status)
-    except ValueError:
-        valid = ", ".join(s.value for s in ExecutionStatus)
-        raise KitaruUsageError(f"Unknown execution status {status!r}; use one of: {valid}.") from None
-
-
-def _status_value(status: ExecutionStatus | str | None) -> str | None:
-    return None if status is None else _status(status).value

@@ -1,0 +1,159 @@
+"""What every method group of the SQL store shares: opening, transactions, errors.
+
+:class:`StoreCore` opens the engines, migrates the schema and compiles the
+statements; the method groups (executions, lifecycle, calls, waits, logs,
+artifacts) are classes on top of it that :class:`kitaru.store.sql.SqlStore`
+combines. Database errors are translated here, and so are the messages about
+missing rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn, Self, cast
+
+from sqlalchemy.engine import Engine
+
+from kitaru._types import ExecutionStatus
+from kitaru.errors import KitaruBackendError, KitaruError, KitaruStateError, KitaruUsageError
+from kitaru.store._engine import create_engines
+from kitaru.store._exec import Transaction
+from kitaru.store._migrate import ensure_schema
+from kitaru.store._statements import Statements
+
+__all__ = ["StoreCore", "status_of", "status_value"]
+
+
+class StoreCore:
+    """The engines, statements and error handling of one SQL store.
+
+    Args:
+        url: ``sqlite:///path/to/file.db`` or ``postgresql+psycopg://user:pw@host/db``.
+    """
+
+    def __init__(self, url: str) -> None:
+        try:
+            engines = create_engines(url)
+        except OSError as exc:
+            raise KitaruBackendError(f"Could not open store {url!r}: {exc}") from exc
+        self._engine: Engine = engines.read
+        self._write_begin = engines.write_begin
+        self._name = engines.name
+        self._errors = engines.errors
+        self._integrity_errors = engines.integrity_errors
+        try:
+            ensure_schema(engines.read, engines.write)
+            # Compiled after the first connect, when the dialect knows the server's settings.
+            self._s = Statements(engines.read.dialect)
+        except BaseException as exc:
+            engines.read.dispose()
+            if isinstance(exc, KitaruError) or not isinstance(exc, Exception):
+                raise
+            hint = ""
+            if type(exc).__module__.startswith("alembic"):
+                hint = " The store's schema may come from a newer Kitaru; upgrade Kitaru to open it."
+            raise KitaruBackendError(f"Could not open store '{self._name}': {_detail(exc)}.{hint}") from exc
+
+    @property
+    def name(self) -> str:
+        """The store's location (file path or URL without password), as shown in messages."""
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._name!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release connections. The store is unusable afterwards."""
+        engine = self._engine
+        self._engine = cast(Engine, _ClosedEngine(self._name))
+        if not isinstance(engine, _ClosedEngine):
+            engine.dispose()
+
+    # -- transactions -------------------------------------------------------
+    def _writing(self) -> Transaction:
+        return Transaction(self._engine, self._write_begin, True)
+
+    def _reading(self) -> Transaction:
+        return Transaction(self._engine, None, False)
+
+    # -- missing rows -------------------------------------------------------
+    def _execution_exists(self, exec_id: str, cursor: Any = None) -> bool:
+        """Whether the execution exists; reads on ``cursor`` (inside its transaction) when given."""
+        if cursor is not None:
+            return self._s.exact_exec_id.one(cursor, {"b_exec_id": exec_id}) is not None
+        try:
+            with self._reading() as cur:
+                return self._s.exact_exec_id.one(cur, {"b_exec_id": exec_id}) is not None
+        except self._errors as exc:
+            self._raise(f"read execution '{exec_id}'", exc)
+
+    def _require_execution(self, exec_id: str, cursor: Any = None) -> None:
+        if not self._execution_exists(exec_id, cursor):
+            self._missing_execution(exec_id)
+
+    def _missing_execution(self, exec_id: str) -> NoReturn:
+        raise KitaruStateError(
+            f"No execution with id '{exec_id}' in store '{self._name}'. "
+            "List executions with KitaruClient().executions.list()."
+        )
+
+    def _missing_call(self, call_id: str) -> NoReturn:
+        raise KitaruStateError(
+            f"No call with id '{call_id}' in store '{self._name}'. "
+            "Pass the id of a recorded call (see list_calls of its execution)."
+        )
+
+    def _missing_attempt(self, call_id: str, attempt_id: str) -> NoReturn:
+        raise KitaruStateError(
+            f"No attempt with id '{attempt_id}' of call '{call_id}' in store '{self._name}'. "
+            "Record the attempt with begin_attempt() before ending it."
+        )
+
+    # -- errors -------------------------------------------------------------
+    def _raise_for_execution(self, exec_id: str, what: str, exc: BaseException) -> NoReturn:
+        """Raise for a failed write that needs ``exec_id``: missing, or a backend error."""
+        if isinstance(exc, self._integrity_errors):
+            self._require_execution(exec_id)
+        self._raise(what, exc)
+
+    def _raise(self, what: str, exc: BaseException) -> NoReturn:
+        raise KitaruBackendError(f"Could not {what} in store '{self._name}': {_detail(exc)}") from exc
+
+
+class _ClosedEngine:
+    """Stands in for the engine of a closed store: any use raises."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def raw_connection(self) -> NoReturn:
+        raise KitaruStateError(f"The store '{self._name}' is closed. Open a new store to use it again.")
+
+
+def _detail(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig if isinstance(orig, BaseException) else exc).strip()
+
+
+def status_of(status: ExecutionStatus | str) -> ExecutionStatus:
+    """Return ``status`` as an :class:`ExecutionStatus`; ``KitaruUsageError`` when it is none.
+
+    Example:
+        >>> status_of("running")
+        <ExecutionStatus.RUNNING: 'running'>
+    """
+    try:
+        return ExecutionStatus(status)
+    except ValueError:
+        valid = ", ".join(s.value for s in ExecutionStatus)
+        raise KitaruUsageError(f"Unknown execution status {status!r}; use one of: {valid}.") from None
+
+
+def status_value(status: ExecutionStatus | str | None) -> str | None:
+    """Return the stored value of ``status`` (``None`` stays ``None``)."""
+    return None if status is None else status_of(status).value

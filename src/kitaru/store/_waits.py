@@ -1,0 +1,109 @@
+"""Waits and replay seeds: answering pending waits and copying done calls.
+
+A wait is pending while its call has kind ``wait`` and status ``running``.
+Answering one is decided by a single ``UPDATE`` whose ``WHERE`` clause still
+requires it to be pending: of concurrent resolvers (threads or processes)
+exactly one changes the row, and only that one goes on to store its output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from kitaru._types import merge_metadata
+from kitaru.store._core import StoreCore
+from kitaru.store._rows import artifact_params, call_from_row, call_params
+from kitaru.store.base import ArtifactRecord, CallRecord
+
+__all__ = ["WaitMethods"]
+
+
+class WaitMethods(StoreCore):
+    """The methods of :class:`~kitaru.store.sql.SqlStore` for waits and replayed calls."""
+
+    def resolve_wait(
+        self,
+        call_id: str,
+        *,
+        output: ArtifactRecord | None,
+        metadata: dict[str, Any],
+        ended_at: dt.datetime,
+    ) -> bool:
+        """Answer a pending wait (a ``wait`` call whose status is ``running``), in one
+        transaction.
+
+        Inserts ``output`` (when given) and links it, merges ``metadata`` into the
+        call's metadata, marks the call and its running attempt ``completed``
+        with ``ended_at``. Returns ``False`` and changes nothing when the call is
+        not pending (already answered, aborted, or not a wait): input races are
+        decided here.
+
+        Raises:
+            KitaruStateError: The call does not exist.
+        """
+        s = self._s
+        params = {
+            "b_call_id": call_id,
+            "b_ended_at": ended_at,
+            "b_output_id": None if output is None else output.artifact_id,
+        }
+        try:
+            with self._writing() as cur:
+                row = s.answer_wait.one(cur, params)
+                if row is None:
+                    if s.exact_call_id.one(cur, params) is None:
+                        self._missing_call(call_id)
+                    return False
+                if output is not None:
+                    s.insert_artifact.execute(cur, artifact_params(output))
+                if metadata:
+                    merged = {"b_call_id": call_id, "b_metadata": merge_metadata(row[0], metadata)}
+                    s.set_call_metadata.execute(cur, merged)
+                s.complete_running_attempts.execute(cur, params)
+        except self._errors as exc:
+            self._raise(f"resolve wait '{call_id}'", exc)
+        return True
+
+    def list_pending_waits(self, exec_id: str) -> list[CallRecord]:
+        """Return the execution's ``wait`` calls whose status is ``running``, by ``seq``.
+
+        Raises:
+            KitaruStateError: The execution does not exist.
+        """
+        try:
+            with self._reading() as cur:
+                rows = self._s.pending_waits.all(cur, {"b_exec_id": exec_id})
+        except self._errors as exc:
+            self._raise(f"list the pending waits of execution '{exec_id}'", exc)
+        if not rows:
+            self._require_execution(exec_id)
+        return [call_from_row(row) for row in rows]
+
+    def seed_calls(self, exec_id: str, calls: Sequence[CallRecord]) -> None:
+        """Insert copies of done calls into another execution (replay reuses them), in
+        one transaction.
+
+        Each record is inserted as given (its ``call_id``, status,
+        ``output_artifact_id`` pointing at an existing artifact, metadata), with
+        ``exec_id`` replaced by ``exec_id`` and no attempts. Call ids are unique
+        in the whole store, so copies carry new ids.
+
+        Raises:
+            KitaruStateError: The execution does not exist.
+            KitaruBackendError: A call id or invocation id is taken; nothing is inserted.
+        """
+        rows = []
+        for call in calls:
+            row = call_params(call, str(call.status), call.output_artifact_id)
+            row["exec_id"] = exec_id
+            rows.append(row)
+        try:
+            with self._writing() as cur:
+                if rows:
+                    self._s.insert_calls.execute_many(cur, rows)
+                else:
+                    self._require_execution(exec_id, cur)
+        except self._errors as exc:
+            self._raise_for_execution(exec_id, f"seed {len(rows)} calls into execution '{exec_id}'", exc)
