@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kitaru import _lifecycle  # noqa: F401  (installs the runtime's dispatcher for the client)
 from kitaru._types import CheckpointType, ExecutionStatus, FailureOrigin
 from kitaru._verbs import load, log, save
 from kitaru.checkpoint import CheckpointFuture, checkpoint
@@ -42,6 +43,7 @@ from kitaru.errors import (
 from kitaru.flow import FlowHandle, flow
 from kitaru.runtime.context import current_execution_id
 from kitaru.serde import register_serializer
+from kitaru.wait import wait
 
 if TYPE_CHECKING:
     from kitaru.client import KitaruClient
@@ -77,6 +79,7 @@ __all__ = [
     "log",
     "register_serializer",
     "save",
+    "wait",
 ]
 
 

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import functools
 import inspect
-import threading
 import time
 from collections.abc import Callable, Generator
 from typing import Any
 
+from kitaru._dispatch import get_dispatcher
+from kitaru._lifecycle import launch, log_sink_factory
 from kitaru._stores import Stores, default_stores
 from kitaru._types import ExecutionStatus
 from kitaru._values import load_value
@@ -31,9 +32,11 @@ from kitaru.errors import (
     KitaruStateError,
     KitaruUsageError,
     KitaruUserCodeError,
+    KitaruWaitAbortedError,
 )
-from kitaru.runtime.engine import FlowTarget, Outcome, create_execution, run_in_place, source_reference
+from kitaru.runtime.engine import FlowTarget, Outcome, RunSettings, create_execution, source_reference
 from kitaru.runtime.failures import failure_from
+from kitaru.runtime.loader import register_flow
 
 __all__ = ["FlowHandle", "flow"]
 
@@ -41,22 +44,29 @@ _OPTION_NAMES = ("stack", "image", "cache", "retries")
 
 
 def _execution_error(
-    exec_id: str, flow_name: str, failure: dict[str, Any], cause: BaseException | None
+    exec_id: str,
+    flow_name: str,
+    status: ExecutionStatus,
+    failure: dict[str, Any],
+    cause: BaseException | None,
 ) -> KitaruExecutionError:
     origin = failure.get("origin", "unknown")
     where = f" in checkpoint call {failure['invocation_id']!r}" if failure.get("invocation_id") else ""
+    what = "was cancelled" if status is ExecutionStatus.CANCELLED else "failed"
     message = (
-        f"Execution {exec_id} of flow {flow_name!r} failed{where}: "
+        f"Execution {exec_id} of flow {flow_name!r} {what}{where}: "
         f"{failure.get('exception_type')}: {failure.get('message')}. "
         f"The traceback is in KitaruClient().executions.get({exec_id!r}).failure."
     )
     cls: type[KitaruExecutionError] = KitaruExecutionError
-    if origin == "user_code":
+    if "KitaruWaitAbortedError" in str(failure.get("exception_type")):
+        cls = KitaruWaitAbortedError
+    elif origin == "user_code":
         cls = KitaruUserCodeError
     elif origin == "divergence":
         cls = KitaruDivergenceError
         message = f"{failure.get('message')}"
-    error = cls(message, exec_id=exec_id, status=ExecutionStatus.FAILED, failure_origin=origin)
+    error = cls(message, exec_id=exec_id, status=status, failure_origin=origin)
     error.__cause__ = cause
     return error
 
@@ -96,18 +106,24 @@ class FlowHandle:
             TimeoutError: when ``timeout`` seconds pass first.
         """
         if self._outcome is not None:
+            start = time.monotonic()
             if not self._outcome.done.wait(timeout):
                 raise TimeoutError(
                     f"Execution {self.exec_id} of flow {self.flow_name!r} did not end within {timeout} s; "
                     "it is still running. Call wait() again, or check handle.status."
                 )
-            return self._from_outcome(self._outcome)
+            if self._outcome.status is not ExecutionStatus.WAITING:
+                return self._from_outcome(self._outcome)
+            # The runner left at a wait; whoever continues the execution stores the result.
+            if timeout is not None:
+                timeout = max(0.0, timeout - (time.monotonic() - start))
         return self._from_store(timeout)
 
     def get(self) -> Any:
         """Return the result of an ended execution; ``KitaruStateError`` while it runs."""
-        if self._outcome is not None and self._outcome.done.is_set():
-            return self._from_outcome(self._outcome)
+        outcome = self._outcome
+        if outcome is not None and outcome.done.is_set() and outcome.status is not ExecutionStatus.WAITING:
+            return self._from_outcome(outcome)
         record = self._stores.metadata.get_execution(self.exec_id)
         if not record.status.is_terminal:
             raise KitaruStateError(
@@ -130,10 +146,13 @@ class FlowHandle:
             return outcome.value
         error = outcome.error
         assert error is not None
-        return self._raise(failure_from(error), error)
+        failure = failure_from(error)
+        if outcome.status is ExecutionStatus.CANCELLED:
+            failure["origin"] = "cancelled"
+        return self._raise(outcome.status, failure, error)
 
-    def _raise(self, failure: dict[str, Any], cause: BaseException | None) -> Any:
-        raise _execution_error(self.exec_id, self.flow_name, failure, cause)
+    def _raise(self, status: ExecutionStatus, failure: dict[str, Any], cause: BaseException | None) -> Any:
+        raise _execution_error(self.exec_id, self.flow_name, status, failure, cause)
 
     def _from_store(self, timeout: float | None) -> Any:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -154,7 +173,8 @@ class FlowHandle:
             if record.result_artifact_id is None:
                 return None
             return load_value(self._stores.artifacts, store.get_artifact(record.result_artifact_id))
-        return self._raise(record.failure or {"message": record.status.value, "origin": "unknown"}, None)
+        failure = record.failure or {"message": record.status.value, "origin": "unknown"}
+        return self._raise(record.status, failure, None)
 
 
 class _FlowDefinition:
@@ -166,6 +186,7 @@ class _FlowDefinition:
         self.name = func.__name__
         self._options = options
         self._target = FlowTarget(name=func.__name__, func=func)
+        register_flow(self._target)
         params = inspect.signature(func).parameters
         self._own_options = {
             n for n in _OPTION_NAMES if n in params and params[n].kind is not params[n].VAR_KEYWORD
@@ -206,34 +227,50 @@ class _FlowDefinition:
             )
         return _FlowWithOptions(self, _validated(options, source=f"{self.name}.with_options()"))
 
-    def _rerun_in_place(self, exec_id: str) -> FlowHandle:
-        """Re-run an existing execution of this flow under its own exec id (internal).
+    def replay(
+        self, exec_id: str, *, from_: str, overrides: dict[str, Any] | None = None, **flow_inputs: Any
+    ) -> FlowHandle:
+        """Start a new execution that reuses ``exec_id``'s calls before ``from_`` and runs
+        the rest live with the current code.
 
-        Completed checkpoint calls are reused; the first call without a record runs
-        live. Resume, retry and recovery build on this.
+        Args:
+            exec_id: The source execution (a unique prefix works).
+            from_: Where to start running live: a checkpoint name (unique in the
+                source), an invocation id, or a call id.
+            overrides: ``{"checkpoint.<selector>": value}`` pins those calls' outputs.
+            **flow_inputs: New values for the flow's parameters.
+
+        Example:
+            >>> research.replay(exec_id, from_="summarize", topic="agents").wait()  # doctest: +SKIP
         """
+        stores = default_stores()
+        new_exec = get_dispatcher().replay(
+            stores.metadata,
+            stores.artifacts,
+            exec_id,
+            from_=from_,
+            overrides=overrides,
+            flow_inputs=flow_inputs,
+        )
+        return FlowHandle(new_exec, flow_name=self.name, stores=stores)
+
+    def _rerun_in_place(self, exec_id: str) -> FlowHandle:
+        """Re-run an execution of this flow under its own exec id (internal; what ``retry`` does)."""
         stores = default_stores()
         record = stores.metadata.get_execution(stores.metadata.resolve_exec_id(exec_id))
         if record.flow_name != self.name:
             raise KitaruStateError(
                 f"Execution {record.exec_id} belongs to flow {record.flow_name!r}, not {self.name!r}."
             )
-        if record.inputs_artifact_id is None:
-            raise KitaruStateError(
-                f"Execution {record.exec_id} has no stored inputs "
-                f"({record.spec.get('inputs_error', 'unknown')}); "
-                "it cannot be re-run."
-            )
-        inputs = load_value(stores.artifacts, stores.metadata.get_artifact(record.inputs_artifact_id))
-        options = record.spec.get("options", {})
-        return self._launch(
+        if not get_dispatcher().continue_execution(
+            stores.metadata,
+            stores.artifacts,
             record.exec_id,
-            stores,
-            tuple(inputs["args"]),
-            dict(inputs["kwargs"]),
-            cache=bool(options.get("cache", True)),
-            retries=int(options.get("retries", 0)),
-        )
+            expected={record.status},
+            expected_runner=record.runner_id,
+        ):
+            raise KitaruStateError(f"Execution {record.exec_id} was taken over by another runner.")
+        return FlowHandle(record.exec_id, flow_name=self.name, stores=stores)
 
     def _start(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], run_options: dict[str, Any]
@@ -254,34 +291,8 @@ class _FlowDefinition:
             spec=spec,
             source=source_reference(self.func),
         )
-        return self._launch(exec_id, stores, args, kwargs, cache=options.cache, retries=options.retries)
-
-    def _launch(
-        self,
-        exec_id: str,
-        stores: Stores,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        *,
-        cache: bool,
-        retries: int,
-    ) -> FlowHandle:
-        outcome = Outcome(status=ExecutionStatus.PENDING)
-        thread = threading.Thread(
-            target=run_in_place,
-            args=(exec_id, self._target, args, kwargs),
-            kwargs={
-                "store": stores.metadata,
-                "artifacts": stores.artifacts,
-                "cache": cache,
-                "retries": retries,
-                "outcome": outcome,
-            },
-            name=f"kitaru-flow-{self.name}-{exec_id[:8]}",
-            daemon=False,
-        )
-        outcome.status = ExecutionStatus.RUNNING
-        thread.start()
+        settings = RunSettings(cache=options.cache, retries=options.retries, log_sink=log_sink_factory())
+        outcome = launch(stores.metadata, stores.artifacts, exec_id, self._target, args, kwargs, settings)
         return FlowHandle(exec_id, flow_name=self.name, stores=stores, outcome=outcome)
 
 

@@ -205,11 +205,41 @@ class Execution(_Record):
     pending_waits: tuple[PendingWait, ...] = ()
     has_result: bool = False
     run_count: int = 0
+    orphaned: bool = False
+    """The runner that held it is gone (process ended or lease expired): resume it."""
+    cancel_requested: bool = False
+    runner_id: str | None = None
+    heartbeat_at: dt.datetime | None = None
+    _client: Any = field(default=None, repr=False, compare=False)
 
     @property
     def pending_wait(self) -> PendingWait | None:
         """The first pending wait, or ``None``."""
         return self.pending_waits[0] if self.pending_waits else None
+
+    def _require_client(self) -> Any:
+        if self._client is None:
+            from kitaru.errors import KitaruStateError
+
+            raise KitaruStateError(
+                "This Execution was not obtained from a KitaruClient; use the client's methods."
+            )
+        return self._client
+
+    def refresh(self) -> Execution:
+        """Return this execution as it is now in the store."""
+        return self._require_client().executions.get(self.exec_id)  # type: ignore[no-any-return]
+
+    def cancel(self) -> Execution:
+        """Cancel this execution (see ``KitaruClient().executions.cancel``)."""
+        return self._require_client().executions.cancel(self.exec_id)  # type: ignore[no-any-return]
+
+    def replay(self, *, from_: str, overrides: dict[str, Any] | None = None, **flow_inputs: Any) -> Execution:
+        """Replay this execution from a call (see ``KitaruClient().executions.replay``)."""
+        client = self._require_client()
+        return client.executions.replay(  # type: ignore[no-any-return]
+            self.exec_id, from_=from_, overrides=overrides, **flow_inputs
+        )
 
     @property
     def duration_seconds(self) -> float | None:

@@ -149,6 +149,7 @@ def test_public_surface_is_pinned() -> None:
             "log",
             "register_serializer",
             "save",
+            "wait",
         ]
     )
     for name in kitaru.__all__:

@@ -11,13 +11,13 @@ Example:
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from kitaru._types import CallStatus, CheckpointType, ExecutionStatus, FailureOrigin
 from kitaru._values import load_value
 from kitaru.artifacts.base import ArtifactStore
-from kitaru.client._convert import to_artifact, to_execution
+from kitaru.client._convert import to_artifact
+from kitaru.client._executions import Executions
 from kitaru.models import (
     ArtifactRef,
     CheckpointAttempt,
@@ -43,44 +43,6 @@ __all__ = [
     "LogEntry",
     "PendingWait",
 ]
-
-
-class _Executions:
-    """``client.executions``: look up executions."""
-
-    def __init__(self, client: KitaruClient) -> None:
-        self._client = client
-
-    def get(self, exec_id: str) -> Execution:
-        """Return one execution (a unique id prefix works) with its calls and artifacts."""
-        store = self._client._store
-        full_id = store.resolve_exec_id(exec_id)
-        return to_execution(
-            store.get_execution(full_id),
-            store.list_calls(full_id),
-            store.list_artifacts(full_id),
-            self._client._load_artifact,
-            store.get_artifact,
-        )
-
-    def list(
-        self,
-        *,
-        flow: str | None = None,
-        status: ExecutionStatus | str | None = None,
-        limit: int | None = 50,
-        since: dt.datetime | None = None,
-    ) -> list[Execution]:
-        """Return executions newest first, filtered by the store (without calls)."""
-        records = self._client._store.list_executions(flow=flow, status=status, limit=limit, since=since)
-        return [to_execution(r, [], [], None, self._client._store.get_artifact) for r in records]
-
-    def latest(
-        self, *, flow: str | None = None, status: ExecutionStatus | str | None = None
-    ) -> Execution | None:
-        """Return the newest execution (with its calls), or ``None`` when there is none."""
-        records = self._client._store.list_executions(flow=flow, status=status, limit=1)
-        return self.get(records[0].exec_id) if records else None
 
 
 class _Artifacts:
@@ -128,7 +90,7 @@ class KitaruClient:
             artifacts = artifacts or stores.artifacts
         self._store = store
         self._artifacts = artifacts
-        self.executions = _Executions(self)
+        self.executions = Executions(self)
         self.artifacts = _Artifacts(self)
 
     def _load_artifact(self, artifact_id: str) -> Any:

@@ -5,10 +5,44 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kitaru.models import ArtifactRef, CheckpointAttempt, CheckpointCall, Execution, FailureInfo
-from kitaru.store.base import ArtifactRecord, CallRecord, ExecutionRecord
+from kitaru._liveness import is_orphaned
+from kitaru.models import (
+    ArtifactRef,
+    CheckpointAttempt,
+    CheckpointCall,
+    Execution,
+    FailureInfo,
+    LogEntry,
+    PendingWait,
+)
+from kitaru.store.base import ArtifactRecord, CallRecord, ExecutionRecord, LogRecord
 
-__all__ = ["to_artifact", "to_call", "to_execution"]
+__all__ = ["to_artifact", "to_call", "to_execution", "to_log", "to_pending_wait"]
+
+
+def to_pending_wait(call: CallRecord) -> PendingWait:
+    """Build a :class:`PendingWait` from a pending ``wait`` call."""
+    info = call.metadata.get("wait", {})
+    return PendingWait(
+        wait_id=call.call_id,
+        name=call.invocation_id,
+        question=info.get("question"),
+        schema=info.get("schema"),
+        metadata=info.get("metadata") or {},
+        since=call.started_at,
+    )
+
+
+def to_log(record: LogRecord) -> LogEntry:
+    """Build a :class:`LogEntry` from a stored log record."""
+    return LogEntry(
+        timestamp=record.timestamp,
+        message=record.message,
+        level=record.level,
+        source=record.source,
+        call_id=record.call_id,
+        invocation_id=record.invocation_id,
+    )
 
 
 def to_artifact(record: ArtifactRecord, loader: Callable[[str], Any] | None) -> ArtifactRef:
@@ -71,6 +105,9 @@ def to_execution(
     artifacts: list[ArtifactRecord],
     loader: Callable[[str], Any] | None,
     fetch: Callable[[str], ArtifactRecord],
+    *,
+    pending: list[CallRecord] | None = None,
+    client: Any = None,
 ) -> Execution:
     """Build an :class:`Execution` with its checkpoint calls and artifacts.
 
@@ -100,4 +137,10 @@ def to_execution(
         artifacts=tuple(refs),
         has_result=record.result_artifact_id is not None,
         run_count=record.run_count,
+        pending_waits=tuple(to_pending_wait(c) for c in pending or ()),
+        orphaned=is_orphaned(record),
+        cancel_requested=record.cancel_requested,
+        runner_id=record.runner_id,
+        heartbeat_at=record.heartbeat_at,
+        _client=client,
     )

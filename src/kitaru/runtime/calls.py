@@ -20,6 +20,7 @@ from kitaru.errors import KitaruDivergenceError, KitaruUsageError
 from kitaru.runtime.context import CallScope, ExecutionContext
 from kitaru.runtime.failures import failure_from
 from kitaru.runtime.retry import RetryPolicy
+from kitaru.runtime.signals import ExecutionCancelled
 from kitaru.serde import fingerprint, serialize
 from kitaru.store.base import AttemptRecord, CallRecord
 
@@ -73,6 +74,8 @@ def assign_slot(ctx: ExecutionContext, target: CallTarget, explicit_id: str | No
     different completed call at the same position is a divergence."""
     if ctx.divergence is not None:
         raise ctx.divergence
+    if ctx.cancel_event.is_set():
+        raise ExecutionCancelled(ctx.exec_id)
     with ctx.lock:
         if explicit_id is not None:
             if not isinstance(explicit_id, str) or not explicit_id:
@@ -156,6 +159,16 @@ class DurableCall:
             after=self.after,
         )
 
+    def pinned(self) -> tuple[bool, Any]:
+        """Record the output a replay pinned for this call, without running it."""
+        if self.slot.invocation_id not in self.ctx.overrides:
+            return False, None
+        value = self.ctx.overrides[self.slot.invocation_id]
+        self.begin()
+        self.succeed(value)
+        self.ctx.store.merge_call_metadata(self.call_id, {"kitaru": {"override": True}})
+        return True, value
+
     def cached(self) -> tuple[bool, Any]:
         """Look the call up in other executions; record and return a hit."""
         fp = fingerprint((self.args, self.kwargs))
@@ -214,6 +227,8 @@ class DurableCall:
         policy = self.target.retry
         retry = retryable and policy is not None and policy.should_retry(exc, self.retries_done)
         failure = failure_from(exc, attempt=self.attempts_done, invocation_id=self.slot.invocation_id)
+        if self.ctx.cancel_event.is_set():
+            failure["origin"] = "cancelled"
         self.ctx.store.fail_attempt(
             self.call_id, self.attempt_id, failure=failure, ended_at=utcnow(), final=not retry
         )
@@ -230,7 +245,9 @@ def run_sync(call: DurableCall, wait_for: Sequence[Any] = ()) -> Any:
         return call.reused_value()
     for future in wait_for:
         future.result()
-    hit, value = call.cached()
+    hit, value = call.pinned()
+    if not hit:
+        hit, value = call.cached()
     if hit:
         return value
     while True:
@@ -255,18 +272,31 @@ async def run_async(call: DurableCall, wait_for: Sequence[Any] = ()) -> Any:
         return call.reused_value()
     for future in wait_for:
         await asyncio.wrap_future(future.concurrent_future)
-    hit, value = call.cached()
+    hit, value = call.pinned()
+    if not hit:
+        hit, value = call.cached()
     if hit:
         return value
+    ctx = call.ctx
     while True:
         scope = call.begin()
+        task = asyncio.ensure_future(call.target.entrypoint(scope, *call.args, **call.kwargs))
+        entry = (asyncio.get_running_loop(), task)
+        with ctx.lock:
+            ctx.async_tasks.add(entry)
+        if ctx.cancel_event.is_set():
+            task.cancel()
         try:
-            value = await call.target.entrypoint(scope, *call.args, **call.kwargs)
+            value = await task
         except BaseException as exc:
+            with ctx.lock:
+                ctx.async_tasks.discard(entry)
             delay = call.fail(exc, retryable=isinstance(exc, Exception))
             if delay is None:
                 raise
             await asyncio.sleep(delay)
             continue
+        with ctx.lock:
+            ctx.async_tasks.discard(entry)
         call.succeed(value)
         return value

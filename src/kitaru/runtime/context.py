@@ -27,6 +27,9 @@ __all__ = [
     "current_execution",
     "current_execution_id",
     "enter_call",
+    "register_running",
+    "running_here",
+    "unregister_running",
     "enter_execution",
     "exit_call",
     "exit_execution",
@@ -54,7 +57,24 @@ class ExecutionContext:
     divergence: KitaruDivergenceError | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     _pool: ThreadPoolExecutor | None = None
-    pending: list[Any] = field(default_factory=list)
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """Outputs pinned by a replay, by invocation id: those calls are recorded, not run."""
+    logs: Any = None
+    """The execution's log sink, when log capture is on."""
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    """Set when a cancel was requested; the runner stops at the next durable boundary."""
+    async_tasks: set[tuple[Any, Any]] = field(default_factory=set)
+    """(loop, task) of running async checkpoint calls, cancelled on a cancel request."""
+    interactive: bool = True
+    """Whether a wait may prompt in the terminal (a local run with a TTY)."""
+
+    def request_cancel(self) -> None:
+        """Mark the execution cancelled and interrupt running async checkpoint calls."""
+        self.cancel_event.set()
+        with self.lock:
+            tasks = list(self.async_tasks)
+        for loop, task in tasks:
+            loop.call_soon_threadsafe(task.cancel)
 
     @classmethod
     def from_journal(cls, journal: list[CallRecord], **kwargs: Any) -> ExecutionContext:
@@ -95,6 +115,28 @@ class CallScope:
 
 _execution: ContextVar[ExecutionContext | None] = ContextVar("kitaru_execution", default=None)
 _call: ContextVar[CallScope | None] = ContextVar("kitaru_call", default=None)
+
+
+_running: dict[str, ExecutionContext] = {}
+_running_lock = threading.Lock()
+
+
+def register_running(ctx: ExecutionContext) -> None:
+    """Remember a run in progress in this process (so a cancel reaches it at once)."""
+    with _running_lock:
+        _running[ctx.exec_id] = ctx
+
+
+def unregister_running(ctx: ExecutionContext) -> None:
+    """Forget a run that ended."""
+    with _running_lock:
+        if _running.get(ctx.exec_id) is ctx:
+            del _running[ctx.exec_id]
+
+
+def running_here(exec_id: str) -> ExecutionContext | None:
+    """Return the run of ``exec_id`` in progress in this process, if any."""
+    return _running.get(exec_id)
 
 
 def current_execution() -> ExecutionContext | None:

@@ -9,23 +9,30 @@ are reused from the journal; the first call without a record runs live.
 from __future__ import annotations
 
 import inspect
-import os
-import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from kitaru._liveness import heartbeat_seconds, new_runner_id
 from kitaru._types import ExecutionStatus, new_id, utcnow
 from kitaru._values import make_artifact
 from kitaru.artifacts.base import ArtifactStore
-from kitaru.errors import KitaruDivergenceError, KitaruUsageError
-from kitaru.runtime.context import ExecutionContext, enter_execution, exit_execution
+from kitaru.errors import KitaruDivergenceError, KitaruUsageError, KitaruWaitAbortedError
+from kitaru.runtime.context import (
+    ExecutionContext,
+    enter_execution,
+    exit_execution,
+    register_running,
+    unregister_running,
+)
 from kitaru.runtime.failures import failure_from
+from kitaru.runtime.heartbeat import Heartbeat
+from kitaru.runtime.signals import ExecutionCancelled, RunnerReleased
 from kitaru.serde import serialize
 from kitaru.store.base import ExecutionRecord, MetadataStore
 
-__all__ = ["FlowTarget", "Outcome", "create_execution", "run_in_place", "runner_id", "source_reference"]
+__all__ = ["FlowTarget", "Outcome", "create_execution", "RunSettings", "run_in_place", "source_reference"]
 
 
 @dataclass(eq=False)
@@ -49,11 +56,6 @@ class Outcome:
     value: Any = None
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
-
-
-def runner_id() -> str:
-    """Identify this runner: host, process and thread."""
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
 def source_reference(func: Callable[..., Any]) -> dict[str, Any]:
@@ -116,6 +118,20 @@ def _run_body(target: FlowTarget, args: tuple[Any, ...], kwargs: dict[str, Any])
     return target.func(*args, **kwargs)
 
 
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """How one runner runs an execution."""
+
+    cache: bool = True
+    retries: int = 0
+    runner_id: str = ""
+    claimed: bool = False
+    """The caller already claimed the execution for ``runner_id`` (a continuation)."""
+    overrides: dict[str, Any] = field(default_factory=dict)
+    interactive: bool = True
+    log_sink: Callable[[MetadataStore, str], Any] | None = None
+
+
 def _run_once(
     exec_id: str,
     target: FlowTarget,
@@ -124,30 +140,53 @@ def _run_once(
     *,
     store: MetadataStore,
     artifacts: ArtifactStore,
-    cache: bool,
-) -> tuple[Any, BaseException | None]:
-    me = runner_id()
-    store.start_execution(exec_id, runner_id=me)
+    settings: RunSettings,
+    claimed: bool,
+) -> tuple[Any, BaseException | None, ExecutionContext]:
+    if claimed:
+        record = store.get_execution(exec_id)
+    else:
+        record = store.start_execution(exec_id, runner_id=settings.runner_id)
     ctx = ExecutionContext.from_journal(
         store.load_journal(exec_id),
         exec_id=exec_id,
         flow_name=target.name,
         store=store,
         artifacts=artifacts,
-        cache_enabled=cache,
-        runner_id=me,
+        cache_enabled=settings.cache,
+        runner_id=settings.runner_id,
     )
+    ctx.overrides = dict(settings.overrides)
+    ctx.interactive = settings.interactive
+    if settings.log_sink is not None:
+        ctx.logs = settings.log_sink(store, exec_id)
+    if record.cancel_requested:
+        ctx.cancel_event.set()
+    register_running(ctx)
+    heartbeat = Heartbeat(ctx, heartbeat_seconds()).start()
     token = enter_execution(ctx)
     try:
+        if ctx.cancel_event.is_set():
+            raise ExecutionCancelled(exec_id)
         value = _run_body(target, args, kwargs)
     except BaseException as exc:
-        return None, ctx.divergence or exc
+        return None, ctx.divergence or exc, ctx
     finally:
         exit_execution(token)
         ctx.shutdown_pool()
+        heartbeat.stop()
+        unregister_running(ctx)
+        if ctx.logs is not None:
+            ctx.logs.close()
     if ctx.divergence is not None:
-        return None, ctx.divergence
-    return value, None
+        return None, ctx.divergence, ctx
+    return value, None, ctx
+
+
+def _is_cancel(error: BaseException, ctx: ExecutionContext) -> bool:
+    if isinstance(error, ExecutionCancelled | KitaruWaitAbortedError):
+        return True
+    return ctx.cancel_event.is_set() and not isinstance(error, KitaruDivergenceError)
 
 
 def run_in_place(
@@ -158,22 +197,36 @@ def run_in_place(
     *,
     store: MetadataStore,
     artifacts: ArtifactStore,
-    cache: bool = True,
-    retries: int = 0,
+    settings: RunSettings | None = None,
     outcome: Outcome | None = None,
 ) -> Outcome:
-    """Run (or re-run) execution ``exec_id`` in this thread until it ends.
+    """Run (or re-run) execution ``exec_id`` in this thread until it ends or waits.
 
     The body re-runs from the top; completed durable calls return their recorded
-    outputs. A failure re-runs the body up to ``retries`` more times. The result
-    is stored as the execution's result artifact.
+    outputs. A failure re-runs the body up to ``settings.retries`` more times. The
+    result is stored as the execution's result artifact. A wait that times out
+    releases the runner: the outcome is then ``waiting`` and the execution
+    continues elsewhere when its input arrives.
     """
+    settings = settings or RunSettings()
+    if not settings.runner_id:
+        settings = replace(settings, runner_id=new_runner_id())
     outcome = outcome or Outcome(status=ExecutionStatus.RUNNING)
     try:
-        for run_number in range(retries + 1):
-            value, error = _run_once(
-                exec_id, target, args, kwargs, store=store, artifacts=artifacts, cache=cache
+        for run_number in range(settings.retries + 1):
+            value, error, ctx = _run_once(
+                exec_id,
+                target,
+                args,
+                kwargs,
+                store=store,
+                artifacts=artifacts,
+                settings=settings,
+                claimed=settings.claimed and run_number == 0,
             )
+            if isinstance(error, RunnerReleased):
+                outcome.status = ExecutionStatus.WAITING
+                return outcome
             if error is None:
                 try:
                     result = make_artifact(
@@ -188,8 +241,14 @@ def run_in_place(
                     store.finish_execution(exec_id, ExecutionStatus.COMPLETED, result=result)
                     outcome.status, outcome.value = ExecutionStatus.COMPLETED, value
                     return outcome
+            if _is_cancel(error, ctx):
+                failure = failure_from(error)
+                failure["origin"] = "cancelled"
+                store.finish_execution(exec_id, ExecutionStatus.CANCELLED, failure=failure)
+                outcome.status, outcome.error = ExecutionStatus.CANCELLED, error
+                return outcome
             retry = (
-                run_number < retries
+                run_number < settings.retries
                 and isinstance(error, Exception)
                 and not isinstance(error, KitaruDivergenceError | KitaruUsageError)
             )

@@ -1,0 +1,172 @@
+"""Continuing, replaying and cancelling executions in this process.
+
+This is the runtime side of :mod:`kitaru._dispatch`: the client asks, this
+module claims the execution and runs it in a background (non-daemon) thread,
+so the process that gave the input or asked for the resume finishes the work.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Collection
+from dataclasses import replace
+from typing import Any
+
+from kitaru._dispatch import set_dispatcher
+from kitaru._liveness import new_runner_id
+from kitaru._types import ExecutionStatus
+from kitaru._values import load_value
+from kitaru.artifacts.base import ArtifactStore
+from kitaru.errors import KitaruStateError, KitaruUsageError
+from kitaru.runtime.context import running_here
+from kitaru.runtime.engine import FlowTarget, Outcome, RunSettings, create_execution, run_in_place
+from kitaru.runtime.loader import load_flow
+from kitaru.runtime.replay import parse_overrides, plan_seed, select_call
+from kitaru.store.base import ExecutionRecord, MetadataStore
+
+__all__ = ["RuntimeDispatcher", "launch", "load_inputs", "log_sink_factory"]
+
+
+def load_inputs(
+    store: MetadataStore, artifacts: ArtifactStore, record: ExecutionRecord
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Return the stored arguments of an execution."""
+    if record.inputs_artifact_id is None:
+        reason = record.spec.get("inputs_error", "they were not stored")
+        raise KitaruStateError(
+            f"Execution {record.exec_id} cannot be continued here: its inputs could not be stored "
+            f"({reason}). Only the process that started it could have continued it."
+        )
+    inputs = load_value(artifacts, store.get_artifact(record.inputs_artifact_id))
+    return tuple(inputs["args"]), dict(inputs["kwargs"])
+
+
+def launch(
+    store: MetadataStore,
+    artifacts: ArtifactStore,
+    exec_id: str,
+    target: FlowTarget,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    settings: RunSettings,
+) -> Outcome:
+    """Run the execution in a new non-daemon thread; return its outcome holder."""
+    outcome = Outcome(status=ExecutionStatus.RUNNING)
+    thread = threading.Thread(
+        target=run_in_place,
+        args=(exec_id, target, args, kwargs),
+        kwargs={"store": store, "artifacts": artifacts, "settings": settings, "outcome": outcome},
+        name=f"kitaru-flow-{target.name}-{exec_id[:8]}",
+        daemon=False,
+    )
+    thread.start()
+    return outcome
+
+
+def log_sink_factory() -> Any:
+    """The log sink factory of new runs (installing stdout/stderr/logging capture once)."""
+    from kitaru.runtime import logs
+
+    logs.install()
+    return logs.LogSink
+
+
+def _settings(record: ExecutionRecord, **extra: Any) -> RunSettings:
+    options = record.spec.get("options", {})
+    return RunSettings(
+        cache=bool(options.get("cache", True)),
+        retries=int(options.get("retries", 0)),
+        log_sink=log_sink_factory(),
+        **extra,
+    )
+
+
+def _bind(target: FlowTarget, args: tuple[Any, ...], kwargs: dict[str, Any], new: dict[str, Any]) -> Any:
+    if not new:
+        return args, kwargs
+    signature = inspect.signature(target.func)
+    accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    unknown = sorted(set(new) - set(signature.parameters))
+    if unknown and not accepts_any:
+        raise KitaruUsageError(
+            f"Flow {target.name!r} has no parameter(s) {unknown}; its parameters are "
+            f"{list(signature.parameters)}."
+        )
+    bound = signature.bind_partial(*args, **kwargs)
+    bound.arguments.update(new)
+    return tuple(bound.args), dict(bound.kwargs)
+
+
+class RuntimeDispatcher:
+    """Continue, replay and cancel executions in this process."""
+
+    def continue_execution(
+        self,
+        store: MetadataStore,
+        artifacts: ArtifactStore,
+        exec_id: str,
+        *,
+        expected: Collection[ExecutionStatus],
+        expected_runner: str | None,
+    ) -> bool:
+        """Load the flow and inputs, claim the execution, and continue it in the background."""
+        record = store.get_execution(exec_id)
+        target = load_flow(record.source, flow_name=record.flow_name)
+        args, kwargs = load_inputs(store, artifacts, record)
+        runner = new_runner_id()
+        claimed = store.claim_execution(
+            exec_id, runner_id=runner, expected=expected, expected_runner=expected_runner
+        )
+        if claimed is None:
+            return False
+        settings = _settings(record, runner_id=runner, claimed=True, interactive=False)
+        launch(store, artifacts, exec_id, target, args, kwargs, settings)
+        return True
+
+    def replay(
+        self,
+        store: MetadataStore,
+        artifacts: ArtifactStore,
+        exec_id: str,
+        *,
+        from_: str,
+        overrides: dict[str, Any] | None,
+        flow_inputs: dict[str, Any],
+    ) -> str:
+        """Start a new execution that reuses the source's calls before ``from_``."""
+        source = store.get_execution(store.resolve_exec_id(exec_id))
+        calls = store.load_journal(source.exec_id)
+        frontier = select_call(calls, from_, exec_id=source.exec_id)
+        pinned = parse_overrides(overrides, calls, exec_id=source.exec_id)
+        target = load_flow(source.source, flow_name=source.flow_name)
+        args, kwargs = load_inputs(store, artifacts, source)
+        args, kwargs = _bind(target, args, kwargs, flow_inputs)
+        spec = {
+            **source.spec,
+            "replay": {"source": source.exec_id, "from": frontier.invocation_id, "overrides": sorted(pinned)},
+        }
+        new_exec = create_execution(
+            store,
+            artifacts,
+            flow_name=source.flow_name,
+            args=args,
+            kwargs=kwargs,
+            spec=spec,
+            source=source.source,
+            original_exec_id=source.exec_id,
+        )
+        store.seed_calls(new_exec, plan_seed(calls, frontier, pinned, target_exec_id=new_exec))
+        # Calls from the frontier on run live: the cache would answer them from the source.
+        settings = replace(_settings(source, overrides=pinned, interactive=False), cache=False)
+        launch(store, artifacts, new_exec, target, args, kwargs, settings)
+        return new_exec
+
+    def cancel_here(self, exec_id: str) -> None:
+        """Stop a run of ``exec_id`` in this process at once, when there is one."""
+        ctx = running_here(exec_id)
+        if ctx is not None:
+            ctx.request_cancel()
+
+
+set_dispatcher(RuntimeDispatcher())

@@ -1,0 +1,94 @@
+"""The replay planner: which recorded calls a replay reuses and which outputs it pins.
+
+Example:
+    >>> from kitaru.runtime.replay import parse_overrides
+    >>> parse_overrides({}, [])
+    {}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from kitaru._types import new_id
+from kitaru.errors import KitaruStateError, KitaruUsageError
+from kitaru.store.base import CallRecord
+
+__all__ = ["OVERRIDE_PREFIX", "parse_overrides", "plan_seed", "select_call"]
+
+OVERRIDE_PREFIX = "checkpoint."
+
+
+def _listing(calls: Sequence[CallRecord]) -> str:
+    return ", ".join(f"{c.invocation_id!r} (#{c.seq} {c.name})" for c in calls) or "none"
+
+
+def select_call(calls: Sequence[CallRecord], selector: str, *, exec_id: str) -> CallRecord:
+    """Find the call a selector names: a call id or an invocation id exactly, else a
+    checkpoint name that must be unique in the execution.
+
+    Raises:
+        KitaruStateError: unknown or ambiguous selector, listing the candidates.
+    """
+    if not isinstance(selector, str) or not selector:
+        raise KitaruUsageError(f"A call selector must be a non-empty string, got {selector!r}.")
+    exact = [c for c in calls if selector in (c.call_id, c.invocation_id)]
+    if exact:
+        return exact[0]
+    named = [c for c in calls if c.name == selector]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise KitaruStateError(
+            f"{selector!r} is ambiguous in execution {exec_id}: checkpoint {selector!r} was called "
+            f"{len(named)} times: {_listing(named)}. Select one by its invocation id."
+        )
+    raise KitaruStateError(
+        f"Execution {exec_id} has no call matching {selector!r}. Candidates: {_listing(calls)}."
+    )
+
+
+def parse_overrides(
+    overrides: dict[str, Any] | None, calls: Sequence[CallRecord], *, exec_id: str = ""
+) -> dict[str, Any]:
+    """Map ``{"checkpoint.<selector>": value}`` to ``{invocation_id: value}``.
+
+    Raises:
+        KitaruUsageError: a key without the ``checkpoint.`` prefix.
+        KitaruStateError: a selector that names no call (or several).
+    """
+    pinned: dict[str, Any] = {}
+    for key, value in (overrides or {}).items():
+        if not isinstance(key, str) or not key.startswith(OVERRIDE_PREFIX) or key == OVERRIDE_PREFIX:
+            raise KitaruUsageError(
+                f"Override key {key!r} is not of the form 'checkpoint.<name, invocation id or call id>'; "
+                "only checkpoint outputs can be overridden."
+            )
+        call = select_call(calls, key[len(OVERRIDE_PREFIX) :], exec_id=exec_id)
+        pinned[call.invocation_id] = value
+    return pinned
+
+
+def plan_seed(
+    calls: Sequence[CallRecord], frontier: CallRecord, pinned: dict[str, Any], *, target_exec_id: str
+) -> list[CallRecord]:
+    """Return copies of the done calls ordered before the frontier (not pinned), for the replay."""
+    seed = []
+    for call in calls:
+        if call.seq >= frontier.seq or not call.status.is_done or call.invocation_id in pinned:
+            continue
+        marker = {"replayed_from": {"exec_id": call.exec_id, "call_id": call.call_id}}
+        seed.append(
+            replace(
+                call,
+                call_id=new_id(),
+                exec_id=target_exec_id,
+                metadata={**call.metadata, "kitaru": {**call.metadata.get("kitaru", {}), **marker}},
+                attempt_count=0,
+                attempts=(),
+                output=None,
+            )
+        )
+    return seed
