@@ -155,10 +155,13 @@ class RuntimeDispatcher:
             spec=spec,
             source=source.source,
             original_exec_id=source.exec_id,
+            runner_id=(runner := new_runner_id()),
         )
         store.seed_calls(new_exec, plan_seed(calls, frontier, pinned, target_exec_id=new_exec))
         # Calls from the frontier on run live: the cache would answer them from the source.
-        settings = replace(_settings(source, overrides=pinned, interactive=False), cache=False)
+        settings = replace(
+            _settings(source, overrides=pinned, interactive=False, runner_id=runner), cache=False
+        )
         launch(store, artifacts, new_exec, target, args, kwargs, settings)
         return new_exec
 

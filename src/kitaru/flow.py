@@ -22,6 +22,7 @@ from typing import Any
 
 from kitaru._dispatch import get_dispatcher
 from kitaru._lifecycle import launch, log_sink_factory
+from kitaru._liveness import new_runner_id
 from kitaru._stores import Stores, default_stores
 from kitaru._types import ExecutionStatus
 from kitaru._values import load_value
@@ -282,6 +283,7 @@ class _FlowDefinition:
             "connection": {"store": stores.display_url, "artifacts": stores.artifacts.uri},
             "flow": {"name": self.name, "module": self.func.__module__, "qualname": self.func.__qualname__},
         }
+        runner = new_runner_id()
         exec_id = create_execution(
             stores.metadata,
             stores.artifacts,
@@ -290,8 +292,11 @@ class _FlowDefinition:
             kwargs=kwargs,
             spec=spec,
             source=source_reference(self.func),
+            runner_id=runner,
         )
-        settings = RunSettings(cache=options.cache, retries=options.retries, log_sink=log_sink_factory())
+        settings = RunSettings(
+            cache=options.cache, retries=options.retries, runner_id=runner, log_sink=log_sink_factory()
+        )
         outcome = launch(stores.metadata, stores.artifacts, exec_id, self._target, args, kwargs, settings)
         return FlowHandle(exec_id, flow_name=self.name, stores=stores, outcome=outcome)
 

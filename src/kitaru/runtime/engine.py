@@ -79,8 +79,12 @@ def create_execution(
     spec: dict[str, Any],
     source: dict[str, Any],
     original_exec_id: str | None = None,
+    runner_id: str | None = None,
 ) -> str:
     """Create a ``pending`` execution with its inputs artifact and return its exec id.
+
+    ``runner_id`` names the runner about to start it, so an execution whose
+    process died before it started counts as orphaned rather than pending forever.
 
     Inputs that cannot be serialized are not stored (the execution can then only
     continue in this process); the spec says so.
@@ -105,6 +109,7 @@ def create_execution(
         source=source,
         original_exec_id=original_exec_id,
         inputs_artifact_id=inputs.artifact_id if inputs is not None else None,
+        runner_id=runner_id,
     )
     store.create_execution(record, inputs=inputs)
     return exec_id
