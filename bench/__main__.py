@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cases
+from bench import cases, lifecycle_cases
 
 TARGETS = {
     "import_kitaru_ms": 150.0,
@@ -32,6 +32,8 @@ TARGETS = {
     "checkpoint_1mib_ms": 5.0,
     "rerun_completed_1000_s": 0.5,
     "submit_100_s": 0.5,
+    "input_to_next_checkpoint_ms": 100.0,
+    "resume_1000_first_live_ms": 500.0,
 }
 
 
@@ -70,6 +72,26 @@ def main(argv: list[str] | None = None) -> int:
         ("checkpoint_1mib_ms", "per checkpoint returning 1 MiB, 20 calls (ms)", cases.one_mib_ms),
         ("rerun_completed_1000_s", "re-run a completed 1,000-checkpoint execution (s)", cases.rerun_1000_s),
         ("submit_100_s", "100 .submit() + results (s)", cases.submit_100_s),
+        (
+            "input_to_next_checkpoint_ms",
+            "input() to next checkpoint, runner polling (ms)",
+            lifecycle_cases.input_to_next_checkpoint_ms,
+        ),
+        (
+            "resume_1000_first_live_ms",
+            "input() after runner left, 1,000 done: 1st live (ms)",
+            lifecycle_cases.resume_1000_first_live_ms,
+        ),
+        (
+            "recovery_50_at_40_s",
+            "retry 50-ckpt failed at 40, new process, wall (s)",
+            lifecycle_cases.recovery_50_at_40_s,
+        ),
+        (
+            "process_import_kitaru_s",
+            "bare python -c 'import kitaru' process, wall (s)",
+            lifecycle_cases.process_import_kitaru_s,
+        ),
     ]
     if args.only:
         benchmarks = [b for b in benchmarks if b[0] in args.only]

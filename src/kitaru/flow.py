@@ -107,7 +107,7 @@ class FlowHandle:
             TimeoutError: when ``timeout`` seconds pass first.
         """
         if self._outcome is not None:
-            start = time.monotonic()
+            start, asked = time.monotonic(), timeout
             if not self._outcome.done.wait(timeout):
                 raise TimeoutError(
                     f"Execution {self.exec_id} of flow {self.flow_name!r} did not end within {timeout} s; "
@@ -117,7 +117,8 @@ class FlowHandle:
                 return self._from_outcome(self._outcome)
             # The runner left at a wait; whoever continues the execution stores the result.
             if timeout is not None:
-                timeout = max(0.0, timeout - (time.monotonic() - start))
+                remaining = max(0.0, timeout - (time.monotonic() - start))
+                return self._from_store(remaining, asked=asked)
         return self._from_store(timeout)
 
     def get(self) -> Any:
@@ -155,7 +156,7 @@ class FlowHandle:
     def _raise(self, status: ExecutionStatus, failure: dict[str, Any], cause: BaseException | None) -> Any:
         raise _execution_error(self.exec_id, self.flow_name, status, failure, cause)
 
-    def _from_store(self, timeout: float | None) -> Any:
+    def _from_store(self, timeout: float | None, *, asked: float | None = None) -> Any:
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.01
         store = self._stores.metadata
@@ -166,7 +167,8 @@ class FlowHandle:
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(
                     f"Execution {self.exec_id} of flow {self.flow_name!r} is still {record.status.value} "
-                    f"after {timeout} s. Call wait() again, or check handle.status."
+                    f"after {asked if asked is not None else timeout} s. "
+                    "Call wait() again, or check handle.status."
                 )
             time.sleep(delay if deadline is None else max(0.0, min(delay, deadline - time.monotonic())))
             delay = min(delay * 2, 0.5)

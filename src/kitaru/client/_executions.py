@@ -183,7 +183,14 @@ class Executions:
             raise KitaruStateError(
                 f"Wait {call.invocation_id!r} of execution {record.exec_id} was answered meanwhile."
             )
-        self._continue_if_left(record.exec_id)
+        try:
+            self._continue_if_left(record.exec_id)
+        except KitaruStateError as exc:
+            raise KitaruStateError(
+                f"The answer to wait {call.invocation_id!r} was recorded, but execution {record.exec_id} "
+                f"could not be continued in this process: {exc} Once its code can be loaded here, "
+                "continue it with executions.resume()."
+            ) from exc
 
     def _continue_if_left(self, exec_id: str) -> bool:
         """Continue a waiting execution here when no live runner holds it."""
