@@ -7,28 +7,13 @@ import threading
 import time
 
 import pytest
+from tests._helpers import released, wait_until
 
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru.errors import KitaruExecutionError, KitaruStateError, KitaruUsageError, KitaruUserCodeError
 
 ES = kitaru.ExecutionStatus
-
-
-def released(client: KitaruClient, exec_id: str) -> bool:
-    """The execution waits and its runner has left."""
-    execution = client.executions.get(exec_id)
-    return execution.status is kitaru.ExecutionStatus.WAITING and execution.runner_id is None
-
-
-def wait_until(predicate, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError("condition not reached in time")
 
 
 runs: dict[str, int] = {}

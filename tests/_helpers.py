@@ -1,0 +1,29 @@
+"""Small polling helpers shared by the tests (never fixed sleeps as synchronisation)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import kitaru
+from kitaru import KitaruClient
+
+T = TypeVar("T")
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = 10.0) -> T:
+    """Poll ``predicate`` until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError("condition not reached in time")
+
+
+def released(client: KitaruClient, exec_id: str) -> bool:
+    """The execution waits and its runner has left."""
+    execution = client.executions.get(exec_id)
+    return execution.status is kitaru.ExecutionStatus.WAITING and execution.runner_id is None
