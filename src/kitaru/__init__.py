@@ -24,7 +24,7 @@ from kitaru import _lifecycle  # noqa: F401  (installs the runtime's dispatcher 
 from kitaru._types import CheckpointType, ExecutionStatus, FailureOrigin
 from kitaru._verbs import load, log, save
 from kitaru.checkpoint import CheckpointFuture, checkpoint
-from kitaru.config import KitaruConfig, configure
+from kitaru.config import KitaruConfig, configure, connect
 from kitaru.errors import (
     KitaruBackendError,
     KitaruContextError,
@@ -43,6 +43,7 @@ from kitaru.errors import (
 from kitaru.flow import FlowHandle, flow
 from kitaru.runtime.context import current_execution_id
 from kitaru.serde import register_serializer
+from kitaru.stacks import StackInfo, create_stack, current_stack, delete_stack, list_stacks, use_stack
 from kitaru.wait import wait
 
 if TYPE_CHECKING:
@@ -71,14 +72,21 @@ __all__ = [
     "KitaruUserCodeError",
     "KitaruWaitAbortedError",
     "KitaruWaitValidationError",
+    "StackInfo",
     "checkpoint",
     "configure",
+    "connect",
+    "create_stack",
     "current_execution_id",
+    "current_stack",
+    "delete_stack",
     "flow",
+    "list_stacks",
     "load",
     "log",
     "register_serializer",
     "save",
+    "use_stack",
     "wait",
 ]
 

@@ -1,10 +1,12 @@
 """The composition root: the one place that opens stores from a URL.
 
-Everything else receives opened stores. The default stores live in the data
+Everything else receives opened stores. The stores are those of the active
+stack (see :mod:`kitaru.stacks`); the stack ``default`` lives in the data
 directory (``KITARU_HOME``, a ``.kitaru/`` found walking up from the current
 directory, or the user data directory): ``kitaru.db`` (SQLite) and
 ``artifacts/``. ``KITARU_STORE_URL`` points the metadata store elsewhere
-(e.g. ``postgresql+psycopg://…``) and ``KITARU_ARTIFACTS_DIR`` the artifacts.
+(e.g. ``postgresql+psycopg://…``) and ``KITARU_ARTIFACTS_DIR`` the artifacts,
+whatever the stack says.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kitaru.artifacts.base import ArtifactStore
-from kitaru.config import resolve_home
+from kitaru.config import active_stack, resolve_settings
+from kitaru.errors import KitaruFeatureNotAvailableError
+from kitaru.stacks import stack_location
 from kitaru.store.base import MetadataStore
 
-__all__ = ["Stores", "default_stores", "open_stores", "reset_default_stores"]
+__all__ = ["Stores", "default_stores", "open_stores", "reset_default_stores", "stack_stores"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,21 +51,41 @@ _lock = threading.Lock()
 _opened: dict[tuple[str, str], Stores] = {}
 
 
+def _refuse_server() -> None:
+    settings = resolve_settings()
+    url = settings.values["server_url"]
+    if url is not None:
+        raise KitaruFeatureNotAvailableError(
+            f"server_url is set to {url} (by {settings.sources['server_url']}), but connecting to a "
+            "Kitaru server is not available yet (the server arrives with its own release). Unset it to "
+            "run on the local store of the active stack."
+        )
+
+
 def default_stores() -> Stores:
-    """Return the stores of the current configuration, opening them once per process."""
-    home = resolve_home()
-    url = os.environ.get("KITARU_STORE_URL") or ""
-    artifacts_dir = os.environ.get("KITARU_ARTIFACTS_DIR") or str(home / "artifacts")
-    key = (url or str(home), artifacts_dir)
+    """Return the stores of the active stack, opening them once per process."""
+    name, chosen_by = active_stack()
+    return stack_stores(name, chosen_by=chosen_by)
+
+
+def stack_stores(name: str, *, chosen_by: str = "run()") -> Stores:
+    """Return the stores of stack ``name``, opening them once per process.
+
+    Raises:
+        KitaruUsageError: no such stack (the message says which setting chose it).
+        KitaruFeatureNotAvailableError: a server URL is configured.
+    """
+    url, artifacts_dir = stack_location(name, chosen_by=chosen_by)
+    key = (url, artifacts_dir)
     stores = _opened.get(key)
     if stores is not None:
         return stores
+    _refuse_server()
     with _lock:
         stores = _opened.get(key)
         if stores is None:
-            if not url:
-                Path(home).mkdir(parents=True, exist_ok=True)
-                url = f"sqlite:///{home / 'kitaru.db'}"
+            if url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             stores = open_stores(url, artifacts_dir)
             _opened[key] = stores
         return stores

@@ -1,56 +1,94 @@
-"""Settings and their precedence. Opens nothing.
+"""Settings, their precedence, and the frozen execution spec. Opens no store.
 
-Precedence, lowest to highest: built-in defaults → ``KITARU_*`` environment
-variables → :func:`configure` → ``@flow(...)`` → per-run options.
+Precedence, lowest to highest: built-in defaults → the active stack's settings →
+``[tool.kitaru]`` in the nearest ``pyproject.toml`` → ``KITARU_*`` environment
+variables → :func:`configure` → ``@flow(...)`` → per-run options. Each value is
+validated where it is read; an invalid one raises ``KitaruUsageError`` naming
+its source. The stack itself is chosen by the same order, with the stack made
+active by ``kitaru stack use`` just above the default (``"default"``).
 
 Example:
     >>> import kitaru
-    >>> kitaru.configure(cache=False)  # doctest: +SKIP
+    >>> kitaru.configure(cache=False, retries=2)  # doctest: +SKIP
+    >>> from kitaru.config import resolve_settings
+    >>> resolve_settings().sources["retries"]  # doctest: +SKIP
+    'kitaru.configure()'
 """
 
 from __future__ import annotations
 
-import os
 import threading
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from kitaru._datafiles import CONFIG_FILE, read_config, resolve_home
+from kitaru._settings import (
+    DEFAULTS,
+    ENV_SETTINGS,
+    SETTING_NAMES,
+    Layer,
+    env_layer,
+    pyproject_layer,
+    redact,
+    validate_cache,
+    validate_retries,
+    validate_setting,
+)
 from kitaru._types import UNSET, Unset
-from kitaru.errors import KitaruUsageError
+from kitaru.errors import KitaruFeatureNotAvailableError, KitaruUsageError
 
 __all__ = [
+    "STACK_SETTINGS",
     "KitaruConfig",
+    "ResolvedSettings",
     "RunOptions",
+    "active_stack",
+    "build_spec",
     "configure",
+    "connect",
     "current_config",
     "reset_config",
     "resolve_home",
     "resolve_run_options",
+    "resolve_settings",
+    "stack_layer",
     "validate_cache",
     "validate_retries",
 ]
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
+#: The settings a stack may carry (the rest belong to projects, the environment or code).
+STACK_SETTINGS = ("cache", "retries", "image", "default_model")
+_RUN_OPTIONS = ("cache", "retries", "stack", "image")
 
 
 @dataclass(frozen=True, slots=True)
 class KitaruConfig:
     """Process-wide defaults set with :func:`configure`.
 
-    ``UNSET`` fields fall through to the environment and built-in defaults.
+    ``UNSET`` fields fall through to the lower layers (environment, project, stack, defaults).
+
+    Example:
+        >>> KitaruConfig(retries=2).retries
+        2
     """
 
     cache: bool | Unset = UNSET
     retries: int | Unset = UNSET
     stack: str | Unset | None = UNSET
     image: Any = UNSET
+    default_model: str | Unset = UNSET
 
 
 @dataclass(frozen=True, slots=True)
 class RunOptions:
-    """The resolved options of one execution; stored in its frozen spec."""
+    """The resolved options of one execution; stored in its frozen spec.
+
+    Example:
+        >>> RunOptions(retries=1).to_spec()["retries"]
+        1
+    """
 
     cache: bool = True
     retries: int = 0
@@ -69,24 +107,26 @@ class RunOptions:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class ResolvedSettings:
+    """Every setting's value and the layer it came from.
+
+    Example:
+        >>> settings = resolve_settings(run={"retries": 3})  # doctest: +SKIP
+        >>> settings.values["retries"], settings.sources["retries"]  # doctest: +SKIP
+        (3, 'run()')
+    """
+
+    values: dict[str, Any]
+    sources: dict[str, str]
+
+    def options(self) -> RunOptions:
+        """The run options of an execution with these settings."""
+        return RunOptions(**{name: self.values[name] for name in _RUN_OPTIONS})
+
+
 _lock = threading.Lock()
 _config = KitaruConfig()
-
-
-def validate_retries(value: Any, *, source: str) -> int:
-    """Return ``value`` as a retry count, or raise ``KitaruUsageError`` naming ``source``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise KitaruUsageError(f"{source}: retries must be a whole number ≥ 0, got {value!r}.")
-    if value < 0:
-        raise KitaruUsageError(f"{source}: retries must be ≥ 0, got {value}. Use 0 to disable retries.")
-    return value
-
-
-def validate_cache(value: Any, *, source: str) -> bool:
-    """Return ``value`` as a cache flag, or raise ``KitaruUsageError`` naming ``source``."""
-    if not isinstance(value, bool):
-        raise KitaruUsageError(f"{source}: cache must be True or False, got {value!r}.")
-    return value
 
 
 def configure(
@@ -95,26 +135,53 @@ def configure(
     retries: int | Unset = UNSET,
     stack: str | Unset | None = UNSET,
     image: Any = UNSET,
+    default_model: str | Unset = UNSET,
 ) -> KitaruConfig:
     """Set process-wide defaults for new executions; returns the new configuration.
 
+    They override the environment, ``[tool.kitaru]`` and the stack, and are overridden
+    by ``@flow(...)`` and per-run options. ``stack=None`` forgets a stack set here.
+
     Example:
         >>> import kitaru
-        >>> kitaru.configure(retries=2)  # doctest: +SKIP
+        >>> kitaru.configure(retries=2, cache=False)  # doctest: +SKIP
     """
     global _config
+    source = "kitaru.configure()"
     changes: dict[str, Any] = {}
-    if not isinstance(cache, Unset):
-        changes["cache"] = validate_cache(cache, source="kitaru.configure()")
-    if not isinstance(retries, Unset):
-        changes["retries"] = validate_retries(retries, source="kitaru.configure()")
+    given = {"cache": cache, "retries": retries, "image": image, "default_model": default_model}
+    for name, value in given.items():
+        if not isinstance(value, Unset):
+            changes[name] = validate_setting(name, value, source=source)
     if not isinstance(stack, Unset):
-        changes["stack"] = stack
-    if not isinstance(image, Unset):
-        changes["image"] = image
+        changes["stack"] = None if stack is None else validate_setting("stack", stack, source=source)
     with _lock:
         _config = replace(_config, **changes)
         return _config
+
+
+def connect(server_url: str, *, api_key: str | None = None) -> None:
+    """Point the SDK, CLI and client at a Kitaru server.
+
+    Not available yet: the server arrives with its own issue. Until then every
+    execution runs on the local store of the active stack.
+
+    Raises:
+        KitaruUsageError: ``server_url`` is not an http(s) URL.
+        KitaruFeatureNotAvailableError: always, for a valid URL (no server support yet).
+
+    Example:
+        >>> import kitaru
+        >>> kitaru.connect("https://kitaru.example.com", api_key="...")  # doctest: +SKIP
+    """
+    url = validate_setting("server_url", server_url, source="kitaru.connect()")
+    if api_key is not None:
+        validate_setting("api_key", api_key, source="kitaru.connect()")
+    raise KitaruFeatureNotAvailableError(
+        f"Cannot connect to {url}: connecting to a Kitaru server is not available yet (the server "
+        "arrives with its own release). Executions run on the local store of the active stack; "
+        "`kitaru status` shows where."
+    )
 
 
 def current_config() -> KitaruConfig:
@@ -129,58 +196,152 @@ def reset_config() -> None:
         _config = KitaruConfig()
 
 
-def _env_options() -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    raw = os.environ.get("KITARU_CACHE")
-    if raw is not None and raw.strip():
-        lowered = raw.strip().lower()
-        if lowered not in _TRUE | _FALSE:
+def _configure_layer() -> Layer:
+    cfg = _config
+    values = {
+        f.name: getattr(cfg, f.name)
+        for f in fields(cfg)
+        if not isinstance(getattr(cfg, f.name), Unset) and not (f.name == "stack" and cfg.stack is None)
+    }
+    return Layer("kitaru.configure()", values)
+
+
+def _code_layer(source: str, given: Mapping[str, Any] | None) -> Layer:
+    values = {k: validate_setting(k, v, source=source) for k, v in (given or {}).items() if v is not None}
+    return Layer(source, values)
+
+
+def _persisted_stack(home: Path) -> tuple[str, str] | None:
+    name = read_config(home).get("active_stack")
+    if not name:
+        return None
+    source = f"`kitaru stack use` (in {home / CONFIG_FILE})"
+    return validate_setting("stack", name, source=source), source
+
+
+def _choose_stack(layers: list[Layer], home: Path) -> tuple[str, str]:
+    for layer in reversed(layers):
+        if "stack" in layer.values:
+            source = ENV_SETTINGS["stack"] if layer.source == "environment" else layer.source
+            return layer.values["stack"], source
+    return _persisted_stack(home) or ("default", "built-in default")
+
+
+def active_stack(
+    *, flow: Mapping[str, Any] | None = None, run: Mapping[str, Any] | None = None
+) -> tuple[str, str]:
+    """Return the name of the active stack and where that choice came from.
+
+    Example:
+        >>> active_stack()  # doctest: +SKIP
+        ('default', 'built-in default')
+    """
+    layers = [pyproject_layer(), env_layer(), _configure_layer()]
+    layers += [_code_layer("@flow(...)", flow), _code_layer("run()", run)]
+    return _choose_stack(layers, resolve_home())
+
+
+def stack_layer(name: str, *, chosen_by: str, home: Path | None = None) -> Layer:
+    """Return the settings the stack ``name`` carries.
+
+    Raises:
+        KitaruUsageError: the stack does not exist (naming where it was chosen).
+    """
+    home = home or resolve_home()
+    stacks = read_config(home).get("stacks", {})
+    record = stacks.get(name)
+    if record is None:
+        if name == "default":
+            return Layer("stack 'default'", {})
+        known = ", ".join(sorted({"default", *stacks}))
+        raise KitaruUsageError(
+            f"Stack {name!r} (chosen by {chosen_by}) does not exist in {home}. Known stacks: {known}. "
+            f"Create it with `kitaru stack create {name}` or pick another one."
+        )
+    source = f"stack {name!r} in {home / CONFIG_FILE}"
+    values = {}
+    for key, value in (record.get("settings") or {}).items():
+        if key not in STACK_SETTINGS:
             raise KitaruUsageError(
-                f"Environment variable KITARU_CACHE={raw!r} is not a boolean; "
-                "use 1/0, true/false, yes/no or on/off."
+                f"{source}: setting {key!r} cannot be set on a stack; "
+                f"stacks carry {', '.join(STACK_SETTINGS)}."
             )
-        values["cache"] = lowered in _TRUE
-    raw = os.environ.get("KITARU_RETRIES")
-    if raw is not None and raw.strip():
-        try:
-            values["retries"] = validate_retries(int(raw), source="Environment variable KITARU_RETRIES")
-        except ValueError:
-            raise KitaruUsageError(
-                f"Environment variable KITARU_RETRIES={raw!r} is not a whole number ≥ 0."
-            ) from None
-    raw = os.environ.get("KITARU_STACK")
-    if raw:
-        values["stack"] = raw
-    return values
+        values[key] = validate_setting(key, value, source=source)
+    return Layer(source, values)
+
+
+def resolve_settings(
+    *, flow: Mapping[str, Any] | None = None, run: Mapping[str, Any] | None = None
+) -> ResolvedSettings:
+    """Resolve every setting through the precedence order, remembering each one's source.
+
+    Args:
+        flow: Options given to ``@flow(...)`` (only those that were given).
+        run: Options given to this run.
+
+    Example:
+        >>> resolve_settings(flow={"retries": 1}).sources["retries"]  # doctest: +SKIP
+        '@flow(...)'
+    """
+    home = resolve_home()
+    upper = [pyproject_layer(), env_layer(), _configure_layer()]
+    upper += [_code_layer("@flow(...)", flow), _code_layer("run()", run)]
+    stack, chosen_by = _choose_stack(upper, home)
+    layers = [Layer("built-in default", DEFAULTS), stack_layer(stack, chosen_by=chosen_by, home=home), *upper]
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for layer in layers:
+        for name, value in layer.values.items():
+            values[name] = value
+            sources[name] = (
+                f"environment variable {ENV_SETTINGS[name]}"
+                if layer.source == "environment"
+                else layer.source
+            )
+    values["stack"], sources["stack"] = stack, chosen_by
+    return ResolvedSettings(values, {name: sources[name] for name in SETTING_NAMES})
 
 
 def resolve_run_options(*layers: dict[str, Any]) -> RunOptions:
-    """Resolve options: defaults → environment → :func:`configure` → each of ``layers`` in order.
+    """Resolve run options through the precedence order; ``layers`` are ``@flow(...)``
+    options then per-run options (only those that were given).
 
-    Layers hold only options that were given (no ``UNSET`` / ``None`` placeholders).
+    Example:
+        >>> resolve_run_options({"retries": 2}, {"cache": False})  # doctest: +SKIP
+        RunOptions(cache=False, retries=2, stack='default', image=None)
     """
-    merged: dict[str, Any] = _env_options()
-    cfg = _config
-    for name in ("cache", "retries", "stack", "image"):
-        value = getattr(cfg, name)
-        if not isinstance(value, Unset):
-            merged[name] = value
-    for layer in layers:
-        merged.update(layer)
-    return RunOptions(**merged)
+    flow = layers[0] if layers else None
+    run: dict[str, Any] = {}
+    for layer in layers[1:]:
+        run.update(layer)
+    return resolve_settings(flow=flow, run=run).options()
 
 
-def resolve_home() -> Path:
-    """Return the data directory: ``KITARU_HOME``, else a ``.kitaru/`` found walking up
-    from the current directory, else the user data directory."""
-    env = os.environ.get("KITARU_HOME")
-    if env:
-        return Path(env).expanduser().resolve()
-    cwd = Path.cwd()
-    for folder in (cwd, *cwd.parents):
-        candidate = folder / ".kitaru"
-        if candidate.is_dir():
-            return candidate
-    import platformdirs
+def build_spec(
+    settings: ResolvedSettings,
+    *,
+    connection: dict[str, Any],
+    flow: dict[str, Any],
+    models: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Return the frozen execution spec: resolved options and their sources, the
+    connection, the model registry and the flow, with secrets redacted.
 
-    return Path(platformdirs.user_data_dir("kitaru", appauthor=False))
+    Example:
+        >>> spec = build_spec(resolve_settings(), connection={}, flow={"name": "f"})  # doctest: +SKIP
+        >>> spec["options"]["cache"]  # doctest: +SKIP
+        True
+    """
+    values = settings.values
+    spec = {
+        "options": settings.options().to_spec(),
+        "sources": {k: v for k, v in settings.sources.items() if values.get(k) is not None},
+        "connection": {
+            **connection,
+            "server_url": values["server_url"],
+            "api_key": values["api_key"],
+        },
+        "models": {"default_model": values["default_model"], **(models or {})},
+        "flow": flow,
+    }
+    return redact(spec)  # type: ignore[no-any-return]

@@ -23,10 +23,11 @@ from typing import Any
 from kitaru._dispatch import get_dispatcher
 from kitaru._lifecycle import launch, log_sink_factory
 from kitaru._liveness import new_runner_id
-from kitaru._stores import Stores, default_stores
+from kitaru._model_registry import registry_for_spec
+from kitaru._stores import Stores, default_stores, stack_stores
 from kitaru._types import ExecutionStatus
 from kitaru._values import load_value
-from kitaru.config import resolve_run_options, validate_cache, validate_retries
+from kitaru.config import build_spec, resolve_settings, validate_cache, validate_retries
 from kitaru.errors import (
     KitaruDivergenceError,
     KitaruExecutionError,
@@ -37,7 +38,7 @@ from kitaru.errors import (
 )
 from kitaru.runtime.engine import FlowTarget, Outcome, RunSettings, create_execution, source_reference
 from kitaru.runtime.failures import failure_from
-from kitaru.runtime.loader import register_flow
+from kitaru.runtime.loader import SCRIPT_MODULE, register_flow
 
 __all__ = ["FlowHandle", "flow"]
 
@@ -278,13 +279,25 @@ class _FlowDefinition:
     def _start(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], run_options: dict[str, Any]
     ) -> FlowHandle:
-        options = resolve_run_options(self._options, _validated(run_options, source=f"{self.name}.run()"))
-        stores = default_stores()
-        spec = {
-            "options": options.to_spec(),
-            "connection": {"store": stores.display_url, "artifacts": stores.artifacts.uri},
-            "flow": {"name": self.name, "module": self.func.__module__, "qualname": self.func.__qualname__},
-        }
+        given = _validated(run_options, source=f"{self.name}.run()")
+        resolved = resolve_settings(flow=self._options, run=given)
+        options = resolved.options()
+        stores = stack_stores(options.stack or "default", chosen_by=resolved.sources["stack"])
+        source = source_reference(self.func)
+        if source.get("module") == SCRIPT_MODULE:
+            # A script loaded by file (e.g. `kitaru run app.py:flow`) is recorded as the
+            # script it is, so another process loads it by path again.
+            source["module"] = "__main__"
+        spec = build_spec(
+            resolved,
+            connection={
+                "stack": options.stack,
+                "store": stores.display_url,
+                "artifacts": stores.artifacts.uri,
+            },
+            flow={"name": self.name, "module": source["module"], "qualname": self.func.__qualname__},
+            models=registry_for_spec(),
+        )
         runner = new_runner_id()
         exec_id = create_execution(
             stores.metadata,
@@ -293,7 +306,7 @@ class _FlowDefinition:
             args=args,
             kwargs=kwargs,
             spec=spec,
-            source=source_reference(self.func),
+            source=source,
             runner_id=runner,
         )
         settings = RunSettings(

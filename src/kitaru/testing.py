@@ -18,20 +18,29 @@ from kitaru.config import reset_config
 
 __all__ = ["isolated_home"]
 
+_ELSEWHERE = (
+    "KITARU_STORE_URL",
+    "KITARU_ARTIFACTS_DIR",
+    "KITARU_STACK",
+    "KITARU_SERVER_URL",
+    "KITARU_API_KEY",
+)
+
 
 @contextmanager
 def isolated_home(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Point Kitaru at a fresh data directory for the duration of the block.
 
-    Sets ``KITARU_HOME``, forgets ``kitaru.configure()`` settings and opened
+    Sets ``KITARU_HOME``, unsets the variables that point elsewhere (another
+    store, stack or server), forgets ``kitaru.configure()`` settings and opened
     stores on entry and exit, and restores the previous environment.
     """
     home = Path(path)
     home.mkdir(parents=True, exist_ok=True)
-    saved = {k: os.environ.get(k) for k in ("KITARU_HOME", "KITARU_STORE_URL", "KITARU_ARTIFACTS_DIR")}
+    saved = {k: os.environ.get(k) for k in ("KITARU_HOME", *_ELSEWHERE)}
     os.environ["KITARU_HOME"] = str(home)
-    os.environ.pop("KITARU_STORE_URL", None)
-    os.environ.pop("KITARU_ARTIFACTS_DIR", None)
+    for key in _ELSEWHERE:
+        os.environ.pop(key, None)
     reset_default_stores()
     reset_config()
     try:

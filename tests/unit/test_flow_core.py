@@ -60,7 +60,7 @@ def test_flow_body_gets_values_not_handles() -> None:
     assert [c.invocation_id for c in execution.checkpoints] == ["add_one", "describe"]
     assert [c.seq for c in execution.checkpoints] == [1, 2]
     assert execution.has_result
-    assert execution.spec["options"] == {"cache": True, "retries": 0, "stack": None, "image": None}
+    assert execution.spec["options"] == {"cache": True, "retries": 0, "stack": "default", "image": None}
     assert execution.checkpoints[0].artifacts[0].load() == 2
 
 

@@ -1,0 +1,309 @@
+"""The settings Kitaru reads, how each is validated, and the file and environment layers.
+
+Every value is validated where it is read, and a bad one raises
+:class:`KitaruUsageError` naming its source (``[tool.kitaru] in /p/pyproject.toml``,
+``environment variable KITARU_RETRIES``, ...). Secrets are redacted from anything
+stored or shown: a key matching ``KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL|AUTH``
+gets the value ``***``.
+
+Example:
+    >>> from kitaru._settings import redact
+    >>> redact({"api_key": "sk-1", "retries": 2})
+    {'api_key': '***', 'retries': 2}
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kitaru.errors import KitaruUsageError
+
+__all__ = [
+    "DEFAULTS",
+    "ENV_SETTINGS",
+    "KNOWN_ENV",
+    "SECRET_PATTERN",
+    "SETTING_NAMES",
+    "Layer",
+    "env_layer",
+    "find_pyproject",
+    "mask_url",
+    "pyproject_layer",
+    "redact",
+    "validate_cache",
+    "validate_retries",
+    "validate_setting",
+]
+
+#: Keys whose values are secrets: redacted in execution specs and in ``kitaru status``.
+SECRET_PATTERN = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL|AUTH", re.IGNORECASE)
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+_STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One source of settings in the precedence order: what it is called and what it sets."""
+
+    source: str
+    values: Mapping[str, Any]
+
+
+def validate_retries(value: Any, *, source: str) -> int:
+    """Return ``value`` as a retry count, or raise ``KitaruUsageError`` naming ``source``.
+
+    Example:
+        >>> validate_retries(2, source="@flow(...)")
+        2
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise KitaruUsageError(f"{source}: retries must be a whole number ≥ 0, got {value!r}.")
+    if value < 0:
+        raise KitaruUsageError(f"{source}: retries must be ≥ 0, got {value}. Use 0 to disable retries.")
+    return value
+
+
+def validate_cache(value: Any, *, source: str) -> bool:
+    """Return ``value`` as a cache flag, or raise ``KitaruUsageError`` naming ``source``.
+
+    Example:
+        >>> validate_cache(False, source="kitaru.configure()")
+        False
+    """
+    if not isinstance(value, bool):
+        raise KitaruUsageError(f"{source}: cache must be True or False, got {value!r}.")
+    return value
+
+
+def _validate_stack(value: Any, *, source: str) -> str:
+    if not isinstance(value, str) or not _STACK_NAME.match(value):
+        raise KitaruUsageError(
+            f"{source}: stack must be a stack name (letters, digits, '.', '_', '-'), got {value!r}. "
+            "See `kitaru stack list`."
+        )
+    return value
+
+
+def _validate_text(name: str) -> Callable[..., str]:
+    def check(value: Any, *, source: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise KitaruUsageError(f"{source}: {name} must be a non-empty string, got {value!r}.")
+        return value.strip()
+
+    return check
+
+
+def _validate_model(value: Any, *, source: str) -> str:
+    text = _validate_text("default_model")(value, source=source)
+    if any(c.isspace() for c in text):
+        raise KitaruUsageError(
+            f"{source}: default_model must be a model alias or 'provider/model', got {value!r}."
+        )
+    return text
+
+
+def _validate_server_url(value: Any, *, source: str) -> str:
+    text = _validate_text("server_url")(value, source=source)
+    if not text.startswith(("http://", "https://")):
+        raise KitaruUsageError(f"{source}: server_url must start with http:// or https://, got {value!r}.")
+    return text.rstrip("/")
+
+
+def _validate_image(value: Any, *, source: str) -> Any:
+    # An image name, a table of settings, or an object a remote target understands.
+    return value
+
+
+_VALIDATORS: dict[str, Callable[..., Any]] = {
+    "cache": validate_cache,
+    "retries": validate_retries,
+    "stack": _validate_stack,
+    "image": _validate_image,
+    "default_model": _validate_model,
+    "server_url": _validate_server_url,
+    "api_key": _validate_text("api_key"),
+}
+#: Every setting, in display order.
+SETTING_NAMES: tuple[str, ...] = tuple(_VALIDATORS)
+#: The built-in defaults (the lowest layer).
+DEFAULTS: dict[str, Any] = {
+    "cache": True,
+    "retries": 0,
+    "stack": "default",
+    "image": None,
+    "default_model": None,
+    "server_url": None,
+    "api_key": None,
+}
+#: Settings read from ``KITARU_*`` environment variables.
+ENV_SETTINGS: dict[str, str] = {
+    "cache": "KITARU_CACHE",
+    "retries": "KITARU_RETRIES",
+    "stack": "KITARU_STACK",
+    "default_model": "KITARU_DEFAULT_MODEL",
+    "server_url": "KITARU_SERVER_URL",
+    "api_key": "KITARU_API_KEY",
+}
+#: Every environment variable Kitaru reads (``kitaru status`` lists those that are set).
+KNOWN_ENV: tuple[str, ...] = (
+    "KITARU_HOME",
+    "KITARU_STACK",
+    "KITARU_STORE_URL",
+    "KITARU_ARTIFACTS_DIR",
+    "KITARU_CACHE",
+    "KITARU_RETRIES",
+    "KITARU_DEFAULT_MODEL",
+    "KITARU_SERVER_URL",
+    "KITARU_API_KEY",
+    "KITARU_HEARTBEAT_SECONDS",
+    "KITARU_LEASE_SECONDS",
+    "KITARU_ALLOW_PICKLE",
+    "KITARU_LLM_MOCK_RESPONSE",
+)
+
+
+def validate_setting(name: str, value: Any, *, source: str) -> Any:
+    """Validate one setting's value; ``KitaruUsageError`` names ``source`` and the setting.
+
+    Example:
+        >>> validate_setting("retries", 3, source="[tool.kitaru]")
+        3
+    """
+    check = _VALIDATORS.get(name)
+    if check is None:
+        raise KitaruUsageError(
+            f"{source}: unknown setting {name!r}; known settings are {', '.join(SETTING_NAMES)}."
+        )
+    return check(value, source=source)
+
+
+def env_layer(environ: Mapping[str, str] | None = None) -> Layer:
+    """Read the ``KITARU_*`` settings from the environment (empty values are ignored).
+
+    Example:
+        >>> env_layer({"KITARU_RETRIES": "2"}).values
+        {'retries': 2}
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name, var in ENV_SETTINGS.items():
+        raw = environ.get(var)
+        if raw is None or not raw.strip():
+            continue
+        source = f"environment variable {var}"
+        if name == "cache":
+            lowered = raw.strip().lower()
+            if lowered not in _TRUE | _FALSE:
+                raise KitaruUsageError(
+                    f"{source}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off."
+                )
+            values[name] = lowered in _TRUE
+        elif name == "retries":
+            try:
+                number = int(raw.strip())
+            except ValueError:
+                raise KitaruUsageError(f"{source}={raw!r} is not a whole number ≥ 0.") from None
+            values[name] = validate_retries(number, source=source)
+        else:
+            values[name] = validate_setting(name, raw, source=source)
+    return Layer("environment", values)
+
+
+def find_pyproject(start: Path | None = None) -> Path | None:
+    """Return the nearest ``pyproject.toml`` walking up from ``start`` (the current directory).
+
+    Example:
+        >>> find_pyproject()  # doctest: +SKIP
+        PosixPath('/home/ada/project/pyproject.toml')
+    """
+    here = start or Path.cwd()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+_toml_lock = threading.Lock()
+_toml_cache: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+
+def _tool_table(path: Path) -> dict[str, Any]:
+    stat = path.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _toml_cache.get(str(path))
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise KitaruUsageError(f"{path} is not valid TOML: {exc}. Fix the file.") from None
+    table = data.get("tool", {}).get("kitaru", {})
+    if not isinstance(table, dict):
+        raise KitaruUsageError(f"{path}: [tool.kitaru] must be a table, got {table!r}.")
+    with _toml_lock:
+        _toml_cache[str(path)] = (stamp, table)
+    return table
+
+
+def pyproject_layer(start: Path | None = None) -> Layer:
+    """Read ``[tool.kitaru]`` of the nearest ``pyproject.toml`` (an empty layer when none).
+
+    ``api_key`` is refused there: project files get committed; use ``KITARU_API_KEY``.
+    """
+    path = find_pyproject(start)
+    if path is None:
+        return Layer("pyproject.toml", {})
+    source = f"[tool.kitaru] in {path}"
+    table = _tool_table(path)
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        name = key.replace("-", "_")
+        if name == "api_key":
+            raise KitaruUsageError(
+                f"{source}: api_key does not belong in a project file that gets committed; "
+                "remove it and set KITARU_API_KEY instead."
+            )
+        values[name] = validate_setting(name, value, source=source)
+    return Layer(source, values)
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a URL (``scheme://user:***@host/...``).
+
+    Example:
+        >>> mask_url("postgresql://ada:pw@db/kitaru")
+        'postgresql://ada:***@db/kitaru'
+    """
+    return re.sub(r"(//[^/:@]*):[^/@]*@", r"\1:***@", url)
+
+
+def redact(value: Any) -> Any:
+    """Return a copy of ``value`` with the values of secret-looking keys replaced by ``***``.
+
+    Keys match when they contain KEY, TOKEN, SECRET, PASSWORD, CREDENTIAL or AUTH
+    (any case); ``None`` stays ``None`` so an absent secret reads as absent.
+
+    Example:
+        >>> redact({"db": {"password": "x", "host": "h"}})
+        {'db': {'password': '***', 'host': 'h'}}
+    """
+    if isinstance(value, dict):
+        return {
+            k: ("***" if v is not None and SECRET_PATTERN.search(str(k)) else redact(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    if isinstance(value, str) and "://" in value and "@" in value:
+        return mask_url(value)
+    return value

@@ -1,0 +1,284 @@
+"""Stacks: named combinations of a metadata store and an artifact store.
+
+Every data directory has the stack ``default`` (its ``kitaru.db`` and
+``artifacts/``). More local stacks can name another SQLite file or a
+PostgreSQL database and another artifact directory, and carry default
+settings (``cache``, ``retries``, ``image``, ``default_model``). Stacks and
+the active one are kept in ``config.json`` in the data directory. Server and
+remote stacks arrive with the server and the workers.
+
+Which stack is active follows the precedence of :mod:`kitaru.config`:
+``run(stack=)`` → ``@flow(stack=)`` → ``kitaru.configure(stack=)`` →
+``KITARU_STACK`` → ``[tool.kitaru] stack`` → :func:`use_stack` → ``default``.
+
+Example:
+    >>> import kitaru
+    >>> kitaru.create_stack("scratch", store_url="/tmp/scratch.db")  # doctest: +SKIP
+    >>> kitaru.use_stack("scratch").name  # doctest: +SKIP
+    'scratch'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kitaru._datafiles import CONFIG_FILE, read_config, resolve_home, update_config
+from kitaru._settings import mask_url, validate_setting
+from kitaru.config import STACK_SETTINGS, active_stack, stack_layer
+from kitaru.errors import KitaruStateError, KitaruUsageError
+
+__all__ = [
+    "StackInfo",
+    "create_stack",
+    "current_stack",
+    "delete_stack",
+    "list_stacks",
+    "stack_location",
+    "use_stack",
+]
+
+DEFAULT_STACK = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class StackInfo:
+    """A stack as shown to users (the store URL's password masked).
+
+    Example:
+        >>> kitaru.current_stack().to_dict()["name"]  # doctest: +SKIP
+        'default'
+    """
+
+    name: str
+    kind: str
+    store_url: str
+    artifacts_dir: str
+    active: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+    created_at: str | None = None
+    chosen_by: str | None = None
+    """Where the choice of the active stack came from (only on the active stack)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the stack as a JSON-serializable dict."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "store_url": self.store_url,
+            "artifacts_dir": self.artifacts_dir,
+            "active": self.active,
+            "settings": dict(self.settings),
+            "created_at": self.created_at,
+            "chosen_by": self.chosen_by,
+        }
+
+
+def _default_record(home: Path) -> dict[str, Any]:
+    return {
+        "kind": "local",
+        "store_url": f"sqlite:///{home / 'kitaru.db'}",
+        "artifacts_dir": str(home / "artifacts"),
+        "settings": {},
+        "created_at": None,
+    }
+
+
+def _records(home: Path) -> dict[str, dict[str, Any]]:
+    stacks = read_config(home).get("stacks", {})
+    if not isinstance(stacks, dict):
+        raise KitaruUsageError(f"{home / CONFIG_FILE}: 'stacks' must be an object; fix or remove the file.")
+    return {DEFAULT_STACK: _default_record(home), **stacks}
+
+
+def _info(name: str, record: dict[str, Any], *, active: tuple[str, str] | None) -> StackInfo:
+    is_active = active is not None and active[0] == name
+    return StackInfo(
+        name=name,
+        kind=str(record.get("kind", "local")),
+        store_url=mask_url(str(record.get("store_url", ""))),
+        artifacts_dir=str(record.get("artifacts_dir", "")),
+        active=is_active,
+        settings=dict(record.get("settings") or {}),
+        created_at=record.get("created_at"),
+        chosen_by=active[1] if is_active and active is not None else None,
+    )
+
+
+def stack_location(name: str, *, chosen_by: str) -> tuple[str, str]:
+    """Return the metadata store URL and the artifact directory of stack ``name``.
+
+    ``KITARU_STORE_URL`` and ``KITARU_ARTIFACTS_DIR`` override what the stack names.
+
+    Raises:
+        KitaruUsageError: the stack does not exist (naming where it was chosen).
+    """
+    home = resolve_home()
+    record = _records(home).get(name)
+    if record is None:
+        stack_layer(name, chosen_by=chosen_by, home=home)  # raises, listing the known stacks
+        raise AssertionError("unreachable")  # pragma: no cover
+    url = os.environ.get("KITARU_STORE_URL") or str(record["store_url"])
+    artifacts = os.environ.get("KITARU_ARTIFACTS_DIR") or str(record["artifacts_dir"])
+    return url, artifacts
+
+
+def list_stacks() -> list[StackInfo]:
+    """Return every stack of the data directory, ``default`` first.
+
+    Example:
+        >>> [s.name for s in kitaru.list_stacks()]  # doctest: +SKIP
+        ['default', 'scratch']
+    """
+    home = resolve_home()
+    active = active_stack()
+    records = _records(home)
+    names = [DEFAULT_STACK, *sorted(n for n in records if n != DEFAULT_STACK)]
+    return [_info(n, records[n], active=active) for n in names]
+
+
+def current_stack() -> StackInfo:
+    """Return the active stack (``chosen_by`` says which setting chose it).
+
+    Raises:
+        KitaruUsageError: the chosen stack does not exist.
+
+    Example:
+        >>> kitaru.current_stack().name  # doctest: +SKIP
+        'default'
+    """
+    home = resolve_home()
+    name, chosen_by = active_stack()
+    record = _records(home).get(name)
+    if record is None:
+        stack_layer(name, chosen_by=chosen_by, home=home)  # raises with the known stacks
+    assert record is not None
+    return _info(name, record, active=(name, chosen_by))
+
+
+def _require(name: str, home: Path) -> dict[str, Any]:
+    validate_setting("stack", name, source="stack name")
+    record = _records(home).get(name)
+    if record is None:
+        known = ", ".join(sorted(_records(home)))
+        raise KitaruStateError(f"No stack named {name!r} in {home}. Known stacks: {known}.")
+    return record
+
+
+def use_stack(name: str) -> StackInfo:
+    """Make ``name`` the active stack of the data directory (persisted in ``config.json``).
+
+    ``KITARU_STACK``, ``[tool.kitaru] stack`` and ``kitaru.configure(stack=)`` still
+    take precedence over it.
+
+    Example:
+        >>> kitaru.use_stack("default").name  # doctest: +SKIP
+        'default'
+    """
+    home = resolve_home()
+    record = _require(name, home)
+
+    def change(config: dict[str, Any]) -> None:
+        config["active_stack"] = name
+
+    update_config(change, home)
+    active = active_stack()
+    return _info(name, record, active=active)
+
+
+def _store_url(value: str | None, default: Path) -> str:
+    if value is None:
+        return f"sqlite:///{default}"
+    text = value.strip()
+    if "://" not in text:
+        return f"sqlite:///{Path(text).expanduser().resolve()}"
+    if not text.startswith(("sqlite", "postgresql")):
+        raise KitaruUsageError(
+            f"Store URL {mask_url(text)!r} is not supported; use sqlite:///path/to/file.db, "
+            "postgresql+psycopg://user@host/db, or a file path."
+        )
+    return text
+
+
+def create_stack(
+    name: str,
+    *,
+    store_url: str | None = None,
+    artifacts_dir: str | os.PathLike[str] | None = None,
+    settings: dict[str, Any] | None = None,
+    activate: bool = False,
+) -> StackInfo:
+    """Create a local stack; by default its store and artifacts live under
+    ``<data dir>/stacks/<name>/``.
+
+    Args:
+        name: Letters, digits, ``.``, ``_`` and ``-``.
+        store_url: ``sqlite:///...``, ``postgresql+psycopg://...`` or a SQLite file path.
+        artifacts_dir: The artifact directory.
+        settings: Defaults for executions on this stack (``cache``, ``retries``,
+            ``image``, ``default_model``).
+        activate: Also make it the active stack.
+
+    Example:
+        >>> kitaru.create_stack("ci", settings={"retries": 2})  # doctest: +SKIP
+    """
+    home = resolve_home()
+    validate_setting("stack", name, source="stack name")
+    source = f"settings of stack {name!r}"
+    checked = {}
+    for key, value in (settings or {}).items():
+        if key not in STACK_SETTINGS:
+            raise KitaruUsageError(
+                f"{source}: {key!r} cannot be set on a stack; stacks carry {', '.join(STACK_SETTINGS)}."
+            )
+        checked[key] = validate_setting(key, value, source=source)
+    folder = home / "stacks" / name
+    record = {
+        "kind": "local",
+        "store_url": _store_url(store_url, folder / "kitaru.db"),
+        "artifacts_dir": str(
+            Path(artifacts_dir).expanduser().resolve() if artifacts_dir else folder / "artifacts"
+        ),
+        "settings": checked,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+    def change(config: dict[str, Any]) -> None:
+        stacks = config.setdefault("stacks", {})
+        if name == DEFAULT_STACK or name in stacks:
+            raise KitaruStateError(
+                f"A stack named {name!r} already exists in {home}; delete it first or pick another name."
+            )
+        stacks[name] = record
+        if activate:
+            config["active_stack"] = name
+
+    update_config(change, home)
+    return _info(name, record, active=active_stack())
+
+
+def delete_stack(name: str) -> None:
+    """Delete a stack's entry (its store and artifacts are left on disk).
+
+    Raises:
+        KitaruStateError: it is ``default``, the persisted active stack, or unknown.
+
+    Example:
+        >>> kitaru.delete_stack("scratch")  # doctest: +SKIP
+    """
+    home = resolve_home()
+    _require(name, home)
+    if name == DEFAULT_STACK:
+        raise KitaruStateError("The stack 'default' cannot be deleted; it is the data directory's own store.")
+
+    def change(config: dict[str, Any]) -> None:
+        if config.get("active_stack") == name:
+            raise KitaruStateError(
+                f"Stack {name!r} is the active stack; switch first with `kitaru stack use default`."
+            )
+        config.get("stacks", {}).pop(name, None)
+
+    update_config(change, home)
