@@ -1,0 +1,338 @@
+"""The command tree, its help texts, and how results and errors become exit codes.
+
+Commands are registered by import path, so ``kitaru --help`` and each command
+import only what they use. Exit codes: 0 success, 1 the operation failed (or
+the execution it waited for failed or was cancelled), 2 the command line is
+wrong, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+__all__ = ["CATALOG", "GROUPS", "build_app", "run"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Command:
+    group: str | None
+    name: str
+    target: str
+    help: str
+    examples: tuple[str, ...]
+
+
+GROUPS = {
+    "executions": "List, inspect and act on executions (ids may be unique prefixes).",
+    "artifacts": "List, inspect and load the values executions stored.",
+    "model": "Register model aliases for kitaru.llm().",
+    "secrets": "Store credentials, encrypted at rest in the data directory.",
+    "stack": "Choose where executions are stored (local stacks).",
+}
+
+CATALOG: tuple[_Command, ...] = (
+    _Command(
+        None,
+        "init",
+        "_system:init",
+        "Create a project data directory (.kitaru/) here.\n\n"
+        "Executions started anywhere below this directory are then stored in it.",
+        ("kitaru init", "kitaru init ~/projects/agent"),
+    ),
+    _Command(
+        None,
+        "status",
+        "_system:status",
+        "Show where data lives, the connection, the active stack and KITARU_* variables.",
+        ("kitaru status", "kitaru status -o json"),
+    ),
+    _Command(
+        None,
+        "info",
+        "_system:info",
+        "Show versions of Kitaru, Python and the libraries it uses.",
+        ("kitaru info", "kitaru info -o json"),
+    ),
+    _Command(
+        None,
+        "run",
+        "_run:run",
+        "Start a flow: FILE.py:FLOW or package.module:FLOW.\n\n"
+        "Prints the exec id at once. The execution runs in this process, so the command "
+        "returns when it ends (or leaves a wait()); --wait also prints the result.",
+        (
+            'kitaru run agent.py:research --args \'{"topic": "durable agents"}\' --wait',
+            "kitaru run myproject.flows:nightly --args '[3, \"fast\"]' -o json",
+        ),
+    ),
+    _Command(
+        "executions",
+        "list",
+        "_executions:list_",
+        "List executions, newest first (filtered by the store).",
+        (
+            "kitaru executions list",
+            "kitaru executions list --flow research --status failed --since 2h",
+            "kitaru executions list --limit 5 -o json",
+        ),
+    ),
+    _Command(
+        "executions",
+        "get",
+        "_executions:get",
+        "Show one execution: status, checkpoint calls, pending waits, failure and frozen spec.",
+        ("kitaru executions get 0199c0de", "kitaru executions get 0199c0de -o json"),
+    ),
+    _Command(
+        "executions",
+        "logs",
+        "_executions:logs",
+        "Show captured log lines; --follow streams them until the execution ends.\n\n"
+        "With --follow -o json each line is a JSON event (log, waiting, terminal); the exit "
+        "code is 0 when the execution completed, 1 when it failed or was cancelled.",
+        (
+            "kitaru executions logs 0199c0de",
+            "kitaru executions logs 0199c0de --checkpoint summarize",
+            "kitaru executions logs 0199c0de --follow -o json",
+        ),
+    ),
+    _Command(
+        "executions",
+        "input",
+        "_input:input_",
+        "Answer a pending wait(): --value JSON, --abort, or -i to be asked.\n\n"
+        "Without -i the execution's single pending wait is chosen (name one with --wait). "
+        "With -i each pending wait is shown with its question and schema and you choose to "
+        "continue, abort, skip or quit; without an EXEC_ID every waiting execution is offered.",
+        (
+            "kitaru executions input 0199c0de --value true",
+            "kitaru executions input 0199c0de --wait approval --value '{\"ok\": true}'",
+            "kitaru executions input 0199c0de --abort",
+            "kitaru executions input -i",
+        ),
+    ),
+    _Command(
+        "executions",
+        "resume",
+        "_actions:resume",
+        "Continue a waiting execution whose input is given, or an orphaned one, here.",
+        ("kitaru executions resume 0199c0de",),
+    ),
+    _Command(
+        "executions",
+        "retry",
+        "_actions:retry",
+        "Re-run a failed execution in place, reusing its completed checkpoints.",
+        ("kitaru executions retry 0199c0de",),
+    ),
+    _Command(
+        "executions",
+        "replay",
+        "_actions:replay",
+        "Start a new execution from a checkpoint of an old one, with the current code.\n\n"
+        "Calls before --from are reused; from it on they run live. --args replaces flow "
+        'inputs (a JSON object); --overrides pins outputs ({"checkpoint.NAME": value}).',
+        (
+            "kitaru executions replay 0199c0de --from summarize",
+            'kitaru executions replay 0199c0de --from summarize --args \'{"topic": "agents"}\'',
+            'kitaru executions replay 0199c0de --from write --overrides \'{"checkpoint.outline": ["a"]}\'',
+        ),
+    ),
+    _Command(
+        "executions",
+        "cancel",
+        "_actions:cancel",
+        "Cancel an execution; its runner stops at the next durable boundary.",
+        ("kitaru executions cancel 0199c0de",),
+    ),
+    _Command(
+        "artifacts",
+        "list",
+        "_artifacts:list_",
+        "List the artifacts of an execution.",
+        ("kitaru artifacts list 0199c0de", "kitaru artifacts list 0199c0de --kind output -o json"),
+    ),
+    _Command(
+        "artifacts",
+        "get",
+        "_artifacts:get",
+        "Show an artifact's metadata (not its value).",
+        ("kitaru artifacts get 0199c0e1-…",),
+    ),
+    _Command(
+        "artifacts",
+        "load",
+        "_artifacts:load",
+        "Print an artifact's value (JSON when it is JSON-like), or write it to a file.",
+        ("kitaru artifacts load 0199c0e1-…", "kitaru artifacts load 0199c0e1-… --to report.bin"),
+    ),
+    _Command(
+        "model",
+        "register",
+        "_models:register",
+        "Register (or replace) a model alias; the first one becomes the default.",
+        (
+            "kitaru model register fast --model openai/gpt-4o-mini --secret openai",
+            "kitaru model register local --model ollama/llama3.1 --default",
+        ),
+    ),
+    _Command("model", "list", "_models:list_", "List model aliases.", ("kitaru model list",)),
+    _Command(
+        "secrets",
+        "set",
+        "_secrets:set_",
+        "Create or replace a secret from KEY=VALUE pairs.\n\n"
+        "A bare KEY asks for its value without echo (on a terminal) or reads one line of stdin, "
+        "which keeps the value out of your shell history.",
+        (
+            "kitaru secrets set openai OPENAI_API_KEY",
+            "printf 'sk-…' | kitaru secrets set openai OPENAI_API_KEY",
+        ),
+    ),
+    _Command(
+        "secrets",
+        "show",
+        "_secrets:show",
+        "Show a secret's keys; values only with --show-values.",
+        ("kitaru secrets show openai", "kitaru secrets show openai --show-values"),
+    ),
+    _Command("secrets", "list", "_secrets:list_", "List secrets (names and keys).", ("kitaru secrets list",)),
+    _Command("secrets", "delete", "_secrets:delete", "Delete a secret.", ("kitaru secrets delete openai",)),
+    _Command(
+        "stack", "list", "_stacks:list_", "List stacks; the active one is marked.", ("kitaru stack list",)
+    ),
+    _Command(
+        "stack",
+        "current",
+        "_stacks:current",
+        "Show the active stack and what chose it.",
+        ("kitaru stack current",),
+    ),
+    _Command(
+        "stack",
+        "use",
+        "_stacks:use",
+        "Make a stack the active one for this data directory.",
+        ("kitaru stack use scratch",),
+    ),
+    _Command(
+        "stack",
+        "create",
+        "_stacks:create",
+        "Create a local stack (by default under <data dir>/stacks/NAME/).",
+        (
+            "kitaru stack create scratch",
+            "kitaru stack create team --store-url postgresql+psycopg://ada@db/kitaru --use",
+            "kitaru stack create ci --retries 2 --no-cache",
+        ),
+    ),
+    _Command(
+        "stack",
+        "delete",
+        "_stacks:delete",
+        "Delete a stack's entry (its data stays on disk).",
+        ("kitaru stack delete scratch",),
+    ),
+)
+
+
+def _epilogue(examples: tuple[str, ...]) -> str:
+    return "Examples:\n" + "\n".join(f"  {e}" for e in examples)
+
+
+def build_app() -> object:
+    """Build the ``kitaru`` command tree (commands are imported when they run)."""
+    from cyclopts import App
+
+    from kitaru import __version__
+
+    app = App(
+        name="kitaru",
+        help="Kitaru: durable execution for Python AI agents.\n\nEvery command takes -o json for scripts.",
+        version=__version__,
+        help_format="plaintext",
+        help_epilogue=_epilogue(
+            (
+                "kitaru run agent.py:research --wait",
+                "kitaru executions list",
+                "kitaru executions get 0199c0de",
+            )
+        ),
+    )
+    groups = {name: App(name=name, help=text, help_format="plaintext") for name, text in GROUPS.items()}
+    for command in CATALOG:
+        parent = app if command.group is None else groups[command.group]
+        parent.command(
+            f"kitaru.cli.{command.target}",
+            name=command.name,
+            help=command.help,
+            help_format="plaintext",
+            help_epilogue=_epilogue(command.examples),
+        )
+    for group in groups.values():
+        app.command(group)
+    return app
+
+
+def _format_of(tokens: list[str]) -> str:
+    for i, token in enumerate(tokens):
+        if token in ("-o", "--output") and i + 1 < len(tokens):
+            return tokens[i + 1]
+        if token.startswith("--output="):
+            return token.split("=", 1)[1]
+        if token.startswith("-o") and len(token) > 2:
+            return token[2:]
+    return "text"
+
+
+def _command_of(tokens: list[str]) -> str:
+    words = [t for t in tokens[:2] if not t.startswith("-")]
+    if words and words[0] in GROUPS:
+        names = {c.name for c in CATALOG if c.group == words[0]}
+        return ".".join(words[:2]) if len(words) > 1 and words[1] in names else words[0]
+    if words and any(c.group is None and c.name == words[0] for c in CATALOG):
+        return words[0]
+    return "kitaru"
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    from cyclopts import CycloptsError
+
+    from kitaru.cli._output import Output, UsageProblem
+    from kitaru.errors import KitaruError
+
+    tokens = list(sys.argv[1:] if argv is None else argv)
+    command = _command_of(tokens)
+    fmt = _format_of(tokens)
+    out = Output(command, "json" if fmt == "json" else "text")
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())  # flows of the current project can be imported
+    help_hint = f"Run 'kitaru {command.replace('.', ' ')} --help' for usage." if command != "kitaru" else None
+    try:
+        app = build_app()
+        result = app(tokens, exit_on_error=False, print_error=False, result_action="return_value")  # type: ignore[operator]
+    except CycloptsError as exc:
+        out.error(str(exc).strip(), "UsageError", hint=help_hint or "Run 'kitaru --help' for usage.")
+        return 2
+    except UsageProblem as exc:
+        out.error(str(exc), "UsageError", hint=help_hint)
+        return 2
+    except KeyboardInterrupt:
+        out.error("Interrupted.", "KeyboardInterrupt")
+        return 130
+    except KitaruError as exc:
+        out.error(str(exc), type(exc).__name__)
+        return 1
+    except Exception as exc:
+        if os.environ.get("KITARU_DEBUG"):
+            raise
+        out.error(
+            f"{type(exc).__name__}: {exc}",
+            type(exc).__name__,
+            hint="Set KITARU_DEBUG=1 to see the traceback.",
+        )
+        return 1
+    return result if isinstance(result, int) else 0

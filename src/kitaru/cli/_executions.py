@@ -1,0 +1,186 @@
+"""``kitaru executions list | get | logs``: reading executions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from cyclopts import Parameter
+
+from kitaru.cli._humanize import ago, duration, parse_since
+from kitaru.cli._output import Output, OutputOption, UsageProblem, dumps
+
+__all__ = ["ExecId", "client", "describe_status", "format_log", "get", "list_", "logs", "show_execution"]
+
+ExecId = Annotated[str, Parameter(help="The execution's id or a unique prefix of it.")]
+StatusChoice = Literal["pending", "running", "waiting", "completed", "failed", "cancelled"]
+
+
+def client() -> Any:
+    """A client on the active stack's stores."""
+    from kitaru.client import KitaruClient
+
+    return KitaruClient()
+
+
+def describe_status(execution: Any) -> str:
+    """The status with what matters next to it (orphaned, cancel requested)."""
+    status = str(execution.status)
+    if getattr(execution, "orphaned", False):
+        return f"{status} (orphaned: resume it)"
+    if getattr(execution, "cancel_requested", False) and not execution.status.is_terminal:
+        return f"{status} (cancel requested)"
+    return status
+
+
+def list_(
+    *,
+    flow: Annotated[str | None, Parameter(help="Only executions of this flow.")] = None,
+    status: Annotated[StatusChoice | None, Parameter(help="Only executions with this status.")] = None,
+    limit: Annotated[int, Parameter(help="At most this many (newest first).")] = 50,
+    since: Annotated[str | None, Parameter(help="Only newer ones: 30m, 2h, 7d, or an ISO date.")] = None,
+    output: OutputOption = "text",
+) -> int:
+    """List executions, newest first."""
+    out = Output("executions.list", output)
+    if limit < 1:
+        raise UsageProblem(f"--limit must be at least 1, got {limit}.")
+    try:
+        after = parse_since(since) if since else None
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
+    executions = client().executions.list(flow=flow, status=status, limit=limit, since=after)
+    if out.json:
+        out.items([e.to_dict() for e in executions])
+        return 0
+    if not executions:
+        filtered = any(v is not None for v in (flow, status, since))
+        out.line(
+            "No executions match."
+            if filtered
+            else "No executions yet. Start one with `kitaru run FILE:FLOW`."
+        )
+        return 0
+    rows = [
+        (
+            e.exec_id,
+            e.flow_name,
+            out.status(describe_status(e)),
+            ago(e.started_at or e.created_at),
+            duration(e.duration_seconds),
+        )
+        for e in executions
+    ]
+    out.table(["EXEC ID", "FLOW", "STATUS", "STARTED", "DURATION"], rows)
+    return 0
+
+
+def show_execution(out: Output, execution: Any) -> None:
+    """Print one execution as text: summary, calls, waits, failure, spec."""
+    pairs: list[tuple[str, Any]] = [
+        ("Execution", execution.exec_id),
+        ("Flow", execution.flow_name),
+        ("Status", out.status(describe_status(execution))),
+        ("Started", ago(execution.started_at or execution.created_at)),
+        ("Duration", duration(execution.duration_seconds)),
+    ]
+    if execution.original_exec_id:
+        pairs.append(("Replay of", execution.original_exec_id))
+    result = next((a for a in execution.artifacts if a.kind == "result"), None)
+    if result is not None:
+        pairs.append(
+            ("Result", f"artifact {result.artifact_id} (kitaru artifacts load {result.artifact_id})")
+        )
+    if execution.failure is not None:
+        failure = execution.failure
+        pairs.append(("Failure", f"{failure.exception_type}: {failure.message} [{failure.origin}]"))
+    out.fields(pairs)
+    if execution.checkpoints:
+        out.line()
+        out.line("Checkpoint calls", style="bold")
+        rows = [
+            (
+                c.seq,
+                c.invocation_id,
+                c.type or c.kind,
+                out.status(str(c.status)),
+                len(c.attempts),
+                duration(c.duration_seconds),
+            )
+            for c in execution.checkpoints
+        ]
+        out.table(["#", "INVOCATION ID", "TYPE", "STATUS", "ATTEMPTS", "DURATION"], rows)
+    if execution.pending_waits:
+        out.line()
+        out.line("Pending waits", style="bold")
+        wait_rows: list[tuple[Any, ...]] = [
+            (
+                w.name,
+                w.question or "-",
+                dumps(w.schema, indent=None) if w.schema else "continue/abort",
+                ago(w.since),
+            )
+            for w in execution.pending_waits
+        ]
+        out.table(["WAIT", "QUESTION", "SCHEMA", "SINCE"], wait_rows)
+        out.line(f"Answer with: kitaru executions input {execution.exec_id} --value JSON (or -i)")
+    if execution.failure is not None and execution.failure.traceback:
+        out.line()
+        out.line("Traceback", style="bold")
+        out.line(execution.failure.traceback.rstrip())
+    if execution.spec:
+        out.line()
+        out.line("Frozen spec (secrets redacted)", style="bold")
+        out.line(dumps(execution.spec))
+
+
+def get(exec_id: ExecId, /, *, output: OutputOption = "text") -> int:
+    """Show one execution."""
+    out = Output("executions.get", output)
+    execution = client().executions.get(exec_id)
+    if out.json:
+        out.item(execution.to_dict())
+    else:
+        show_execution(out, execution)
+    return 0
+
+
+def logs(
+    exec_id: ExecId,
+    /,
+    *,
+    checkpoint: Annotated[
+        str | None,
+        Parameter(help="Only this call: invocation id, call id, or a checkpoint name called once."),
+    ] = None,
+    follow: Annotated[
+        bool, Parameter(name=["--follow", "-f"], negative="", help="Stream until it ends.")
+    ] = False,
+    limit: Annotated[int | None, Parameter(help="At most this many lines (without --follow).")] = None,
+    output: OutputOption = "text",
+) -> int:
+    """Show or follow the captured log lines of an execution."""
+    out = Output("executions.logs", output)
+    if follow:
+        from kitaru.cli._follow import follow_logs
+
+        return follow_logs(out, client(), exec_id, checkpoint=checkpoint)
+    entries = client().executions.logs(exec_id, checkpoint=checkpoint, limit=limit)
+    if out.json:
+        out.items([e.to_dict() for e in entries])
+        return 0
+    if not entries:
+        out.note("No log lines captured.")
+    for entry in entries:
+        out.line(format_log(entry))
+    return 0
+
+
+def format_log(entry: Any) -> str:
+    """``HH:MM:SS  where  message`` (stderr and non-INFO levels are marked)."""
+    where = entry.invocation_id or "flow"
+    mark = ""
+    if entry.source == "stderr":
+        mark = "[stderr] "
+    elif entry.source not in ("stdout", "stderr") and entry.level != "INFO":
+        mark = f"[{entry.level}] "
+    return f"{entry.timestamp.astimezone().strftime('%H:%M:%S')}  {where}  {mark}{entry.message}"

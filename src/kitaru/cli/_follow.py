@@ -1,0 +1,82 @@
+"""``kitaru executions logs --follow``: stream log lines, announce waits, end with the outcome.
+
+The client's follow iterator runs in a helper thread; the command's thread
+prints what it yields and, between lines, looks for new pending waits. With
+``-o json`` every event is one JSON line: ``{"event": "log", ...}``,
+``{"event": "waiting", ...}``, and finally ``{"event": "terminal", ...}``.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import Any
+
+from kitaru.cli._output import Output
+
+__all__ = ["follow_logs"]
+
+_WAIT_CHECK_SECONDS = 0.5
+
+
+def _pump(iterator: Any, events: queue.Queue[tuple[str, Any]]) -> None:
+    try:
+        for entry in iterator:
+            events.put(("log", entry))
+    except BaseException as exc:  # handed to the command's thread, which raises it
+        events.put(("error", exc))
+    finally:
+        events.put(("end", None))
+
+
+def follow_logs(out: Output, client: Any, exec_id: str, *, checkpoint: str | None) -> int:
+    """Follow an execution's logs until it ends; 0 when it completed, 1 otherwise."""
+    from kitaru.cli._executions import format_log
+
+    execution = client.executions.get(exec_id)
+    full_id = execution.exec_id
+    iterator = client.executions.logs(full_id, checkpoint=checkpoint, follow=True)
+    events: queue.Queue[tuple[str, Any]] = queue.Queue()
+    threading.Thread(target=_pump, args=(iterator, events), name="kitaru-follow", daemon=True).start()
+    announced: set[str] = set()
+    next_check = 0.0
+    with out.progress(f"Following execution {full_id} …"):
+        while True:
+            try:
+                kind, payload = events.get(timeout=0.2)
+            except queue.Empty:
+                kind, payload = "idle", None
+            if kind == "log":
+                if out.json:
+                    out.event({"event": "log", "exec_id": full_id, **payload.to_dict()})
+                else:
+                    out.line(format_log(payload))
+            elif kind == "error":
+                raise payload
+            elif kind == "end":
+                break
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + _WAIT_CHECK_SECONDS
+                for wait in client.executions.pending_waits(full_id):
+                    if wait.wait_id in announced:
+                        continue
+                    announced.add(wait.wait_id)
+                    if out.json:
+                        out.event({"event": "waiting", "exec_id": full_id, "wait": wait.to_dict()})
+                    else:
+                        question = f": {wait.question}" if wait.question else ""
+                        out.line(
+                            f"waiting for input at {wait.name!r}{question} "
+                            f"(answer with: kitaru executions input {full_id} --value JSON)",
+                            style="magenta",
+                        )
+    final = client.executions.get(full_id)
+    status = str(final.status)
+    if out.json:
+        failure = final.failure.to_dict() if final.failure is not None else None
+        out.event({"event": "terminal", "exec_id": full_id, "status": status, "failure": failure})
+    else:
+        detail = f": {final.failure.exception_type}: {final.failure.message}" if final.failure else ""
+        out.line(f"execution {status}{detail}", style=None if status == "completed" else "red")
+    return 0 if status == "completed" else 1

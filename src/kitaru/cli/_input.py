@@ -1,0 +1,193 @@
+"""``kitaru executions input``: answer pending waits, from a script or interactively.
+
+The value is validated against the wait's JSON schema before anything is
+recorded; an invalid value changes nothing and the execution keeps waiting.
+When the execution's runner has left, answering continues it in this process,
+so the command waits for the outcome.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+from cyclopts import Parameter
+
+from kitaru.cli._executions import client
+from kitaru.cli._humanize import ago
+from kitaru.cli._outcome import await_outcome, exit_code, item_with_result, report
+from kitaru.cli._output import Output, OutputOption, UsageProblem, dumps, json_option
+
+__all__ = ["input_"]
+
+
+def _ask(prompt: str) -> str | None:
+    print(prompt, end="", file=sys.stderr, flush=True)
+    line = sys.stdin.readline()
+    return None if line == "" else line.strip()
+
+
+def _single_target(kitaru_client: Any, exec_id: str | None, wait: str | None) -> tuple[str, str | None]:
+    """The execution and wait to answer without -i; several candidates are a usage problem."""
+    from kitaru.errors import KitaruStateError
+
+    if exec_id is not None:
+        pending = kitaru_client.executions.pending_waits(exec_id)
+        if wait is None and len(pending) > 1:
+            names = ", ".join(repr(w.name) for w in pending)
+            raise UsageProblem(
+                f"Execution {exec_id} has {len(pending)} pending waits ({names}); say which with "
+                "--wait NAME, or answer them one by one with -i."
+            )
+        return exec_id, wait
+    found = [
+        (e.exec_id, w)
+        for e in kitaru_client.executions.list(status="waiting", limit=None)
+        for w in kitaru_client.executions.pending_waits(e.exec_id)
+        if wait is None or wait in (w.name, w.wait_id)
+    ]
+    if not found:
+        raise KitaruStateError("No execution waits for input; nothing to answer.")
+    if len(found) > 1:
+        listing = ", ".join(f"{e} ({w.name!r})" for e, w in found)
+        raise UsageProblem(
+            f"{len(found)} pending waits: {listing}. Give an EXEC_ID (and --wait NAME), or use -i."
+        )
+    return found[0][0], found[0][1].wait_id
+
+
+def _show_wait(execution: Any, wait: Any) -> None:
+    print(
+        f"\nExecution {execution.exec_id} (flow {execution.flow_name!r}) waits at {wait.name!r} "
+        f"since {ago(wait.since)}",
+        file=sys.stderr,
+    )
+    if wait.question:
+        print(f"  Question: {wait.question}", file=sys.stderr)
+    schema = dumps(wait.schema, indent=None) if wait.schema else "none (continue or abort)"
+    print(f"  Schema:   {schema}", file=sys.stderr)
+
+
+def _answer(kitaru_client: Any, execution: Any, wait: Any) -> str:
+    """Ask for a value until it validates; return the action taken."""
+    from kitaru.errors import KitaruWaitValidationError
+
+    while True:
+        choice = _ask("  [c]ontinue, [a]bort, [s]kip, [q]uit? ")
+        if choice is None or choice.lower() in ("q", "quit"):
+            return "quit"
+        choice = choice.lower()
+        if choice in ("s", "skip"):
+            return "skipped"
+        if choice in ("a", "abort"):
+            kitaru_client.executions.abort_wait(execution.exec_id, wait=wait.wait_id)
+            return "aborted"
+        if choice not in ("c", "continue"):
+            print("  Type c, a, s or q.", file=sys.stderr)
+            continue
+        while True:
+            value: Any = None
+            if wait.schema is not None:
+                raw = _ask("  Value (JSON) > ")
+                if raw is None:
+                    return "quit"
+                try:
+                    value = json_option(raw, option="value")
+                except UsageProblem as exc:
+                    if wait.schema.get("type") != "string":
+                        print(f"  {exc}", file=sys.stderr)
+                        continue
+                    value = raw  # plain text for a string schema
+            try:
+                kitaru_client.executions.input(execution.exec_id, wait=wait.wait_id, value=value)
+            except KitaruWaitValidationError as exc:
+                print(f"  {exc}", file=sys.stderr)
+                if wait.schema is None:
+                    break
+                continue
+            return "continued"
+
+
+def _interactive(out: Output, kitaru_client: Any, exec_id: str | None, wait: str | None) -> int:
+    if exec_id is not None:
+        targets = [kitaru_client.executions.get(exec_id)]
+    else:
+        targets = [
+            kitaru_client.executions.get(e.exec_id)
+            for e in kitaru_client.executions.list(status="waiting", limit=None)
+        ]
+    results: list[dict[str, Any]] = []
+    answered: dict[str, Any] = {}
+    stop = False
+    for execution in targets:
+        for pending in execution.pending_waits:
+            if stop or (wait is not None and wait not in (pending.name, pending.wait_id)):
+                continue
+            _show_wait(execution, pending)
+            action = _answer(kitaru_client, execution, pending)
+            if action == "quit":
+                stop = True
+                continue
+            results.append({"exec_id": execution.exec_id, "wait": pending.name, "action": action})
+            if action != "skipped":
+                answered[execution.exec_id] = execution
+    if not results and not stop:
+        out.note("No pending waits to answer.")
+    final: dict[str, Any] = {}
+    for exec_id_done in answered:
+        current = kitaru_client.executions.get(exec_id_done)
+        final[exec_id_done] = await_outcome(out, kitaru_client, current, doing="Continuing")
+    for result in results:
+        done = final.get(result["exec_id"])
+        result["status"] = str(done.status) if done is not None else "waiting"
+    if out.json:
+        out.items(results)
+    else:
+        for execution in final.values():
+            report(out, execution, what="Execution")
+    aborted = {r["exec_id"] for r in results if r["action"] == "aborted"}
+    return max((exit_code(e) for i, e in final.items() if i not in aborted), default=0)
+
+
+def input_(
+    exec_id: Annotated[
+        str | None, Parameter(help="The waiting execution (id or unique prefix); -i without it offers all.")
+    ] = None,
+    /,
+    *,
+    value: Annotated[
+        str | None, Parameter(help="The answer as JSON: true, 3, '\"text\"', '{\"a\": 1}'.")
+    ] = None,
+    abort: Annotated[bool, Parameter(negative="", help="Abort the wait: wait() raises in the flow.")] = False,
+    interactive: Annotated[
+        bool, Parameter(name=["--interactive", "-i"], negative="", help="Show each pending wait and ask.")
+    ] = False,
+    wait: Annotated[
+        str | None, Parameter(help="Which pending wait (its name or id) when there are several.")
+    ] = None,
+    output: OutputOption = "text",
+) -> int:
+    """Answer a pending wait."""
+    out = Output("executions.input", output)
+    given = [value is not None, abort, interactive]
+    if sum(given) > 1:
+        raise UsageProblem("Give only one of --value, --abort and -i.")
+    kitaru_client = client()
+    if interactive or (sum(given) == 0 and sys.stdin.isatty()):
+        return _interactive(out, kitaru_client, exec_id, wait)
+    if sum(given) == 0:
+        raise UsageProblem("Say what to answer: --value JSON, --abort, or -i to be asked.")
+    answer = json_option(value, option="--value") if value is not None else None
+    target, which = _single_target(kitaru_client, exec_id, wait)
+    if abort:
+        execution = kitaru_client.executions.abort_wait(target, wait=which)
+    else:
+        execution = kitaru_client.executions.input(target, wait=which, value=answer)
+    execution = await_outcome(out, kitaru_client, execution, doing="Continuing")
+    if out.json:
+        out.item(item_with_result(kitaru_client, execution))
+    else:
+        report(out, execution, what="Execution")
+    if abort and str(execution.status) == "cancelled":
+        return 0  # what was asked for: the aborted wait cancelled the execution
+    return exit_code(execution)

@@ -1,0 +1,104 @@
+"""``kitaru secrets set | show | list | delete``: credentials, encrypted at rest.
+
+Values are never printed unless ``show --show-values`` asks for them.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Annotated
+
+from cyclopts import Parameter
+
+from kitaru.cli._humanize import ago
+from kitaru.cli._output import Output, OutputOption, UsageProblem
+
+__all__ = ["delete", "list_", "set_", "show"]
+
+SecretName = Annotated[str, Parameter(help="The secret's name.")]
+
+
+def _read_value(key: str) -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass(f"Value of {key}: ")
+    line = sys.stdin.readline()
+    if not line:
+        raise UsageProblem(f"No value for {key}: give {key}=VALUE, or one line per bare key on stdin.")
+    return line.rstrip("\n")
+
+
+def set_(
+    name: SecretName,
+    pairs: Annotated[
+        tuple[str, ...], Parameter(help="KEY=VALUE pairs; a bare KEY is asked for (or read from stdin).")
+    ],
+    /,
+    *,
+    output: OutputOption = "text",
+) -> int:
+    """Create or replace a secret."""
+    from kitaru._secrets import set_secret
+
+    out = Output("secrets.set", output)
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        values[key] = value if sep else _read_value(key)
+    info = set_secret(name, values)
+    if out.json:
+        out.item({"name": info.name, "keys": list(info.keys), "updated_at": info.updated_at})
+    else:
+        out.line(f"Stored secret {name!r} with keys {', '.join(info.keys)} (encrypted).")
+    return 0
+
+
+def show(
+    name: SecretName,
+    /,
+    *,
+    show_values: Annotated[bool, Parameter(negative="", help="Print the values too.")] = False,
+    output: OutputOption = "text",
+) -> int:
+    """Show a secret's keys (values masked unless --show-values)."""
+    from kitaru._secrets import get_secret
+
+    out = Output("secrets.show", output)
+    info = get_secret(name)
+    values = dict(info.values) if show_values else info.masked()
+    if out.json:
+        out.item(
+            {"name": info.name, "keys": list(info.keys), "values": values, "updated_at": info.updated_at}
+        )
+    else:
+        out.fields([("Secret", info.name), ("Updated", ago(info.updated_at)), *values.items()])
+    return 0
+
+
+def list_(*, output: OutputOption = "text") -> int:
+    """List secrets (names and keys, never values)."""
+    from kitaru._secrets import list_secrets
+
+    out = Output("secrets.list", output)
+    secrets = list_secrets()
+    if out.json:
+        out.items([{"name": s.name, "keys": list(s.keys), "updated_at": s.updated_at} for s in secrets])
+        return 0
+    if not secrets:
+        out.line("No secrets. Store one with `kitaru secrets set NAME KEY`.")
+        return 0
+    out.table(["NAME", "KEYS", "UPDATED"], [(s.name, ", ".join(s.keys), ago(s.updated_at)) for s in secrets])
+    return 0
+
+
+def delete(name: SecretName, /, *, output: OutputOption = "text") -> int:
+    """Delete a secret."""
+    from kitaru._secrets import delete_secret
+
+    out = Output("secrets.delete", output)
+    delete_secret(name)
+    if out.json:
+        out.item({"name": name, "deleted": True})
+    else:
+        out.line(f"Deleted secret {name!r}.")
+    return 0

@@ -1,0 +1,119 @@
+"""``kitaru stack list | current | use | create | delete``: local stacks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from cyclopts import Parameter
+
+from kitaru.cli._output import Output, OutputOption
+
+__all__ = ["create", "current", "delete", "list_", "use"]
+
+StackName = Annotated[str, Parameter(help="The stack's name.")]
+
+
+def _show(out: Output, stack: Any) -> None:
+    pairs = [
+        ("Stack", stack.name),
+        ("Kind", stack.kind),
+        ("Store", stack.store_url),
+        ("Artifacts", stack.artifacts_dir),
+    ]
+    if stack.settings:
+        pairs.append(("Settings", ", ".join(f"{k}={v!r}" for k, v in sorted(stack.settings.items()))))
+    if stack.chosen_by:
+        pairs.append(("Chosen by", stack.chosen_by))
+    out.fields(pairs)
+
+
+def list_(*, output: OutputOption = "text") -> int:
+    """List stacks; the active one is marked with *."""
+    from kitaru.stacks import list_stacks
+
+    out = Output("stack.list", output)
+    stacks = list_stacks()
+    if out.json:
+        out.items([s.to_dict() for s in stacks])
+        return 0
+    rows = [("*" if s.active else "", s.name, s.kind, s.store_url, s.artifacts_dir) for s in stacks]
+    out.table(["", "NAME", "KIND", "STORE", "ARTIFACTS"], rows)
+    return 0
+
+
+def current(*, output: OutputOption = "text") -> int:
+    """Show the active stack and what chose it."""
+    from kitaru.stacks import current_stack
+
+    out = Output("stack.current", output)
+    stack = current_stack()
+    if out.json:
+        out.item(stack.to_dict())
+    else:
+        _show(out, stack)
+    return 0
+
+
+def use(name: StackName, /, *, output: OutputOption = "text") -> int:
+    """Make a stack the active one of this data directory."""
+    from kitaru.stacks import use_stack
+
+    out = Output("stack.use", output)
+    stack = use_stack(name)
+    if out.json:
+        out.item(stack.to_dict())
+        return 0
+    out.line(f"Active stack: {name}.")
+    if not stack.active:
+        from kitaru.stacks import current_stack
+
+        winner = current_stack()
+        out.note(f"Note: {winner.chosen_by} selects stack {winner.name!r}, which takes precedence.")
+    return 0
+
+
+def create(
+    name: StackName,
+    /,
+    *,
+    store_url: Annotated[
+        str | None,
+        Parameter(help="sqlite:///FILE, postgresql+psycopg://user@host/db, or a SQLite file path."),
+    ] = None,
+    artifacts_dir: Annotated[str | None, Parameter(help="Where artifacts are written.")] = None,
+    cache: Annotated[
+        bool | None, Parameter(help="Default cache setting of executions on this stack.")
+    ] = None,
+    retries: Annotated[int | None, Parameter(help="Default flow retries on this stack.")] = None,
+    default_model: Annotated[str | None, Parameter(help="Default model (alias or provider/model).")] = None,
+    use: Annotated[bool, Parameter(negative="", help="Also make it the active stack.")] = False,
+    output: OutputOption = "text",
+) -> int:
+    """Create a local stack."""
+    from kitaru.stacks import create_stack
+
+    out = Output("stack.create", output)
+    given = {"cache": cache, "retries": retries, "default_model": default_model}
+    settings = {k: v for k, v in given.items() if v is not None}
+    stack = create_stack(
+        name, store_url=store_url, artifacts_dir=artifacts_dir, settings=settings, activate=use
+    )
+    if out.json:
+        out.item(stack.to_dict())
+    else:
+        out.line(f"Created stack {name!r}{' and made it active' if use else ''}.")
+        _show(out, stack)
+    return 0
+
+
+def delete(name: StackName, /, *, output: OutputOption = "text") -> int:
+    """Delete a stack's entry (its data stays on disk)."""
+    from kitaru.stacks import delete_stack
+
+    out = Output("stack.delete", output)
+    delete_stack(name)
+    if out.json:
+        out.item({"name": name, "deleted": True})
+    else:
+        out.line(f"Deleted stack {name!r} (its store and artifacts were left on disk).")
+    return 0
