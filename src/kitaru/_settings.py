@@ -166,6 +166,7 @@ KNOWN_ENV: tuple[str, ...] = (
     "KITARU_LEASE_SECONDS",
     "KITARU_ALLOW_PICKLE",
     "KITARU_LLM_MOCK_RESPONSE",
+    "KITARU_DEBUG",
 )
 
 

@@ -51,7 +51,6 @@ __all__ = [
     "current_config",
     "reset_config",
     "resolve_home",
-    "resolve_run_options",
     "resolve_settings",
     "stack_layer",
     "validate_cache",
@@ -300,21 +299,6 @@ def resolve_settings(
             )
     values["stack"], sources["stack"] = stack, chosen_by
     return ResolvedSettings(values, {name: sources[name] for name in SETTING_NAMES})
-
-
-def resolve_run_options(*layers: dict[str, Any]) -> RunOptions:
-    """Resolve run options through the precedence order; ``layers`` are ``@flow(...)``
-    options then per-run options (only those that were given).
-
-    Example:
-        >>> resolve_run_options({"retries": 2}, {"cache": False})  # doctest: +SKIP
-        RunOptions(cache=False, retries=2, stack='default', image=None)
-    """
-    flow = layers[0] if layers else None
-    run: dict[str, Any] = {}
-    for layer in layers[1:]:
-        run.update(layer)
-    return resolve_settings(flow=flow, run=run).options()
 
 
 def build_spec(

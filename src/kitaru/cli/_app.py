@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["CATALOG", "GROUPS", "build_app", "run"]
 
@@ -299,18 +300,28 @@ def _command_of(tokens: list[str]) -> str:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit code."""
-    from cyclopts import CycloptsError
-
-    from kitaru.cli._output import Output, UsageProblem
-    from kitaru.errors import KitaruError
+    from kitaru.cli._output import Output
 
     tokens = list(sys.argv[1:] if argv is None else argv)
     command = _command_of(tokens)
-    fmt = _format_of(tokens)
-    out = Output(command, "json" if fmt == "json" else "text")
+    stdout = sys.stdout
+    out = Output(command, "json" if _format_of(tokens) == "json" else "text")
     if os.getcwd() not in sys.path:
         sys.path.append(os.getcwd())  # flows of the current project can be imported
     help_hint = f"Run 'kitaru {command.replace('.', ' ')} --help' for usage." if command != "kitaru" else None
+    try:
+        return _run(tokens, out, help_hint)
+    finally:
+        if sys.stdout is sys.stderr:  # JSON mode pointed it there; the runtime did not wrap it since
+            sys.stdout = stdout
+
+
+def _run(tokens: list[str], out: Any, help_hint: str | None) -> int:
+    from cyclopts import CycloptsError
+
+    from kitaru.cli._output import UsageProblem
+    from kitaru.errors import KitaruError
+
     try:
         app = build_app()
         result = app(tokens, exit_on_error=False, print_error=False, result_action="return_value")  # type: ignore[operator]
