@@ -180,14 +180,11 @@ class Output:
         """Print ``label  value`` lines, labels aligned."""
         width = max((len(label) for label, _ in pairs), default=0)
         for label, value in pairs:
-            if self.rich and not isinstance(value, str):
+            if self.rich:
                 from rich.text import Text
 
-                self.console.print(Text(label.ljust(width) + "  ", style="bold"), value, sep="")
-            elif self.rich:
-                from rich.text import Text
-
-                self.console.print(Text(label.ljust(width) + "  ", style="bold") + Text(value))
+                shown = value if isinstance(value, Text) else str(value)
+                self.console.print(Text.assemble((label.ljust(width) + "  ", "bold"), shown))
             else:
                 print(f"{label.ljust(width)}  {value}".rstrip(), file=self.stdout)
         self.stdout.flush()
@@ -207,8 +204,10 @@ class Output:
         with Console(stderr=True).status(message):
             yield
 
-    def spinner(self, message: str) -> Any:
-        """A spinner that can be stopped and restarted (e.g. while a prompt is shown)."""
+    def spinner(self, message: str | None) -> Any:
+        """A spinner that can be stopped and restarted; ``None`` gives one that shows nothing."""
+        if message is None:
+            return _NoSpinner()
         if self.rich:
             return self.console.status(message)
         if self.json or not _isatty(sys.stderr):

@@ -78,7 +78,10 @@ def _watch(out: Output, kitaru_client: Any, handle: Any) -> None:
 
     announced: set[str] = set()
     prompts_here = sys.stdin.isatty() and sys.stdout.isatty()  # wait() then asks in this terminal
-    spinner = out.spinner(f"Running execution {handle.exec_id} …")
+    if prompts_here:
+        # A live spinner would redraw over the prompt of a wait(); say it once instead.
+        out.note(f"Waiting for execution {handle.exec_id} to end (Ctrl-C leaves it resumable) …")
+    spinner = out.spinner(None if prompts_here else f"Running execution {handle.exec_id} …")
     spinner.start()
     try:
         while True:
