@@ -18,13 +18,12 @@ Example:
 
 from __future__ import annotations
 
+import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
-from kitaru import _lifecycle  # noqa: F401  (installs the runtime's dispatcher for the client)
 from kitaru._types import CheckpointType, ExecutionStatus, FailureOrigin
-from kitaru._verbs import load, log, save
-from kitaru.checkpoint import CheckpointFuture, checkpoint
-from kitaru.config import KitaruConfig, configure, connect
 from kitaru.errors import (
     KitaruBackendError,
     KitaruContextError,
@@ -40,14 +39,17 @@ from kitaru.errors import (
     KitaruWaitAbortedError,
     KitaruWaitValidationError,
 )
-from kitaru.flow import FlowHandle, flow
-from kitaru.runtime.context import current_execution_id
-from kitaru.serde import register_serializer
-from kitaru.stacks import StackInfo, create_stack, current_stack, delete_stack, list_stacks, use_stack
-from kitaru.wait import wait
 
 if TYPE_CHECKING:
+    from kitaru._verbs import load, log, save
+    from kitaru.checkpoint import CheckpointFuture, checkpoint
     from kitaru.client import KitaruClient
+    from kitaru.config import KitaruConfig, configure, connect
+    from kitaru.flow import FlowHandle, flow
+    from kitaru.runtime.context import current_execution_id
+    from kitaru.serde import register_serializer
+    from kitaru.stacks import StackInfo, create_stack, current_stack, delete_stack, list_stacks, use_stack
+    from kitaru.wait import wait
 
 __version__ = "0.1.0"
 
@@ -91,10 +93,58 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # The client is imported on first use so `import kitaru` stays cheap.
-    if name == "KitaruClient":
-        from kitaru.client import KitaruClient
+# Public names are imported on first use, so `import kitaru` stays cheap (the engine, the
+# stores and the client load when a flow, a store or the client is first touched).
+_LAZY = {
+    "CheckpointFuture": "kitaru.checkpoint",
+    "checkpoint": "kitaru.checkpoint",
+    "FlowHandle": "kitaru.flow",
+    "flow": "kitaru.flow",
+    "KitaruClient": "kitaru.client",
+    "KitaruConfig": "kitaru.config",
+    "configure": "kitaru.config",
+    "connect": "kitaru.config",
+    "current_execution_id": "kitaru.runtime.context",
+    "load": "kitaru._verbs",
+    "log": "kitaru._verbs",
+    "save": "kitaru._verbs",
+    "register_serializer": "kitaru.serde",
+    "StackInfo": "kitaru.stacks",
+    "create_stack": "kitaru.stacks",
+    "current_stack": "kitaru.stacks",
+    "delete_stack": "kitaru.stacks",
+    "list_stacks": "kitaru.stacks",
+    "use_stack": "kitaru.stacks",
+    "wait": "kitaru.wait",
+}
+# Submodules that share their name with the public function they define.
+_SHADOWED = frozenset({"checkpoint", "flow", "wait"})
 
-        return KitaruClient
-    raise AttributeError(f"module 'kitaru' has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        try:  # a submodule, e.g. kitaru.runtime after `import kitaru`
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError:
+            raise AttributeError(f"module 'kitaru' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+class _Package(types.ModuleType):
+    """Keeps ``kitaru.flow``, ``kitaru.checkpoint`` and ``kitaru.wait`` the public functions:
+    importing those submodules would otherwise bind the module objects under the same names."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -1,12 +1,14 @@
 """Where the client hands work that needs the runtime (continuing, replaying, cancelling).
 
 The client is a leaf: it never imports the runtime. The runtime side registers
-a dispatcher here when ``kitaru`` is imported; later, a worker pool serving
-the store can take this role.
+a dispatcher here when it is imported (by ``kitaru.flow``, or on the first
+request from the client); later, a worker pool serving the store can take
+this role.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Collection
 from typing import Any, Protocol
 
@@ -62,7 +64,11 @@ def set_dispatcher(dispatcher: Dispatcher) -> None:
 
 
 def get_dispatcher() -> Dispatcher:
-    """Return the installed dispatcher."""
+    """Return the installed dispatcher, installing the runtime's on first use."""
+    if _dispatcher is None:
+        # The runtime registers itself when imported; reached by name so that the client,
+        # which imports this module, stays independent of the runtime.
+        importlib.import_module("kitaru._lifecycle")
     if _dispatcher is None:
         raise KitaruFeatureNotAvailableError(
             "No runtime is available to run executions in this process; import kitaru first."
