@@ -23,9 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cases, lifecycle_cases
+from bench import cases, cli_cases, lifecycle_cases
 
 TARGETS = {
+    "cli_help_ms": 300.0,
+    "cli_executions_list_10k_ms": 500.0,
     "import_kitaru_ms": 150.0,
     "checkpoint_overhead_ms_n100": 0.5,
     "checkpoint_overhead_ms_n1000": 0.5,
@@ -91,6 +93,23 @@ def main(argv: list[str] | None = None) -> int:
             "process_import_kitaru_s",
             "bare python -c 'import kitaru' process, wall (s)",
             lifecycle_cases.process_import_kitaru_s,
+        ),
+        ("cli_help_ms", "kitaru --help, whole process, installed (ms)", cli_cases.help_ms),
+        ("cli_help_as_run_here_ms", "kitaru --help, no bytecode cache (ms)", cli_cases.help_as_run_here_ms),
+        (
+            "cli_executions_list_10k_ms",
+            "kitaru executions list, 10,000 executions (ms)",
+            cli_cases.executions_list_10k_ms,
+        ),
+        (
+            "cli_executions_list_10k_json_ms",
+            "executions list -o json, 10,000 executions (ms)",
+            cli_cases.executions_list_10k_json_ms,
+        ),
+        (
+            "cli_executions_list_10k_as_run_here_ms",
+            "executions list, 10,000, no bytecode cache (ms)",
+            cli_cases.executions_list_10k_as_run_here_ms,
         ),
     ]
     if args.only:

@@ -99,7 +99,7 @@ class StoreCore:
     def _missing_execution(self, exec_id: str) -> NoReturn:
         raise KitaruStateError(
             f"No execution with id '{exec_id}' in store '{self._name}'. "
-            "List executions with KitaruClient().executions.list()."
+            "List executions with `kitaru executions list` or KitaruClient().executions.list()."
         )
 
     def _missing_call(self, call_id: str) -> NoReturn:

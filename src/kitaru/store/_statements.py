@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 
 from kitaru._types import CallStatus
@@ -157,7 +157,12 @@ class Statements:
             .where(C.c.exec_id == _p("b_exec_id"))
             .order_by(C.c.seq, C.c.call_id, A.c.number, A.c.attempt_id)
         )
-        insert: Any = sqlite.insert if dialect.name == "sqlite" else postgresql.insert
+        if dialect.name == "sqlite":
+            insert: Any = sqlite.insert
+        else:
+            from sqlalchemy.dialects import postgresql  # only PostgreSQL stores pay for it
+
+            insert = postgresql.insert
         keys = C.c.keys()
         self.upsert_running_call = prepare(
             self._upsert_call(insert, count_attempt=True).returning(C.c.call_id), column_keys=keys

@@ -110,7 +110,7 @@ class SqlStore(LifecycleMethods, WaitMethods, LogMethods):
         if not ids:
             raise KitaruStateError(
                 f"No execution id starts with '{prefix}' in store '{self._name}'. "
-                "List executions with KitaruClient().executions.list()."
+                "List executions with `kitaru executions list` or KitaruClient().executions.list()."
             )
         shown = ", ".join(ids[:20]) + (", ..." if len(ids) > 20 else "")
         raise KitaruStateError(
