@@ -38,7 +38,17 @@ class Prepared:
         >>> # Prepared(select(t).where(t.c.id == bindparam("b_id")), engine.dialect)
     """
 
-    __slots__ = ("_defaults", "_getter", "_named", "_names", "_processors", "_results", "_single", "sql")
+    __slots__ = (
+        "_defaults",
+        "_getter",
+        "_named",
+        "_names",
+        "_processors",
+        "_results",
+        "_single",
+        "_source",
+        "sql",
+    )
 
     def __init__(
         self,
@@ -47,6 +57,19 @@ class Prepared:
         *,
         column_keys: Sequence[str] | None = None,
         many: bool = False,
+    ) -> None:
+        # Compiled on first use: a short-lived process (a CLI command) compiles only what it runs.
+        self._source = (stmt, dialect, column_keys, many)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached while the compiled slots are still unset.
+        if name == "_source":
+            raise AttributeError(name)
+        self._compile(*self._source)
+        return object.__getattribute__(self, name)
+
+    def _compile(
+        self, stmt: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None, many: bool
     ) -> None:
         keys = list(column_keys) if column_keys else None
         compiled = cast(SQLCompiler, stmt.compile(dialect=dialect, column_keys=keys, for_executemany=many))
