@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from cyclopts import Parameter
 
@@ -13,17 +13,22 @@ from kitaru.cli._output import Output, OutputOption, json_option
 __all__ = ["cancel", "replay", "resume", "retry"]
 
 
+def _finish(out: Output, kitaru_client: Any, execution: Any, *, doing: str, what: str) -> int:
+    """Wait for a continued execution (spinner), print it, and return the exit code."""
+    execution = await_outcome(out, kitaru_client, execution, doing=doing)
+    if out.json:
+        out.item(item_with_result(kitaru_client, execution))
+    else:
+        report(out, execution, what=what)
+    return exit_code(execution)
+
+
 def resume(exec_id: ExecId, /, *, output: OutputOption = "text") -> int:
     """Continue a waiting execution whose input is given, or an orphaned one, in this process."""
     out = Output("executions.resume", output)
     kitaru_client = client()
     execution = kitaru_client.executions.resume(exec_id)
-    execution = await_outcome(out, kitaru_client, execution, doing="Resuming")
-    if out.json:
-        out.item(item_with_result(kitaru_client, execution))
-    else:
-        report(out, execution, what="Execution")
-    return exit_code(execution)
+    return _finish(out, kitaru_client, execution, doing="Resuming", what="Execution")
 
 
 def retry(exec_id: ExecId, /, *, output: OutputOption = "text") -> int:
@@ -31,12 +36,7 @@ def retry(exec_id: ExecId, /, *, output: OutputOption = "text") -> int:
     out = Output("executions.retry", output)
     kitaru_client = client()
     execution = kitaru_client.executions.retry(exec_id)
-    execution = await_outcome(out, kitaru_client, execution, doing="Retrying")
-    if out.json:
-        out.item(item_with_result(kitaru_client, execution))
-    else:
-        report(out, execution, what="Execution")
-    return exit_code(execution)
+    return _finish(out, kitaru_client, execution, doing="Retrying", what="Execution")
 
 
 def replay(
@@ -61,12 +61,7 @@ def replay(
     kitaru_client = client()
     execution = kitaru_client.executions.replay(exec_id, from_=from_, overrides=pinned, **inputs)
     out.note(f"Replaying {execution.original_exec_id} from {from_!r} as new execution {execution.exec_id}")
-    execution = await_outcome(out, kitaru_client, execution, doing="Running replay")
-    if out.json:
-        out.item(item_with_result(kitaru_client, execution))
-    else:
-        report(out, execution, what="Replay")
-    return exit_code(execution)
+    return _finish(out, kitaru_client, execution, doing="Running replay", what="Replay")
 
 
 def cancel(exec_id: ExecId, /, *, output: OutputOption = "text") -> int:
