@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from kitaru._types import CallKind, CallStatus, ExecutionStatus, new_id, utcnow
@@ -136,15 +137,12 @@ hammer(path, name)
 """
 
 
-def test_processes_and_threads_open_a_fresh_store_and_write_at_once(tmp_path: Path) -> None:
-    path = str(tmp_path / "store.db")
-    ready = tmp_path / "ready"
-    ready.mkdir()
+def _spawn(script: str, path: str, names: list[str], ready: Path, *extra: str) -> list[subprocess.Popen[str]]:
+    """Start one worker process per name; each touches ``ready/name`` and waits for ``ready/go``."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "src")])}
-    names = [f"process-{i}" for i in range(8)]
-    processes = [
+    return [
         subprocess.Popen(
-            [sys.executable, "-c", _PROCESS_SCRIPT, path, name, str(ready)],
+            [sys.executable, "-c", script, path, name, str(ready), *extra],
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,
@@ -153,18 +151,28 @@ def test_processes_and_threads_open_a_fresh_store_and_write_at_once(tmp_path: Pa
         )
         for name in names
     ]
-    go = threading.Event()
-    threads, errors = _run_threads(path, 8, go, "thread-")
+
+
+def _release_together(
+    processes: list[subprocess.Popen[str]],
+    names: list[str],
+    ready: Path,
+    go: threading.Event,
+    threads: list[threading.Thread],
+    before_go: Callable[[], None] = lambda: None,
+) -> list[tuple[str, str]]:
+    """Once every process is ready, let processes and threads go at the same moment;
+    return the processes' (stdout, stderr), killing and joining whatever is left."""
     try:
         deadline = time.monotonic() + 120
         while not all((ready / name).exists() for name in names):
             assert time.monotonic() < deadline, "worker processes did not start"
             assert all(p.poll() is None for p in processes), "a worker process died before the start"
             time.sleep(0.01)
-        assert not Path(path).exists(), "the store must be fresh when the workers start"
+        before_go()
         (ready / "go").touch()
         go.set()
-        outputs = [p.communicate(timeout=300) for p in processes]
+        return [p.communicate(timeout=300) for p in processes]
     finally:
         go.set()
         for p in processes:
@@ -172,6 +180,21 @@ def test_processes_and_threads_open_a_fresh_store_and_write_at_once(tmp_path: Pa
                 p.kill()
         for thread in threads:
             thread.join(timeout=300)
+
+
+def test_processes_and_threads_open_a_fresh_store_and_write_at_once(tmp_path: Path) -> None:
+    path = str(tmp_path / "store.db")
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    names = [f"process-{i}" for i in range(8)]
+    processes = _spawn(_PROCESS_SCRIPT, path, names, ready)
+    go = threading.Event()
+    threads, errors = _run_threads(path, 8, go, "thread-")
+
+    def store_is_fresh() -> None:
+        assert not Path(path).exists(), "the store must be fresh when the workers start"
+
+    outputs = _release_together(processes, names, ready, go, threads, store_is_fresh)
     failures = [
         f"{name}: {err}" for name, p, (_, err) in zip(names, processes, outputs, strict=True) if p.returncode
     ]
@@ -251,18 +274,7 @@ def test_processes_and_threads_race_for_waits_and_claims(tmp_path: Path) -> None
     ready = tmp_path / "ready"
     ready.mkdir()
     names = [f"process-{i}" for i in range(4)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "src")])}
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", _RACE_SCRIPT, path, name, str(ready), ",".join(call_ids)],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for name in names
-    ]
+    processes = _spawn(_RACE_SCRIPT, path, names, ready, ",".join(call_ids))
     results: dict[str, list[str]] = {}
     errors: list[BaseException] = []
     start = threading.Event()
@@ -277,22 +289,7 @@ def test_processes_and_threads_race_for_waits_and_claims(tmp_path: Path) -> None
     threads = [threading.Thread(target=work, args=(f"thread-{i}",)) for i in range(4)]
     for thread in threads:
         thread.start()
-    try:
-        deadline = time.monotonic() + 120
-        while not all((ready / name).exists() for name in names):
-            assert time.monotonic() < deadline, "worker processes did not start"
-            assert all(p.poll() is None for p in processes), "a worker process died before the start"
-            time.sleep(0.01)
-        (ready / "go").touch()
-        start.set()
-        outputs = [p.communicate(timeout=300) for p in processes]
-    finally:
-        start.set()
-        for p in processes:
-            if p.poll() is None:
-                p.kill()
-        for thread in threads:
-            thread.join(timeout=300)
+    outputs = _release_together(processes, names, ready, start, threads)
     assert errors == []
     assert [err for p, (_, err) in zip(processes, outputs, strict=True) if p.returncode] == []
     for name, (out, _) in zip(names, outputs, strict=True):
