@@ -13,10 +13,10 @@ from typing import Any
 
 from kitaru._types import new_id, utcnow
 from kitaru.artifacts.base import ArtifactStore
-from kitaru.serde import SerializedValue, deserialize, serialize
+from kitaru.serde import SerializedValue, deserialize
 from kitaru.store.base import ArtifactRecord
 
-__all__ = ["INLINE_LIMIT", "load_value", "make_artifact", "serialize"]
+__all__ = ["INLINE_LIMIT", "load_value", "make_artifact"]
 
 INLINE_LIMIT = 64 * 1024
 """Values up to this many bytes are stored inline in the metadata row."""
