@@ -1,9 +1,39 @@
 from __future__ import annotations
 
+import importlib.util
+import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from tests._postgres import PostgresNotInstalled, postgres_server
+
+# Every Python process of the test run (this one and the subprocesses it starts) loads the
+# loopback-only network guard: see tests/_netguard/sitecustomize.py.
+_GUARD_DIR = str(Path(__file__).parent / "_netguard")
+os.environ["KITARU_TEST_NETGUARD"] = "1"
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [_GUARD_DIR, *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != _GUARD_DIR]]
+)
+if "kitaru_test_netguard" not in sys.modules:  # load (and hook) once, however often this file is imported
+    _path = Path(_GUARD_DIR, "sitecustomize.py")
+    _spec = importlib.util.spec_from_file_location("kitaru_test_netguard", _path)
+    assert _spec is not None and _spec.loader is not None
+    sys.modules["kitaru_test_netguard"] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules["kitaru_test_netguard"])
+_netguard = sys.modules["kitaru_test_netguard"]
+
+from tests._postgres import PostgresNotInstalled, postgres_server  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only() -> Iterator[None]:
+    """Fail the test that tried to reach an address outside this machine."""
+    before = len(_netguard.VIOLATIONS)
+    yield
+    new = _netguard.VIOLATIONS[before:]
+    if new:
+        pytest.fail("; ".join(new), pytrace=False)
 
 
 @pytest.fixture(scope="session")
