@@ -134,7 +134,9 @@ class RuntimeDispatcher:
         overrides: dict[str, Any] | None,
         flow_inputs: dict[str, Any],
     ) -> str:
-        """Start a new execution that reuses the source's calls before ``from_``."""
+        """Start a new execution that reuses the source's calls before the frontier
+        (the earliest of ``from_`` and every overridden call); the same-work rule of
+        the journal decides, call by call, whether a seeded call is reused."""
         source = store.get_execution(store.resolve_exec_id(exec_id))
         calls = store.load_journal(source.exec_id)
         requested = select_call(calls, from_, exec_id=source.exec_id)

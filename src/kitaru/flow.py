@@ -233,8 +233,12 @@ class _FlowDefinition:
     def replay(
         self, exec_id: str, *, from_: str, overrides: dict[str, Any] | None = None, **flow_inputs: Any
     ) -> FlowHandle:
-        """Start a new execution that reuses ``exec_id``'s calls before ``from_`` and runs
-        the rest live with the current code.
+        """Start a new execution of an execution of this flow that reuses its calls before
+        the frontier and runs the rest live with the current code.
+
+        The frontier is the earliest of ``from_`` and every overridden call. A call
+        before it is reused only when its arguments are unchanged; otherwise it runs
+        live. This is ``KitaruClient().executions.replay`` with a check of the flow.
 
         Args:
             exec_id: The source execution (a unique prefix works).
@@ -242,6 +246,10 @@ class _FlowDefinition:
                 source), an invocation id, or a call id.
             overrides: ``{"checkpoint.<selector>": value}`` pins those calls' outputs.
             **flow_inputs: New values for the flow's parameters.
+
+        Raises:
+            KitaruStateError: the execution belongs to another flow, still runs, or
+                ``from_`` names no call (or several).
 
         Example:
             >>> research.replay(exec_id, from_="summarize", topic="agents").wait()  # doctest: +SKIP

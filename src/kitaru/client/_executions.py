@@ -1,7 +1,10 @@
 """``client.executions``: look up executions and act on them.
 
 Every operation checks the current state first and raises
-:class:`KitaruStateError` saying why it does not apply.
+:class:`KitaruStateError` saying why it does not apply. These methods are the one
+path of each lifecycle operation: the flow object, ``Execution`` and the CLI call
+them; after the state check they ask the execution target, which claims the
+execution with a compare-and-set in the store.
 """
 
 from __future__ import annotations
