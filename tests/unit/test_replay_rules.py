@@ -159,6 +159,25 @@ def test_calls_whose_arguments_cannot_be_fingerprinted_are_reused_by_invocation_
     assert runs == {"a": 1, "c": 1}
 
 
+@flow
+def fanned(xs: list[str]) -> str:
+    return c("+".join(f.result() for f in a.map(xs)))
+
+
+def test_submitted_calls_follow_the_same_work_rule() -> None:
+    source = fanned.run(["p", "q", "r"])
+    assert _run(source) == "c(a(p)+a(q)+a(r))"
+    runs.clear()
+
+    replay = fanned.replay(source.exec_id, from_="c", xs=["p", "Q", "r"])
+
+    assert _run(replay) == "c(a(p)+a(Q)+a(r))"
+    assert runs == {"a": 1, "c": 1}  # only a_2, whose argument changed, ran again
+    calls = _checkpoints(replay.exec_id)
+    assert calls["a_2"].metadata["kitaru"]["rerun_reason"] == "arguments changed"
+    assert "rerun_reason" not in calls["a"].metadata["kitaru"]
+
+
 @checkpoint
 def prompt_step(prompt: str) -> str:
     bump("prompt_step")
