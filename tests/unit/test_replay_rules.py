@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 import pytest
-from tests._helpers import wait_until
+from tests._helpers import retry_and_wait, wait_until
 
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
@@ -197,8 +197,9 @@ def prompted() -> str:
     return gate(prompt_step(state.get("prompt", "first")))
 
 
-def test_retry_runs_a_completed_call_whose_arguments_changed() -> None:
-    handle = prompted.run()
+@pytest.mark.parametrize("cache", [True, False])
+def test_retry_runs_a_completed_call_whose_arguments_changed(cache: bool) -> None:
+    handle = prompted.run(cache=cache)  # the fingerprint is recorded with or without the cache
     with pytest.raises(KitaruUserCodeError, match="gate is broken"):
         handle.wait(timeout=30)
     assert runs == {"prompt_step": 1, "gate": 1}
@@ -287,3 +288,20 @@ def test_execution_replay_goes_through_the_client_operation() -> None:
 
     assert KitaruClient().executions.wait_for(replay.exec_id, timeout=30).status is ES.COMPLETED
     assert kitaru.load(replay.exec_id, "c") == "c(b(Z))"
+
+
+def test_a_pinned_output_stays_pinned_when_the_replay_is_retried() -> None:
+    state["broken"] = False
+    source = prompted.run()
+    assert _run(source) == "[FIRST]"
+    state.update(broken=True, prompt="changed")
+    runs.clear()
+
+    replay = prompted.replay(source.exec_id, from_="gate", overrides={"checkpoint.prompt_step": "PIN"})
+    with pytest.raises(KitaruUserCodeError):
+        replay.wait(timeout=30)
+    state["broken"] = False
+
+    assert retry_and_wait(replay.exec_id).status is ES.COMPLETED
+    assert runs == {"gate": 2}  # prompt_step never ran: its pinned output was reused
+    assert kitaru.load(replay.exec_id, "gate") == "[PIN]"

@@ -179,7 +179,7 @@ class DurableCall:
             started_at=utcnow(),
             type=self.target.type,
             cache_key=self.cache_key,
-            input_fingerprint=self.fingerprint,
+            input_fingerprint=self.args_fingerprint(),
             after=self.after,
         )
 
@@ -188,6 +188,8 @@ class DurableCall:
         if self.slot.invocation_id not in self.ctx.overrides:
             return False, None
         value = self.ctx.overrides[self.slot.invocation_id]
+        # No fingerprint: a pinned output stays pinned when the execution continues.
+        self.fingerprint, self._fingerprinted = None, True
         self.begin()
         self.succeed(value)
         self.ctx.store.merge_call_metadata(self.call_id, {"kitaru": {"override": True}})
