@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -121,13 +122,43 @@ def one_mib_ms(tmp: Path, n: int = 20) -> float:
     return (total - base) / n * 1000
 
 
+_FAIL_AT_END = {"on": True}
+
+
+@flow
+def fails_at_end(n: int) -> int:
+    total = sequential_body(n)
+    if _FAIL_AT_END["on"]:
+        raise RuntimeError("failing after the last checkpoint, to be retried")
+    return total
+
+
+def sequential_body(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += trivial(i)
+    return total
+
+
 def rerun_1000_s(tmp: Path) -> float:
+    """Re-run 1,000 completed checkpoints: retry an execution that failed after its last one."""
+    from kitaru import KitaruClient
+
     with isolated_home(tmp / "home"):
-        handle = sequential.run(1000)
-        handle.wait()
+        _FAIL_AT_END["on"] = True
+        handle = fails_at_end.run(1000)
+        with contextlib.suppress(Exception):
+            handle.wait()
+        _FAIL_AT_END["on"] = False
+        executions = KitaruClient().executions
         t = time.perf_counter()
-        sequential._rerun_in_place(handle.exec_id).wait()
-        return time.perf_counter() - t
+        executions.retry(handle.exec_id)
+        while not handle.status.is_terminal:
+            time.sleep(0.001)
+        elapsed = time.perf_counter() - t
+        (result,) = KitaruClient().artifacts.list(handle.exec_id, kind="result")
+        assert result.load() == sum(range(1, 1001))
+        return elapsed
 
 
 def submit_100_s(tmp: Path) -> float:

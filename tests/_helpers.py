@@ -8,6 +8,7 @@ from typing import TypeVar
 
 import kitaru
 from kitaru import KitaruClient
+from kitaru.client import Execution
 
 T = TypeVar("T")
 
@@ -27,3 +28,16 @@ def released(client: KitaruClient, exec_id: str) -> bool:
     """The execution waits and its runner has left."""
     execution = client.executions.get(exec_id)
     return execution.status is kitaru.ExecutionStatus.WAITING and execution.runner_id is None
+
+
+def retry_and_wait(exec_id: str, timeout: float = 30.0) -> Execution:
+    """Retry a failed execution through the client and return it once it ended."""
+    client = KitaruClient()
+    client.executions.retry(exec_id)
+    return client.executions.wait_for(exec_id, timeout=timeout)
+
+
+def result_of(exec_id: str) -> object:
+    """The stored return value of an ended execution."""
+    (result,) = KitaruClient().artifacts.list(exec_id, kind="result")
+    return result.load()

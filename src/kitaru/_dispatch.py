@@ -46,7 +46,8 @@ class Dispatcher(Protocol):
         overrides: dict[str, Any] | None,
         flow_inputs: dict[str, Any],
     ) -> str:
-        """Start a replay of ``exec_id`` in the background and return the new exec id."""
+        """Start a replay of ``exec_id`` in the background and return the new exec id.
+        The caller (the client's replay operation) has checked the state."""
         ...
 
     def cancel_here(self, exec_id: str) -> None:

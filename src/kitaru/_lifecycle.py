@@ -22,7 +22,7 @@ from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.runtime.context import running_here
 from kitaru.runtime.engine import FlowTarget, Outcome, RunSettings, create_execution, run_in_place
 from kitaru.runtime.loader import load_flow
-from kitaru.runtime.replay import parse_overrides, plan_seed, select_call
+from kitaru.runtime.replay import parse_overrides, plan_frontier, plan_seed, select_call
 from kitaru.store.base import ExecutionRecord, MetadataStore
 
 __all__ = ["RuntimeDispatcher", "launch", "load_inputs", "log_sink_factory"]
@@ -134,17 +134,25 @@ class RuntimeDispatcher:
         overrides: dict[str, Any] | None,
         flow_inputs: dict[str, Any],
     ) -> str:
-        """Start a new execution that reuses the source's calls before ``from_``."""
+        """Start a new execution that reuses the source's calls before the frontier
+        (the earliest of ``from_`` and every overridden call); the same-work rule of
+        the journal decides, call by call, whether a seeded call is reused."""
         source = store.get_execution(store.resolve_exec_id(exec_id))
         calls = store.load_journal(source.exec_id)
-        frontier = select_call(calls, from_, exec_id=source.exec_id)
+        requested = select_call(calls, from_, exec_id=source.exec_id)
         pinned = parse_overrides(overrides, calls, exec_id=source.exec_id)
+        frontier = plan_frontier(calls, requested, pinned)
         target = load_flow(source.source, flow_name=source.flow_name)
         args, kwargs = load_inputs(store, artifacts, source)
         args, kwargs = _bind(target, args, kwargs, flow_inputs)
         spec = {
             **source.spec,
-            "replay": {"source": source.exec_id, "from": frontier.invocation_id, "overrides": sorted(pinned)},
+            "replay": {
+                "source": source.exec_id,
+                "from": frontier.invocation_id,
+                "requested_from": requested.invocation_id,
+                "overrides": sorted(pinned),
+            },
         }
         new_exec = create_execution(
             store,

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Generator
 from typing import Any
 
-from kitaru._dispatch import get_dispatcher
 from kitaru._lifecycle import launch, log_sink_factory
 from kitaru._liveness import new_runner_id
 from kitaru._model_registry import registry_for_spec
@@ -234,8 +233,12 @@ class _FlowDefinition:
     def replay(
         self, exec_id: str, *, from_: str, overrides: dict[str, Any] | None = None, **flow_inputs: Any
     ) -> FlowHandle:
-        """Start a new execution that reuses ``exec_id``'s calls before ``from_`` and runs
-        the rest live with the current code.
+        """Start a new execution of an execution of this flow that reuses its calls before
+        the frontier and runs the rest live with the current code.
+
+        The frontier is the earliest of ``from_`` and every overridden call. A call
+        before it is reused only when its arguments are unchanged; otherwise it runs
+        live. This is ``KitaruClient().executions.replay`` with a check of the flow.
 
         Args:
             exec_id: The source execution (a unique prefix works).
@@ -244,37 +247,21 @@ class _FlowDefinition:
             overrides: ``{"checkpoint.<selector>": value}`` pins those calls' outputs.
             **flow_inputs: New values for the flow's parameters.
 
+        Raises:
+            KitaruStateError: the execution belongs to another flow, still runs, or
+                ``from_`` names no call (or several).
+
         Example:
             >>> research.replay(exec_id, from_="summarize", topic="agents").wait()  # doctest: +SKIP
         """
+        from kitaru.client import KitaruClient
+
         stores = default_stores()
-        new_exec = get_dispatcher().replay(
-            stores.metadata,
-            stores.artifacts,
-            exec_id,
-            from_=from_,
-            overrides=overrides,
-            flow_inputs=flow_inputs,
+        client = KitaruClient(store=stores.metadata, artifacts=stores.artifacts)
+        new_exec = client.executions.start_replay(
+            exec_id, from_=from_, overrides=overrides, flow_inputs=flow_inputs, flow=self.name
         )
         return FlowHandle(new_exec, flow_name=self.name, stores=stores)
-
-    def _rerun_in_place(self, exec_id: str) -> FlowHandle:
-        """Re-run an execution of this flow under its own exec id (internal; what ``retry`` does)."""
-        stores = default_stores()
-        record = stores.metadata.get_execution(stores.metadata.resolve_exec_id(exec_id))
-        if record.flow_name != self.name:
-            raise KitaruStateError(
-                f"Execution {record.exec_id} belongs to flow {record.flow_name!r}, not {self.name!r}."
-            )
-        if not get_dispatcher().continue_execution(
-            stores.metadata,
-            stores.artifacts,
-            record.exec_id,
-            expected={record.status},
-            expected_runner=record.runner_id,
-        ):
-            raise KitaruStateError(f"Execution {record.exec_id} was taken over by another runner.")
-        return FlowHandle(record.exec_id, flow_name=self.name, stores=stores)
 
     def _start(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], run_options: dict[str, Any]

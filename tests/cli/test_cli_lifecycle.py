@@ -229,6 +229,13 @@ def test_replay_from_a_checkpoint(cli: Cli, seeded: dict[str, str]) -> None:
     assert new_inputs.json["item"]["result"] == "durable: intro / durable: body"
     assert pinned.code == 0, pinned
     assert pinned.json["item"]["result"] == "x"
+    changed = cli(
+        "executions", "replay", exec_id, "--from", "write", "--args", '{"topic": "new"}', "-o", "json"
+    )
+    assert changed.code == 0, changed
+    assert changed.json["item"]["result"] == "new: intro / new: body"  # outline's argument changed: it ran
+    shown = cli("executions", "get", changed.json["item"]["exec_id"])
+    assert "outline: arguments changed since the call was recorded" in shown.out, shown
     bad_json, unknown, bad_key = cli.many(
         ("executions", "replay", exec_id, "--from", "write", "--overrides", "{oops"),
         ("executions", "replay", exec_id, "--from", "nowhere", "-o", "json"),

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests._helpers import result_of, retry_and_wait
 from tests._postgres import create_database
 
 import kitaru
@@ -64,7 +65,8 @@ def test_flow_runs_retries_reruns_and_caches_on_postgres(pg_home: str) -> None:
     assert sum(len(c.attempts) for c in execution.checkpoints if c.name == "flaky_double") == 5
     runs["broken"] = 0
     doubles_before = runs["double"]
-    assert pg_flow._rerun_in_place(handle.exec_id).wait(timeout=60) == 27
+    assert retry_and_wait(handle.exec_id, timeout=60).status is kitaru.ExecutionStatus.COMPLETED
+    assert result_of(handle.exec_id) == 27
     assert runs["double"] == doubles_before  # completed checkpoints were reused
     second = pg_flow.run(10)
     assert second.wait(timeout=60) == 27

@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 
 import pytest
+from tests._helpers import result_of, retry_and_wait
 
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru.errors import (
     KitaruContextError,
-    KitaruDivergenceError,
     KitaruStateError,
     KitaruUsageError,
     KitaruUserCodeError,
@@ -196,9 +196,9 @@ def test_rerun_of_failed_execution_reuses_completed_checkpoints() -> None:
         handle.wait(timeout=30)
     assert calls == {"a": 1, "b": 1, "body": 1}
     state["fail"] = False
-    again = two_steps._rerun_in_place(handle.exec_id)
+    again = retry_and_wait(handle.exec_id)
     assert again.exec_id == handle.exec_id
-    assert again.wait(timeout=30) == 11
+    assert result_of(handle.exec_id) == 11
     assert calls == {"a": 1, "b": 2, "body": 2}  # step_a was not run again
     execution = KitaruClient().executions.get(handle.exec_id)
     assert execution.status is kitaru.ExecutionStatus.COMPLETED
@@ -264,12 +264,10 @@ def test_divergence_is_detected_on_rerun() -> None:
     with pytest.raises(KitaruUserCodeError):
         handle.wait(timeout=30)
     state.update(order="ba", fail=False)
-    with pytest.raises(KitaruDivergenceError) as info:
-        ordered._rerun_in_place(handle.exec_id).wait(timeout=30)
-    message = str(info.value)
-    assert "'alpha'" in message and "'beta'" in message and "#1" in message
-    execution = KitaruClient().executions.get(handle.exec_id)
+    execution = retry_and_wait(handle.exec_id)
     assert execution.failure is not None and execution.failure.origin is kitaru.FailureOrigin.DIVERGENCE
+    message = execution.failure.message
+    assert "'alpha'" in message and "'beta'" in message and "#1" in message
 
 
 def test_swallowed_divergence_still_fails_the_execution() -> None:
@@ -297,8 +295,9 @@ def test_swallowed_divergence_still_fails_the_execution() -> None:
     with pytest.raises(KitaruUserCodeError):
         handle.wait(timeout=30)
     state["first"] = False
-    with pytest.raises(KitaruDivergenceError):
-        swallow._rerun_in_place(handle.exec_id).wait(timeout=30)
+    execution = retry_and_wait(handle.exec_id)
+    assert execution.status is kitaru.ExecutionStatus.FAILED
+    assert execution.failure is not None and execution.failure.origin is kitaru.FailureOrigin.DIVERGENCE
 
 
 def test_cache_hits_across_executions_and_cache_false_is_honoured() -> None:

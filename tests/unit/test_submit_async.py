@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from tests._helpers import result_of, retry_and_wait
 
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
@@ -135,7 +136,8 @@ def test_rerun_reuses_submitted_calls() -> None:
     with pytest.raises(KitaruUserCodeError):
         handle.wait(timeout=30)
     state["fail"] = False
-    assert fan._rerun_in_place(handle.exec_id).wait(timeout=30) == sum(range(100, 105))
+    assert retry_and_wait(handle.exec_id).status is kitaru.ExecutionStatus.COMPLETED
+    assert result_of(handle.exec_id) == sum(range(100, 105))
     assert runs["work"] == 5
 
 

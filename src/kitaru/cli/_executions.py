@@ -109,6 +109,7 @@ def show_execution(out: Output, execution: Any) -> None:
             for c in execution.checkpoints
         ]
         out.table(["#", "INVOCATION ID", "TYPE", "STATUS", "ATTEMPTS", "DURATION"], rows)
+        _show_reruns(out, execution.checkpoints)
     if execution.pending_waits:
         out.line()
         out.line("Pending waits", style="bold")
@@ -131,6 +132,18 @@ def show_execution(out: Output, execution: Any) -> None:
         out.line()
         out.line("Frozen spec (secrets redacted)", style="bold")
         out.line(dumps(execution.spec))
+
+
+def _show_reruns(out: Output, calls: Any) -> None:
+    """List the recorded calls that ran again instead of being reused, and why."""
+    reruns = [(c, (c.metadata.get("kitaru") or {}).get("rerun_reason")) for c in calls]
+    reruns = [(c, reason) for c, reason in reruns if reason]
+    if not reruns:
+        return
+    out.line()
+    out.line("Recorded calls that ran again (not reused)", style="bold")
+    for call, reason in reruns:
+        out.line(f"  {call.invocation_id}: {reason} since the call was recorded")
 
 
 def get(exec_id: ExecId, /, *, output: OutputOption = "text") -> int:

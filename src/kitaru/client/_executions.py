@@ -1,7 +1,10 @@
 """``client.executions``: look up executions and act on them.
 
 Every operation checks the current state first and raises
-:class:`KitaruStateError` saying why it does not apply.
+:class:`KitaruStateError` saying why it does not apply. These methods are the one
+path of each lifecycle operation: the flow object, ``Execution`` and the CLI call
+them; after the state check they ask the execution target, which claims the
+execution with a compare-and-set in the store.
 """
 
 from __future__ import annotations
@@ -266,23 +269,51 @@ class Executions:
         self, exec_id: str, *, from_: str, overrides: dict[str, Any] | None = None, **flow_inputs: Any
     ) -> Execution:
         """Start a new execution of the current code that reuses ``exec_id``'s calls
-        before ``from_`` (checkpoint name, invocation id or call id) and runs the rest
-        live; ``overrides={"checkpoint.<selector>": value}`` pins outputs."""
+        before the frontier and runs the rest live.
+
+        The frontier is the earliest of ``from_`` (checkpoint name, invocation id or
+        call id) and every call pinned by ``overrides={"checkpoint.<selector>": value}``.
+        A call before it is reused only when its arguments are unchanged.
+        """
+        return self.get(self.start_replay(exec_id, from_=from_, overrides=overrides, flow_inputs=flow_inputs))
+
+    def start_replay(
+        self,
+        exec_id: str,
+        *,
+        from_: str,
+        overrides: dict[str, Any] | None = None,
+        flow_inputs: dict[str, Any] | None = None,
+        flow: str | None = None,
+    ) -> str:
+        """The replay operation every surface goes through; returns the new exec id.
+
+        Checks the state (and, with ``flow``, that the execution belongs to that
+        flow), then asks the execution target to start the replay.
+
+        Raises:
+            KitaruStateError: the execution still runs, or belongs to another flow.
+        """
         record = self._record(exec_id)
+        if flow is not None and record.flow_name != flow:
+            raise KitaruStateError(
+                f"Execution {record.exec_id} is an execution of flow {record.flow_name!r}, not of flow "
+                f"{flow!r}; replay it with {record.flow_name}.replay(...) or "
+                "KitaruClient().executions.replay(...)."
+            )
         if not record.status.is_terminal and record.status is not ExecutionStatus.WAITING:
             raise KitaruStateError(
                 f"Execution {record.exec_id} is {record.status.value}; replay an execution that ended "
                 "or waits."
             )
-        new_exec = get_dispatcher().replay(
+        return get_dispatcher().replay(
             self._client._store,
             self._client._artifacts,
             record.exec_id,
             from_=from_,
             overrides=overrides,
-            flow_inputs=flow_inputs,
+            flow_inputs=dict(flow_inputs or {}),
         )
-        return self.get(new_exec)
 
     def cancel(self, exec_id: str) -> Execution:
         """Cancel an execution: its runner stops at the next durable boundary; one

@@ -126,16 +126,40 @@ class DurableCall:
     retries_done: int = field(init=False, default=0)
     fingerprint: str | None = field(init=False, default=None)
     cache_key: str | None = field(init=False, default=None)
+    is_reused: bool = field(init=False, default=False)
+    """Whether the journal holds the completed outcome of this same work (§2)."""
+    rerun_reason: dict[str, Any] | None = field(init=False, default=None)
+    _fingerprinted: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         recorded = self.slot.recorded
         self.call_id = recorded.call_id if recorded is not None else new_id()
         self.attempts_done = recorded.attempt_count if recorded is not None else 0
+        if recorded is not None and recorded.status.is_done:
+            self.is_reused = self._same_work(recorded)
 
-    @property
-    def is_reused(self) -> bool:
-        """Whether the journal holds the completed outcome of this call."""
-        return self.slot.recorded is not None and self.slot.recorded.status.is_done
+    def args_fingerprint(self) -> str | None:
+        """The fingerprint of the call's arguments (``None`` when they cannot be
+        fingerprinted), computed once per call: the journal check and the cache key share it."""
+        if not self._fingerprinted:
+            self.fingerprint = fingerprint((self.args, self.kwargs))
+            self._fingerprinted = True
+        return self.fingerprint
+
+    def _same_work(self, recorded: CallRecord) -> bool:
+        """Whether a completed record may be reused: its arguments' fingerprint equals
+        this call's. Without a fingerprint on either side the invocation id decides."""
+        if recorded.input_fingerprint is None:
+            return True
+        current = self.args_fingerprint()
+        if current is None or current == recorded.input_fingerprint:
+            return True
+        self.rerun_reason = {
+            "rerun_reason": "arguments changed",
+            "recorded_fingerprint": recorded.input_fingerprint,
+            "fingerprint": current,
+        }
+        return False
 
     def reused_value(self) -> Any:
         """The recorded output of a completed call."""
@@ -155,7 +179,7 @@ class DurableCall:
             started_at=utcnow(),
             type=self.target.type,
             cache_key=self.cache_key,
-            input_fingerprint=self.fingerprint,
+            input_fingerprint=self.args_fingerprint(),
             after=self.after,
         )
 
@@ -164,6 +188,8 @@ class DurableCall:
         if self.slot.invocation_id not in self.ctx.overrides:
             return False, None
         value = self.ctx.overrides[self.slot.invocation_id]
+        # No fingerprint: a pinned output stays pinned when the execution continues.
+        self.fingerprint, self._fingerprinted = None, True
         self.begin()
         self.succeed(value)
         self.ctx.store.merge_call_metadata(self.call_id, {"kitaru": {"override": True}})
@@ -171,8 +197,7 @@ class DurableCall:
 
     def cached(self) -> tuple[bool, Any]:
         """Look the call up in other executions; record and return a hit."""
-        fp = fingerprint((self.args, self.kwargs))
-        self.fingerprint = fp
+        fp = self.args_fingerprint()
         if fp is None:
             return False, None
         raw = f"{self.target.identity}\0{self.target.source_hash()}\0{fp}".encode()
@@ -199,7 +224,24 @@ class DurableCall:
             started_at=record.started_at,
         )
         self.ctx.store.begin_attempt(record, attempt)
+        if self.rerun_reason is not None:
+            self._note_rerun(self.rerun_reason)
+            self.rerun_reason = None
         return CallScope(self.ctx, self.call_id, self.slot.invocation_id, self.target.name)
+
+    def _note_rerun(self, reason: dict[str, Any]) -> None:
+        """Record on the call, and in the execution's logs, why a recorded call runs again."""
+        self.ctx.store.merge_call_metadata(self.call_id, {"kitaru": reason})
+        if self.ctx.logs is not None:
+            self.ctx.logs.emit(
+                "kitaru",
+                "INFO",
+                f"Call {self.slot.invocation_id!r} runs again: arguments changed since it was "
+                f"recorded (fingerprint {reason['recorded_fingerprint'][:12]} -> "
+                f"{reason['fingerprint'][:12]}).",
+                call_id=self.call_id,
+                invocation_id=self.slot.invocation_id,
+            )
 
     def succeed(self, value: Any) -> None:
         """Serialize the output and complete the call in one transaction."""

@@ -16,7 +16,7 @@ from kitaru._types import new_id
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.store.base import CallRecord
 
-__all__ = ["OVERRIDE_PREFIX", "parse_overrides", "plan_seed", "select_call"]
+__all__ = ["OVERRIDE_PREFIX", "parse_overrides", "plan_frontier", "plan_seed", "select_call"]
 
 OVERRIDE_PREFIX = "checkpoint."
 
@@ -69,6 +69,17 @@ def parse_overrides(
         call = select_call(calls, key[len(OVERRIDE_PREFIX) :], exec_id=exec_id)
         pinned[call.invocation_id] = value
     return pinned
+
+
+def plan_frontier(calls: Sequence[CallRecord], requested: CallRecord, pinned: dict[str, Any]) -> CallRecord:
+    """Return the replay frontier: the earliest (by sequence number) of the requested
+    ``from_`` call and every overridden call. Nothing at or after it is reused, so a
+    call after an overridden one runs live on the pinned value."""
+    frontier = requested
+    for call in calls:
+        if call.invocation_id in pinned and call.seq < frontier.seq:
+            frontier = call
+    return frontier
 
 
 def plan_seed(
