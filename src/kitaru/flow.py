@@ -158,7 +158,9 @@ class FlowHandle(Generic[R]):
             failure["origin"] = "cancelled"
         self._raise(outcome.status, failure, error)
 
-    def _raise(self, status: ExecutionStatus, failure: dict[str, Any], cause: BaseException | None) -> NoReturn:
+    def _raise(
+        self, status: ExecutionStatus, failure: dict[str, Any], cause: BaseException | None
+    ) -> NoReturn:
         raise _execution_error(self.exec_id, self.flow_name, status, failure, cause)
 
     def _from_store(self, timeout: float | None, *, asked: float | None = None) -> R:

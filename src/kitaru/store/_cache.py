@@ -50,7 +50,10 @@ class CacheMethods(StoreCore):
                 )
                 for r in saved:
                     copy = replace(
-                        _rows.artifact_from_row(r), artifact_id=new_id(), exec_id=call.exec_id, call_id=call_id
+                        _rows.artifact_from_row(r),
+                        artifact_id=new_id(),
+                        exec_id=call.exec_id,
+                        call_id=call_id,
                     )
                     s.insert_artifact.execute(cur, _rows.artifact_params(copy))
                 s.copy_call_logs.execute(

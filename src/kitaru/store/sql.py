@@ -21,8 +21,8 @@ from typing import Any
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.store import _rows
-from kitaru.store._core import status_of, status_value
 from kitaru.store._cache import CacheMethods
+from kitaru.store._core import status_of, status_value
 from kitaru.store._engine import sqlite_url
 from kitaru.store._lifecycle import LifecycleMethods
 from kitaru.store._logs import LogMethods
