@@ -195,3 +195,22 @@ def test_a_replay_runs_cached_checkpoints_live_from_the_frontier() -> None:
     assert replayed.wait(timeout=30) == [2, 4]
     assert runs["always"] == 3  # always_2 ran live although its cache is on
     assert _statuses(replayed.exec_id)["always_2"] == "completed"
+
+
+def test_async_and_submitted_calls_follow_their_checkpoints_setting() -> None:
+    @checkpoint(cache=True)
+    async def lookup(x: int) -> int:
+        bump("lookup")
+        return x + 100
+
+    @flow
+    async def body(x: int) -> list[int]:
+        first = await lookup(x)
+        submitted = [f.result() for f in always.map([x, x + 1])]
+        return [first, *submitted]
+
+    assert body.run(1).wait(timeout=30) == [101, 2, 4]
+    second = body.run(1)
+    assert second.wait(timeout=30) == [101, 2, 4]
+    assert runs == {"lookup": 1, "always": 2}
+    assert set(_statuses(second.exec_id).values()) == {"cached"}

@@ -138,6 +138,7 @@ class DurableCall:
     retries_done: int = field(init=False, default=0)
     fingerprint: str | None = field(init=False, default=None)
     cache_key: str | None = field(init=False, default=None)
+    _fingerprinted: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         recorded = self.slot.recorded
@@ -184,8 +185,9 @@ class DurableCall:
     def argument_fingerprint(self) -> str | None:
         """The fingerprint of the call's arguments (computed once), ``None`` when they
         cannot be fingerprinted."""
-        if self.fingerprint is None:
+        if not self._fingerprinted:
             self.fingerprint = fingerprint((self.args, self.kwargs))
+            self._fingerprinted = True
         return self.fingerprint
 
     def cache_on(self) -> bool:
