@@ -1,8 +1,10 @@
 """A small research agent: three checkpoints, one of them flaky, on the embedded store.
 
 Run it with ``make demo`` (or ``python examples/demo.py``). It prints the
-result and the exec id; run it twice to see the second execution reuse the
-first one's checkpoint outputs from the cache.
+result and the exec id. The flow opts into the cross-execution cache (it is
+off by default): run it twice and the second execution answers every call from
+the first one's, with status ``cached``; the outline that ``write_report``
+saved is restored with its output, so ``kitaru.load`` finds it again.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def write_report(topic: str, summaries: list[str]) -> dict[str, object]:
     return {"topic": topic, "sections": len(summaries), "text": " / ".join(summaries)}
 
 
-@flow
+@flow(cache=True)
 def research(topic: str) -> dict[str, object]:
     sources = gather_sources(topic)
     summaries = [f.result() for f in summarize.map(sources)]

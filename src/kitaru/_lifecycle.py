@@ -75,7 +75,7 @@ def log_sink_factory() -> Any:
 def _settings(record: ExecutionRecord, **extra: Any) -> RunSettings:
     options = record.spec.get("options", {})
     return RunSettings(
-        cache=bool(options.get("cache", True)),
+        cache=bool(options.get("cache", False)),
         retries=int(options.get("retries", 0)),
         log_sink=log_sink_factory(),
         **extra,
@@ -168,7 +168,7 @@ class RuntimeDispatcher:
         store.seed_calls(new_exec, plan_seed(calls, frontier, pinned, target_exec_id=new_exec))
         # Calls from the frontier on run live: the cache would answer them from the source.
         settings = replace(
-            _settings(source, overrides=pinned, interactive=False, runner_id=runner), cache=False
+            _settings(source, overrides=pinned, interactive=False, runner_id=runner), cache_allowed=False
         )
         launch(store, artifacts, new_exec, target, args, kwargs, settings)
         return new_exec

@@ -134,7 +134,7 @@ _VALIDATORS: dict[str, Callable[..., Any]] = {
 SETTING_NAMES: tuple[str, ...] = tuple(_VALIDATORS)
 #: The built-in defaults (the lowest layer).
 DEFAULTS: dict[str, Any] = {
-    "cache": True,
+    "cache": False,
     "retries": 0,
     "stack": "default",
     "image": None,

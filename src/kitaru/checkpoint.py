@@ -19,8 +19,8 @@ import inspect
 import itertools
 import sys
 import warnings
-from collections.abc import Callable, Iterable
-from typing import Any, overload
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from kitaru._types import CheckpointType
 from kitaru.errors import KitaruUsageError
@@ -33,6 +33,9 @@ __all__ = ["CheckpointFuture", "checkpoint"]
 
 _RUNTIMES = ("inline", "isolated")
 _DEFAULT_RETRY_DELAY = 1.0
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _register_checkpoint_source_alias(*, func: Callable[..., Any], alias: str, step_obj: Any) -> None:
@@ -131,8 +134,11 @@ def _source_hash(func: Callable[..., Any]) -> str:
     return hashlib.sha256(source).hexdigest()
 
 
-class _CheckpointDefinition:
-    """A checkpoint: call it in a flow body for its value, or ``.submit()`` it for a future."""
+class _CheckpointDefinition(Generic[P, R]):
+    """A checkpoint: call it in a flow body for its value, or ``.submit()`` it for a future.
+
+    ``P`` is the decorated function's parameters, ``R`` the value a call gives.
+    """
 
     def __init__(
         self,
@@ -142,6 +148,8 @@ class _CheckpointDefinition:
         type: str | None,
         runtime: str | None,
         retry_policy: RetryPolicy | None,
+        cache: bool | None = None,
+        cache_ttl: float | None = None,
     ) -> None:
         functools.update_wrapper(self, func)
         self.func = func
@@ -149,6 +157,8 @@ class _CheckpointDefinition:
         self.type = type
         self.step_type = _to_step_type(type)
         self.runtime = runtime
+        self.cache = cache
+        self.cache_ttl = cache_ttl
         self.extra = _build_checkpoint_extra(type)
         self.source_alias = f"__kitaru_checkpoint_source_{func.__name__}"
         self.is_async = inspect.iscoroutinefunction(func)
@@ -162,6 +172,8 @@ class _CheckpointDefinition:
             type=type,
             retry=retry_policy,
             source_hash=self._get_source_hash,
+            cache=cache,
+            cache_ttl=cache_ttl,
         )
         _register_checkpoint_source_alias(func=func, alias=self.source_alias, step_obj=self)
 
@@ -180,7 +192,7 @@ class _CheckpointDefinition:
 
     def _prepare(
         self, what: str, args: tuple[Any, ...], kwargs: dict[str, Any], call_id: Any, after: Any
-    ) -> tuple[DurableCall, tuple[CheckpointFuture, ...]]:
+    ) -> tuple[DurableCall, tuple[CheckpointFuture[Any], ...]]:
         ctx = require_flow_body(what)
         if self.runtime == "isolated" and not self._warned_runtime:
             self._warned_runtime = True
@@ -195,26 +207,42 @@ class _CheckpointDefinition:
         call = DurableCall(ctx, self._target, slot, args, kwargs, after=tuple(f.invocation_id for f in deps))
         return call, deps
 
-    def __call__(self, *args: Any, id: str | None = None, after: Any = None, **kwargs: Any) -> Any:
+    @overload
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+    @overload
+    def __call__(self, *args: Any, id: str | None, after: Any = None, **kwargs: Any) -> R: ...
+    @overload
+    def __call__(self, *args: Any, after: Any, id: str | None = None, **kwargs: Any) -> R: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the checkpoint in the flow body and return its value.
 
+        ``id=`` gives the call a stable invocation id, ``after=`` futures it waits for.
         In an async flow, an ``async def`` checkpoint returns an awaitable.
         """
-        call, deps = self._prepare(f"Checkpoint {self.name!r}", args, kwargs, id, after)
+        call_id, after = kwargs.pop("id", None), kwargs.pop("after", None)
+        call, deps = self._prepare(f"Checkpoint {self.name!r}", args, kwargs, call_id, after)
         if not self.is_async:
             return run_sync(call, deps)
         if _loop_running():
             return run_async(call, deps)
         return _run_coroutine(run_async(call, deps))
 
-    def submit(self, *args: Any, id: str | None = None, after: Any = None, **kwargs: Any) -> CheckpointFuture:
-        """Start the checkpoint concurrently and return a future of its value.
+    @overload
+    def submit(self, *args: P.args, **kwargs: P.kwargs) -> CheckpointFuture[R]: ...
+    @overload
+    def submit(self, *args: Any, id: str | None, after: Any = None, **kwargs: Any) -> CheckpointFuture[R]: ...
+    @overload
+    def submit(self, *args: Any, after: Any, id: str | None = None, **kwargs: Any) -> CheckpointFuture[R]: ...
+    def submit(self, *args: Any, **kwargs: Any) -> CheckpointFuture[Any]:
+        """Start the checkpoint concurrently and return a future of its value
+        (``id=`` and ``after=`` as for a call).
 
         Example:
             >>> futures = [fetch.submit(url) for url in urls]  # doctest: +SKIP
             >>> pages = [f.result() for f in futures]  # doctest: +SKIP
         """
-        call, deps = self._prepare(f"{self.name}.submit()", args, kwargs, id, after)
+        call_id, after = kwargs.pop("id", None), kwargs.pop("after", None)
+        call, deps = self._prepare(f"{self.name}.submit()", args, kwargs, call_id, after)
         if call.is_reused:
             return CheckpointFuture.completed(call.slot.invocation_id, call.reused_value())
         runner: Callable[[], Any]
@@ -224,18 +252,44 @@ class _CheckpointDefinition:
             runner = functools.partial(run_sync, call, deps)
         return CheckpointFuture.start(call.ctx, call.slot.invocation_id, runner)
 
-    def map(self, *iterables: Iterable[Any], after: Any = None, **kwargs: Any) -> list[CheckpointFuture]:
+    def map(self, *iterables: Iterable[Any], after: Any = None, **kwargs: Any) -> list[CheckpointFuture[R]]:
         """Submit one call per element of the zipped iterables; futures in input order."""
         require_flow_body(f"{self.name}.map()")
-        return [self.submit(*items, after=after, **kwargs) for items in zip(*iterables, strict=False)]
+        submit: Callable[..., CheckpointFuture[R]] = self.submit
+        return [submit(*items, after=after, **kwargs) for items in zip(*iterables, strict=False)]
 
-    def product(self, *iterables: Iterable[Any], after: Any = None, **kwargs: Any) -> list[CheckpointFuture]:
+    def product(
+        self, *iterables: Iterable[Any], after: Any = None, **kwargs: Any
+    ) -> list[CheckpointFuture[R]]:
         """Submit one call per element of the cartesian product of the iterables."""
         require_flow_body(f"{self.name}.product()")
-        return [self.submit(*items, after=after, **kwargs) for items in itertools.product(*iterables)]
+        submit: Callable[..., CheckpointFuture[R]] = self.submit
+        return [submit(*items, after=after, **kwargs) for items in itertools.product(*iterables)]
 
 
-def _normalize_after(after: Any, name: str) -> tuple[CheckpointFuture, ...]:
+class _AsyncCheckpointDefinition(_CheckpointDefinition[P, R]):
+    """A checkpoint of an ``async def`` function: calls are awaited for ``R``.
+
+    In a flow body without a running event loop a call runs to its end and gives
+    the value itself; type checkers see the awaitable of the async flow.
+    """
+
+    @overload  # type: ignore[override]
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]: ...
+    @overload
+    def __call__(
+        self, *args: Any, id: str | None, after: Any = None, **kwargs: Any
+    ) -> Coroutine[Any, Any, R]: ...
+    @overload
+    def __call__(
+        self, *args: Any, after: Any, id: str | None = None, **kwargs: Any
+    ) -> Coroutine[Any, Any, R]: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the checkpoint in the flow body; await the result in an async flow."""
+        return super().__call__(*args, **kwargs)
+
+
+def _normalize_after(after: Any, name: str) -> tuple[CheckpointFuture[Any], ...]:
     if after is None:
         return ()
     items = (after,) if isinstance(after, CheckpointFuture) else tuple(after)
@@ -263,12 +317,16 @@ def _run_coroutine(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-def _run_coroutine_factory(call: DurableCall, deps: tuple[CheckpointFuture, ...]) -> Any:
+def _run_coroutine_factory(call: DurableCall, deps: tuple[CheckpointFuture[Any], ...]) -> Any:
     return _run_coroutine(run_async(call, deps))
 
 
 @overload
-def checkpoint(func: Callable[..., Any], /) -> _CheckpointDefinition: ...
+def checkpoint(func: Callable[P, Coroutine[Any, Any, R]], /) -> _AsyncCheckpointDefinition[P, R]: ...
+
+
+@overload
+def checkpoint(func: Callable[P, R], /) -> _CheckpointDefinition[P, R]: ...
 
 
 @overload
@@ -278,11 +336,13 @@ def checkpoint(
     retries: int = 0,
     type: str | None = None,
     runtime: str | None = None,
+    cache: bool | None = None,
+    cache_ttl: float | None = None,
     retry_delay: float = _DEFAULT_RETRY_DELAY,
     retry_backoff: float = 2.0,
     retry_max_delay: float = 60.0,
     retry_on: type[BaseException] | tuple[type[BaseException], ...] = Exception,
-) -> Callable[[Callable[..., Any]], _CheckpointDefinition]: ...
+) -> _CheckpointDecorator: ...
 
 
 def checkpoint(
@@ -291,11 +351,13 @@ def checkpoint(
     retries: int = 0,
     type: str | None = None,
     runtime: str | None = None,
+    cache: bool | None = None,
+    cache_ttl: float | None = None,
     retry_delay: float = _DEFAULT_RETRY_DELAY,
     retry_backoff: float = 2.0,
     retry_max_delay: float = 60.0,
     retry_on: type[BaseException] | tuple[type[BaseException], ...] = Exception,
-) -> _CheckpointDefinition | Callable[[Callable[..., Any]], _CheckpointDefinition]:
+) -> Any:
     """Mark a function as a durable checkpoint.
 
     Can be used as a bare decorator or with arguments::
@@ -318,6 +380,15 @@ def checkpoint(
         retry_delay: Seconds before the first retry (then ×``retry_backoff``).
         retry_backoff: Factor applied to the delay after each retry.
         retry_max_delay: Upper bound of one delay.
+        cache: Answer calls from the cross-execution cache (``True``), never
+            (``False``), or as the flow says (``None``, the default; the flow's
+            setting is off unless enabled). The cache key is the checkpoint's
+            identity (``module:qualname``), the hash of this function's source text
+            and the fingerprint of its arguments. Nothing else is in the key: not
+            the globals or closures it reads, the helpers it calls, the
+            environment, or the time. Calls whose arguments cannot be
+            fingerprinted are never cached.
+        cache_ttl: Seconds a completed call stays a hit (``None``: no limit).
         retry_on: Exception type(s) that are retried; others fail at once.
 
     Returns:
@@ -331,6 +402,14 @@ def checkpoint(
         raise KitaruUsageError(f"retry_delay must be a number of seconds ≥ 0, got {retry_delay!r}.")
     if isinstance(retry_backoff, bool) or not isinstance(retry_backoff, int | float) or retry_backoff < 1:
         raise KitaruUsageError(f"retry_backoff must be a number ≥ 1, got {retry_backoff!r}.")
+    if cache is not None and not isinstance(cache, bool):
+        raise KitaruUsageError(f"@checkpoint(cache=...) must be True, False or None, got {cache!r}.")
+    if cache_ttl is not None and (
+        isinstance(cache_ttl, bool) or not isinstance(cache_ttl, int | float) or not cache_ttl > 0
+    ):
+        raise KitaruUsageError(
+            f"@checkpoint(cache_ttl=...) must be a number of seconds > 0 or None, got {cache_ttl!r}."
+        )
     retry_types = retry_on if isinstance(retry_on, tuple) else (retry_on,)
     if not retry_types or not all(inspect.isclass(t) and issubclass(t, BaseException) for t in retry_types):
         raise KitaruUsageError(f"retry_on must be an exception type or a tuple of them, got {retry_on!r}.")
@@ -342,18 +421,34 @@ def checkpoint(
         retry_on=retry_types,
     )
 
-    def decorate(f: Callable[..., Any]) -> _CheckpointDefinition:
+    def decorate(f: Callable[..., Any]) -> Any:
         if isinstance(f, _CheckpointDefinition):
             raise KitaruUsageError(f"{f.name!r} is already a checkpoint; decorate it once.")
         if not callable(f):
             raise KitaruUsageError(f"@checkpoint decorates a function, got {f!r}.")
-        return _CheckpointDefinition(
-            f, retries=normalized, type=type, runtime=runtime_value, retry_policy=policy
+        cls = _AsyncCheckpointDefinition if inspect.iscoroutinefunction(f) else _CheckpointDefinition
+        return cls(
+            f,
+            retries=normalized,
+            type=type,
+            runtime=runtime_value,
+            retry_policy=policy,
+            cache=cache,
+            cache_ttl=None if cache_ttl is None else float(cache_ttl),
         )
 
     if func is not None:
         return decorate(func)
     return decorate
+
+
+class _CheckpointDecorator(Protocol):
+    """What ``@checkpoint(...)`` with arguments returns (for type checkers)."""
+
+    @overload
+    def __call__(self, func: Callable[P, Coroutine[Any, Any, R]], /) -> _AsyncCheckpointDefinition[P, R]: ...
+    @overload
+    def __call__(self, func: Callable[P, R], /) -> _CheckpointDefinition[P, R]: ...
 
 
 def _normalize_runtime(runtime: str | None) -> str | None:

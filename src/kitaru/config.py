@@ -89,7 +89,7 @@ class RunOptions:
         1
     """
 
-    cache: bool = True
+    cache: bool = False
     retries: int = 0
     stack: str | None = None
     image: Any = None

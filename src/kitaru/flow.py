@@ -17,8 +17,8 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from collections.abc import Callable, Generator
-from typing import Any
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any, Generic, NoReturn, ParamSpec, Protocol, TypeVar, overload
 
 from kitaru._lifecycle import launch, log_sink_factory
 from kitaru._liveness import new_runner_id
@@ -42,6 +42,9 @@ from kitaru.runtime.loader import SCRIPT_MODULE, register_flow
 __all__ = ["FlowHandle", "flow"]
 
 _OPTION_NAMES = ("stack", "image", "cache", "retries")
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _execution_error(
@@ -72,8 +75,8 @@ def _execution_error(
     return error
 
 
-class FlowHandle:
-    """A started execution: its id, live status, and its result.
+class FlowHandle(Generic[R]):
+    """A started execution: its id, live status, and its result (``R``, the flow's return type).
 
     Example:
         >>> handle = pipeline.run(20)  # doctest: +SKIP
@@ -99,7 +102,7 @@ class FlowHandle:
         """The execution's current status, read from the store on each access."""
         return self._stores.metadata.get_execution(self.exec_id).status
 
-    def wait(self, timeout: float | None = None) -> Any:
+    def wait(self, timeout: float | None = None) -> R:
         """Block until the execution ends and return the flow's return value.
 
         Raises:
@@ -121,7 +124,7 @@ class FlowHandle:
                 return self._from_store(remaining, asked=asked)
         return self._from_store(timeout)
 
-    def get(self) -> Any:
+    def get(self) -> R:
         """Return the result of an ended execution; ``KitaruStateError`` while it runs."""
         outcome = self._outcome
         if outcome is not None and outcome.done.is_set() and outcome.status is not ExecutionStatus.WAITING:
@@ -134,29 +137,32 @@ class FlowHandle:
             )
         return self._from_store(0)
 
-    async def wait_async(self, timeout: float | None = None) -> Any:
+    async def wait_async(self, timeout: float | None = None) -> R:
         """Await the execution's end without blocking the event loop."""
         import asyncio
 
         return await asyncio.to_thread(self.wait, timeout)
 
-    def __await__(self) -> Generator[Any, None, Any]:
+    def __await__(self) -> Generator[Any, None, R]:
         return self.wait_async().__await__()
 
-    def _from_outcome(self, outcome: Outcome) -> Any:
+    def _from_outcome(self, outcome: Outcome) -> R:
         if outcome.status is ExecutionStatus.COMPLETED:
-            return outcome.value
+            value: R = outcome.value
+            return value
         error = outcome.error
         assert error is not None
         failure = failure_from(error)
         if outcome.status is ExecutionStatus.CANCELLED:
             failure["origin"] = "cancelled"
-        return self._raise(outcome.status, failure, error)
+        self._raise(outcome.status, failure, error)
 
-    def _raise(self, status: ExecutionStatus, failure: dict[str, Any], cause: BaseException | None) -> Any:
+    def _raise(
+        self, status: ExecutionStatus, failure: dict[str, Any], cause: BaseException | None
+    ) -> NoReturn:
         raise _execution_error(self.exec_id, self.flow_name, status, failure, cause)
 
-    def _from_store(self, timeout: float | None, *, asked: float | None = None) -> Any:
+    def _from_store(self, timeout: float | None, *, asked: float | None = None) -> R:
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.01
         store = self._stores.metadata
@@ -173,15 +179,20 @@ class FlowHandle:
             time.sleep(delay if deadline is None else max(0.0, min(delay, deadline - time.monotonic())))
             delay = min(delay * 2, 0.5)
         if record.status is ExecutionStatus.COMPLETED:
-            if record.result_artifact_id is None:
-                return None
-            return load_value(self._stores.artifacts, store.get_artifact(record.result_artifact_id))
+            result: Any = None
+            if record.result_artifact_id is not None:
+                result = load_value(self._stores.artifacts, store.get_artifact(record.result_artifact_id))
+            typed: R = result
+            return typed
         failure = record.failure or {"message": record.status.value, "origin": "unknown"}
-        return self._raise(record.status, failure, None)
+        self._raise(record.status, failure, None)
 
 
-class _FlowDefinition:
-    """A flow: start executions with ``.run()``."""
+class _FlowDefinition(Generic[P, R]):
+    """A flow: start executions with ``.run()``.
+
+    ``P`` is the decorated function's parameters, ``R`` its (awaited) return type.
+    """
 
     def __init__(self, func: Callable[..., Any], *, options: dict[str, Any]) -> None:
         functools.update_wrapper(self, func)
@@ -204,7 +215,17 @@ class _FlowDefinition:
             f"{self.name}.run(...), which returns a FlowHandle; handle.wait() gives the result."
         )
 
-    def run(self, *args: Any, **kwargs: Any) -> FlowHandle:
+    @overload
+    def run(self, *args: P.args, **kwargs: P.kwargs) -> FlowHandle[R]: ...
+    @overload
+    def run(self, *args: Any, cache: bool | None, **kwargs: Any) -> FlowHandle[R]: ...
+    @overload
+    def run(self, *args: Any, retries: int | None, **kwargs: Any) -> FlowHandle[R]: ...
+    @overload
+    def run(self, *args: Any, stack: str | None, **kwargs: Any) -> FlowHandle[R]: ...
+    @overload
+    def run(self, *args: Any, image: Any, **kwargs: Any) -> FlowHandle[R]: ...
+    def run(self, *args: Any, **kwargs: Any) -> FlowHandle[Any]:
         """Start a new execution and return its handle at once; the body runs in the background.
 
         The keywords ``stack``, ``image``, ``cache`` and ``retries`` set options of this
@@ -212,12 +233,12 @@ class _FlowDefinition:
         :meth:`with_options`).
 
         Example:
-            >>> handle = research.run("durable agents", cache=False)  # doctest: +SKIP
+            >>> handle = research.run("durable agents", cache=True)  # doctest: +SKIP
         """
         run_options = {n: kwargs.pop(n) for n in _OPTION_NAMES if n not in self._own_options and n in kwargs}
         return self._start(args, kwargs, {k: v for k, v in run_options.items() if v is not None})
 
-    def with_options(self, **options: Any) -> _FlowWithOptions:
+    def with_options(self, **options: Any) -> _FlowWithOptions[P, R]:
         """Return a runner whose ``.run()`` passes every keyword to the flow.
 
         Example:
@@ -232,7 +253,7 @@ class _FlowDefinition:
 
     def replay(
         self, exec_id: str, *, from_: str, overrides: dict[str, Any] | None = None, **flow_inputs: Any
-    ) -> FlowHandle:
+    ) -> FlowHandle[R]:
         """Start a new execution of an execution of this flow that reuses its calls before
         the frontier and runs the rest live with the current code.
 
@@ -265,7 +286,7 @@ class _FlowDefinition:
 
     def _start(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], run_options: dict[str, Any]
-    ) -> FlowHandle:
+    ) -> FlowHandle[R]:
         given = _validated(run_options, source=f"{self.name}.run()")
         resolved = resolve_settings(flow=self._options, run=given)
         options = resolved.options()
@@ -303,16 +324,16 @@ class _FlowDefinition:
         return FlowHandle(exec_id, flow_name=self.name, stores=stores, outcome=outcome)
 
 
-class _FlowWithOptions:
+class _FlowWithOptions(Generic[P, R]):
     """A flow with options fixed; every keyword of ``.run()`` goes to the flow."""
 
-    def __init__(self, definition: _FlowDefinition, options: dict[str, Any]) -> None:
+    def __init__(self, definition: _FlowDefinition[P, R], options: dict[str, Any]) -> None:
         self._definition = definition
         self._run_options = options
 
-    def run(self, *args: Any, **kwargs: Any) -> FlowHandle:
+    def run(self, *args: P.args, **kwargs: P.kwargs) -> FlowHandle[R]:
         """Start a new execution with the fixed options."""
-        return self._definition._start(args, kwargs, self._run_options)
+        return self._definition._start(args, dict(kwargs), self._run_options)
 
 
 def _validated(options: dict[str, Any], *, source: str) -> dict[str, Any]:
@@ -322,6 +343,25 @@ def _validated(options: dict[str, Any], *, source: str) -> dict[str, Any]:
     if "cache" in result:
         result["cache"] = validate_cache(result["cache"], source=source)
     return result
+
+
+@overload
+def flow(func: Callable[P, Coroutine[Any, Any, R]], /) -> _FlowDefinition[P, R]: ...
+
+
+@overload
+def flow(func: Callable[P, R], /) -> _FlowDefinition[P, R]: ...
+
+
+@overload
+def flow(
+    func: None = None,
+    *,
+    retries: int | None = None,
+    cache: bool | None = None,
+    stack: str | None = None,
+    image: Any = None,
+) -> _FlowDecorator: ...
 
 
 def flow(
@@ -338,8 +378,8 @@ def flow(
         func: The function, for bare decorator use.
         retries: Re-run a failed execution up to this many times, reusing completed
             checkpoints (default 0).
-        cache: Reuse outputs of identical checkpoint calls of earlier executions
-            (default True).
+        cache: Answer checkpoint calls from identical calls of earlier executions
+            (default False: the cache is opt-in). A checkpoint's own ``cache=`` wins.
         stack: The stack to run on (default: the active one).
         image: Container image settings for remote targets.
 
@@ -353,7 +393,7 @@ def flow(
     given = {"retries": retries, "cache": cache, "stack": stack, "image": image}
     options = _validated({k: v for k, v in given.items() if v is not None}, source="@flow(...)")
 
-    def decorate(f: Callable[..., Any]) -> _FlowDefinition:
+    def decorate(f: Callable[..., Any]) -> _FlowDefinition[..., Any]:
         if not callable(f):
             raise KitaruUsageError(f"@flow decorates a function, got {f!r}.")
         return _FlowDefinition(f, options=options)
@@ -361,3 +401,12 @@ def flow(
     if func is not None:
         return decorate(func)
     return decorate
+
+
+class _FlowDecorator(Protocol):
+    """What ``@flow(...)`` with arguments returns (for type checkers)."""
+
+    @overload
+    def __call__(self, func: Callable[P, Coroutine[Any, Any, R]], /) -> _FlowDefinition[P, R]: ...
+    @overload
+    def __call__(self, func: Callable[P, R], /) -> _FlowDefinition[P, R]: ...

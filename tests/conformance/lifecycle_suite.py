@@ -317,10 +317,10 @@ def test_seed_calls(store: MetadataStore) -> None:
     run_call(store, source, "a:0", 1)
     run_call(store, source, "b:0", 2, metadata={"m": 1})
     cache_source = add_execution(store).exec_id
-    _, cached_out = run_call(store, cache_source, "c:0", 1, cache_key="ck")
-    store.record_cached_call(
-        call(source, "c:0", 3, cache_key="ck"), output_artifact_id=cached_out.artifact_id
-    )
+    run_call(store, cache_source, "c:0", 1, cache_key="ck")
+    hit = store.find_cached_call("ck", exclude_exec_id=source)
+    assert hit is not None
+    store.record_cached_call(call(source, "c:0", 3, cache_key="ck"), source=hit)
     journal = store.load_journal(source)
     target = add_execution(store).exec_id
     copies = seed_copies(journal)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from tests.conformance.cache_suite import CACHE_TESTS
 from tests.conformance.lifecycle_suite import LIFECYCLE_TESTS
 from tests.conformance.records import (
     add_execution,
@@ -381,53 +382,6 @@ def test_begin_attempt_for_missing_execution(store: MetadataStore) -> None:
         store.begin_attempt(c, attempt(c.call_id))
 
 
-def test_record_cached_call(store: MetadataStore) -> None:
-    source_exec = add_execution(store).exec_id
-    _, out = run_call(store, source_exec, cache_key="ck")
-    exec_id = add_execution(store).exec_id
-    cached = call(exec_id, cache_key="ck", ended_at=utcnow(), metadata={"m": 1})
-    store.record_cached_call(cached, output_artifact_id=out.artifact_id)
-    got = only_call(store, exec_id)
-    assert got.call_id == cached.call_id and got.status is CallStatus.CACHED
-    assert got.output_artifact_id == out.artifact_id and got.attempt_count == 0 and got.attempts == ()
-    journal = store.load_journal(exec_id)
-    assert journal[0].output == out
-    store.record_cached_call(call(exec_id, seq=3), output_artifact_id=out.artifact_id)
-    again = only_call(store, exec_id)
-    assert again.call_id == cached.call_id and again.seq == 3 and again.metadata == {"m": 1}
-
-
-def test_find_cached_output(store: MetadataStore) -> None:
-    first = add_execution(store).exec_id
-    second = add_execution(store).exec_id
-    third = add_execution(store).exec_id
-    assert store.find_cached_output("ck", exclude_exec_id=third) is None
-    _, old = run_call(store, first, cache_key="ck")
-    _, new = run_call(store, second, cache_key="ck")
-    running = call(first, "running:0", 2, cache_key="ck")
-    store.begin_attempt(running, attempt(running.call_id))
-    _, other = run_call(store, first, "other:0", 3, cache_key="other")
-    assert store.find_cached_output("ck", exclude_exec_id=third) == new
-    assert store.find_cached_output("ck", exclude_exec_id=second) == old
-    assert store.find_cached_output("other", exclude_exec_id=second) == other
-    assert store.find_cached_output("other", exclude_exec_id=first) is None
-    assert store.find_cached_output("unknown", exclude_exec_id=third) is None
-    found = store.find_cached_output("ck", exclude_exec_id=third)
-    assert found is not None and found.data == new.data
-
-
-def test_find_cached_output_skips_failed_and_cached_calls(store: MetadataStore) -> None:
-    first = add_execution(store).exec_id
-    _, out = run_call(store, first, cache_key="ck")
-    second = add_execution(store).exec_id
-    store.record_cached_call(call(second, cache_key="ck"), output_artifact_id=out.artifact_id)
-    failed = call(second, "bad:0", 2, cache_key="ck")
-    a = attempt(failed.call_id)
-    store.begin_attempt(failed, a)
-    store.fail_attempt(failed.call_id, a.attempt_id, failure={"message": "x"}, ended_at=utcnow(), final=True)
-    assert store.find_cached_output("ck", exclude_exec_id=first) is None
-
-
 def test_merge_call_metadata(store: MetadataStore) -> None:
     exec_id = add_execution(store).exec_id
     c = call(exec_id, metadata={"tokens": {"in": 1}})
@@ -538,6 +492,8 @@ def test_closed_store_refuses_work(store: MetadataStore) -> None:
     store.close()
 
 
-ALL_TESTS: list[Callable[[MetadataStore], None]] = [
-    value for name, value in list(globals().items()) if name.startswith("test_") and callable(value)
-] + LIFECYCLE_TESTS
+ALL_TESTS: list[Callable[[MetadataStore], None]] = (
+    [value for name, value in list(globals().items()) if name.startswith("test_") and callable(value)]
+    + LIFECYCLE_TESTS
+    + CACHE_TESTS
+)

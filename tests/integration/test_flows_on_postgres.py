@@ -47,7 +47,7 @@ def must_pass(x: int) -> int:
     return x + 1
 
 
-@flow
+@flow(cache=True)
 def pg_flow(x: int) -> int:
     kitaru.log(backend="postgres")
     squares = [f.result() for f in flaky_double.map(range(3))]

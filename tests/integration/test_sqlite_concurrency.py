@@ -47,7 +47,7 @@ def hammer(path: str, worker: str, rounds: int = ROUNDS) -> None:
                     now,
                 )
                 attempt = AttemptRecord(new_id(), call.call_id, 1, CallStatus.RUNNING, utcnow())
-                store.find_cached_output(f"{worker}:{seq}", exclude_exec_id=exec_id)
+                store.find_cached_call(f"{worker}:{seq}", exclude_exec_id=exec_id)
                 store.begin_attempt(call, attempt)
                 output = ArtifactRecord(
                     artifact_id=new_id(),

@@ -60,7 +60,7 @@ def test_flow_body_gets_values_not_handles() -> None:
     assert [c.invocation_id for c in execution.checkpoints] == ["add_one", "describe"]
     assert [c.seq for c in execution.checkpoints] == [1, 2]
     assert execution.has_result
-    assert execution.spec["options"] == {"cache": True, "retries": 0, "stack": "default", "image": None}
+    assert execution.spec["options"] == {"cache": False, "retries": 0, "stack": "default", "image": None}
     assert execution.checkpoints[0].artifacts[0].load() == 2
 
 
@@ -301,7 +301,7 @@ def test_swallowed_divergence_still_fails_the_execution() -> None:
 
 
 def test_cache_hits_across_executions_and_cache_false_is_honoured() -> None:
-    @flow
+    @flow(cache=True)
     def cached_flow(x: int) -> int:
         return add_one(x)
 
@@ -333,8 +333,11 @@ def test_cache_disabled_by_decorator_and_configure() -> None:
     def default_cache(x: int) -> int:
         return add_one(x)
 
+    kitaru.configure(cache=True)
+    assert default_cache.run(50).wait(timeout=30) == 51
+    assert default_cache.run(50).wait(timeout=30) == 51
+    assert calls["add_one"] == 3  # configure(cache=True) turned it on
     kitaru.configure(cache=False)
-    default_cache.run(50).wait(timeout=30)
     default_cache.run(50).wait(timeout=30)
     assert calls["add_one"] == 4
     assert default_cache.run(50, cache=True).wait(timeout=30) == 51
@@ -350,7 +353,7 @@ def test_uncacheable_arguments_are_never_cached() -> None:
         bump("opaque")
         return "seen"
 
-    @flow
+    @flow(cache=True)
     def f() -> str:
         return takes_opaque(Opaque())
 

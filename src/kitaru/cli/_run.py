@@ -116,7 +116,7 @@ def run(
         str | None, Parameter(help="Flow arguments: a JSON object (keywords) or a JSON list (positional).")
     ] = None,
     wait: Annotated[bool, Parameter(negative="", help="Wait for the end and print the result.")] = False,
-    cache: Annotated[bool | None, Parameter(help="Reuse outputs of identical checkpoint calls.")] = None,
+    cache: Annotated[bool | None, Parameter(help="Use the cross-execution cache (off by default).")] = None,
     retries: Annotated[int | None, Parameter(help="Re-run the execution this many times on failure.")] = None,
     stack: Annotated[str | None, Parameter(help="Run on this stack instead of the active one.")] = None,
     output: OutputOption = "text",

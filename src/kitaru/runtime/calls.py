@@ -1,17 +1,25 @@
 """One durable call: invocation ids, journal reuse, cache, attempts, retries, output.
 
 The write path of a live checkpoint call: assign the invocation id (flow
-thread) → journal lookup (same execution) → cache lookup (other executions) →
-record a ``running`` attempt → run → serialize → write the blob when large →
-one transaction that completes the call and links its output.
+thread) → journal lookup (same execution) → cache lookup (other executions,
+only when the call's cache is on) → record a ``running`` attempt → run →
+serialize → write the blob when large → one transaction that completes the
+call and links its output.
+
+The cache key of a call is ``sha256(identity, source hash, argument
+fingerprint)``: the checkpoint's ``module:qualname``, the hash of the
+checkpoint function's own source text, and the fingerprint of its arguments.
+Nothing else is in it (globals, closures, called helpers, the environment and
+the time are not), which is why the cache is opt-in.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kitaru._types import CallKind, CallStatus, new_id, utcnow
@@ -39,6 +47,10 @@ class CallTarget:
     retry: RetryPolicy | None
     source_hash: Callable[[], str]
     kind: CallKind = CallKind.CHECKPOINT
+    cache: bool | None = None
+    """The checkpoint's own cache setting; ``None`` follows the flow's resolved one."""
+    cache_ttl: float | None = None
+    """Seconds a completed call stays a cache hit; ``None``: no limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,20 +207,39 @@ class DurableCall:
         self.ctx.store.merge_call_metadata(self.call_id, {"kitaru": {"override": True}})
         return True, value
 
+    def cache_on(self) -> bool:
+        """Whether this call may be answered from the cache: the checkpoint's own
+        setting, else the flow's resolved one; never in a replay."""
+        if not self.ctx.cache_allowed:
+            return False
+        own = self.target.cache
+        return self.ctx.cache_enabled if own is None else own
+
     def cached(self) -> tuple[bool, Any]:
-        """Look the call up in other executions; record and return a hit."""
+        """Look the call up in other executions when its cache is on; record and return a hit.
+
+        A hit is the newest completed call with the same cache key (younger than the
+        checkpoint's ``cache_ttl`` when set); the new call gets its output, saved
+        artifacts, metadata and log lines. With the cache off nothing is computed or read.
+        """
+        if not self.cache_on():
+            return False, None
         fp = self.args_fingerprint()
         if fp is None:
             return False, None
         raw = f"{self.target.identity}\0{self.target.source_hash()}\0{fp}".encode()
         self.cache_key = hashlib.sha256(raw).hexdigest()
-        if not self.ctx.cache_enabled:
+        ttl = self.target.cache_ttl
+        not_before = None if ttl is None else utcnow() - dt.timedelta(seconds=ttl)
+        hit = self.ctx.store.find_cached_call(
+            self.cache_key, exclude_exec_id=self.ctx.exec_id, not_before=not_before
+        )
+        if hit is None or hit.output is None:
             return False, None
-        hit = self.ctx.store.find_cached_output(self.cache_key, exclude_exec_id=self.ctx.exec_id)
-        if hit is None:
-            return False, None
-        value = load_value(self.ctx.artifacts, hit)
-        self.ctx.store.record_cached_call(self._record(CallStatus.CACHED), output_artifact_id=hit.artifact_id)
+        value = load_value(self.ctx.artifacts, hit.output)
+        marker = {"kitaru": {"cached_from": {"exec_id": hit.exec_id, "call_id": hit.call_id}}}
+        record = replace(self._record(CallStatus.CACHED), ended_at=utcnow(), metadata=marker)
+        self.ctx.store.record_cached_call(record, source=hit)
         return True, value
 
     def begin(self) -> CallScope:

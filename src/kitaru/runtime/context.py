@@ -67,6 +67,8 @@ class ExecutionContext:
     """(loop, task) of running async checkpoint calls, cancelled on a cancel request."""
     interactive: bool = True
     """Whether a wait may prompt in the terminal (a local run with a TTY)."""
+    cache_allowed: bool = True
+    """``False`` in a replay: no call is answered from the cache, whatever its setting."""
 
     def request_cancel(self) -> None:
         """Mark the execution cancelled and interrupt running async checkpoint calls."""

@@ -127,7 +127,10 @@ def _run_body(target: FlowTarget, args: tuple[Any, ...], kwargs: dict[str, Any])
 class RunSettings:
     """How one runner runs an execution."""
 
-    cache: bool = True
+    cache: bool = False
+    """The flow's resolved cache setting (a checkpoint's own setting wins over it)."""
+    cache_allowed: bool = True
+    """``False`` in a replay: calls from the frontier on run live, even with ``cache=True``."""
     retries: int = 0
     runner_id: str = ""
     claimed: bool = False
@@ -163,6 +166,7 @@ def _run_once(
     )
     ctx.overrides = dict(settings.overrides)
     ctx.interactive = settings.interactive
+    ctx.cache_allowed = settings.cache_allowed
     if settings.log_sink is not None:
         ctx.logs = settings.log_sink(store, exec_id)
     if record.cancel_requested:

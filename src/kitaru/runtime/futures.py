@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from kitaru.runtime.context import ExecutionContext
 
@@ -18,12 +18,15 @@ if TYPE_CHECKING:
 
 __all__ = ["CheckpointFuture"]
 
+T = TypeVar("T")
 
-class CheckpointFuture:
+
+class CheckpointFuture(Generic[T]):
     """The future value of a submitted checkpoint call.
 
     ``result()`` (alias ``load()``) blocks until the call ends and returns its
     value or raises its exception. In an async flow, ``await future`` works too.
+    ``T`` is the checkpoint's return type (the awaited value of an ``async def`` one).
     """
 
     __slots__ = ("concurrent_future", "invocation_id")
@@ -33,14 +36,16 @@ class CheckpointFuture:
         self.concurrent_future = concurrent_future
 
     @classmethod
-    def start(cls, ctx: ExecutionContext, invocation_id: str, runner: Callable[[], Any]) -> CheckpointFuture:
+    def start(
+        cls, ctx: ExecutionContext, invocation_id: str, runner: Callable[[], Any]
+    ) -> CheckpointFuture[Any]:
         """Run ``runner`` on the execution's pool, in a copy of the current context."""
         context = contextvars.copy_context()
         future = ctx.pool().submit(context.run, runner)
         return cls(invocation_id, future)
 
     @classmethod
-    def completed(cls, invocation_id: str, value: Any) -> CheckpointFuture:
+    def completed(cls, invocation_id: str, value: Any) -> CheckpointFuture[Any]:
         """A future that already holds ``value`` (a call reused from the journal)."""
         from concurrent.futures import Future
 
@@ -48,11 +53,12 @@ class CheckpointFuture:
         future.set_result(value)
         return cls(invocation_id, future)
 
-    def result(self, timeout: float | None = None) -> Any:
+    def result(self, timeout: float | None = None) -> T:
         """Return the call's value, waiting up to ``timeout`` seconds (``TimeoutError`` after)."""
-        return self.concurrent_future.result(timeout)
+        value: T = self.concurrent_future.result(timeout)
+        return value
 
-    def load(self, timeout: float | None = None) -> Any:
+    def load(self, timeout: float | None = None) -> T:
         """Alias of :meth:`result`, as in the original API."""
         return self.result(timeout)
 
@@ -64,7 +70,7 @@ class CheckpointFuture:
         """The call's exception, or ``None`` when it succeeded."""
         return self.concurrent_future.exception(timeout)
 
-    def __await__(self) -> Generator[Any, None, Any]:
+    def __await__(self) -> Generator[Any, None, T]:
         import asyncio
 
         return asyncio.wrap_future(self.concurrent_future).__await__()

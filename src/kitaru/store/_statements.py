@@ -167,7 +167,9 @@ class Statements:
         self.upsert_running_call = prepare(
             self._upsert_call(insert, count_attempt=True).returning(C.c.call_id), column_keys=keys
         )
-        self.upsert_cached_call = prepare(self._upsert_call(insert, count_attempt=False), column_keys=keys)
+        self.upsert_cached_call = prepare(
+            self._upsert_call(insert, count_attempt=False).returning(C.c.call_id), column_keys=keys
+        )
         ended_at = _p("b_ended_at", UtcDateTime())
         failure = _p("b_failure", JsonText())
         status = _p("b_status", sa.String())
@@ -215,16 +217,42 @@ class Statements:
             .where(A.c.call_id == _p("b_call_id"), A.c.status == CallStatus.RUNNING.value)
             .values(status=CallStatus.COMPLETED.value, ended_at=ended_at)
         )
-        self.find_cached_output = prepare(
-            sa.select(R)
+        # A cache source: a completed call that ran (a copy seeded into a replay has no
+        # attempts and no saved artifacts of its own), newest first, not older than
+        # ``b_not_before`` when that is given.
+        self.find_cached_call = prepare(
+            sa.select(C, R)
             .select_from(C.join(R, R.c.artifact_id == C.c.output_artifact_id))
             .where(
                 C.c.cache_key == _p("b_cache_key"),
                 C.c.status == CallStatus.COMPLETED.value,
+                C.c.attempt_count > 0,
                 C.c.exec_id != _p("b_exec_id"),
+                C.c.ended_at >= sa.func.coalesce(_p("b_not_before", UtcDateTime()), C.c.ended_at),
             )
             .order_by(C.c.ended_at.desc(), C.c.call_id.desc())
             .limit(1)
+        )
+        # What a cache hit copies from its source call: the artifacts it saved (not its output) ...
+        self.saved_by_call = prepare(
+            sa.select(R)
+            .where(R.c.call_id == _p("b_call_id"), R.c.artifact_id != _p("b_output_id", sa.String()))
+            .order_by(R.c.created_at, R.c.artifact_id)
+        )
+        # ... and its log lines, in their order.
+        copied = (L.c.ts, L.c.level, L.c.source, L.c.message)
+        self.copy_call_logs = prepare(
+            L.insert().from_select(
+                ["exec_id", "call_id", "invocation_id", "ts", "level", "source", "message"],
+                sa.select(
+                    _p("b_exec_id", sa.String()),
+                    _p("b_call_id", sa.String()),
+                    _p("b_invocation_id", sa.String()),
+                    *copied,
+                )
+                .where(L.c.exec_id == _p("b_source_exec_id"), L.c.call_id == _p("b_source_call_id"))
+                .order_by(L.c.seq),
+            )
         )
         self.lock_call_metadata = prepare(
             sa.select(C.c.metadata).where(C.c.call_id == _p("b_call_id")).with_for_update()

@@ -295,9 +295,15 @@ class MetadataStore(Protocol):
         ``failed`` with the same failure and ``ended_at``."""
         ...
 
-    def record_cached_call(self, call: CallRecord, *, output_artifact_id: str) -> None:
-        """Insert (or update, as in :meth:`begin_attempt`) a call with status ``cached``
-        whose output is an existing artifact of another execution. No attempt."""
+    def record_cached_call(self, call: CallRecord, *, source: CallRecord) -> None:
+        """Record a cache hit in one transaction: insert (or update, as in
+        :meth:`begin_attempt`) ``call`` with status ``cached`` and ``source``'s
+        output artifact as its output (``source`` is a completed call of another
+        execution, as :meth:`find_cached_call` returns it); merge ``source``'s
+        metadata, then ``call``'s, into the call's metadata; copy every artifact
+        ``source`` saved (its ``call_id`` is ``source.call_id``; not its output)
+        into ``call.exec_id`` under new ids, linked to the call; copy ``source``'s
+        log lines to the call. No attempt."""
         ...
 
     def resolve_wait(
@@ -327,9 +333,13 @@ class MetadataStore(Protocol):
         ``exec_id`` replaced by ``exec_id``; no attempts are copied."""
         ...
 
-    def find_cached_output(self, cache_key: str, *, exclude_exec_id: str) -> ArtifactRecord | None:
-        """Return the output artifact (data included) of the newest completed call with
-        ``cache_key`` in an execution other than ``exclude_exec_id``, or ``None``."""
+    def find_cached_call(
+        self, cache_key: str, *, exclude_exec_id: str, not_before: dt.datetime | None = None
+    ) -> CallRecord | None:
+        """Return the newest (by ``ended_at``) ``completed`` call with ``cache_key`` and at
+        least one attempt, in an execution other than ``exclude_exec_id``, that ended at
+        or after ``not_before`` (when given), with ``output`` (data included) filled;
+        or ``None``. Copies of calls seeded into a replay (no attempts) never answer."""
         ...
 
     def merge_call_metadata(self, call_id: str, patch: dict[str, Any]) -> None:

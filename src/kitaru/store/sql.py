@@ -21,6 +21,7 @@ from typing import Any
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.store import _rows
+from kitaru.store._cache import CacheMethods
 from kitaru.store._core import status_of, status_value
 from kitaru.store._engine import sqlite_url
 from kitaru.store._lifecycle import LifecycleMethods
@@ -32,11 +33,10 @@ __all__ = ["SqlStore"]
 
 _RUNNING = CallStatus.RUNNING.value
 _COMPLETED = CallStatus.COMPLETED.value
-_CACHED = CallStatus.CACHED.value
 _FAILED = CallStatus.FAILED.value
 
 
-class SqlStore(LifecycleMethods, WaitMethods, LogMethods):
+class SqlStore(LifecycleMethods, WaitMethods, CacheMethods, LogMethods):
     """A :class:`~kitaru.store.base.MetadataStore` on a SQLite file or a PostgreSQL database.
 
     Opening migrates the schema when needed. The store is thread-safe; share
@@ -318,27 +318,6 @@ class SqlStore(LifecycleMethods, WaitMethods, LogMethods):
                     self._s.fail_call.execute(cur, ended)
         except self._errors as exc:
             self._raise(f"record the failure of attempt '{attempt_id}' of call '{call_id}'", exc)
-
-    def record_cached_call(self, call: CallRecord, *, output_artifact_id: str) -> None:
-        """Insert (or update, as in :meth:`begin_attempt`) a call with status ``cached``
-        whose output is an existing artifact of another execution. No attempt."""
-        params = _rows.call_params(call, _CACHED, output_artifact_id)
-        try:
-            with self._writing() as cur:
-                self._s.upsert_cached_call.execute(cur, params)
-        except self._errors as exc:
-            self._raise_for_execution(call.exec_id, f"record cached call '{call.invocation_id}'", exc)
-
-    def find_cached_output(self, cache_key: str, *, exclude_exec_id: str) -> ArtifactRecord | None:
-        """Return the output artifact (data included) of the newest completed call with
-        ``cache_key`` in an execution other than ``exclude_exec_id``, or ``None``."""
-        try:
-            with self._reading() as cur:
-                params = {"b_cache_key": cache_key, "b_exec_id": exclude_exec_id}
-                row = self._s.find_cached_output.one(cur, params)
-        except self._errors as exc:
-            self._raise(f"look up the cached output for cache key '{cache_key}'", exc)
-        return None if row is None else _rows.artifact_from_row(row)
 
     def merge_call_metadata(self, call_id: str, patch: dict[str, Any]) -> None:
         """Merge ``patch`` into the call's metadata (``merge_metadata`` rules)."""

@@ -1,0 +1,75 @@
+"""A user's-eye program, checked with mypy (strict) by ``tests/unit/test_typing.py``.
+
+Never run: only type-checked. Each ``assert_type`` states what a type checker must
+infer; each ``type: ignore[...]`` marks a call it must reject (with
+``warn_unused_ignores`` on, a call it accepted fails the check).
+"""
+
+from __future__ import annotations
+
+from typing import assert_type
+
+import kitaru
+from kitaru import CheckpointFuture, FlowHandle, checkpoint, flow
+
+__all__: list[str] = []
+
+
+@checkpoint
+def fetch(url: str) -> bytes:
+    """A bare checkpoint."""
+    return url.encode()
+
+
+@checkpoint(retries=2, type="llm_call", cache=True, cache_ttl=3600)
+def summarize(text: str, *, words: int = 50) -> str:
+    """A checkpoint with options."""
+    return text[:words]
+
+
+@checkpoint
+async def fetch_async(url: str) -> int:
+    """An async checkpoint."""
+    return len(url)
+
+
+@flow
+def research(topic: str) -> dict[str, int]:
+    """A flow: the checked calls inside it."""
+    page = fetch("https://example.org")
+    assert_type(page, bytes)
+    assert_type(summarize("text", words=10), str)
+    assert_type(fetch("https://example.org", id="home"), bytes)
+    future = fetch.submit("https://example.org")
+    assert_type(future, CheckpointFuture[bytes])
+    assert_type(future.result(), bytes)
+    assert_type(fetch.submit("u", after=future), CheckpointFuture[bytes])
+    assert_type(fetch.map(["a", "b"]), list[CheckpointFuture[bytes]])
+    fetch(123)  # type: ignore[call-overload]
+    fetch(123, "extra")  # type: ignore[call-overload]
+    summarize("text", words="many")  # type: ignore[call-overload]
+    return {topic: len(page)}
+
+
+@flow(retries=1, cache=True)
+async def research_async(topic: str) -> list[int]:
+    """An async flow awaiting an async checkpoint."""
+    size = await fetch_async(topic)
+    assert_type(size, int)
+    assert_type(fetch_async.submit(topic), CheckpointFuture[int])
+    assert_type(await fetch_async.submit(topic), int)
+    return [size]
+
+
+def start() -> None:
+    """Starting flows outside a flow body."""
+    handle = research.run("agents")
+    assert_type(handle, FlowHandle[dict[str, int]])
+    assert_type(handle.wait(timeout=60), dict[str, int])
+    assert_type(handle.get(), dict[str, int])
+    assert_type(research.run("agents", cache=True).wait(), dict[str, int])
+    assert_type(research.with_options(cache=True, retries=2).run("agents"), FlowHandle[dict[str, int]])
+    assert_type(research_async.run("agents").wait(), list[int])
+    research.run(42)  # type: ignore[call-overload]
+    research.run("agents", "extra")  # type: ignore[call-overload]
+    kitaru.configure(cache=True)
