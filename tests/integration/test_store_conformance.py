@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from tests._postgres import create_database
-from tests.conformance.store_suite import ALL_TESTS
 
 from kitaru._types import ExecutionStatus, utcnow
 from kitaru.store._engine import create_engines, sqlite_url
 from kitaru.store._migrate import HEAD_REVISION, MIGRATIONS_DIR, current_revision
 from kitaru.store.base import LogRecord, MetadataStore
+from kitaru.store.conformance.store_suite import ALL_TESTS
 from kitaru.store.schema import UtcDateTime, metadata
 from kitaru.store.sql import SqlStore
 

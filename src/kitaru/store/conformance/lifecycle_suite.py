@@ -13,7 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.conformance.records import (
+
+from kitaru._types import CallKind, CallStatus, ExecutionStatus, new_id, utcnow
+from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
+from kitaru.store.base import CallRecord, LogRecord, MetadataStore
+from kitaru.store.conformance.records import (
     add_execution,
     artifact,
     at,
@@ -22,10 +26,6 @@ from tests.conformance.records import (
     only_call,
     run_call,
 )
-
-from kitaru._types import CallKind, CallStatus, ExecutionStatus, new_id, utcnow
-from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
-from kitaru.store.base import CallRecord, LogRecord, MetadataStore
 
 __all__ = ["LIFECYCLE_TESTS"]
 

@@ -13,8 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.conformance.lifecycle_suite import LIFECYCLE_TESTS
-from tests.conformance.records import (
+
+from kitaru._types import ArtifactKind, CallKind, CallStatus, ExecutionStatus, new_id, utcnow
+from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
+from kitaru.store.base import MetadataStore
+from kitaru.store.conformance.lifecycle_suite import LIFECYCLE_TESTS
+from kitaru.store.conformance.records import (
     add_execution,
     artifact,
     at,
@@ -24,10 +28,6 @@ from tests.conformance.records import (
     only_call,
     run_call,
 )
-
-from kitaru._types import ArtifactKind, CallKind, CallStatus, ExecutionStatus, new_id, utcnow
-from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
-from kitaru.store.base import MetadataStore
 
 __all__ = ["ALL_TESTS"]
 

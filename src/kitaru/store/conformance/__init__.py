@@ -1,0 +1,3 @@
+"""The conformance suite every metadata store passes."""
+
+__all__: list[str] = []
