@@ -9,6 +9,7 @@ part of ``ALL_TESTS``.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 
 from kitaru._types import ArtifactKind, CallKind, CallStatus, ExecutionStatus, new_id, utcnow
 from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
-from kitaru.store.base import MetadataStore
+from kitaru.store.base import LogRecord, MetadataStore
 from kitaru.store.conformance.lifecycle_suite import LIFECYCLE_TESTS
 from kitaru.store.conformance.records import (
     add_execution,
@@ -33,8 +34,64 @@ __all__ = ["ALL_TESTS"]
 
 
 # -- executions -------------------------------------------------------------
-def test_store_is_a_metadata_store(store: MetadataStore) -> None:
+def test_store_has_every_method_of_the_protocol(store: MetadataStore) -> None:
+    # isinstance() on a runtime-checkable protocol checks the names only.
     assert isinstance(store, MetadataStore)
+    names = [name for name, value in vars(MetadataStore).items() if callable(value) and name[0] != "_"]
+    assert len(names) >= 25
+    for name in names:
+        wanted = list(inspect.signature(getattr(MetadataStore, name)).parameters.values())[1:]
+        got = list(inspect.signature(getattr(store, name)).parameters.values())
+        shape = [(p.name, p.kind, p.default) for p in got]
+        assert shape == [(p.name, p.kind, p.default) for p in wanted], name
+
+
+def test_one_execution_from_start_to_end(store: MetadataStore) -> None:
+    """The writes of one execution with a checkpoint, a saved value, a wait and a result."""
+    exec_id = new_id()
+    inputs = artifact(exec_id, name="inputs", kind=ArtifactKind.INPUT.value, data=b'{"topic":"x"}')
+    store.create_execution(execution(exec_id, flow_name="research"), inputs=inputs)
+    assert store.claim_execution(exec_id, runner_id="r1", expected=[ExecutionStatus.PENDING]) is not None
+    fetched, out = run_call(store, exec_id, "fetch:0", 1, input_fingerprint="fp")
+    saved = artifact(exec_id, name="notes", kind=ArtifactKind.CONTEXT.value, call_id=fetched.call_id)
+    store.add_artifact(saved)
+    store.append_logs([LogRecord(exec_id, utcnow(), "fetched", call_id=fetched.call_id)])
+    wait = call(exec_id, "approve:0", 2, kind=CallKind.WAIT)
+    store.begin_attempt(wait, attempt(wait.call_id))
+    assert store.set_execution_status(
+        exec_id, ExecutionStatus.WAITING, expected=[ExecutionStatus.RUNNING], runner_id="r1", release=True
+    )
+    assert [c.call_id for c in store.list_pending_waits(exec_id)] == [wait.call_id]
+    answer = artifact(exec_id, name="input", kind=ArtifactKind.INPUT.value, call_id=wait.call_id)
+    assert store.resolve_wait(wait.call_id, output=answer, metadata={"by": "cli"}, ended_at=utcnow())
+    again = store.claim_execution(exec_id, runner_id="r2", expected=[ExecutionStatus.WAITING])
+    assert again is not None and again.run_count == 2 and again.runner_id == "r2"
+    journal = store.load_journal(exec_id)
+    assert [(c.invocation_id, c.status) for c in journal] == [
+        ("fetch:0", CallStatus.COMPLETED),
+        ("approve:0", CallStatus.COMPLETED),
+    ]
+    assert [c.output for c in journal] == [out, answer]
+    result = artifact(exec_id, name="result", kind=ArtifactKind.RESULT.value)
+    store.finish_execution(exec_id, ExecutionStatus.COMPLETED, result=result)
+    assert store.set_execution_status(exec_id, ExecutionStatus.COMPLETED, runner_id="r2", release=True)
+    done = store.get_execution(exec_id)
+    assert (done.status, done.result_artifact_id, done.inputs_artifact_id, done.runner_id) == (
+        ExecutionStatus.COMPLETED,
+        result.artifact_id,
+        inputs.artifact_id,
+        None,
+    )
+    assert [e.exec_id for e in store.list_executions(status="completed")] == [exec_id]
+    assert store.resolve_exec_id(exec_id[:-4]) == exec_id
+    assert {a.artifact_id for a in store.list_artifacts(exec_id)} == {
+        inputs.artifact_id,
+        out.artifact_id,
+        saved.artifact_id,
+        answer.artifact_id,
+        result.artifact_id,
+    }
+    assert [r.message for r in store.list_logs(exec_id, call_id=fetched.call_id)] == ["fetched"]
 
 
 def test_execution_round_trips_every_field(store: MetadataStore) -> None:
