@@ -109,3 +109,12 @@ def test_memory_stores_import_no_sql_and_testing_stays_cheap() -> None:
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+
+
+def test_in_memory_store_names_itself_and_drops_its_data_when_closed() -> None:
+    with InMemoryStore("scratch") as store:
+        assert repr(store) == "InMemoryStore('scratch')" and store.name == "scratch"
+        with pytest.raises(KitaruStateError, match="'nope' in store 'scratch'"):
+            store.get_execution("nope")
+    with pytest.raises(KitaruStateError, match="The store 'scratch' is closed"):
+        store.list_executions()

@@ -113,7 +113,7 @@ def execution_in(record: ExecutionRecord) -> ExecutionRecord:
     """Return the stored form of a new execution."""
     return dataclasses.replace(
         record,
-        status=ExecutionStatus(record.status),
+        status=status_of(record.status),
         created_at=utc(record.created_at),
         updated_at=utc(record.updated_at),
         started_at=utc(record.started_at),
