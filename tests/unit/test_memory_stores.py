@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,8 @@ import pytest
 
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
+from kitaru.artifacts.base import ArtifactStore
+from kitaru.artifacts.local import LocalArtifactStore
 from kitaru.errors import KitaruStateError, KitaruUsageError, KitaruUserCodeError
 from kitaru.testing import InMemoryStore, MemoryArtifactStore, in_memory
 
@@ -83,19 +86,40 @@ def test_a_flow_fails_retries_and_replays_on_the_in_memory_stores(kitaru_home: P
             KitaruClient().executions.get(handle.exec_id)
 
 
-def test_memory_artifact_store() -> None:
-    store = MemoryArtifactStore("blobs")
-    key = store.put(b"hello")
-    assert store.put(bytearray(b"hello")) == key and len(store) == 1
-    assert store.get(key) == b"hello" and store.exists(key) and store.uri == "memory://blobs"
-    assert store.put(b"pre-hashed", sha256="A" * 64) == "a" * 64
+@pytest.fixture(params=["memory", "local"])
+def artifact_store(request: pytest.FixtureRequest, tmp_path: Path) -> ArtifactStore:
+    if request.param == "memory":
+        return MemoryArtifactStore("blobs")
+    return LocalArtifactStore(tmp_path / "blobs")
+
+
+def test_artifact_stores_keep_one_contract(artifact_store: ArtifactStore) -> None:
+    assert isinstance(artifact_store, ArtifactStore)
+    key = artifact_store.put(b"hello")
+    assert key == hashlib.sha256(b"hello").hexdigest()
+    assert artifact_store.put(bytearray(b"hello")) == key and artifact_store.put(memoryview(b"hello")) == key
+    assert artifact_store.get(key) == b"hello" and artifact_store.exists(key)
+    assert artifact_store.put(b"pre-hashed", sha256="A" * 64) == "a" * 64
+    assert artifact_store.get("a" * 64) == b"pre-hashed"
     with pytest.raises(KitaruStateError, match="b" * 64):
-        store.get("b" * 64)
-    assert not store.exists("c" * 64)
+        artifact_store.get("b" * 64)
+    assert not artifact_store.exists("c" * 64)
     with pytest.raises(KitaruUsageError):
-        store.put("text")  # type: ignore[arg-type]
-    with pytest.raises(KitaruUsageError):
-        store.get("not-a-key")
+        artifact_store.put("text")  # type: ignore[arg-type]
+    for bad in ("not-a-key", "B" * 64):
+        with pytest.raises(KitaruUsageError):
+            artifact_store.get(bad)
+        with pytest.raises(KitaruUsageError):
+            artifact_store.exists(bad)
+
+
+def test_memory_artifact_store_counts_and_names_its_blobs() -> None:
+    store = MemoryArtifactStore("blobs")
+    store.put(b"a")
+    store.put(b"a")
+    store.put(b"b")
+    assert len(store) == 2 and store.uri == "memory://blobs"
+    assert MemoryArtifactStore().uri != MemoryArtifactStore().uri
 
 
 def test_memory_stores_import_no_sql_and_testing_stays_cheap() -> None:
