@@ -39,9 +39,8 @@ import pytest
 
 pytest.register_assert_rewrite(
     "kitaru.store.conformance.store_suite",
-    "kitaru.store.conformance.calls_suite",
     "kitaru.store.conformance.lifecycle_suite",
-    "kitaru.store.conformance.logs_suite",
+    "kitaru.store.conformance.integrity_suite",
     "kitaru.store.conformance.records",
 )
 
