@@ -29,6 +29,7 @@ __all__ = [
     "MEMORY_URL_PREFIX",
     "Stores",
     "default_stores",
+    "open_memory_stores",
     "open_stores",
     "reset_default_stores",
     "stack_stores",
@@ -49,16 +50,9 @@ class Stores:
 
 
 def open_stores(url: str, artifacts_dir: str | os.PathLike[str]) -> Stores:
-    """Open the metadata store at ``url`` and the local artifact store at ``artifacts_dir``.
-
-    A ``memory://<name>`` URL opens a new in-memory metadata store and artifact store.
-    """
+    """Open the metadata store at ``url`` and the local artifact store at ``artifacts_dir``."""
     if url.startswith(MEMORY_URL_PREFIX):
-        from kitaru.artifacts.memory import MemoryArtifactStore
-        from kitaru.store.memory import InMemoryStore
-
-        name = url.removeprefix(MEMORY_URL_PREFIX) or "default"
-        return Stores(InMemoryStore(url), MemoryArtifactStore(name), url, url)
+        return open_memory_stores(url)
     from kitaru.artifacts.local import LocalArtifactStore
     from kitaru.store.sql import SqlStore
 
@@ -67,6 +61,15 @@ def open_stores(url: str, artifacts_dir: str | os.PathLike[str]) -> Stores:
 
     display = make_url(url).render_as_string(hide_password=True)
     return Stores(metadata, LocalArtifactStore(artifacts_dir), url, display)
+
+
+def open_memory_stores(url: str) -> Stores:
+    """Open a new in-memory metadata store and artifact store for a ``memory://<name>`` URL."""
+    from kitaru.artifacts.memory import MemoryArtifactStore
+    from kitaru.store.memory import InMemoryStore
+
+    name = url.removeprefix(MEMORY_URL_PREFIX) or "default"
+    return Stores(InMemoryStore(url), MemoryArtifactStore(name), url, url)
 
 
 _lock = threading.Lock()
