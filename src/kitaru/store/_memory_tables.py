@@ -52,7 +52,7 @@ class MemoryTables:
         return self._name
 
     def __repr__(self) -> str:
-        return f"InMemoryStore({self._name!r})"
+        return f"{type(self).__name__}({self._name!r})"
 
     def __enter__(self) -> Self:
         return self
