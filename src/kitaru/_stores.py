@@ -6,7 +6,10 @@ directory (``KITARU_HOME``, a ``.kitaru/`` found walking up from the current
 directory, or the user data directory): ``kitaru.db`` (SQLite) and
 ``artifacts/``. ``KITARU_STORE_URL`` points the metadata store elsewhere
 (e.g. ``postgresql+psycopg://…``) and ``KITARU_ARTIFACTS_DIR`` the artifacts,
-whatever the stack says.
+whatever the stack says. The URL ``memory://<name>`` opens an in-memory
+metadata store and artifact store instead (for tests; see
+:func:`kitaru.testing.in_memory`): they live until the stores are reset, in
+this process only.
 """
 
 from __future__ import annotations
@@ -22,7 +25,18 @@ from kitaru.errors import KitaruFeatureNotAvailableError
 from kitaru.stacks import stack_location
 from kitaru.store.base import MetadataStore
 
-__all__ = ["Stores", "default_stores", "open_stores", "reset_default_stores", "stack_stores"]
+__all__ = [
+    "MEMORY_URL_PREFIX",
+    "Stores",
+    "default_stores",
+    "open_memory_stores",
+    "open_stores",
+    "reset_default_stores",
+    "stack_stores",
+]
+
+#: Store URLs starting with this open in-memory stores (the artifacts directory is ignored).
+MEMORY_URL_PREFIX = "memory://"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +51,8 @@ class Stores:
 
 def open_stores(url: str, artifacts_dir: str | os.PathLike[str]) -> Stores:
     """Open the metadata store at ``url`` and the local artifact store at ``artifacts_dir``."""
+    if url.startswith(MEMORY_URL_PREFIX):
+        return open_memory_stores(url)
     from kitaru.artifacts.local import LocalArtifactStore
     from kitaru.store.sql import SqlStore
 
@@ -45,6 +61,15 @@ def open_stores(url: str, artifacts_dir: str | os.PathLike[str]) -> Stores:
 
     display = make_url(url).render_as_string(hide_password=True)
     return Stores(metadata, LocalArtifactStore(artifacts_dir), url, display)
+
+
+def open_memory_stores(url: str) -> Stores:
+    """Open a new in-memory metadata store and artifact store for a ``memory://<name>`` URL."""
+    from kitaru.artifacts.memory import MemoryArtifactStore
+    from kitaru.store.memory import InMemoryStore
+
+    name = url.removeprefix(MEMORY_URL_PREFIX) or "default"
+    return Stores(InMemoryStore(url), MemoryArtifactStore(name), url, url)
 
 
 _lock = threading.Lock()

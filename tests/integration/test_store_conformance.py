@@ -1,4 +1,5 @@
-"""The metadata store conformance suite on a SQLite file and on PostgreSQL, plus schema checks."""
+"""The metadata store conformance suite on three stores (in memory, a SQLite file, PostgreSQL),
+plus the SQL stores' schema checks."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from tests._postgres import create_database
-from tests.conformance.store_suite import ALL_TESTS
 
 from kitaru._types import ExecutionStatus, utcnow
 from kitaru.store._engine import create_engines, sqlite_url
 from kitaru.store._migrate import HEAD_REVISION, MIGRATIONS_DIR, current_revision
 from kitaru.store.base import LogRecord, MetadataStore
+from kitaru.store.conformance import ALL_TESTS, MetadataStoreSuite
+from kitaru.store.memory import InMemoryStore
 from kitaru.store.schema import UtcDateTime, metadata
 from kitaru.store.sql import SqlStore
 
@@ -59,13 +61,55 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
     opened.close()
 
 
-@pytest.mark.parametrize("case", ALL_TESTS, ids=lambda case: case.__name__.removeprefix("test_"))
-def test_conformance(case: Callable[[MetadataStore], None], store: SqlStore) -> None:
-    case(store)
+class TestInMemoryStore(MetadataStoreSuite):
+    def make_store(self) -> MetadataStore:
+        return InMemoryStore()
+
+
+class TestSqliteStore(MetadataStoreSuite):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[MetadataStore]:
+        opened = SqlStore.open_sqlite(tmp_path / "store.db")
+        yield opened
+        opened.close()
+
+
+@pytest.mark.postgres
+class TestPostgresStore(MetadataStoreSuite):
+    @pytest.fixture
+    def store(self, postgres_store_url: str) -> Iterator[MetadataStore]:
+        _truncate(postgres_store_url)
+        opened = SqlStore(postgres_store_url)
+        yield opened
+        opened.close()
 
 
 def test_suite_is_collected() -> None:
     assert len(ALL_TESTS) >= 60
+    for suite in (TestInMemoryStore, TestSqliteStore, TestPostgresStore):
+        assert all(callable(getattr(suite, case.__name__)) for case in ALL_TESTS)
+
+
+class _SingleThreaded(MetadataStoreSuite):
+    capabilities = frozenset()
+
+    def make_store(self) -> MetadataStore:
+        return InMemoryStore()
+
+
+def _marks(suite: type, case: Callable[..., None]) -> list[str]:
+    return [mark.name for mark in getattr(getattr(suite, case.__name__), "pytestmark", [])]
+
+
+def test_cases_needing_a_missing_capability_are_skipped() -> None:
+    skipped = {case.__name__ for case in ALL_TESTS if "skip" in _marks(_SingleThreaded, case)}
+    assert skipped == {"test_concurrent_claims_have_one_winner", "test_concurrent_resolvers_have_one_winner"}
+    assert not any(_marks(TestInMemoryStore, case) for case in ALL_TESTS)
+
+
+def test_a_suite_without_a_store_says_what_to_do() -> None:
+    with pytest.raises(NotImplementedError, match="make_store"):
+        MetadataStoreSuite().make_store()
 
 
 def test_head_revision_matches_the_migration_scripts() -> None:

@@ -13,7 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.conformance.records import (
+
+from kitaru._types import CallKind, CallStatus, ExecutionStatus, new_id, utcnow
+from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
+from kitaru.store.base import CallRecord, LogRecord, MetadataStore
+from kitaru.store.conformance.capabilities import Capability, requires
+from kitaru.store.conformance.records import (
     add_execution,
     artifact,
     at,
@@ -22,10 +27,6 @@ from tests.conformance.records import (
     only_call,
     run_call,
 )
-
-from kitaru._types import CallKind, CallStatus, ExecutionStatus, new_id, utcnow
-from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
-from kitaru.store.base import CallRecord, LogRecord, MetadataStore
 
 __all__ = ["LIFECYCLE_TESTS"]
 
@@ -129,6 +130,7 @@ def test_claim_and_start_keep_the_cancel_request(store: MetadataStore) -> None:
     assert store.start_execution(exec_id, runner_id="b").cancel_requested
 
 
+@requires(Capability.THREADS)
 def test_concurrent_claims_have_one_winner(store: MetadataStore) -> None:
     exec_id = add_execution(store).exec_id
     results = race(8, lambda i: store.claim_execution(exec_id, runner_id=f"r{i}", expected=[PENDING]))
@@ -269,6 +271,7 @@ def only_attempt_id(store: MetadataStore, exec_id: str, call_id: str) -> str:
     return found.attempts[-1].attempt_id
 
 
+@requires(Capability.THREADS)
 def test_concurrent_resolvers_have_one_winner(store: MetadataStore) -> None:
     exec_id = add_execution(store).exec_id
     wait = begin_wait(store, exec_id)

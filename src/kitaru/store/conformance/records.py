@@ -1,4 +1,13 @@
-"""Records for the conformance suites: factories with defaults, and common call sequences."""
+"""Records for the conformance suites: factories with defaults, and common call sequences.
+
+Every factory fills what a test does not care about and takes the fields it
+does as keywords.
+
+Example:
+    >>> from kitaru.store.conformance.records import execution
+    >>> execution("abc", flow_name="research").flow_name
+    'research'
+"""
 
 from __future__ import annotations
 
@@ -8,14 +17,29 @@ from typing import Any
 from kitaru._types import ArtifactKind, CallKind, CallStatus, ExecutionStatus, new_id, utcnow
 from kitaru.store.base import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, MetadataStore
 
+__all__ = [
+    "T0",
+    "add_execution",
+    "artifact",
+    "at",
+    "attempt",
+    "call",
+    "execution",
+    "only_call",
+    "run_call",
+]
+
+#: A fixed instant with microseconds, for timestamps that must round-trip exactly.
 T0 = dt.datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
 
 
 def at(seconds: float) -> dt.datetime:
+    """Return the instant ``seconds`` after :data:`T0`."""
     return T0 + dt.timedelta(seconds=seconds)
 
 
 def execution(exec_id: str | None = None, **fields: Any) -> ExecutionRecord:
+    """Return a pending execution record (a new id unless given), created now unless given."""
     created = fields.pop("created_at", utcnow())
     values: dict[str, Any] = {
         "exec_id": exec_id or new_id(),
@@ -29,12 +53,14 @@ def execution(exec_id: str | None = None, **fields: Any) -> ExecutionRecord:
 
 
 def add_execution(store: MetadataStore, exec_id: str | None = None, **fields: Any) -> ExecutionRecord:
+    """Create an execution in ``store`` (see :func:`execution`) and return its record."""
     record = execution(exec_id, **fields)
     store.create_execution(record)
     return record
 
 
 def artifact(exec_id: str, **fields: Any) -> ArtifactRecord:
+    """Return an inline output artifact of ``exec_id`` holding ``42``."""
     values: dict[str, Any] = {
         "artifact_id": new_id(),
         "exec_id": exec_id,
@@ -52,6 +78,7 @@ def artifact(exec_id: str, **fields: Any) -> ArtifactRecord:
 
 
 def call(exec_id: str, invocation_id: str = "step:0", seq: int = 1, **fields: Any) -> CallRecord:
+    """Return a running checkpoint call named after its invocation id."""
     values: dict[str, Any] = {
         "call_id": new_id(),
         "exec_id": exec_id,
@@ -67,6 +94,7 @@ def call(exec_id: str, invocation_id: str = "step:0", seq: int = 1, **fields: An
 
 
 def attempt(call_id: str, number: int = 1) -> AttemptRecord:
+    """Return a running attempt of ``call_id`` started now."""
     return AttemptRecord(new_id(), call_id, number, CallStatus.RUNNING, utcnow())
 
 
@@ -83,6 +111,7 @@ def run_call(
 
 
 def only_call(store: MetadataStore, exec_id: str) -> CallRecord:
+    """Return the one call of the execution (with its attempts); fail when there are more."""
     calls = store.list_calls(exec_id)
     assert len(calls) == 1
     return calls[0]

@@ -1,21 +1,29 @@
 """The conformance suite every ``MetadataStore`` passes.
 
 Each test is a plain function taking a fresh, empty ``store``; a backend's
-test module runs ``ALL_TESTS`` against its own stores. The tests of runner
-lifecycle, waits, replay seeds and logs live in ``lifecycle_suite`` and are
+test module runs ``ALL_TESTS`` against its own stores (see
+:class:`kitaru.store.conformance.MetadataStoreSuite`). The tests of runner
+lifecycle, waits, replay seeds and logs live in ``lifecycle_suite``, those of
+whole executions, refused writes and copies in ``integrity_suite``; all are
 part of ``ALL_TESTS``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.conformance.cache_suite import CACHE_TESTS
-from tests.conformance.lifecycle_suite import LIFECYCLE_TESTS
-from tests.conformance.records import (
+
+from kitaru._types import ArtifactKind, CallKind, CallStatus, ExecutionStatus, new_id, utcnow
+from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
+from kitaru.store.base import MetadataStore
+from kitaru.store.conformance.cache_suite import CACHE_TESTS
+from kitaru.store.conformance.integrity_suite import INTEGRITY_TESTS
+from kitaru.store.conformance.lifecycle_suite import LIFECYCLE_TESTS
+from kitaru.store.conformance.records import (
     add_execution,
     artifact,
     at,
@@ -26,16 +34,20 @@ from tests.conformance.records import (
     run_call,
 )
 
-from kitaru._types import ArtifactKind, CallKind, CallStatus, ExecutionStatus, new_id, utcnow
-from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
-from kitaru.store.base import MetadataStore
-
 __all__ = ["ALL_TESTS"]
 
 
 # -- executions -------------------------------------------------------------
-def test_store_is_a_metadata_store(store: MetadataStore) -> None:
+def test_store_has_every_method_of_the_protocol(store: MetadataStore) -> None:
+    # isinstance() on a runtime-checkable protocol checks the names only.
     assert isinstance(store, MetadataStore)
+    names = [name for name, value in vars(MetadataStore).items() if callable(value) and name[0] != "_"]
+    assert len(names) >= 25
+    for name in names:
+        wanted = list(inspect.signature(getattr(MetadataStore, name)).parameters.values())[1:]
+        got = list(inspect.signature(getattr(store, name)).parameters.values())
+        shape = [(p.name, p.kind, p.default) for p in got]
+        assert shape == [(p.name, p.kind, p.default) for p in wanted], name
 
 
 def test_execution_round_trips_every_field(store: MetadataStore) -> None:
@@ -496,4 +508,5 @@ ALL_TESTS: list[Callable[[MetadataStore], None]] = (
     [value for name, value in list(globals().items()) if name.startswith("test_") and callable(value)]
     + LIFECYCLE_TESTS
     + CACHE_TESTS
+    + INTEGRITY_TESTS
 )

@@ -6,10 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from tests.conformance.records import add_execution, artifact, attempt, call, only_call, run_call
-
 from kitaru._types import CallStatus, utcnow
 from kitaru.store.base import LogRecord, MetadataStore
+from kitaru.store.conformance.records import add_execution, artifact, attempt, call, only_call, run_call
 
 __all__ = ["CACHE_TESTS"]
 

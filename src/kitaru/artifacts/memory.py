@@ -1,0 +1,111 @@
+"""The in-memory artifact store: content-addressed blobs in a dict, for tests.
+
+It keeps the :class:`~kitaru.artifacts.base.ArtifactStore` contract of the
+local directory store (keys are sha256 hex digests, equal content is stored
+once, a missing key is a :class:`~kitaru.errors.KitaruStateError` naming
+it) without touching a disk. The blobs live as long as the object.
+
+Example:
+    >>> store = MemoryArtifactStore()
+    >>> key = store.put(b"hello")
+    >>> store.get(key)
+    b'hello'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import threading
+
+from kitaru.errors import KitaruStateError, KitaruUsageError
+
+__all__ = ["MemoryArtifactStore"]
+
+_HEX = frozenset("0123456789abcdef")
+_numbers = itertools.count(1)
+
+
+def _check_key(key: object) -> str:
+    if not isinstance(key, str) or len(key) != 64 or not _HEX.issuperset(key):
+        raise KitaruUsageError(
+            f"Invalid artifact key {key!r}: expected a sha256 hex digest (64 lowercase hex characters)."
+        )
+    return key
+
+
+class MemoryArtifactStore:
+    """Content-addressed blobs in memory; thread-safe.
+
+    Args:
+        name: Names the store in its URI (``memory://<name>``) and in messages;
+            a new number when not given.
+
+    Example:
+        >>> store = MemoryArtifactStore("tests")
+        >>> store.uri, store.exists("0" * 64)
+        ('memory://tests', False)
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        self._name = name if name is not None else f"artifacts-{next(_numbers)}"
+        self._blobs: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"MemoryArtifactStore({self._name!r})"
+
+    def __len__(self) -> int:
+        """The number of stored blobs."""
+        return len(self._blobs)
+
+    @property
+    def uri(self) -> str:
+        """``memory://`` and the store's name."""
+        return f"memory://{self._name}"
+
+    def put(self, data: bytes, *, sha256: str | None = None) -> str:
+        """Store a copy of ``data`` and return its sha256 hex key.
+
+        ``sha256`` may be passed when the caller already computed it; it is trusted.
+
+        Raises:
+            KitaruUsageError: ``data`` is not bytes-like or ``sha256`` is malformed.
+
+        Example:
+            >>> store = MemoryArtifactStore()
+            >>> store.put(b"a") == store.put(b"a")
+            True
+        """
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise KitaruUsageError(f"MemoryArtifactStore.put() needs bytes, got {type(data).__name__}.")
+        if sha256 is None:
+            key = hashlib.sha256(data).hexdigest()
+        else:
+            key = _check_key(sha256.lower() if isinstance(sha256, str) else sha256)
+        blob = bytes(data)
+        with self._lock:
+            self._blobs.setdefault(key, blob)
+        return key
+
+    def get(self, key: str) -> bytes:
+        """Return the blob stored under ``key``.
+
+        Raises:
+            KitaruStateError: No blob has this key (the message names it).
+        """
+        _check_key(key)
+        with self._lock:
+            blob = self._blobs.get(key)
+        if blob is None:
+            raise KitaruStateError(
+                f"No artifact with key {key} in the in-memory artifact store {self.uri}. "
+                "Blobs live only as long as the store object; use the store that saved it."
+            )
+        return blob
+
+    def exists(self, key: str) -> bool:
+        """Whether a blob with this key is stored."""
+        _check_key(key)
+        with self._lock:
+            return key in self._blobs
