@@ -40,7 +40,7 @@ def kitaru_command() -> list[str]:
 
 def fill_store(home: Path, n: int) -> None:
     """Write ``n`` ended executions straight through the store API (no flows run)."""
-    from kitaru._stores import default_stores
+    from kitaru._connect import default_stores
 
     with isolated_home(home):
         store = default_stores().metadata

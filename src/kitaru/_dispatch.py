@@ -68,7 +68,7 @@ def get_dispatcher() -> Dispatcher:
     if _dispatcher is None:
         # The runtime registers itself when imported; reached by name so that the client,
         # which imports this module, stays independent of the runtime.
-        importlib.import_module("kitaru._lifecycle")
+        importlib.import_module("kitaru.runtime.targets.local")
     if _dispatcher is None:
         raise KitaruFeatureNotAvailableError(
             "No runtime is available to run executions in this process; import kitaru first."

@@ -20,14 +20,13 @@ import time
 from collections.abc import Callable, Generator
 from typing import Any
 
+from kitaru._connect import Stores, default_stores, stack_stores
 from kitaru._dispatch import get_dispatcher
-from kitaru._lifecycle import launch, log_sink_factory
-from kitaru._liveness import new_runner_id
-from kitaru._model_registry import registry_for_spec
-from kitaru._stores import Stores, default_stores, stack_stores
+from kitaru._leases import new_runner_id
 from kitaru._types import ExecutionStatus
-from kitaru._values import load_value
+from kitaru.artifacts.values import load_value
 from kitaru.config import build_spec, resolve_settings, validate_cache, validate_retries
+from kitaru.config.model_aliases import registry_for_spec
 from kitaru.errors import (
     KitaruDivergenceError,
     KitaruExecutionError,
@@ -39,6 +38,7 @@ from kitaru.errors import (
 from kitaru.runtime.engine import FlowTarget, Outcome, RunSettings, create_execution, source_reference
 from kitaru.runtime.failures import failure_from
 from kitaru.runtime.loader import SCRIPT_MODULE, register_flow
+from kitaru.runtime.targets.local import launch, log_sink_factory
 
 __all__ = ["FlowHandle", "flow"]
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kitaru._stores import reset_default_stores
+from kitaru._connect import reset_default_stores
 from kitaru.config import reset_config
 
 __all__ = ["isolated_home"]

@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from kitaru._types import CallStatus, CheckpointType, ExecutionStatus, FailureOrigin
-from kitaru._values import load_value
 from kitaru.artifacts.base import ArtifactStore
+from kitaru.artifacts.values import load_value
 from kitaru.client._convert import to_artifact
 from kitaru.client._executions import Executions
 from kitaru.models import (
@@ -83,7 +83,7 @@ class KitaruClient:
 
     def __init__(self, *, store: MetadataStore | None = None, artifacts: ArtifactStore | None = None) -> None:
         if store is None or artifacts is None:
-            from kitaru._stores import default_stores
+            from kitaru._connect import default_stores
 
             stores = default_stores()
             store = store or stores.metadata

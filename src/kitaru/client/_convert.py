@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kitaru._liveness import is_orphaned
+from kitaru._leases import is_orphaned
 from kitaru.models import (
     ArtifactRef,
     CheckpointAttempt,

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from kitaru._dispatch import get_dispatcher
-from kitaru._liveness import is_orphaned
+from kitaru._leases import is_orphaned
 from kitaru._types import ExecutionStatus, utcnow
-from kitaru._values import make_artifact
+from kitaru.artifacts.values import make_artifact
 from kitaru.client._convert import to_execution, to_log, to_pending_wait
 from kitaru.client._inputs import validate_answer
 from kitaru.errors import KitaruStateError, KitaruUsageError

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kitaru._types import CallKind, CallStatus, new_id, utcnow
-from kitaru._values import load_value, make_artifact
+from kitaru.artifacts.values import load_value, make_artifact
 from kitaru.errors import KitaruDivergenceError, KitaruUsageError
 from kitaru.runtime.context import CallScope, ExecutionContext
 from kitaru.runtime.failures import failure_from

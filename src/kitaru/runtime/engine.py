@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kitaru._liveness import heartbeat_seconds, new_runner_id
+from kitaru._leases import heartbeat_seconds, new_runner_id
 from kitaru._types import ExecutionStatus, new_id, utcnow
-from kitaru._values import make_artifact
 from kitaru.artifacts.base import ArtifactStore
+from kitaru.artifacts.values import make_artifact
 from kitaru.errors import KitaruDivergenceError, KitaruUsageError, KitaruWaitAbortedError
 from kitaru.runtime.context import (
     ExecutionContext,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kitaru._types import CallKind, CallStatus, ExecutionStatus, new_id, utcnow
-from kitaru._values import load_value, make_artifact
+from kitaru.artifacts.values import load_value, make_artifact
 from kitaru.errors import KitaruUsageError, KitaruWaitAbortedError
 from kitaru.runtime.calls import CallTarget, assign_slot
 from kitaru.runtime.context import ExecutionContext

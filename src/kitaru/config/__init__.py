@@ -23,8 +23,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from kitaru._datafiles import CONFIG_FILE, read_config, resolve_home
-from kitaru._settings import (
+from kitaru._types import UNSET, Unset
+from kitaru.config._home import CONFIG_FILE, read_config, resolve_home
+from kitaru.config._layers import (
     DEFAULTS,
     ENV_SETTINGS,
     SETTING_NAMES,
@@ -36,7 +37,6 @@ from kitaru._settings import (
     validate_retries,
     validate_setting,
 )
-from kitaru._types import UNSET, Unset
 from kitaru.errors import KitaruFeatureNotAvailableError, KitaruUsageError
 
 __all__ = [

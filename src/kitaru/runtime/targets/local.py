@@ -14,10 +14,10 @@ from dataclasses import replace
 from typing import Any
 
 from kitaru._dispatch import set_dispatcher
-from kitaru._liveness import new_runner_id
+from kitaru._leases import new_runner_id
 from kitaru._types import ExecutionStatus
-from kitaru._values import load_value
 from kitaru.artifacts.base import ArtifactStore
+from kitaru.artifacts.values import load_value
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.runtime.context import running_here
 from kitaru.runtime.engine import FlowTarget, Outcome, RunSettings, create_execution, run_in_place

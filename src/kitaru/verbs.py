@@ -15,9 +15,9 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from kitaru._stores import default_stores
+from kitaru._connect import default_stores
 from kitaru._types import ArtifactKind
-from kitaru._values import load_value, make_artifact
+from kitaru.artifacts.values import load_value, make_artifact
 from kitaru.errors import KitaruContextError, KitaruStateError, KitaruUsageError
 from kitaru.runtime.context import current_call, current_execution
 from kitaru.serde import serialize

@@ -1,7 +1,7 @@
 """The composition root: the one place that opens stores from a URL.
 
 Everything else receives opened stores. The stores are those of the active
-stack (see :mod:`kitaru.stacks`); the stack ``default`` lives in the data
+stack (see :mod:`kitaru.config.stacks`); the stack ``default`` lives in the data
 directory (``KITARU_HOME``, a ``.kitaru/`` found walking up from the current
 directory, or the user data directory): ``kitaru.db`` (SQLite) and
 ``artifacts/``. ``KITARU_STORE_URL`` points the metadata store elsewhere
@@ -18,8 +18,8 @@ from pathlib import Path
 
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.config import active_stack, resolve_settings
+from kitaru.config.stacks import stack_location
 from kitaru.errors import KitaruFeatureNotAvailableError
-from kitaru.stacks import stack_location
 from kitaru.store.base import MetadataStore
 
 __all__ = ["Stores", "default_stores", "open_stores", "reset_default_stores", "stack_stores"]
