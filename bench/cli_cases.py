@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from kitaru._types import ExecutionStatus, new_id
-from kitaru.store.base import ExecutionRecord
+from kitaru.records import ExecutionRecord
 from kitaru.testing import isolated_home
 
 RUNS = 7

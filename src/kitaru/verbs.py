@@ -19,9 +19,9 @@ from kitaru._connect import default_stores
 from kitaru._types import ArtifactKind
 from kitaru.artifacts.values import load_value, make_artifact
 from kitaru.errors import KitaruContextError, KitaruStateError, KitaruUsageError
+from kitaru.records import ArtifactRecord, CallRecord
 from kitaru.runtime.context import current_call, current_execution
 from kitaru.serde import serialize
-from kitaru.store.base import ArtifactRecord, CallRecord
 
 __all__ = ["SAVE_TYPES", "load", "log", "save"]
 

@@ -25,7 +25,8 @@ from tests.conformance.records import (
 
 from kitaru._types import CallKind, CallStatus, ExecutionStatus, new_id, utcnow
 from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
-from kitaru.store.base import CallRecord, LogRecord, MetadataStore
+from kitaru.records import CallRecord, LogRecord
+from kitaru.store.base import MetadataStore
 
 __all__ = ["LIFECYCLE_TESTS"]
 

@@ -17,7 +17,8 @@ from tests._postgres import create_database
 from tests.conformance.store_suite import ALL_TESTS
 
 from kitaru._types import ExecutionStatus, utcnow
-from kitaru.store.base import LogRecord, MetadataStore
+from kitaru.records import LogRecord
+from kitaru.store.base import MetadataStore
 from kitaru.store.schema import UtcDateTime, metadata
 from kitaru.store.sql import SqlStore
 from kitaru.store.sql._engines import create_engines, sqlite_url

@@ -15,7 +15,7 @@ from kitaru.models import (
     LogEntry,
     PendingWait,
 )
-from kitaru.store.base import ArtifactRecord, CallRecord, ExecutionRecord, LogRecord
+from kitaru.records import ArtifactRecord, CallRecord, ExecutionRecord, LogRecord
 
 __all__ = ["to_artifact", "to_call", "to_execution", "to_log", "to_pending_wait"]
 

@@ -20,8 +20,8 @@ from kitaru.client._convert import to_execution, to_log, to_pending_wait
 from kitaru.client._inputs import validate_answer
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.models import Execution, LogEntry, PendingWait
+from kitaru.records import CallRecord, ExecutionRecord
 from kitaru.serde import serialize
-from kitaru.store.base import CallRecord, ExecutionRecord
 
 if TYPE_CHECKING:
     from kitaru.client import KitaruClient

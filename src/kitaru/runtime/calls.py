@@ -17,12 +17,12 @@ from typing import Any
 from kitaru._types import CallKind, CallStatus, new_id, utcnow
 from kitaru.artifacts.values import load_value, make_artifact
 from kitaru.errors import KitaruDivergenceError, KitaruUsageError
+from kitaru.records import AttemptRecord, CallRecord
 from kitaru.runtime.context import CallScope, ExecutionContext
 from kitaru.runtime.failures import failure_from
 from kitaru.runtime.retry import RetryPolicy
 from kitaru.runtime.signals import ExecutionCancelled
 from kitaru.serde import fingerprint, serialize
-from kitaru.store.base import AttemptRecord, CallRecord
 
 __all__ = ["CallTarget", "DurableCall", "Slot", "assign_slot", "run_async", "run_sync"]
 

@@ -19,6 +19,7 @@ from kitaru._types import ExecutionStatus, new_id, utcnow
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.artifacts.values import make_artifact
 from kitaru.errors import KitaruDivergenceError, KitaruUsageError, KitaruWaitAbortedError
+from kitaru.records import ExecutionRecord
 from kitaru.runtime.context import (
     ExecutionContext,
     enter_execution,
@@ -30,7 +31,7 @@ from kitaru.runtime.failures import failure_from
 from kitaru.runtime.heartbeat import Heartbeat
 from kitaru.runtime.signals import ExecutionCancelled, RunnerReleased
 from kitaru.serde import serialize
-from kitaru.store.base import ExecutionRecord, MetadataStore
+from kitaru.store.base import MetadataStore
 
 __all__ = ["FlowTarget", "Outcome", "create_execution", "RunSettings", "run_in_place", "source_reference"]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from kitaru._types import new_id
 from kitaru.errors import KitaruStateError, KitaruUsageError
-from kitaru.store.base import CallRecord
+from kitaru.records import CallRecord
 
 __all__ = ["OVERRIDE_PREFIX", "parse_overrides", "plan_seed", "select_call"]
 

@@ -17,11 +17,11 @@ from typing import Any
 from kitaru._types import CallKind, CallStatus, ExecutionStatus, new_id, utcnow
 from kitaru.artifacts.values import load_value, make_artifact
 from kitaru.errors import KitaruUsageError, KitaruWaitAbortedError
+from kitaru.records import AttemptRecord, CallRecord
 from kitaru.runtime.calls import CallTarget, assign_slot
 from kitaru.runtime.context import ExecutionContext
 from kitaru.runtime.signals import ExecutionCancelled, RunnerReleased
 from kitaru.serde import serialize
-from kitaru.store.base import AttemptRecord, CallRecord
 
 __all__ = ["WaitSpec", "record_answer", "wait_for_input"]
 

@@ -19,11 +19,12 @@ from kitaru._types import ExecutionStatus
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.artifacts.values import load_value
 from kitaru.errors import KitaruStateError, KitaruUsageError
+from kitaru.records import ExecutionRecord
 from kitaru.runtime.context import running_here
 from kitaru.runtime.engine import FlowTarget, Outcome, RunSettings, create_execution, run_in_place
 from kitaru.runtime.loader import load_flow
 from kitaru.runtime.replay import parse_overrides, plan_seed, select_call
-from kitaru.store.base import ExecutionRecord, MetadataStore
+from kitaru.store.base import MetadataStore
 
 __all__ = ["RuntimeDispatcher", "launch", "load_inputs", "log_sink_factory"]
 

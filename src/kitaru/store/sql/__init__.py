@@ -20,7 +20,7 @@ from typing import Any
 
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
-from kitaru.store.base import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
+from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
 from kitaru.store.sql import _rows
 from kitaru.store.sql._connection import status_of, status_value
 from kitaru.store.sql._engines import sqlite_url

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kitaru._types import merge_metadata
-from kitaru.store.base import ArtifactRecord, CallRecord
+from kitaru.records import ArtifactRecord, CallRecord
 from kitaru.store.sql._connection import StoreCore
 from kitaru.store.sql._rows import artifact_params, call_from_row, call_params
 
