@@ -35,7 +35,7 @@ from kitaru.errors import (
     KitaruUserCodeError,
     KitaruWaitAbortedError,
 )
-from kitaru.runtime.engine import FlowTarget, Outcome, RunSettings, create_execution, source_reference
+from kitaru.runtime.engine import FlowEntry, Outcome, RunSettings, create_execution, source_reference
 from kitaru.runtime.failures import failure_from
 from kitaru.runtime.loader import SCRIPT_MODULE, register_flow
 from kitaru.runtime.targets.local import launch, log_sink_factory
@@ -189,7 +189,7 @@ class _FlowDefinition:
         self.func = func
         self.name = func.__name__
         self._options = options
-        self._target = FlowTarget(name=func.__name__, func=func)
+        self._target = FlowEntry(name=func.__name__, func=func)
         register_flow(self._target)
         params = inspect.signature(func).parameters
         self._own_options = {

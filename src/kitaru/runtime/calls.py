@@ -24,11 +24,11 @@ from kitaru.runtime.retry import RetryPolicy
 from kitaru.runtime.signals import ExecutionCancelled
 from kitaru.serde import fingerprint, serialize
 
-__all__ = ["CallTarget", "DurableCall", "Slot", "assign_slot", "run_async", "run_sync"]
+__all__ = ["CallEntry", "DurableCall", "Slot", "assign_slot", "run_async", "run_sync"]
 
 
 @dataclass(eq=False)
-class CallTarget:
+class CallEntry:
     """What the runtime needs to know of a checkpoint definition."""
 
     name: str
@@ -68,7 +68,7 @@ def _diverged(ctx: ExecutionContext, seq: int, recorded: CallRecord, name: str, 
     raise error
 
 
-def assign_slot(ctx: ExecutionContext, target: CallTarget, explicit_id: str | None) -> Slot:
+def assign_slot(ctx: ExecutionContext, target: CallEntry, explicit_id: str | None) -> Slot:
     """Assign the invocation id and sequence number of a new call (in the flow thread)
     and check it against the journal: a completed record is returned for reuse, a
     different completed call at the same position is a divergence."""
@@ -115,7 +115,7 @@ class DurableCall:
     """The live part of one call: cache lookup, attempts and the recorded outcome."""
 
     ctx: ExecutionContext
-    target: CallTarget
+    target: CallEntry
     slot: Slot
     args: tuple[Any, ...]
     kwargs: dict[str, Any]

@@ -33,11 +33,11 @@ from kitaru.runtime.signals import ExecutionCancelled, RunnerReleased
 from kitaru.serde import serialize
 from kitaru.store.base import MetadataStore
 
-__all__ = ["FlowTarget", "Outcome", "create_execution", "RunSettings", "run_in_place", "source_reference"]
+__all__ = ["FlowEntry", "Outcome", "create_execution", "RunSettings", "run_in_place", "source_reference"]
 
 
 @dataclass(eq=False)
-class FlowTarget:
+class FlowEntry:
     """What the engine needs to know of a flow definition."""
 
     name: str
@@ -116,7 +116,7 @@ def create_execution(
     return exec_id
 
 
-def _run_body(target: FlowTarget, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def _run_body(target: FlowEntry, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if target.is_async:
         import asyncio
 
@@ -140,7 +140,7 @@ class RunSettings:
 
 def _run_once(
     exec_id: str,
-    target: FlowTarget,
+    target: FlowEntry,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     *,
@@ -197,7 +197,7 @@ def _is_cancel(error: BaseException, ctx: ExecutionContext) -> bool:
 
 def run_in_place(
     exec_id: str,
-    target: FlowTarget,
+    target: FlowEntry,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     *,

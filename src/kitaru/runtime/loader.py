@@ -14,17 +14,17 @@ import threading
 from typing import Any
 
 from kitaru.errors import KitaruStateError
-from kitaru.runtime.engine import FlowTarget
+from kitaru.runtime.engine import FlowEntry
 
 __all__ = ["load_flow", "register_flow"]
 
 _lock = threading.Lock()
-_registry: dict[tuple[str, str], FlowTarget] = {}
+_registry: dict[tuple[str, str], FlowEntry] = {}
 _scripts: dict[str, dict[str, Any]] = {}
 SCRIPT_MODULE = "__kitaru_main__"
 
 
-def register_flow(target: FlowTarget) -> None:
+def register_flow(target: FlowEntry) -> None:
     """Remember a flow defined in this process under its module and qualname."""
     func = target.func
     with _lock:
@@ -38,14 +38,14 @@ def _lookup(namespace: Any, qualname: str) -> Any:
     return obj
 
 
-def _as_target(obj: Any, where: str) -> FlowTarget:
+def _as_target(obj: Any, where: str) -> FlowEntry:
     target = getattr(obj, "_target", None)
-    if not isinstance(target, FlowTarget):
+    if not isinstance(target, FlowEntry):
         raise KitaruStateError(f"{where} is not a Kitaru flow (found {type(obj).__name__}).")
     return target
 
 
-def load_flow(source: dict[str, Any], *, flow_name: str) -> FlowTarget:
+def load_flow(source: dict[str, Any], *, flow_name: str) -> FlowEntry:
     """Return the flow of an execution, defined in this process or imported.
 
     Raises:

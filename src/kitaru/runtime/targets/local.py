@@ -21,7 +21,7 @@ from kitaru.artifacts.values import load_value
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ExecutionRecord
 from kitaru.runtime.context import running_here
-from kitaru.runtime.engine import FlowTarget, Outcome, RunSettings, create_execution, run_in_place
+from kitaru.runtime.engine import FlowEntry, Outcome, RunSettings, create_execution, run_in_place
 from kitaru.runtime.loader import load_flow
 from kitaru.runtime.replay import parse_overrides, plan_seed, select_call
 from kitaru.store.base import MetadataStore
@@ -47,7 +47,7 @@ def launch(
     store: MetadataStore,
     artifacts: ArtifactStore,
     exec_id: str,
-    target: FlowTarget,
+    target: FlowEntry,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     settings: RunSettings,
@@ -83,7 +83,7 @@ def _settings(record: ExecutionRecord, **extra: Any) -> RunSettings:
     )
 
 
-def _bind(target: FlowTarget, args: tuple[Any, ...], kwargs: dict[str, Any], new: dict[str, Any]) -> Any:
+def _bind(target: FlowEntry, args: tuple[Any, ...], kwargs: dict[str, Any], new: dict[str, Any]) -> Any:
     if not new:
         return args, kwargs
     signature = inspect.signature(target.func)
