@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from kitaru._dispatch import get_dispatcher
 from kitaru._leases import is_orphaned
 from kitaru._types import ExecutionStatus, utcnow
 from kitaru.artifacts.values import make_artifact
@@ -200,7 +199,7 @@ class Executions:
             return False
         if record.runner_id is not None and not is_orphaned(record):
             return False  # its runner is still polling and picks the answer up
-        return get_dispatcher().continue_execution(
+        return self._client._target.continue_execution(
             store,
             self._client._artifacts,
             exec_id,
@@ -250,7 +249,7 @@ class Executions:
         return self.get(record.exec_id)
 
     def _continue(self, record: ExecutionRecord) -> None:
-        ok = get_dispatcher().continue_execution(
+        ok = self._client._target.continue_execution(
             self._client._store,
             self._client._artifacts,
             record.exec_id,
@@ -274,7 +273,7 @@ class Executions:
                 f"Execution {record.exec_id} is {record.status.value}; replay an execution that ended "
                 "or waits."
             )
-        new_exec = get_dispatcher().replay(
+        new_exec = self._client._target.replay(
             self._client._store,
             self._client._artifacts,
             record.exec_id,
@@ -292,7 +291,7 @@ class Executions:
         if record.status.is_terminal:
             raise KitaruStateError(f"Execution {record.exec_id} already ended ({record.status.value}).")
         record = store.request_cancel(record.exec_id)
-        get_dispatcher().cancel_here(record.exec_id)
+        self._client._target.cancel_here(record.exec_id)
         if record.runner_id is None or is_orphaned(record):
             store.set_execution_status(
                 record.exec_id,

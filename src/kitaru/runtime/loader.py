@@ -39,7 +39,7 @@ def _lookup(namespace: Any, qualname: str) -> Any:
 
 
 def _as_target(obj: Any, where: str) -> FlowEntry:
-    target = getattr(obj, "_target", None)
+    target = getattr(obj, "_entry", None)
     if not isinstance(target, FlowEntry):
         raise KitaruStateError(f"{where} is not a Kitaru flow (found {type(obj).__name__}).")
     return target
