@@ -25,6 +25,7 @@ from kitaru.serde import serialize
 
 __all__ = ["SAVE_TYPES", "load", "log", "save"]
 
+#: The artifact types ``save(..., type=...)`` accepts.
 SAVE_TYPES = ("prompt", "response", "context", "input", "output", "blob")
 
 

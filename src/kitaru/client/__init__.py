@@ -38,6 +38,7 @@ __all__ = [
     "CheckpointType",
     "Execution",
     "ExecutionStatus",
+    "ExecutionTarget",
     "FailureInfo",
     "FailureOrigin",
     "KitaruClient",

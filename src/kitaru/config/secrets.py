@@ -36,7 +36,9 @@ __all__ = [
     "set_secret",
 ]
 
+#: The encrypted secrets, a JSON file in the data directory.
 SECRETS_FILE = "secrets.json"
+#: The key that encrypts the secrets (created on first use, readable by the owner only).
 KEY_FILE = "secrets.key"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -18,6 +18,7 @@ from kitaru.records import CallRecord
 
 __all__ = ["OVERRIDE_PREFIX", "parse_overrides", "plan_seed", "select_call"]
 
+#: Keys of replay overrides start with this, then name a call: ``checkpoint.<selector>``.
 OVERRIDE_PREFIX = "checkpoint."
 
 
