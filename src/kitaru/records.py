@@ -1,7 +1,10 @@
 """Storage records that cross layers: what stores keep and every layer round-trips.
 
 Stores write and read them; the runtime, the artifact codec and the client
-build and consume them. They hold plain data only.
+build and consume them. They hold plain data only. :class:`Failure` and
+:class:`SourceRef` are the typed shapes of the JSON objects stored in
+``failure`` and ``source`` columns: build and read those objects through them
+(``to_dict`` / ``from_dict``), so the stored shape is written in one place.
 
 Example:
     >>> from kitaru.records import LogRecord
@@ -12,18 +15,104 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kitaru._types import CallKind, CallStatus, ExecutionStatus
+from kitaru._types import CallKind, CallStatus, ExecutionStatus, FailureOrigin
 
 __all__ = [
     "ArtifactRecord",
     "AttemptRecord",
     "CallRecord",
     "ExecutionRecord",
+    "Failure",
     "LogRecord",
+    "SourceRef",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why an attempt, a call or an execution failed; stored as a JSON object.
+
+    ``exception_type`` is ``module.QualName`` (the bare name for builtins).
+    ``invocation_id`` and ``attempt`` say which call and attempt failed, when a
+    call did.
+
+    Example:
+        >>> Failure("boom", "ValueError", origin=FailureOrigin.USER_CODE).to_dict()["origin"]
+        'user_code'
+    """
+
+    message: str
+    exception_type: str
+    traceback: str | None = None
+    origin: FailureOrigin = FailureOrigin.UNKNOWN
+    attempt: int | None = None
+    invocation_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored shape: ``message``, ``exception_type``, ``traceback``, ``origin``
+        (a ``FailureOrigin`` value), and ``attempt`` / ``invocation_id`` when set."""
+        data: dict[str, Any] = {
+            "message": self.message,
+            "exception_type": self.exception_type,
+            "traceback": self.traceback,
+            "origin": self.origin.value,
+        }
+        if self.attempt is not None:
+            data["attempt"] = self.attempt
+        if self.invocation_id is not None:
+            data["invocation_id"] = self.invocation_id
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Failure:
+        """Read a stored failure; missing keys read as empty, an unknown origin as ``unknown``."""
+        try:
+            origin = FailureOrigin(data.get("origin") or "unknown")
+        except ValueError:
+            origin = FailureOrigin.UNKNOWN
+        attempt = data.get("attempt")
+        invocation_id = data.get("invocation_id")
+        return cls(
+            message=str(data.get("message") or ""),
+            exception_type=str(data.get("exception_type") or ""),
+            traceback=data.get("traceback"),
+            origin=origin,
+            attempt=int(attempt) if attempt is not None else None,
+            invocation_id=str(invocation_id) if invocation_id is not None else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """How another process imports a flow: its module and qualname, and the file
+    path (needed for scripts run as ``__main__``); stored as a JSON object.
+
+    Example:
+        >>> SourceRef("app", "research").to_dict()
+        {'module': 'app', 'qualname': 'research', 'path': None}
+    """
+
+    module: str
+    qualname: str
+    path: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored shape: ``module``, ``qualname`` and ``path``."""
+        return {"module": self.module, "qualname": self.qualname, "path": self.path}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SourceRef:
+        """Read a stored source reference; missing keys read as empty."""
+        path = data.get("path")
+        return cls(
+            module=str(data.get("module") or ""),
+            qualname=str(data.get("qualname") or ""),
+            path=str(path) if path else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from kitaru._types import ExecutionStatus, new_id, utcnow
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.artifacts.values import make_artifact
 from kitaru.errors import KitaruDivergenceError, KitaruUsageError, KitaruWaitAbortedError
-from kitaru.records import ExecutionRecord
+from kitaru.records import ExecutionRecord, SourceRef
 from kitaru.runtime.context import (
     ExecutionContext,
     enter_execution,
@@ -62,12 +62,11 @@ class Outcome:
 def source_reference(func: Callable[..., Any]) -> dict[str, Any]:
     """Record how another process can import ``func``: module and qualname, and the
     file path for scripts run as ``__main__``."""
-    ref: dict[str, Any] = {"module": func.__module__, "qualname": func.__qualname__}
     try:
-        ref["path"] = inspect.getsourcefile(func)
+        path = inspect.getsourcefile(func)
     except TypeError:
-        ref["path"] = None
-    return ref
+        path = None
+    return SourceRef(module=func.__module__, qualname=func.__qualname__, path=path).to_dict()
 
 
 def create_execution(

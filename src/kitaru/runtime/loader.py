@@ -14,6 +14,7 @@ import threading
 from typing import Any
 
 from kitaru.errors import KitaruStateError
+from kitaru.records import SourceRef
 from kitaru.runtime.engine import FlowEntry
 
 __all__ = ["load_flow", "register_flow"]
@@ -51,9 +52,8 @@ def load_flow(source: dict[str, Any], *, flow_name: str) -> FlowEntry:
     Raises:
         KitaruStateError: when the code cannot be found, saying what was looked for.
     """
-    module = source.get("module") or ""
-    qualname = source.get("qualname") or flow_name
-    path = source.get("path")
+    ref = SourceRef.from_dict(source)
+    module, qualname, path = ref.module, ref.qualname or flow_name, ref.path
     found = _registry.get((module, qualname))
     if found is None and module == "__main__":
         found = _registry.get((SCRIPT_MODULE, qualname))
