@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from kitaru._types import ExecutionStatus, new_id
-from kitaru.store.base import ExecutionRecord
+from kitaru.records import ExecutionRecord
 from kitaru.testing import isolated_home
 
 RUNS = 7
@@ -40,7 +40,7 @@ def kitaru_command() -> list[str]:
 
 def fill_store(home: Path, n: int) -> None:
     """Write ``n`` ended executions straight through the store API (no flows run)."""
-    from kitaru._stores import default_stores
+    from kitaru._connect import default_stores
 
     with isolated_home(home):
         store = default_stores().metadata

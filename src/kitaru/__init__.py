@@ -41,14 +41,21 @@ from kitaru.errors import (
 )
 
 if TYPE_CHECKING:
-    from kitaru._verbs import load, log, save
     from kitaru.checkpoint import CheckpointFuture, checkpoint
     from kitaru.client import KitaruClient
     from kitaru.config import KitaruConfig, configure, connect
+    from kitaru.config.stacks import (
+        StackInfo,
+        create_stack,
+        current_stack,
+        delete_stack,
+        list_stacks,
+        use_stack,
+    )
     from kitaru.flow import FlowHandle, flow
     from kitaru.runtime.context import current_execution_id
     from kitaru.serde import register_serializer
-    from kitaru.stacks import StackInfo, create_stack, current_stack, delete_stack, list_stacks, use_stack
+    from kitaru.verbs import load, log, save
     from kitaru.wait import wait
 
 __version__ = "0.1.0"
@@ -105,16 +112,16 @@ _LAZY = {
     "configure": "kitaru.config",
     "connect": "kitaru.config",
     "current_execution_id": "kitaru.runtime.context",
-    "load": "kitaru._verbs",
-    "log": "kitaru._verbs",
-    "save": "kitaru._verbs",
+    "load": "kitaru.verbs",
+    "log": "kitaru.verbs",
+    "save": "kitaru.verbs",
     "register_serializer": "kitaru.serde",
-    "StackInfo": "kitaru.stacks",
-    "create_stack": "kitaru.stacks",
-    "current_stack": "kitaru.stacks",
-    "delete_stack": "kitaru.stacks",
-    "list_stacks": "kitaru.stacks",
-    "use_stack": "kitaru.stacks",
+    "StackInfo": "kitaru.config.stacks",
+    "create_stack": "kitaru.config.stacks",
+    "current_stack": "kitaru.config.stacks",
+    "delete_stack": "kitaru.config.stacks",
+    "list_stacks": "kitaru.config.stacks",
+    "use_stack": "kitaru.config.stacks",
     "wait": "kitaru.wait",
 }
 # Submodules that share their name with the public function they define.

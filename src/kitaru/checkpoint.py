@@ -24,7 +24,7 @@ from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from kitaru._types import CheckpointType
 from kitaru.errors import KitaruUsageError
-from kitaru.runtime.calls import CallTarget, DurableCall, Slot, assign_slot, run_async, run_sync
+from kitaru.runtime.calls import CallEntry, DurableCall, Slot, assign_slot, run_async, run_sync
 from kitaru.runtime.context import CallScope, enter_call, exit_call, require_flow_body
 from kitaru.runtime.futures import CheckpointFuture
 from kitaru.runtime.retry import RetryPolicy
@@ -164,7 +164,7 @@ class _CheckpointDefinition(Generic[P, R]):
         self.is_async = inspect.iscoroutinefunction(func)
         self._source_hash: str | None = None
         self._warned_runtime = False
-        self._target = CallTarget(
+        self._target = CallEntry(
             name=func.__name__,
             identity=f"{func.__module__}:{func.__qualname__}",
             entrypoint=_wrap_entrypoint(func, checkpoint_type=type),

@@ -20,13 +20,11 @@ import time
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any, Generic, NoReturn, ParamSpec, Protocol, TypeVar, overload
 
-from kitaru._lifecycle import launch, log_sink_factory
-from kitaru._liveness import new_runner_id
-from kitaru._model_registry import registry_for_spec
-from kitaru._stores import Stores, default_stores, stack_stores
+from kitaru._connect import Stores, default_stores, stack_stores
 from kitaru._types import ExecutionStatus
-from kitaru._values import load_value
+from kitaru.artifacts.values import load_value
 from kitaru.config import build_spec, resolve_settings, validate_cache, validate_retries
+from kitaru.config.model_aliases import registry_for_spec
 from kitaru.errors import (
     KitaruDivergenceError,
     KitaruExecutionError,
@@ -35,11 +33,11 @@ from kitaru.errors import (
     KitaruUserCodeError,
     KitaruWaitAbortedError,
 )
-from kitaru.runtime.engine import FlowTarget, Outcome, RunSettings, create_execution, source_reference
+from kitaru.runtime.engine import FlowEntry, Outcome, source_reference
 from kitaru.runtime.failures import failure_from
 from kitaru.runtime.loader import SCRIPT_MODULE, register_flow
 
-__all__ = ["FlowHandle", "flow"]
+__all__ = ["FlowHandle", "flow", "is_flow", "run_script"]
 
 _OPTION_NAMES = ("stack", "image", "cache", "retries")
 
@@ -199,8 +197,8 @@ class _FlowDefinition(Generic[P, R]):
         self.func = func
         self.name = func.__name__
         self._options = options
-        self._target = FlowTarget(name=func.__name__, func=func)
-        register_flow(self._target)
+        self._entry = FlowEntry(name=func.__name__, func=func)
+        register_flow(self._entry)
         params = inspect.signature(func).parameters
         self._own_options = {
             n for n in _OPTION_NAMES if n in params and params[n].kind is not params[n].VAR_KEYWORD
@@ -278,7 +276,7 @@ class _FlowDefinition(Generic[P, R]):
         from kitaru.client import KitaruClient
 
         stores = default_stores()
-        client = KitaruClient(store=stores.metadata, artifacts=stores.artifacts)
+        client = KitaruClient(store=stores.metadata, artifacts=stores.artifacts, target=stores.target)
         new_exec = client.executions.start_replay(
             exec_id, from_=from_, overrides=overrides, flow_inputs=flow_inputs, flow=self.name
         )
@@ -306,21 +304,9 @@ class _FlowDefinition(Generic[P, R]):
             flow={"name": self.name, "module": source["module"], "qualname": self.func.__qualname__},
             models=registry_for_spec(),
         )
-        runner = new_runner_id()
-        exec_id = create_execution(
-            stores.metadata,
-            stores.artifacts,
-            flow_name=self.name,
-            args=args,
-            kwargs=kwargs,
-            spec=spec,
-            source=source,
-            runner_id=runner,
+        exec_id, outcome = stores.target.start(
+            stores.metadata, stores.artifacts, self._entry, args, kwargs, spec=spec, source=source
         )
-        settings = RunSettings(
-            cache=options.cache, retries=options.retries, runner_id=runner, log_sink=log_sink_factory()
-        )
-        outcome = launch(stores.metadata, stores.artifacts, exec_id, self._target, args, kwargs, settings)
         return FlowHandle(exec_id, flow_name=self.name, stores=stores, outcome=outcome)
 
 
@@ -401,6 +387,31 @@ def flow(
     if func is not None:
         return decorate(func)
     return decorate
+
+
+def is_flow(obj: Any) -> bool:
+    """Whether ``obj`` is a flow made by :func:`flow` (with or without options).
+
+    Example:
+        >>> is_flow(print)
+        False
+    """
+    return isinstance(obj, _FlowDefinition)
+
+
+def run_script(path: str) -> dict[str, Any]:
+    """Run the Python file at ``path`` as a script of flows and return its namespace.
+
+    It runs under a module name other than ``__main__`` (so its
+    ``if __name__ == "__main__":`` block does not run); executions of its flows
+    record the script by path, so other processes can load it again.
+
+    Example:
+        >>> flows = {n: o for n, o in run_script("app.py").items() if is_flow(o)}  # doctest: +SKIP
+    """
+    import runpy
+
+    return runpy.run_path(path, run_name=SCRIPT_MODULE)
 
 
 class _FlowDecorator(Protocol):

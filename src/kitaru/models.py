@@ -19,6 +19,7 @@ from enum import Enum
 from typing import Any
 
 from kitaru._types import CallStatus, CheckpointType, ExecutionStatus, FailureOrigin
+from kitaru.records import Failure
 
 __all__ = [
     "ArtifactRef",
@@ -78,11 +79,12 @@ class FailureInfo(_Record):
         """Build from a stored failure dict (``None`` stays ``None``)."""
         if not data:
             return None
+        failure = Failure.from_dict(data)
         return cls(
-            message=str(data.get("message", "")),
-            exception_type=str(data.get("exception_type", "")),
-            traceback=data.get("traceback"),
-            origin=FailureOrigin(data.get("origin", "unknown")),
+            message=failure.message,
+            exception_type=failure.exception_type,
+            traceback=failure.traceback,
+            origin=failure.origin,
         )
 
 

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kitaru._stores import MEMORY_URL_PREFIX, Stores, default_stores, reset_default_stores
+from kitaru._connect import MEMORY_URL_PREFIX, Stores, default_stores, reset_default_stores
 from kitaru.config import reset_config
 
 if TYPE_CHECKING:
@@ -56,6 +56,10 @@ def __getattr__(name: str) -> Any:
 
         return MemoryArtifactStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 @contextmanager

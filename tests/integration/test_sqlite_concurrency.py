@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kitaru._types import CallKind, CallStatus, ExecutionStatus, new_id, utcnow
-from kitaru.store.base import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
+from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
 from kitaru.store.sql import SqlStore
 
 ROUNDS = 25

@@ -17,13 +17,14 @@ import sqlalchemy as sa
 from tests._postgres import create_database
 
 from kitaru._types import ExecutionStatus, utcnow
-from kitaru.store._engine import create_engines, sqlite_url
-from kitaru.store._migrate import HEAD_REVISION, MIGRATIONS_DIR, current_revision
-from kitaru.store.base import LogRecord, MetadataStore
+from kitaru.records import LogRecord
+from kitaru.store.base import MetadataStore
 from kitaru.store.conformance import ALL_TESTS, MetadataStoreSuite
 from kitaru.store.memory import InMemoryStore
 from kitaru.store.schema import UtcDateTime, metadata
 from kitaru.store.sql import SqlStore
+from kitaru.store.sql._engines import create_engines, sqlite_url
+from kitaru.store.sql._migrate import HEAD_REVISION, MIGRATIONS_DIR, current_revision
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 

@@ -118,51 +118,6 @@ def test_checkpoint_options_are_keyword_only_and_validated() -> None:
         checkpoint(retries=1, retry_on=ValueError("x"))  # type: ignore[call-overload]
 
 
-def test_public_surface_is_pinned() -> None:
-    assert sorted(kitaru.__all__) == sorted(
-        [
-            "CheckpointFuture",
-            "CheckpointType",
-            "ExecutionStatus",
-            "FailureOrigin",
-            "FlowHandle",
-            "KitaruBackendError",
-            "KitaruClient",
-            "KitaruConfig",
-            "KitaruContextError",
-            "KitaruDivergenceError",
-            "KitaruError",
-            "KitaruExecutionError",
-            "KitaruFeatureNotAvailableError",
-            "KitaruLogRetrievalError",
-            "KitaruRuntimeError",
-            "KitaruStateError",
-            "KitaruUsageError",
-            "KitaruUserCodeError",
-            "KitaruWaitAbortedError",
-            "KitaruWaitValidationError",
-            "StackInfo",
-            "checkpoint",
-            "configure",
-            "connect",
-            "create_stack",
-            "current_execution_id",
-            "current_stack",
-            "delete_stack",
-            "flow",
-            "list_stacks",
-            "load",
-            "log",
-            "register_serializer",
-            "save",
-            "use_stack",
-            "wait",
-        ]
-    )
-    for name in kitaru.__all__:
-        assert getattr(kitaru, name) is not None
-
-
 def test_error_tree() -> None:
     from kitaru import errors
 

@@ -200,7 +200,7 @@ def test_unknown_stack_names_what_chose_it(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_frozen_spec_redacts_secrets_and_records_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kitaru._model_registry import register_model
+    from kitaru.config.model_aliases import register_model
 
     register_model("fast", model="openai/gpt-4o-mini", secret="openai")
     monkeypatch.setenv("KITARU_API_KEY", "sk-live-123")

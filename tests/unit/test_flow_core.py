@@ -450,7 +450,7 @@ def test_flow_return_value_is_stored_as_result() -> None:
     result = [a for a in execution.artifacts if a.kind == "result"]
     assert len(result) == 1 and result[0].load() == (1, "x")
     # a handle that did not run the execution reads the result from the store
-    from kitaru._stores import default_stores
+    from kitaru._connect import default_stores
     from kitaru.flow import FlowHandle
 
     remote = FlowHandle(handle.exec_id, flow_name="returns_tuple", stores=default_stores())

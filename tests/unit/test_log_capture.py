@@ -17,10 +17,10 @@ import pytest
 
 from kitaru._types import ExecutionStatus, new_id, utcnow
 from kitaru.artifacts.local import LocalArtifactStore
+from kitaru.records import ExecutionRecord, LogRecord
 from kitaru.runtime import context
 from kitaru.runtime.context import CallScope, ExecutionContext
 from kitaru.runtime.logs import LogSink, install, uninstall
-from kitaru.store.base import ExecutionRecord, LogRecord
 from kitaru.store.sql import SqlStore
 
 

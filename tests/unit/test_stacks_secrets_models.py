@@ -10,8 +10,8 @@ import pytest
 
 import kitaru
 from kitaru import KitaruClient
-from kitaru._model_registry import list_models, register_model, resolve_model
-from kitaru._secrets import delete_secret, get_secret, list_secrets, set_secret
+from kitaru.config.model_aliases import list_models, register_model, resolve_model
+from kitaru.config.secrets import delete_secret, get_secret, list_secrets, set_secret
 from kitaru.errors import KitaruStateError, KitaruUsageError
 
 

@@ -25,8 +25,8 @@ def register(
     output: OutputOption = "text",
 ) -> int:
     """Register (or replace) a model alias."""
-    from kitaru._model_registry import register_model
-    from kitaru._secrets import list_secrets
+    from kitaru.config.model_aliases import register_model
+    from kitaru.config.secrets import list_secrets
 
     out = Output("model.register", output)
     registered = register_model(alias, model=model, secret=secret, base_url=base_url, default=default)
@@ -44,7 +44,7 @@ def register(
 
 def list_(*, output: OutputOption = "text") -> int:
     """List model aliases."""
-    from kitaru._model_registry import list_models
+    from kitaru.config.model_aliases import list_models
 
     out = Output("model.list", output)
     models = list_models()

@@ -21,9 +21,9 @@ __all__ = ["load_flow_object", "run"]
 
 
 def _flows_in(namespace: dict[str, Any]) -> dict[str, Any]:
-    from kitaru.flow import _FlowDefinition
+    from kitaru.flow import is_flow
 
-    return {name: obj for name, obj in namespace.items() if isinstance(obj, _FlowDefinition)}
+    return {name: obj for name, obj in namespace.items() if is_flow(obj)}
 
 
 def _namespace(where: str) -> tuple[dict[str, Any], str]:
@@ -31,12 +31,10 @@ def _namespace(where: str) -> tuple[dict[str, Any], str]:
         path = Path(where).expanduser().resolve()
         if not path.is_file():
             raise UsageProblem(f"No such file: {where!r}.")
-        import runpy
-
-        from kitaru.runtime.loader import SCRIPT_MODULE
+        from kitaru.flow import run_script
 
         sys.path.insert(0, str(path.parent))  # as `python FILE` would
-        return runpy.run_path(str(path), run_name=SCRIPT_MODULE), str(path)
+        return run_script(str(path)), str(path)
     import importlib
 
     try:

@@ -38,7 +38,7 @@ def set_(
     output: OutputOption = "text",
 ) -> int:
     """Create or replace a secret."""
-    from kitaru._secrets import set_secret
+    from kitaru.config.secrets import set_secret
 
     out = Output("secrets.set", output)
     values: dict[str, str] = {}
@@ -61,7 +61,7 @@ def show(
     output: OutputOption = "text",
 ) -> int:
     """Show a secret's keys (values masked unless --show-values)."""
-    from kitaru._secrets import get_secret
+    from kitaru.config.secrets import get_secret
 
     out = Output("secrets.show", output)
     info = get_secret(name)
@@ -77,7 +77,7 @@ def show(
 
 def list_(*, output: OutputOption = "text") -> int:
     """List secrets (names and keys, never values)."""
-    from kitaru._secrets import list_secrets
+    from kitaru.config.secrets import list_secrets
 
     out = Output("secrets.list", output)
     secrets = list_secrets()
@@ -93,7 +93,7 @@ def list_(*, output: OutputOption = "text") -> int:
 
 def delete(name: SecretName, /, *, output: OutputOption = "text") -> int:
     """Delete a secret."""
-    from kitaru._secrets import delete_secret
+    from kitaru.config.secrets import delete_secret
 
     out = Output("secrets.delete", output)
     delete_secret(name)

@@ -29,7 +29,7 @@ def _show(out: Output, stack: Any) -> None:
 
 def list_(*, output: OutputOption = "text") -> int:
     """List stacks; the active one is marked with *."""
-    from kitaru.stacks import list_stacks
+    from kitaru.config.stacks import list_stacks
 
     out = Output("stack.list", output)
     stacks = list_stacks()
@@ -43,7 +43,7 @@ def list_(*, output: OutputOption = "text") -> int:
 
 def current(*, output: OutputOption = "text") -> int:
     """Show the active stack and what chose it."""
-    from kitaru.stacks import current_stack
+    from kitaru.config.stacks import current_stack
 
     out = Output("stack.current", output)
     stack = current_stack()
@@ -56,7 +56,7 @@ def current(*, output: OutputOption = "text") -> int:
 
 def use(name: StackName, /, *, output: OutputOption = "text") -> int:
     """Make a stack the active one of this data directory."""
-    from kitaru.stacks import use_stack
+    from kitaru.config.stacks import use_stack
 
     out = Output("stack.use", output)
     stack = use_stack(name)
@@ -65,7 +65,7 @@ def use(name: StackName, /, *, output: OutputOption = "text") -> int:
         return 0
     out.line(f"Active stack: {name}.")
     if not stack.active:
-        from kitaru.stacks import current_stack
+        from kitaru.config.stacks import current_stack
 
         winner = current_stack()
         out.note(f"Note: {winner.chosen_by} selects stack {winner.name!r}, which takes precedence.")
@@ -90,7 +90,7 @@ def create(
     output: OutputOption = "text",
 ) -> int:
     """Create a local stack."""
-    from kitaru.stacks import create_stack
+    from kitaru.config.stacks import create_stack
 
     out = Output("stack.create", output)
     given = {"cache": cache, "retries": retries, "default_model": default_model}
@@ -108,7 +108,7 @@ def create(
 
 def delete(name: StackName, /, *, output: OutputOption = "text") -> int:
     """Delete a stack's entry (its data stays on disk)."""
-    from kitaru.stacks import delete_stack
+    from kitaru.config.stacks import delete_stack
 
     out = Output("stack.delete", output)
     delete_stack(name)

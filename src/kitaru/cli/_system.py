@@ -34,7 +34,7 @@ def init(
     output: OutputOption = "text",
 ) -> int:
     """Create a project data directory (.kitaru/)."""
-    from kitaru._datafiles import PROJECT_DIR
+    from kitaru.config import PROJECT_DIR
 
     out = Output("init", output)
     target = (path or Path.cwd()).expanduser().resolve() / PROJECT_DIR
@@ -58,10 +58,18 @@ def init(
 
 def _status() -> dict[str, Any]:
     from kitaru import __version__
-    from kitaru._datafiles import CONFIG_FILE, home_source, resolve_home
-    from kitaru._settings import KNOWN_ENV, SECRET_PATTERN, find_pyproject, mask_url, redact
-    from kitaru.config import resolve_settings
-    from kitaru.stacks import stack_location
+    from kitaru.config import (
+        CONFIG_FILE,
+        KNOWN_ENV,
+        SECRET_PATTERN,
+        find_pyproject,
+        home_source,
+        mask_url,
+        redact,
+        resolve_home,
+        resolve_settings,
+    )
+    from kitaru.config.stacks import stack_location
 
     home = resolve_home()
     settings = resolve_settings()

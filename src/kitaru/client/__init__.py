@@ -14,10 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from kitaru._types import CallStatus, CheckpointType, ExecutionStatus, FailureOrigin
-from kitaru._values import load_value
 from kitaru.artifacts.base import ArtifactStore
+from kitaru.artifacts.values import load_value
 from kitaru.client._convert import to_artifact
 from kitaru.client._executions import Executions
+from kitaru.client._target import ExecutionTarget
 from kitaru.models import (
     ArtifactRef,
     CheckpointAttempt,
@@ -37,6 +38,7 @@ __all__ = [
     "CheckpointType",
     "Execution",
     "ExecutionStatus",
+    "ExecutionTarget",
     "FailureInfo",
     "FailureOrigin",
     "KitaruClient",
@@ -73,7 +75,8 @@ class _Artifacts:
 class KitaruClient:
     """Read and act on executions and artifacts of a store.
 
-    With no arguments it uses the active configuration's stores.
+    With no arguments it uses the active configuration's stores. ``target`` is where
+    resumed, retried and replayed executions run; by default, in this process.
 
     Example:
         >>> client = KitaruClient()  # doctest: +SKIP
@@ -81,15 +84,25 @@ class KitaruClient:
         <ExecutionStatus.COMPLETED: 'completed'>
     """
 
-    def __init__(self, *, store: MetadataStore | None = None, artifacts: ArtifactStore | None = None) -> None:
-        if store is None or artifacts is None:
-            from kitaru._stores import default_stores
+    def __init__(
+        self,
+        *,
+        store: MetadataStore | None = None,
+        artifacts: ArtifactStore | None = None,
+        target: ExecutionTarget | None = None,
+    ) -> None:
+        if store is None or artifacts is None or target is None:
+            # The one upward edge of the client: the composition root supplies the defaults.
+            from kitaru._connect import default_stores, local_target
 
-            stores = default_stores()
-            store = store or stores.metadata
-            artifacts = artifacts or stores.artifacts
+            if store is None or artifacts is None:
+                stores = default_stores()
+                store = store or stores.metadata
+                artifacts = artifacts or stores.artifacts
+            target = target or local_target()
         self._store = store
         self._artifacts = artifacts
+        self._target = target
         self.executions = Executions(self)
         self.artifacts = _Artifacts(self)
 

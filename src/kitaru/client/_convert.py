@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kitaru._liveness import is_orphaned
+from kitaru._leases import is_orphaned
 from kitaru.models import (
     ArtifactRef,
     CheckpointAttempt,
@@ -15,7 +15,7 @@ from kitaru.models import (
     LogEntry,
     PendingWait,
 )
-from kitaru.store.base import ArtifactRecord, CallRecord, ExecutionRecord, LogRecord
+from kitaru.records import ArtifactRecord, CallRecord, ExecutionRecord, LogRecord
 
 __all__ = ["to_artifact", "to_call", "to_execution", "to_log", "to_pending_wait"]
 

@@ -15,16 +15,15 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from kitaru._dispatch import get_dispatcher
-from kitaru._liveness import is_orphaned
+from kitaru._leases import is_orphaned
 from kitaru._types import ExecutionStatus, utcnow
-from kitaru._values import make_artifact
+from kitaru.artifacts.values import make_artifact
 from kitaru.client._convert import to_execution, to_log, to_pending_wait
 from kitaru.client._inputs import validate_answer
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.models import Execution, LogEntry, PendingWait
+from kitaru.records import CallRecord, ExecutionRecord
 from kitaru.serde import serialize
-from kitaru.store.base import CallRecord, ExecutionRecord
 
 if TYPE_CHECKING:
     from kitaru.client import KitaruClient
@@ -203,7 +202,7 @@ class Executions:
             return False
         if record.runner_id is not None and not is_orphaned(record):
             return False  # its runner is still polling and picks the answer up
-        return get_dispatcher().continue_execution(
+        return self._client._target.continue_execution(
             store,
             self._client._artifacts,
             exec_id,
@@ -253,7 +252,7 @@ class Executions:
         return self.get(record.exec_id)
 
     def _continue(self, record: ExecutionRecord) -> None:
-        ok = get_dispatcher().continue_execution(
+        ok = self._client._target.continue_execution(
             self._client._store,
             self._client._artifacts,
             record.exec_id,
@@ -306,7 +305,7 @@ class Executions:
                 f"Execution {record.exec_id} is {record.status.value}; replay an execution that ended "
                 "or waits."
             )
-        return get_dispatcher().replay(
+        return self._client._target.replay(
             self._client._store,
             self._client._artifacts,
             record.exec_id,
@@ -323,7 +322,7 @@ class Executions:
         if record.status.is_terminal:
             raise KitaruStateError(f"Execution {record.exec_id} already ended ({record.status.value}).")
         record = store.request_cancel(record.exec_id)
-        get_dispatcher().cancel_here(record.exec_id)
+        self._client._target.cancel_here(record.exec_id)
         if record.runner_id is None or is_orphaned(record):
             store.set_execution_status(
                 record.exec_id,

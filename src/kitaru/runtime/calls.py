@@ -23,20 +23,20 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kitaru._types import CallKind, CallStatus, new_id, utcnow
-from kitaru._values import load_value, make_artifact
+from kitaru.artifacts.values import load_value, make_artifact
 from kitaru.errors import KitaruDivergenceError, KitaruUsageError
+from kitaru.records import AttemptRecord, CallRecord
 from kitaru.runtime.context import CallScope, ExecutionContext
 from kitaru.runtime.failures import failure_from
 from kitaru.runtime.retry import RetryPolicy
 from kitaru.runtime.signals import ExecutionCancelled
 from kitaru.serde import fingerprint, serialize
-from kitaru.store.base import AttemptRecord, CallRecord
 
-__all__ = ["CallTarget", "DurableCall", "Slot", "assign_slot", "run_async", "run_sync"]
+__all__ = ["CallEntry", "DurableCall", "Slot", "assign_slot", "run_async", "run_sync"]
 
 
 @dataclass(eq=False)
-class CallTarget:
+class CallEntry:
     """What the runtime needs to know of a checkpoint definition."""
 
     name: str
@@ -80,7 +80,7 @@ def _diverged(ctx: ExecutionContext, seq: int, recorded: CallRecord, name: str, 
     raise error
 
 
-def assign_slot(ctx: ExecutionContext, target: CallTarget, explicit_id: str | None) -> Slot:
+def assign_slot(ctx: ExecutionContext, target: CallEntry, explicit_id: str | None) -> Slot:
     """Assign the invocation id and sequence number of a new call (in the flow thread)
     and check it against the journal: a completed record is returned for reuse, a
     different completed call at the same position is a divergence."""
@@ -127,7 +127,7 @@ class DurableCall:
     """The live part of one call: cache lookup, attempts and the recorded outcome."""
 
     ctx: ExecutionContext
-    target: CallTarget
+    target: CallEntry
     slot: Slot
     args: tuple[Any, ...]
     kwargs: dict[str, Any]

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.errors import KitaruContextError, KitaruDivergenceError
-from kitaru.store.base import CallRecord, MetadataStore
+from kitaru.records import CallRecord
+from kitaru.store.base import MetadataStore
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kitaru._liveness import heartbeat_seconds, new_runner_id
+from kitaru._leases import heartbeat_seconds, new_runner_id
 from kitaru._types import ExecutionStatus, new_id, utcnow
-from kitaru._values import make_artifact
 from kitaru.artifacts.base import ArtifactStore
+from kitaru.artifacts.values import make_artifact
 from kitaru.errors import KitaruDivergenceError, KitaruUsageError, KitaruWaitAbortedError
+from kitaru.records import ExecutionRecord, SourceRef
 from kitaru.runtime.context import (
     ExecutionContext,
     enter_execution,
@@ -30,13 +31,13 @@ from kitaru.runtime.failures import failure_from
 from kitaru.runtime.heartbeat import Heartbeat
 from kitaru.runtime.signals import ExecutionCancelled, RunnerReleased
 from kitaru.serde import serialize
-from kitaru.store.base import ExecutionRecord, MetadataStore
+from kitaru.store.base import MetadataStore
 
-__all__ = ["FlowTarget", "Outcome", "create_execution", "RunSettings", "run_in_place", "source_reference"]
+__all__ = ["FlowEntry", "Outcome", "create_execution", "RunSettings", "run_in_place", "source_reference"]
 
 
 @dataclass(eq=False)
-class FlowTarget:
+class FlowEntry:
     """What the engine needs to know of a flow definition."""
 
     name: str
@@ -61,12 +62,11 @@ class Outcome:
 def source_reference(func: Callable[..., Any]) -> dict[str, Any]:
     """Record how another process can import ``func``: module and qualname, and the
     file path for scripts run as ``__main__``."""
-    ref: dict[str, Any] = {"module": func.__module__, "qualname": func.__qualname__}
     try:
-        ref["path"] = inspect.getsourcefile(func)
+        path = inspect.getsourcefile(func)
     except TypeError:
-        ref["path"] = None
-    return ref
+        path = None
+    return SourceRef(module=func.__module__, qualname=func.__qualname__, path=path).to_dict()
 
 
 def create_execution(
@@ -115,7 +115,7 @@ def create_execution(
     return exec_id
 
 
-def _run_body(target: FlowTarget, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def _run_body(target: FlowEntry, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if target.is_async:
         import asyncio
 
@@ -142,7 +142,7 @@ class RunSettings:
 
 def _run_once(
     exec_id: str,
-    target: FlowTarget,
+    target: FlowEntry,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     *,
@@ -200,7 +200,7 @@ def _is_cancel(error: BaseException, ctx: ExecutionContext) -> bool:
 
 def run_in_place(
     exec_id: str,
-    target: FlowTarget,
+    target: FlowEntry,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     *,

@@ -21,8 +21,9 @@ from kitaru.errors import (
     KitaruUsageError,
     KitaruWaitAbortedError,
 )
+from kitaru.records import Failure
 
-__all__ = ["failure_from", "origin_of", "type_path"]
+__all__ = ["failure_from", "failure_of", "origin_of", "type_path"]
 
 
 def type_path(tp: type) -> str:
@@ -55,13 +56,22 @@ def origin_of(exc: BaseException) -> FailureOrigin:
     return FailureOrigin.UNKNOWN
 
 
-def failure_from(exc: BaseException, **extra: Any) -> dict[str, Any]:
-    """Return the stored failure dict of an exception (type, message, traceback, origin)."""
-    failure: dict[str, Any] = {
-        "message": str(exc) or type(exc).__name__,
-        "exception_type": type_path(type(exc)),
-        "traceback": "".join(traceback.format_exception(exc)),
-        "origin": origin_of(exc).value,
-    }
-    failure.update(extra)
-    return failure
+def failure_of(
+    exc: BaseException, *, attempt: int | None = None, invocation_id: str | None = None
+) -> Failure:
+    """Return the failure record of an exception (type, message, traceback, origin)."""
+    return Failure(
+        message=str(exc) or type(exc).__name__,
+        exception_type=type_path(type(exc)),
+        traceback="".join(traceback.format_exception(exc)),
+        origin=origin_of(exc),
+        attempt=attempt,
+        invocation_id=invocation_id,
+    )
+
+
+def failure_from(
+    exc: BaseException, *, attempt: int | None = None, invocation_id: str | None = None
+) -> dict[str, Any]:
+    """Return the stored failure dict of an exception (the shape of :class:`kitaru.records.Failure`)."""
+    return failure_of(exc, attempt=attempt, invocation_id=invocation_id).to_dict()

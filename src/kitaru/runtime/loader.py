@@ -14,17 +14,18 @@ import threading
 from typing import Any
 
 from kitaru.errors import KitaruStateError
-from kitaru.runtime.engine import FlowTarget
+from kitaru.records import SourceRef
+from kitaru.runtime.engine import FlowEntry
 
 __all__ = ["load_flow", "register_flow"]
 
 _lock = threading.Lock()
-_registry: dict[tuple[str, str], FlowTarget] = {}
+_registry: dict[tuple[str, str], FlowEntry] = {}
 _scripts: dict[str, dict[str, Any]] = {}
 SCRIPT_MODULE = "__kitaru_main__"
 
 
-def register_flow(target: FlowTarget) -> None:
+def register_flow(target: FlowEntry) -> None:
     """Remember a flow defined in this process under its module and qualname."""
     func = target.func
     with _lock:
@@ -38,22 +39,21 @@ def _lookup(namespace: Any, qualname: str) -> Any:
     return obj
 
 
-def _as_target(obj: Any, where: str) -> FlowTarget:
-    target = getattr(obj, "_target", None)
-    if not isinstance(target, FlowTarget):
+def _as_target(obj: Any, where: str) -> FlowEntry:
+    target = getattr(obj, "_entry", None)
+    if not isinstance(target, FlowEntry):
         raise KitaruStateError(f"{where} is not a Kitaru flow (found {type(obj).__name__}).")
     return target
 
 
-def load_flow(source: dict[str, Any], *, flow_name: str) -> FlowTarget:
+def load_flow(source: dict[str, Any], *, flow_name: str) -> FlowEntry:
     """Return the flow of an execution, defined in this process or imported.
 
     Raises:
         KitaruStateError: when the code cannot be found, saying what was looked for.
     """
-    module = source.get("module") or ""
-    qualname = source.get("qualname") or flow_name
-    path = source.get("path")
+    ref = SourceRef.from_dict(source)
+    module, qualname, path = ref.module, ref.qualname or flow_name, ref.path
     found = _registry.get((module, qualname))
     if found is None and module == "__main__":
         found = _registry.get((SCRIPT_MODULE, qualname))

@@ -23,8 +23,9 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from kitaru._types import utcnow
+from kitaru.records import LogRecord
 from kitaru.runtime.context import current_call, current_execution
-from kitaru.store.base import LogRecord, MetadataStore
+from kitaru.store.base import MetadataStore
 
 if TYPE_CHECKING:
     import logging

@@ -14,10 +14,11 @@ from typing import Any
 
 from kitaru._types import new_id
 from kitaru.errors import KitaruStateError, KitaruUsageError
-from kitaru.store.base import CallRecord
+from kitaru.records import CallRecord
 
 __all__ = ["OVERRIDE_PREFIX", "parse_overrides", "plan_frontier", "plan_seed", "select_call"]
 
+#: Keys of replay overrides start with this, then name a call: ``checkpoint.<selector>``.
 OVERRIDE_PREFIX = "checkpoint."
 
 

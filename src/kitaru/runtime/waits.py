@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from kitaru._types import CallKind, CallStatus, ExecutionStatus, new_id, utcnow
-from kitaru._values import load_value, make_artifact
+from kitaru.artifacts.values import load_value, make_artifact
 from kitaru.errors import KitaruUsageError, KitaruWaitAbortedError
-from kitaru.runtime.calls import CallTarget, assign_slot
+from kitaru.records import AttemptRecord, CallRecord
+from kitaru.runtime.calls import CallEntry, assign_slot
 from kitaru.runtime.context import ExecutionContext
 from kitaru.runtime.signals import ExecutionCancelled, RunnerReleased
 from kitaru.serde import serialize
-from kitaru.store.base import AttemptRecord, CallRecord
 
 __all__ = ["WaitSpec", "record_answer", "wait_for_input"]
 
@@ -54,8 +54,8 @@ class WaitSpec:
             ) from exc
 
 
-def _target(name: str) -> CallTarget:
-    return CallTarget(
+def _target(name: str) -> CallEntry:
+    return CallEntry(
         name=name,
         identity=f"wait:{name}",
         entrypoint=lambda *_: None,

@@ -13,9 +13,9 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from kitaru._types import CallKind, CallStatus, ExecutionStatus, merge_metadata, utcnow
+from kitaru.records import ArtifactRecord, CallRecord, ExecutionRecord
 from kitaru.store._memory_rows import artifact_in, call_in, call_out, execution_out, json_copy, status_of, utc
 from kitaru.store._memory_tables import MemoryTables
-from kitaru.store.base import ArtifactRecord, CallRecord, ExecutionRecord
 
 __all__ = ["LifecycleMethods"]
 

@@ -17,7 +17,7 @@ from typing import Any, overload
 
 from kitaru._types import CallKind, CallStatus, ExecutionStatus
 from kitaru.errors import KitaruUsageError
-from kitaru.store.base import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
+from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
 
 __all__ = [
     "artifact_in",

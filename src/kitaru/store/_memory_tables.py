@@ -16,8 +16,8 @@ from typing import NoReturn, Self
 
 from kitaru._types import CallStatus, ExecutionStatus, utcnow
 from kitaru.errors import KitaruBackendError, KitaruStateError
+from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
 from kitaru.store._memory_rows import attempt_out, call_in
-from kitaru.store.base import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
 
 __all__ = ["MemoryTables"]
 

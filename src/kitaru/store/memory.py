@@ -26,6 +26,7 @@ from typing import Any
 
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, new_id, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
+from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
 from kitaru.store._memory_lifecycle import LifecycleMethods
 from kitaru.store._memory_rows import (
     artifact_in,
@@ -39,7 +40,6 @@ from kitaru.store._memory_rows import (
     status_of,
     utc,
 )
-from kitaru.store.base import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
 
 __all__ = ["InMemoryStore"]
 

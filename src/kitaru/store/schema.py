@@ -173,6 +173,7 @@ def _json_result(value: str | None) -> Any:
         return json.loads(value)
 
 
+#: The schema of the metadata store: every table below, and the naming convention of constraints.
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -182,6 +183,7 @@ metadata = sa.MetaData(
     }
 )
 
+#: One row per flow execution.
 executions = sa.Table(
     "executions",
     metadata,
@@ -209,6 +211,7 @@ executions = sa.Table(
     sa.Index(None, "status", "created_at", "exec_id"),
 )
 
+#: One row per durable call (checkpoint call, wait) of an execution.
 calls = sa.Table(
     "calls",
     metadata,
@@ -247,6 +250,7 @@ calls = sa.Table(
     sa.Index("ix_calls_pending_waits", "exec_id", "seq", info={"where": PENDING_WAIT}),
 )
 
+#: One row per attempt at a durable call.
 attempts = sa.Table(
     "attempts",
     metadata,
@@ -265,6 +269,7 @@ attempts = sa.Table(
     sa.Index(None, "call_id", "number"),
 )
 
+#: One row per stored value (inline data, or the key of a blob in the artifact store).
 artifacts = sa.Table(
     "artifacts",
     metadata,
@@ -291,6 +296,7 @@ artifacts = sa.Table(
     sa.Index(None, "call_id"),
 )
 
+#: Captured log lines of executions.
 logs = sa.Table(
     "logs",
     metadata,

@@ -7,7 +7,8 @@ import datetime as dt
 from collections.abc import Callable
 
 from kitaru._types import CallStatus, utcnow
-from kitaru.store.base import LogRecord, MetadataStore
+from kitaru.records import LogRecord
+from kitaru.store.base import MetadataStore
 from kitaru.store.conformance.records import add_execution, artifact, attempt, call, only_call, run_call
 
 __all__ = ["CACHE_TESTS"]
@@ -138,6 +139,7 @@ def test_find_cached_call_skips_failed_cached_and_seeded_calls(store: MetadataSt
     assert store.find_cached_call("ck", exclude_exec_id=first) is None
 
 
+#: The cases of this module, as plain functions of one argument: the store under test.
 CACHE_TESTS: list[Callable[[MetadataStore], None]] = [
     value for name, value in list(globals().items()) if name.startswith("test_") and callable(value)
 ]

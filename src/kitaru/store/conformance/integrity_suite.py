@@ -13,7 +13,8 @@ import pytest
 
 from kitaru._types import ArtifactKind, CallKind, CallStatus, ExecutionStatus, new_id, utcnow
 from kitaru.errors import KitaruBackendError
-from kitaru.store.base import LogRecord, MetadataStore
+from kitaru.records import LogRecord
+from kitaru.store.base import MetadataStore
 from kitaru.store.conformance.records import (
     add_execution,
     artifact,
@@ -150,6 +151,7 @@ def test_taken_ids_are_refused_and_change_nothing(store: MetadataStore) -> None:
     assert [w.call_id for w in store.list_pending_waits(exec_id)] == [wait.call_id]
 
 
+#: The cases of this module, as plain functions of one argument: the store under test.
 INTEGRITY_TESTS: list[Callable[[MetadataStore], None]] = [
     value for name, value in list(globals().items()) if name.startswith("test_") and callable(value)
 ]

@@ -16,7 +16,8 @@ import pytest
 
 from kitaru._types import CallKind, CallStatus, ExecutionStatus, new_id, utcnow
 from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
-from kitaru.store.base import CallRecord, LogRecord, MetadataStore
+from kitaru.records import CallRecord, LogRecord
+from kitaru.store.base import MetadataStore
 from kitaru.store.conformance.capabilities import Capability, requires
 from kitaru.store.conformance.records import (
     add_execution,
@@ -424,6 +425,7 @@ def test_logs_of_missing_executions(store: MetadataStore) -> None:
     assert store.list_logs(exec_id) == []
 
 
+#: The cases of this module, as plain functions of one argument: the store under test.
 LIFECYCLE_TESTS: list[Callable[[MetadataStore], None]] = [
     value for name, value in list(globals().items()) if name.startswith("test_") and callable(value)
 ]

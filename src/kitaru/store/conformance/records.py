@@ -15,7 +15,8 @@ import datetime as dt
 from typing import Any
 
 from kitaru._types import ArtifactKind, CallKind, CallStatus, ExecutionStatus, new_id, utcnow
-from kitaru.store.base import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, MetadataStore
+from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
+from kitaru.store.base import MetadataStore
 
 __all__ = [
     "T0",

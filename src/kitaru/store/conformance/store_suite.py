@@ -504,6 +504,7 @@ def test_closed_store_refuses_work(store: MetadataStore) -> None:
     store.close()
 
 
+#: Every case of the suite, as plain functions of one argument: the store under test.
 ALL_TESTS: list[Callable[[MetadataStore], None]] = (
     [value for name, value in list(globals().items()) if name.startswith("test_") and callable(value)]
     + LIFECYCLE_TESTS

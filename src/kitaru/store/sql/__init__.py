@@ -20,14 +20,14 @@ from typing import Any
 
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
-from kitaru.store import _rows
-from kitaru.store._cache import CacheMethods
-from kitaru.store._core import status_of, status_value
-from kitaru.store._engine import sqlite_url
-from kitaru.store._lifecycle import LifecycleMethods
-from kitaru.store._logs import LogMethods
-from kitaru.store._waits import WaitMethods
-from kitaru.store.base import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
+from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
+from kitaru.store.sql import _rows
+from kitaru.store.sql._cache import CacheMethods
+from kitaru.store.sql._connection import status_of, status_value
+from kitaru.store.sql._engines import sqlite_url
+from kitaru.store.sql._logs import LogMethods
+from kitaru.store.sql._runners import LifecycleMethods
+from kitaru.store.sql._waits import WaitMethods
 
 __all__ = ["SqlStore"]
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kitaru._types import CallKind, CallStatus, ExecutionStatus
-from kitaru.store.base import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
+from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
 
 __all__ = [
     "ARTIFACT_WIDTH",

@@ -13,8 +13,8 @@ from typing import Any
 
 from kitaru._types import new_id, utcnow
 from kitaru.artifacts.base import ArtifactStore
+from kitaru.records import ArtifactRecord
 from kitaru.serde import SerializedValue, deserialize
-from kitaru.store.base import ArtifactRecord
 
 __all__ = ["INLINE_LIMIT", "load_value", "make_artifact"]
 

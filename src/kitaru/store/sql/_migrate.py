@@ -18,7 +18,7 @@ __all__ = ["HEAD_REVISION", "MIGRATIONS_DIR", "current_revision", "ensure_schema
 #: The newest migration revision; a test pins it to the migration scripts' head.
 HEAD_REVISION = "0002"
 #: Where the alembic scripts live.
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Any fixed number: the key of the PostgreSQL advisory lock held while migrating.
 _PG_MIGRATION_LOCK = 0x6B697461_7275
 

@@ -15,7 +15,6 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 
 from kitaru._types import CallStatus
-from kitaru.store._exec import Prepared
 from kitaru.store.schema import (
     PENDING_WAIT,
     JsonText,
@@ -26,6 +25,7 @@ from kitaru.store.schema import (
     executions,
     logs,
 )
+from kitaru.store.sql._prepared import Prepared
 
 __all__ = ["Statements"]
 

@@ -1,7 +1,8 @@
-"""The composition root: the one place that opens stores from a URL.
+"""The composition root: the one place that opens stores from a URL and picks
+the execution target.
 
-Everything else receives opened stores. The stores are those of the active
-stack (see :mod:`kitaru.stacks`); the stack ``default`` lives in the data
+Everything else receives opened stores and the target. The stores are those of the active
+stack (see :mod:`kitaru.config.stacks`); the stack ``default`` lives in the data
 directory (``KITARU_HOME``, a ``.kitaru/`` found walking up from the current
 directory, or the user data directory): ``kitaru.db`` (SQLite) and
 ``artifacts/``. ``KITARU_STORE_URL`` points the metadata store elsewhere
@@ -17,18 +18,22 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.config import active_stack, resolve_settings
+from kitaru.config.stacks import stack_location
 from kitaru.errors import KitaruFeatureNotAvailableError
-from kitaru.stacks import stack_location
 from kitaru.store.base import MetadataStore
+
+if TYPE_CHECKING:
+    from kitaru.runtime.targets.local import LocalTarget
 
 __all__ = [
     "MEMORY_URL_PREFIX",
     "Stores",
     "default_stores",
+    "local_target",
     "open_memory_stores",
     "open_stores",
     "reset_default_stores",
@@ -41,26 +46,36 @@ MEMORY_URL_PREFIX = "memory://"
 
 @dataclass(frozen=True, slots=True)
 class Stores:
-    """An opened metadata store and artifact store, and where they live."""
+    """An opened metadata store and artifact store, where they live, and the
+    execution target that runs their executions."""
 
     metadata: MetadataStore
     artifacts: ArtifactStore
     url: str
     display_url: str
+    target: LocalTarget
 
 
 def open_stores(url: str, artifacts_dir: str | os.PathLike[str]) -> Stores:
     """Open the metadata store at ``url`` and the local artifact store at ``artifacts_dir``."""
     if url.startswith(MEMORY_URL_PREFIX):
         return open_memory_stores(url)
-    from kitaru.artifacts.local import LocalArtifactStore
-    from kitaru.store.sql import SqlStore
-
-    metadata = SqlStore(url)
     from sqlalchemy.engine import make_url
 
+    from kitaru.artifacts.local import LocalArtifactStore
+    from kitaru.store import open_store
+
+    metadata = open_store(url)
+
     display = make_url(url).render_as_string(hide_password=True)
-    return Stores(metadata, LocalArtifactStore(artifacts_dir), url, display)
+    return Stores(metadata, LocalArtifactStore(artifacts_dir), url, display, local_target())
+
+
+def local_target() -> LocalTarget:
+    """The execution target that runs executions in threads of this process."""
+    from kitaru.runtime.targets.local import LocalTarget
+
+    return LocalTarget()
 
 
 def open_memory_stores(url: str) -> Stores:
@@ -69,7 +84,7 @@ def open_memory_stores(url: str) -> Stores:
     from kitaru.store.memory import InMemoryStore
 
     name = url.removeprefix(MEMORY_URL_PREFIX) or "default"
-    return Stores(InMemoryStore(url), MemoryArtifactStore(name), url, url)
+    return Stores(InMemoryStore(url), MemoryArtifactStore(name), url, url, local_target())
 
 
 _lock = threading.Lock()
@@ -109,8 +124,6 @@ def stack_stores(name: str, *, chosen_by: str = "run()") -> Stores:
     with _lock:
         stores = _opened.get(key)
         if stores is None:
-            if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             stores = open_stores(url, artifacts_dir)
             _opened[key] = stores
         return stores

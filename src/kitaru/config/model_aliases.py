@@ -7,7 +7,7 @@ registered becomes the default one unless another is registered with
 OpenAI-compatible endpoint given by ``base_url``.
 
 Example:
-    >>> from kitaru._model_registry import register_model
+    >>> from kitaru.config.model_aliases import register_model
     >>> register_model("fast", model="openai/gpt-4o-mini", secret="openai")  # doctest: +SKIP
     ModelAlias(alias='fast', model='openai/gpt-4o-mini', secret='openai', base_url=None, default=True)
 """
@@ -18,7 +18,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from kitaru._datafiles import read_config, update_config
+from kitaru.config._home import read_config, update_config
 from kitaru.errors import KitaruStateError, KitaruUsageError
 
 __all__ = ["PROVIDERS", "ModelAlias", "list_models", "register_model", "registry_for_spec", "resolve_model"]

@@ -9,7 +9,7 @@ under an advisory lock, so a crash or a concurrent writer never leaves half a
 file; reads are cached per process until the file changes.
 
 Example:
-    >>> from kitaru._datafiles import resolve_home
+    >>> from kitaru.config._home import resolve_home
     >>> resolve_home()  # doctest: +SKIP
     PosixPath('/home/ada/project/.kitaru')
 """

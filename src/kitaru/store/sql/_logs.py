@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kitaru.errors import KitaruUsageError
-from kitaru.store._core import StoreCore
-from kitaru.store._rows import log_from_row, log_params
-from kitaru.store.base import LogRecord
+from kitaru.records import LogRecord
+from kitaru.store.sql._connection import StoreCore
+from kitaru.store.sql._rows import log_from_row, log_params
 
 __all__ = ["LogMethods"]
 

@@ -23,23 +23,31 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from kitaru._datafiles import CONFIG_FILE, read_config, resolve_home
-from kitaru._settings import (
+from kitaru._types import UNSET, Unset
+from kitaru.config._home import CONFIG_FILE, PROJECT_DIR, home_source, read_config, resolve_home
+from kitaru.config._layers import (
     DEFAULTS,
     ENV_SETTINGS,
+    KNOWN_ENV,
+    SECRET_PATTERN,
     SETTING_NAMES,
     Layer,
     env_layer,
+    find_pyproject,
+    mask_url,
     pyproject_layer,
     redact,
     validate_cache,
     validate_retries,
     validate_setting,
 )
-from kitaru._types import UNSET, Unset
 from kitaru.errors import KitaruFeatureNotAvailableError, KitaruUsageError
 
 __all__ = [
+    "CONFIG_FILE",
+    "KNOWN_ENV",
+    "PROJECT_DIR",
+    "SECRET_PATTERN",
     "STACK_SETTINGS",
     "KitaruConfig",
     "ResolvedSettings",
@@ -49,6 +57,10 @@ __all__ = [
     "configure",
     "connect",
     "current_config",
+    "find_pyproject",
+    "home_source",
+    "mask_url",
+    "redact",
     "reset_config",
     "resolve_home",
     "resolve_settings",

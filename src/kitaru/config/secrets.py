@@ -7,7 +7,7 @@ secret) and one encrypted token with the values. Nothing here prints values;
 callers decide when a user asked for them.
 
 Example:
-    >>> from kitaru._secrets import set_secret, get_secret
+    >>> from kitaru.config.secrets import set_secret, get_secret
     >>> set_secret("openai", {"OPENAI_API_KEY": "sk-..."})  # doctest: +SKIP
     >>> get_secret("openai").values["OPENAI_API_KEY"]  # doctest: +SKIP
     'sk-...'
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kitaru._datafiles import locked, read_json, resolve_home, write_json
+from kitaru.config._home import locked, read_json, resolve_home, write_json
 from kitaru.errors import KitaruStateError, KitaruUsageError
 
 __all__ = [
@@ -36,7 +36,9 @@ __all__ = [
     "set_secret",
 ]
 
+#: The encrypted secrets, a JSON file in the data directory.
 SECRETS_FILE = "secrets.json"
+#: The key that encrypts the secrets (created on first use, readable by the owner only).
 KEY_FILE = "secrets.key"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

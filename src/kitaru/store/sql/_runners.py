@@ -14,9 +14,9 @@ from collections.abc import Collection
 from typing import Any
 
 from kitaru._types import ExecutionStatus, utcnow
-from kitaru.store._core import StoreCore, status_of
-from kitaru.store._rows import execution_from_row
-from kitaru.store.base import ExecutionRecord
+from kitaru.records import ExecutionRecord
+from kitaru.store.sql._connection import StoreCore, status_of
+from kitaru.store.sql._rows import execution_from_row
 
 __all__ = ["LifecycleMethods"]
 

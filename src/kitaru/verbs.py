@@ -15,16 +15,17 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from kitaru._stores import default_stores
+from kitaru._connect import default_stores
 from kitaru._types import ArtifactKind
-from kitaru._values import load_value, make_artifact
+from kitaru.artifacts.values import load_value, make_artifact
 from kitaru.errors import KitaruContextError, KitaruStateError, KitaruUsageError
+from kitaru.records import ArtifactRecord, CallRecord
 from kitaru.runtime.context import current_call, current_execution
 from kitaru.serde import serialize
-from kitaru.store.base import ArtifactRecord, CallRecord
 
 __all__ = ["SAVE_TYPES", "load", "log", "save"]
 
+#: The artifact types ``save(..., type=...)`` accepts.
 SAVE_TYPES = ("prompt", "response", "context", "input", "output", "blob")
 
 

@@ -13,7 +13,7 @@ import socket
 import uuid
 
 from kitaru._types import ExecutionStatus, utcnow
-from kitaru.store.base import ExecutionRecord
+from kitaru.records import ExecutionRecord
 
 __all__ = ["heartbeat_seconds", "is_orphaned", "lease_seconds", "new_runner_id", "pid_alive"]
 

@@ -13,9 +13,9 @@ from dataclasses import replace
 
 from kitaru._types import CallStatus, merge_metadata, new_id
 from kitaru.errors import KitaruUsageError
-from kitaru.store import _rows
-from kitaru.store._core import StoreCore
-from kitaru.store.base import CallRecord
+from kitaru.records import CallRecord
+from kitaru.store.sql import _rows
+from kitaru.store.sql._connection import StoreCore
 
 __all__ = ["CacheMethods"]
 

@@ -7,7 +7,7 @@ stored or shown: a key matching ``KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL|AUTH``
 gets the value ``***``.
 
 Example:
-    >>> from kitaru._settings import redact
+    >>> from kitaru.config._layers import redact
     >>> redact({"api_key": "sk-1", "retries": 2})
     {'api_key': '***', 'retries': 2}
 """

@@ -15,10 +15,10 @@ from sqlalchemy.engine import Engine
 
 from kitaru._types import ExecutionStatus
 from kitaru.errors import KitaruBackendError, KitaruError, KitaruStateError, KitaruUsageError
-from kitaru.store._engine import create_engines
-from kitaru.store._exec import Transaction
-from kitaru.store._migrate import ensure_schema
-from kitaru.store._statements import Statements
+from kitaru.store.sql._engines import create_engines
+from kitaru.store.sql._migrate import ensure_schema
+from kitaru.store.sql._prepared import Transaction
+from kitaru.store.sql._statements import Statements
 
 __all__ = ["StoreCore", "status_of", "status_value"]
 

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from kitaru._types import merge_metadata
-from kitaru.store._core import StoreCore
-from kitaru.store._rows import artifact_params, call_from_row, call_params
-from kitaru.store.base import ArtifactRecord, CallRecord
+from kitaru.records import ArtifactRecord, CallRecord
+from kitaru.store.sql._connection import StoreCore
+from kitaru.store.sql._rows import artifact_params, call_from_row, call_params
 
 __all__ = ["WaitMethods"]
 

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kitaru._datafiles import CONFIG_FILE, read_config, resolve_home, update_config
-from kitaru._settings import mask_url, validate_setting
 from kitaru.config import STACK_SETTINGS, active_stack, stack_layer
+from kitaru.config._home import CONFIG_FILE, read_config, resolve_home, update_config
+from kitaru.config._layers import mask_url, validate_setting
 from kitaru.errors import KitaruStateError, KitaruUsageError
 
 __all__ = [

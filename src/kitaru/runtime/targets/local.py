@@ -1,8 +1,10 @@
-"""Continuing, replaying and cancelling executions in this process.
+"""The local execution target: run executions in a thread of this process.
 
-This is the runtime side of :mod:`kitaru._dispatch`: the client asks, this
-module claims the execution and runs it in a background (non-daemon) thread,
-so the process that gave the input or asked for the resume finishes the work.
+:class:`LocalTarget` starts, continues, replays and cancels executions here.
+It claims an execution and runs it in a background (non-daemon) thread, so
+the process that started it, gave the input or asked for the resume finishes
+the work. The composition root (:mod:`kitaru._connect`) hands it to
+``@flow`` and to the client, which see it only as an execution target.
 """
 
 from __future__ import annotations
@@ -13,19 +15,19 @@ from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
-from kitaru._dispatch import set_dispatcher
-from kitaru._liveness import new_runner_id
+from kitaru._leases import new_runner_id
 from kitaru._types import ExecutionStatus
-from kitaru._values import load_value
 from kitaru.artifacts.base import ArtifactStore
+from kitaru.artifacts.values import load_value
 from kitaru.errors import KitaruStateError, KitaruUsageError
+from kitaru.records import ExecutionRecord
 from kitaru.runtime.context import running_here
-from kitaru.runtime.engine import FlowTarget, Outcome, RunSettings, create_execution, run_in_place
+from kitaru.runtime.engine import FlowEntry, Outcome, RunSettings, create_execution, run_in_place
 from kitaru.runtime.loader import load_flow
 from kitaru.runtime.replay import parse_overrides, plan_frontier, plan_seed, select_call
-from kitaru.store.base import ExecutionRecord, MetadataStore
+from kitaru.store.base import MetadataStore
 
-__all__ = ["RuntimeDispatcher", "launch", "load_inputs", "log_sink_factory"]
+__all__ = ["LocalTarget", "launch", "load_inputs", "log_sink_factory"]
 
 
 def load_inputs(
@@ -46,7 +48,7 @@ def launch(
     store: MetadataStore,
     artifacts: ArtifactStore,
     exec_id: str,
-    target: FlowTarget,
+    target: FlowEntry,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     settings: RunSettings,
@@ -72,8 +74,8 @@ def log_sink_factory() -> Any:
     return logs.LogSink
 
 
-def _settings(record: ExecutionRecord, **extra: Any) -> RunSettings:
-    options = record.spec.get("options", {})
+def _settings(spec: dict[str, Any], **extra: Any) -> RunSettings:
+    options = spec.get("options", {})
     return RunSettings(
         cache=bool(options.get("cache", False)),
         retries=int(options.get("retries", 0)),
@@ -82,7 +84,7 @@ def _settings(record: ExecutionRecord, **extra: Any) -> RunSettings:
     )
 
 
-def _bind(target: FlowTarget, args: tuple[Any, ...], kwargs: dict[str, Any], new: dict[str, Any]) -> Any:
+def _bind(target: FlowEntry, args: tuple[Any, ...], kwargs: dict[str, Any], new: dict[str, Any]) -> Any:
     if not new:
         return args, kwargs
     signature = inspect.signature(target.func)
@@ -98,8 +100,38 @@ def _bind(target: FlowTarget, args: tuple[Any, ...], kwargs: dict[str, Any], new
     return tuple(bound.args), dict(bound.kwargs)
 
 
-class RuntimeDispatcher:
-    """Continue, replay and cancel executions in this process."""
+class LocalTarget:
+    """Start, continue, replay and cancel executions in threads of this process."""
+
+    def start(
+        self,
+        store: MetadataStore,
+        artifacts: ArtifactStore,
+        entry: FlowEntry,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        spec: dict[str, Any],
+        source: dict[str, Any],
+    ) -> tuple[str, Outcome]:
+        """Record a new execution of ``entry`` and run it in the background.
+
+        The run settings (cache, retries) come from ``spec["options"]``. Returns the
+        new exec id and the outcome holder the handle waits on.
+        """
+        runner = new_runner_id()
+        exec_id = create_execution(
+            store,
+            artifacts,
+            flow_name=entry.name,
+            args=args,
+            kwargs=kwargs,
+            spec=spec,
+            source=source,
+            runner_id=runner,
+        )
+        outcome = launch(store, artifacts, exec_id, entry, args, kwargs, _settings(spec, runner_id=runner))
+        return exec_id, outcome
 
     def continue_execution(
         self,
@@ -120,7 +152,7 @@ class RuntimeDispatcher:
         )
         if claimed is None:
             return False
-        settings = _settings(record, runner_id=runner, claimed=True, interactive=False)
+        settings = _settings(record.spec, runner_id=runner, claimed=True, interactive=False)
         launch(store, artifacts, exec_id, target, args, kwargs, settings)
         return True
 
@@ -168,7 +200,8 @@ class RuntimeDispatcher:
         store.seed_calls(new_exec, plan_seed(calls, frontier, pinned, target_exec_id=new_exec))
         # Calls from the frontier on run live: the cache would answer them from the source.
         settings = replace(
-            _settings(source, overrides=pinned, interactive=False, runner_id=runner), cache_allowed=False
+            _settings(source.spec, overrides=pinned, interactive=False, runner_id=runner),
+            cache_allowed=False,
         )
         launch(store, artifacts, new_exec, target, args, kwargs, settings)
         return new_exec
@@ -178,6 +211,3 @@ class RuntimeDispatcher:
         ctx = running_here(exec_id)
         if ctx is not None:
             ctx.request_cancel()
-
-
-set_dispatcher(RuntimeDispatcher())

@@ -1,0 +1,235 @@
+"""Storage records that cross layers: what stores keep and every layer round-trips.
+
+Stores write and read them; the runtime, the artifact codec and the client
+build and consume them. They hold plain data only. :class:`Failure` and
+:class:`SourceRef` are the typed shapes of the JSON objects stored in
+``failure`` and ``source`` columns: build and read those objects through them
+(``to_dict`` / ``from_dict``), so the stored shape is written in one place.
+
+Example:
+    >>> from kitaru.records import LogRecord
+    >>> LogRecord.__name__
+    'LogRecord'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kitaru._types import CallKind, CallStatus, ExecutionStatus, FailureOrigin
+
+__all__ = [
+    "ArtifactRecord",
+    "AttemptRecord",
+    "CallRecord",
+    "ExecutionRecord",
+    "Failure",
+    "LogRecord",
+    "SourceRef",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why an attempt, a call or an execution failed; stored as a JSON object.
+
+    ``exception_type`` is ``module.QualName`` (the bare name for builtins).
+    ``invocation_id`` and ``attempt`` say which call and attempt failed, when a
+    call did.
+
+    Example:
+        >>> Failure("boom", "ValueError", origin=FailureOrigin.USER_CODE).to_dict()["origin"]
+        'user_code'
+    """
+
+    message: str
+    exception_type: str
+    traceback: str | None = None
+    origin: FailureOrigin = FailureOrigin.UNKNOWN
+    attempt: int | None = None
+    invocation_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored shape: ``message``, ``exception_type``, ``traceback``, ``origin``
+        (a ``FailureOrigin`` value), and ``attempt`` / ``invocation_id`` when set."""
+        data: dict[str, Any] = {
+            "message": self.message,
+            "exception_type": self.exception_type,
+            "traceback": self.traceback,
+            "origin": self.origin.value,
+        }
+        if self.attempt is not None:
+            data["attempt"] = self.attempt
+        if self.invocation_id is not None:
+            data["invocation_id"] = self.invocation_id
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Failure:
+        """Read a stored failure; missing keys read as empty, an unknown origin as ``unknown``."""
+        try:
+            origin = FailureOrigin(data.get("origin") or "unknown")
+        except ValueError:
+            origin = FailureOrigin.UNKNOWN
+        attempt = data.get("attempt")
+        invocation_id = data.get("invocation_id")
+        return cls(
+            message=str(data.get("message") or ""),
+            exception_type=str(data.get("exception_type") or ""),
+            traceback=data.get("traceback"),
+            origin=origin,
+            attempt=int(attempt) if attempt is not None else None,
+            invocation_id=str(invocation_id) if invocation_id is not None else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """How another process imports a flow: its module and qualname, and the file
+    path (needed for scripts run as ``__main__``); stored as a JSON object.
+
+    Example:
+        >>> SourceRef("app", "research").to_dict()
+        {'module': 'app', 'qualname': 'research', 'path': None}
+    """
+
+    module: str
+    qualname: str
+    path: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored shape: ``module``, ``qualname`` and ``path``."""
+        return {"module": self.module, "qualname": self.qualname, "path": self.path}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SourceRef:
+        """Read a stored source reference; missing keys read as empty."""
+        path = data.get("path")
+        return cls(
+            module=str(data.get("module") or ""),
+            qualname=str(data.get("qualname") or ""),
+            path=str(path) if path else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRecord:
+    """One flow execution as stored.
+
+    ``failure`` is a dict with keys ``message``, ``exception_type``,
+    ``traceback``, ``origin`` (a ``FailureOrigin`` value) or ``None``.
+    ``source`` says how to import the flow: ``{"module", "qualname", "path"}``.
+    ``run_count`` counts how often the flow body was started (first run,
+    flow retries, re-runs in place).
+    """
+
+    exec_id: str
+    flow_name: str
+    status: ExecutionStatus
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    failure: dict[str, Any] | None = None
+    original_exec_id: str | None = None
+    spec: dict[str, Any] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict)
+    inputs_artifact_id: str | None = None
+    result_artifact_id: str | None = None
+    runner_id: str | None = None
+    heartbeat_at: dt.datetime | None = None
+    run_count: int = 0
+    cancel_requested: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRecord:
+    """One stored value: a checkpoint output, a flow's inputs/result, or a saved value.
+
+    Exactly one of ``data`` (small values, stored inline in the row) and
+    ``blob_key`` (the artifact store's key, the sha256 hex digest) is set.
+    ``kind`` is an ``ArtifactKind`` value. ``call_id`` is the producing call.
+    """
+
+    artifact_id: str
+    exec_id: str
+    name: str
+    kind: str
+    serializer: str
+    type_path: str
+    size: int
+    sha256: str
+    created_at: dt.datetime
+    call_id: str | None = None
+    data: bytes | None = None
+    blob_key: str | None = None
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One attempt at a durable call. ``number`` starts at 1 per call."""
+
+    attempt_id: str
+    call_id: str
+    number: int
+    status: CallStatus
+    started_at: dt.datetime
+    ended_at: dt.datetime | None = None
+    failure: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One durable call of an execution, unique per ``(exec_id, invocation_id)``.
+
+    ``seq`` is the call's position in the flow (1-based, order of calls).
+    ``after`` lists the invocation ids this call waited for. ``output`` (the
+    output artifact, data included) and ``attempts`` are filled by reads that
+    say so; ``attempt_count`` always is.
+    """
+
+    call_id: str
+    exec_id: str
+    invocation_id: str
+    seq: int
+    name: str
+    kind: CallKind
+    status: CallStatus
+    started_at: dt.datetime
+    type: str | None = None
+    ended_at: dt.datetime | None = None
+    cache_key: str | None = None
+    input_fingerprint: str | None = None
+    output_artifact_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    after: tuple[str, ...] = ()
+    parent_call_id: str | None = None
+    failure: dict[str, Any] | None = None
+    attempt_count: int = 0
+    output: ArtifactRecord | None = None
+    attempts: tuple[AttemptRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One captured log line (stdout, stderr or a ``logging`` record) of an execution.
+
+    ``seq`` is assigned by the store when the record is inserted: it increases in
+    insertion order within a store and orders :meth:`MetadataStore.list_logs`.
+    Records passed to :meth:`MetadataStore.append_logs` leave it 0.
+    """
+
+    exec_id: str
+    timestamp: dt.datetime
+    message: str
+    level: str = "INFO"
+    source: str = "stdout"
+    call_id: str | None = None
+    invocation_id: str | None = None
+    seq: int = 0
