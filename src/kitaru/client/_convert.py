@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kitaru._liveness import is_orphaned
+from kitaru._wait_records import WaitRequest
 from kitaru.models import (
     ArtifactRef,
     CheckpointAttempt,
@@ -22,13 +23,13 @@ __all__ = ["to_artifact", "to_call", "to_execution", "to_log", "to_pending_wait"
 
 def to_pending_wait(call: CallRecord) -> PendingWait:
     """Build a :class:`PendingWait` from a pending ``wait`` call."""
-    info = call.metadata.get("wait", {})
+    request = WaitRequest.from_metadata(call.metadata, default_name=call.invocation_id)
     return PendingWait(
         wait_id=call.call_id,
         name=call.invocation_id,
-        question=info.get("question"),
-        schema=info.get("schema"),
-        metadata=info.get("metadata") or {},
+        question=request.question,
+        schema=request.schema,
+        metadata=request.metadata,
         since=call.started_at,
     )
 
