@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from tests.conformance.lifecycle_suite import LIFECYCLE_TESTS
+from tests.conformance.wait_suite import WAIT_TESTS
 from tests.conformance.records import (
     add_execution,
     artifact,
@@ -540,4 +541,4 @@ def test_closed_store_refuses_work(store: MetadataStore) -> None:
 
 ALL_TESTS: list[Callable[[MetadataStore], None]] = [
     value for name, value in list(globals().items()) if name.startswith("test_") and callable(value)
-] + LIFECYCLE_TESTS
+] + LIFECYCLE_TESTS + WAIT_TESTS

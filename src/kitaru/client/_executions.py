@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Executions"]
 
+_CONSISTENT_READS = 20
+"""How often :meth:`Executions.get` re-reads an execution that changes while it is read."""
+
 _TERMINAL_HINT = {
     ExecutionStatus.COMPLETED: "it completed; start a new execution from it with replay()",
     ExecutionStatus.FAILED: "it failed; re-run it with retry()",
@@ -49,15 +52,33 @@ class Executions:
         """Return one execution (a unique id prefix works) with its calls, artifacts and waits."""
         store = self._client._store
         record = self._record(exec_id)
+        calls, artifacts = store.list_calls(record.exec_id), store.list_artifacts(record.exec_id)
+        record, pending = self._with_pending(record)
         return to_execution(
             record,
-            store.list_calls(record.exec_id),
-            store.list_artifacts(record.exec_id),
+            calls,
+            artifacts,
             self._client._load_artifact,
             store.get_artifact,
-            pending=store.list_pending_waits(record.exec_id),
+            pending=pending,
             client=self._client,
         )
+
+    def _with_pending(self, record: ExecutionRecord) -> tuple[ExecutionRecord, builtins.list[CallRecord]]:
+        """The execution and its pending waits as of one moment.
+
+        The store enters a wait and sets ``waiting`` in one transaction, but these
+        are two reads: they are repeated until the execution did not change
+        between them, so a ``running`` execution is never shown with a pending wait.
+        """
+        store = self._client._store
+        for _ in range(_CONSISTENT_READS):
+            pending = store.list_pending_waits(record.exec_id)
+            again = store.get_execution(record.exec_id)
+            if again == record:
+                break
+            record = again
+        return record, pending
 
     def list(
         self,
