@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from tests.conformance.lifecycle_suite import LIFECYCLE_TESTS
-from tests.conformance.wait_suite import WAIT_TESTS
 from tests.conformance.records import (
     add_execution,
     artifact,
@@ -25,6 +24,7 @@ from tests.conformance.records import (
     only_call,
     run_call,
 )
+from tests.conformance.wait_suite import WAIT_TESTS
 
 from kitaru._types import ArtifactKind, CallKind, CallStatus, ExecutionStatus, new_id, utcnow
 from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
@@ -539,6 +539,8 @@ def test_closed_store_refuses_work(store: MetadataStore) -> None:
     store.close()
 
 
-ALL_TESTS: list[Callable[[MetadataStore], None]] = [
-    value for name, value in list(globals().items()) if name.startswith("test_") and callable(value)
-] + LIFECYCLE_TESTS + WAIT_TESTS
+ALL_TESTS: list[Callable[[MetadataStore], None]] = (
+    [value for name, value in list(globals().items()) if name.startswith("test_") and callable(value)]
+    + LIFECYCLE_TESTS
+    + WAIT_TESTS
+)
