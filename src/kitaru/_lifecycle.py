@@ -21,6 +21,7 @@ from kitaru.artifacts.base import ArtifactStore
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.runtime.context import running_here
 from kitaru.runtime.engine import FlowTarget, Outcome, RunSettings, create_execution, run_in_place
+from kitaru.runtime.interrupt import track
 from kitaru.runtime.loader import load_flow
 from kitaru.runtime.replay import parse_overrides, plan_seed, select_call
 from kitaru.store.base import ExecutionRecord, MetadataStore
@@ -53,6 +54,7 @@ def launch(
 ) -> Outcome:
     """Run the execution in a new non-daemon thread; return its outcome holder."""
     outcome = Outcome(status=ExecutionStatus.RUNNING)
+    track(exec_id, target.name, store, outcome.done)  # Ctrl-C now cancels it (main thread only)
     thread = threading.Thread(
         target=run_in_place,
         args=(exec_id, target, args, kwargs),

@@ -67,9 +67,13 @@ class ExecutionContext:
     """(loop, task) of running async checkpoint calls, cancelled on a cancel request."""
     interactive: bool = True
     """Whether a wait may prompt in the terminal (a local run with a TTY)."""
+    cancel_reason: str | None = None
+    """Who asked to cancel (e.g. Ctrl-C), when known; recorded with the cancellation."""
 
-    def request_cancel(self) -> None:
+    def request_cancel(self, reason: str | None = None) -> None:
         """Mark the execution cancelled and interrupt running async checkpoint calls."""
+        if reason is not None and self.cancel_reason is None:
+            self.cancel_reason = reason
         self.cancel_event.set()
         with self.lock:
             tasks = list(self.async_tasks)

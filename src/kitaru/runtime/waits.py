@@ -109,7 +109,7 @@ def _prompt(ctx: ExecutionContext, request: WaitRequest, adapter: Any) -> tuple[
         print(f"  schema: {json.dumps(request.schema)}", file=out)
     hint = "press Enter to continue" if adapter is None else "enter a JSON value"
     while True:
-        raw = input(f"  ({hint}, or 'abort') > ").strip()
+        raw = _read_line(ctx, f"  ({hint}, or 'abort') > ", out).strip()
         if raw == "abort":
             return True, None
         try:
@@ -119,6 +119,25 @@ def _prompt(ctx: ExecutionContext, request: WaitRequest, adapter: Any) -> tuple[
             print(f"  invalid: {exc}", file=out)
             continue
         return False, value
+
+
+def _read_line(ctx: ExecutionContext, prompt: str, out: Any) -> str:
+    """Read one line from the terminal, giving up when the execution is cancelled meanwhile."""
+    print(prompt, end="", file=out, flush=True)
+    stdin = sys.stdin
+    try:
+        import select
+
+        while not select.select([stdin], [], [], _POLL_SLOW)[0]:
+            if ctx.cancel_event.is_set():
+                print(file=out, flush=True)
+                raise ExecutionCancelled(ctx.exec_id)
+    except (OSError, ValueError, TypeError):  # no select() on this stream: just read
+        pass
+    line = stdin.readline()
+    if not line:
+        raise EOFError(f"the terminal closed while wait {ctx.exec_id} asked for input")
+    return line.rstrip("\n")
 
 
 def _interactive(ctx: ExecutionContext) -> bool:
