@@ -35,7 +35,9 @@ from kitaru.errors import (
 )
 from kitaru.runtime.engine import FlowEntry, Outcome, source_reference
 from kitaru.runtime.failures import failure_from
+from kitaru.runtime.interrupt import release_when_idle
 from kitaru.runtime.loader import SCRIPT_MODULE, register_flow
+from kitaru.runtime.signals import ExecutionCancelled, RunnerReleased
 
 __all__ = ["FlowHandle", "flow", "is_flow", "run_script"]
 
@@ -54,13 +56,23 @@ def _execution_error(
 ) -> KitaruExecutionError:
     origin = failure.get("origin", "unknown")
     where = f" in checkpoint call {failure['invocation_id']!r}" if failure.get("invocation_id") else ""
-    what = "was cancelled" if status is ExecutionStatus.CANCELLED else "failed"
-    message = (
-        f"Execution {exec_id} of flow {flow_name!r} {what}{where}: "
-        f"{failure.get('exception_type')}: {failure.get('message')}. "
-        f"The traceback is in KitaruClient().executions.get({exec_id!r}).failure."
-    )
     cls: type[KitaruExecutionError] = KitaruExecutionError
+    if status is ExecutionStatus.CANCELLED:
+        # A cancellation, not a crash: say who cancelled, never the signal that unwound the body.
+        reason = str(failure.get("message") or "a cancel was requested").rstrip(".")
+        message = (
+            f"Execution {exec_id} of flow {flow_name!r} was cancelled: {reason}. "
+            f"Start a new execution from it with {flow_name}.replay({exec_id!r}, from_=...)."
+        )
+        origin = "cancelled"
+        if isinstance(cause, ExecutionCancelled | RunnerReleased) or type(cause).__name__ == "CancelledError":
+            cause = None  # the runtime's own control flow is no cause to show
+    else:
+        message = (
+            f"Execution {exec_id} of flow {flow_name!r} failed{where}: "
+            f"{failure.get('exception_type')}: {failure.get('message')}. "
+            f"The traceback is in KitaruClient().executions.get({exec_id!r}).failure."
+        )
     if "KitaruWaitAbortedError" in str(failure.get("exception_type")):
         cls = KitaruWaitAbortedError
     elif origin == "user_code":
@@ -107,6 +119,13 @@ class FlowHandle(Generic[R]):
             KitaruExecutionError: (or a subclass) when the execution failed.
             TimeoutError: when ``timeout`` seconds pass first.
         """
+        try:
+            value: R = self._wait(timeout)
+            return value
+        finally:
+            release_when_idle()  # this process's Ctrl-C handling ends with its last execution
+
+    def _wait(self, timeout: float | None) -> Any:
         if self._outcome is not None:
             start, asked = time.monotonic(), timeout
             if not self._outcome.done.wait(timeout):
@@ -150,10 +169,8 @@ class FlowHandle(Generic[R]):
             return value
         error = outcome.error
         assert error is not None
-        failure = failure_from(error)
-        if outcome.status is ExecutionStatus.CANCELLED:
-            failure["origin"] = "cancelled"
-        self._raise(outcome.status, failure, error)
+        failure = outcome.failure if outcome.failure is not None else failure_from(error)
+        return self._raise(outcome.status, failure, error)
 
     def _raise(
         self, status: ExecutionStatus, failure: dict[str, Any], cause: BaseException | None
@@ -183,7 +200,9 @@ class FlowHandle(Generic[R]):
             typed: R = result
             return typed
         failure = record.failure or {"message": record.status.value, "origin": "unknown"}
-        self._raise(record.status, failure, None)
+        if record.status is ExecutionStatus.CANCELLED and not record.failure:
+            failure = {"message": "it was cancelled while no runner held it", "origin": "cancelled"}
+        return self._raise(record.status, failure, None)
 
 
 class _FlowDefinition(Generic[P, R]):

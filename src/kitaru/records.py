@@ -5,6 +5,10 @@ build and consume them. They hold plain data only. :class:`Failure` and
 :class:`SourceRef` are the typed shapes of the JSON objects stored in
 ``failure`` and ``source`` columns: build and read those objects through them
 (``to_dict`` / ``from_dict``), so the stored shape is written in one place.
+:class:`WaitRequest` and :class:`WaitAnswer` are the same for a wait: a durable
+call of kind ``wait`` keeps its request and, once given, its answer in the
+call's metadata under the key ``"wait"`` (one flat dict, so older readers keep
+working); the answer's value is the call's output artifact.
 
 Example:
     >>> from kitaru.records import LogRecord
@@ -17,11 +21,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from kitaru._types import CallKind, CallStatus, ExecutionStatus, FailureOrigin
 
 __all__ = [
+    "ANSWERED_BY_CLIENT",
+    "ANSWERED_BY_TERMINAL",
+    "WAIT_KEY",
     "ArtifactRecord",
     "AttemptRecord",
     "CallRecord",
@@ -29,6 +36,8 @@ __all__ = [
     "Failure",
     "LogRecord",
     "SourceRef",
+    "WaitAnswer",
+    "WaitRequest",
 ]
 
 
@@ -233,3 +242,95 @@ class LogRecord:
     call_id: str | None = None
     invocation_id: str | None = None
     seq: int = 0
+
+
+WAIT_KEY: Final = "wait"
+"""The key of a wait call's metadata that holds its request and answer."""
+
+ANSWERED_BY_TERMINAL: Final = "terminal"
+"""``answered_by`` of an answer typed at the runner's own terminal prompt."""
+
+ANSWERED_BY_CLIENT: Final = "client"
+"""``answered_by`` of an answer given through the client (CLI, API)."""
+
+_UNKNOWN_TIME: Final = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class WaitRequest:
+    """What a wait asks for, as stored with its call.
+
+    ``name`` is the wait's invocation id; ``schema`` the JSON schema an answer
+    must match (``None``: a continue/abort gate); ``timeout`` how long the
+    runner polls before it releases its thread, in seconds.
+    """
+
+    name: str
+    question: str | None = None
+    schema: dict[str, Any] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    timeout: float | None = None
+
+    def to_metadata(self) -> dict[str, Any]:
+        """The call metadata that records this request (no answer yet)."""
+        return {
+            WAIT_KEY: {
+                "name": self.name,
+                "question": self.question,
+                "schema": self.schema,
+                "metadata": dict(self.metadata),
+                "timeout": self.timeout,
+            }
+        }
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any], *, default_name: str) -> WaitRequest:
+        """Read the request from a wait call's metadata (``default_name`` when unnamed)."""
+        info = metadata.get(WAIT_KEY) or {}
+        timeout = info.get("timeout")
+        return cls(
+            name=info.get("name") or default_name,
+            question=info.get("question"),
+            schema=info.get("schema"),
+            metadata=dict(info.get("metadata") or {}),
+            timeout=None if timeout is None else float(timeout),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WaitAnswer:
+    """How a wait was answered.
+
+    ``value_artifact_id`` is the stored answer (the call's output; ``None`` when
+    aborted); ``answered_by`` is :data:`ANSWERED_BY_TERMINAL` or
+    :data:`ANSWERED_BY_CLIENT`.
+    """
+
+    aborted: bool
+    answered_by: str
+    answered_at: dt.datetime
+    value_artifact_id: str | None = None
+
+    def to_metadata(self) -> dict[str, Any]:
+        """The call metadata patch that records this answer (the value is the call's output)."""
+        return {
+            WAIT_KEY: {
+                "aborted": self.aborted,
+                "answered_by": self.answered_by,
+                "answered_at": self.answered_at.isoformat(),
+            }
+        }
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any], *, output_artifact_id: str | None) -> WaitAnswer | None:
+        """Read the answer from a wait call's metadata; ``None`` while it is not answered."""
+        info = metadata.get(WAIT_KEY) or {}
+        if "aborted" not in info:
+            return None
+        answered_at = info.get("answered_at")
+        return cls(
+            aborted=bool(info["aborted"]),
+            answered_by=str(info.get("answered_by") or ANSWERED_BY_CLIENT),
+            answered_at=dt.datetime.fromisoformat(answered_at) if answered_at else _UNKNOWN_TIME,
+            value_artifact_id=None if info["aborted"] else output_artifact_id,
+        )

@@ -30,8 +30,11 @@ def wait(
     """Wait for input and return it, validated against ``schema``.
 
     Only in the flow body. With a terminal (stdin and stdout TTYs, local run) it
-    prompts there. Otherwise the execution becomes ``waiting`` and this runner
-    polls for input for up to ``timeout`` seconds, then releases its thread;
+    prompts there: the typed text is read as JSON when that fits the schema,
+    else as plain text (a string); an answer that does not fit is asked again,
+    with the same message ``executions input`` gives. Otherwise the execution
+    becomes ``waiting`` and this runner polls for input for up to ``timeout``
+    seconds, then releases its thread;
     input given later (``KitaruClient().executions.input(...)``) continues the
     execution automatically.
 

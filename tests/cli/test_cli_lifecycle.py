@@ -83,14 +83,14 @@ def test_interactive_input_sweeps_every_waiting_execution(tmp_path: Path) -> Non
     oldest, middle, newest = cli.seed(
         ("approve", {"draft": "d1"}), ("gate", {}), ("approve", {"draft": "d3"})
     )
-    # Newest first: d3 gets bad JSON, a value failing the schema, then true; the gate is
-    # skipped; d1 is aborted.
+    # Newest first: d3 gets plain text (a string, as at the runner's prompt), a JSON value
+    # failing the schema, then true; the gate is skipped; d1 is aborted.
     answers = 'c\nyes\n"x"\ntrue\ns\nwhat\na\n'
     swept = cli("executions", "input", "-i", stdin=answers)
     assert swept.code == 0, swept
     assert f"Execution {newest} (flow 'approve') waits at 'wait' since" in swept.err
     assert "Question: Publish d3?" in swept.err and 'Schema:   {"type": "boolean"}' in swept.err
-    assert "value is not valid JSON" in swept.err
+    assert "'yes' is not of type 'boolean'" in swept.err
     assert "'x' is not of type 'boolean'" in swept.err
     assert "Schema:   none (continue or abort)" in swept.err
     assert "Type c, a, s or q." in swept.err

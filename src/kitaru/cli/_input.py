@@ -70,6 +70,7 @@ def _show_wait(execution: Any, wait: Any) -> None:
 
 def _answer(kitaru_client: Any, execution: Any, wait: Any) -> str:
     """Ask for a value until it validates; return the action taken."""
+    from kitaru.client import parse_answer_text
     from kitaru.errors import KitaruWaitValidationError
 
     while True:
@@ -88,16 +89,15 @@ def _answer(kitaru_client: Any, execution: Any, wait: Any) -> str:
         while True:
             value: Any = None
             if wait.schema is not None:
-                raw = _ask("  Value (JSON) > ")
+                raw = _ask("  Value (JSON; plain text for a string) > ")
                 if raw is None:
                     return "quit"
                 try:
-                    value = json_option(raw, option="value")
-                except UsageProblem as exc:
-                    if wait.schema.get("type") != "string":
-                        print(f"  {exc}", file=sys.stderr)
-                        continue
-                    value = raw  # plain text for a string schema
+                    # The same reading of typed text as the runner's own terminal prompt.
+                    value = parse_answer_text(raw, wait.schema, wait_name=wait.name)
+                except KitaruWaitValidationError as exc:
+                    print(f"  {exc}", file=sys.stderr)
+                    continue
             try:
                 kitaru_client.executions.input(execution.exec_id, wait=wait.wait_id, value=value)
             except KitaruWaitValidationError as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kitaru._answers import parse_answer_text
 from kitaru._types import CallStatus, CheckpointType, ExecutionStatus, FailureOrigin
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.artifacts.values import load_value
@@ -44,6 +45,7 @@ __all__ = [
     "KitaruClient",
     "LogEntry",
     "PendingWait",
+    "parse_answer_text",
 ]
 
 

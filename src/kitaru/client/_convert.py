@@ -15,20 +15,20 @@ from kitaru.models import (
     LogEntry,
     PendingWait,
 )
-from kitaru.records import ArtifactRecord, CallRecord, ExecutionRecord, LogRecord
+from kitaru.records import ArtifactRecord, CallRecord, ExecutionRecord, LogRecord, WaitRequest
 
 __all__ = ["to_artifact", "to_call", "to_execution", "to_log", "to_pending_wait"]
 
 
 def to_pending_wait(call: CallRecord) -> PendingWait:
     """Build a :class:`PendingWait` from a pending ``wait`` call."""
-    info = call.metadata.get("wait", {})
+    request = WaitRequest.from_metadata(call.metadata, default_name=call.invocation_id)
     return PendingWait(
         wait_id=call.call_id,
         name=call.invocation_id,
-        question=info.get("question"),
-        schema=info.get("schema"),
-        metadata=info.get("metadata") or {},
+        question=request.question,
+        schema=request.schema,
+        metadata=request.metadata,
         since=call.started_at,
     )
 

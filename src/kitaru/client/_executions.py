@@ -15,20 +15,21 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from kitaru._answers import record_answer
 from kitaru._leases import is_orphaned
-from kitaru._types import ExecutionStatus, utcnow
-from kitaru.artifacts.values import make_artifact
+from kitaru._types import ExecutionStatus
 from kitaru.client._convert import to_execution, to_log, to_pending_wait
-from kitaru.client._inputs import validate_answer
-from kitaru.errors import KitaruStateError, KitaruUsageError
+from kitaru.errors import KitaruStateError
 from kitaru.models import Execution, LogEntry, PendingWait
-from kitaru.records import CallRecord, ExecutionRecord
-from kitaru.serde import serialize
+from kitaru.records import ANSWERED_BY_CLIENT, CallRecord, ExecutionRecord
 
 if TYPE_CHECKING:
     from kitaru.client import KitaruClient
 
 __all__ = ["Executions"]
+
+_CONSISTENT_READS = 20
+"""How often :meth:`Executions.get` re-reads an execution that changes while it is read."""
 
 _TERMINAL_HINT = {
     ExecutionStatus.COMPLETED: "it completed; start a new execution from it with replay()",
@@ -52,15 +53,33 @@ class Executions:
         """Return one execution (a unique id prefix works) with its calls, artifacts and waits."""
         store = self._client._store
         record = self._record(exec_id)
+        calls, artifacts = store.list_calls(record.exec_id), store.list_artifacts(record.exec_id)
+        record, pending = self._with_pending(record)
         return to_execution(
             record,
-            store.list_calls(record.exec_id),
-            store.list_artifacts(record.exec_id),
+            calls,
+            artifacts,
             self._client._load_artifact,
             store.get_artifact,
-            pending=store.list_pending_waits(record.exec_id),
+            pending=pending,
             client=self._client,
         )
+
+    def _with_pending(self, record: ExecutionRecord) -> tuple[ExecutionRecord, builtins.list[CallRecord]]:
+        """The execution and its pending waits as of one moment.
+
+        The store enters a wait and sets ``waiting`` in one transaction, but these
+        are two reads: they are repeated until the execution did not change
+        between them, so a ``running`` execution is never shown with a pending wait.
+        """
+        store = self._client._store
+        for _ in range(_CONSISTENT_READS):
+            pending = store.list_pending_waits(record.exec_id)
+            again = store.get_execution(record.exec_id)
+            if again == record:
+                break
+            record = again
+        return record, pending
 
     def list(
         self,
@@ -153,35 +172,20 @@ class Executions:
         """
         record = self._record(exec_id)
         call = self._pick_wait(record, wait)
-        info = call.metadata.get("wait", {})
-        validate_answer(info.get("schema"), value, wait_name=call.invocation_id)
-        try:
-            serialized = serialize(value)
-        except KitaruUsageError as exc:
-            raise KitaruUsageError(f"Input for wait {call.invocation_id!r}: {exc}") from exc
-        output = make_artifact(
-            self._client._artifacts,
-            serialized,
-            exec_id=record.exec_id,
-            name="input",
-            kind="input",
-            call_id=call.call_id,
-        )
-        patch = {"wait": {"aborted": False, "answered_at": utcnow().isoformat()}}
-        self._resolve(record, call, output, patch)
+        self._resolve(record, call, value=value, aborted=False)
         return self.get(record.exec_id)
 
     def abort_wait(self, exec_id: str, *, wait: str | None = None) -> Execution:
         """Abort a pending wait: ``wait()`` raises ``KitaruWaitAbortedError`` in the flow body."""
         record = self._record(exec_id)
         call = self._pick_wait(record, wait)
-        patch = {"wait": {"aborted": True, "answered_at": utcnow().isoformat()}}
-        self._resolve(record, call, None, patch)
+        self._resolve(record, call, value=None, aborted=True)
         return self.get(record.exec_id)
 
-    def _resolve(self, record: ExecutionRecord, call: CallRecord, output: Any, patch: dict[str, Any]) -> None:
-        store = self._client._store
-        if not store.resolve_wait(call.call_id, output=output, metadata=patch, ended_at=utcnow()):
+    def _resolve(self, record: ExecutionRecord, call: CallRecord, *, value: Any, aborted: bool) -> None:
+        store, artifacts = self._client._store, self._client._artifacts
+        by = ANSWERED_BY_CLIENT
+        if not record_answer(store, artifacts, call, value=value, aborted=aborted, answered_by=by):
             raise KitaruStateError(
                 f"Wait {call.invocation_id!r} of execution {record.exec_id} was answered meanwhile."
             )

@@ -70,9 +70,13 @@ class ExecutionContext:
     """Whether a wait may prompt in the terminal (a local run with a TTY)."""
     cache_allowed: bool = True
     """``False`` in a replay: no call is answered from the cache, whatever its setting."""
+    cancel_reason: str | None = None
+    """Who asked to cancel (e.g. Ctrl-C), when known; recorded with the cancellation."""
 
-    def request_cancel(self) -> None:
+    def request_cancel(self, reason: str | None = None) -> None:
         """Mark the execution cancelled and interrupt running async checkpoint calls."""
+        if reason is not None and self.cancel_reason is None:
+            self.cancel_reason = reason
         self.cancel_event.set()
         with self.lock:
             tasks = list(self.async_tasks)

@@ -18,7 +18,12 @@ from kitaru._leases import heartbeat_seconds, new_runner_id
 from kitaru._types import ExecutionStatus, new_id, utcnow
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.artifacts.values import make_artifact
-from kitaru.errors import KitaruDivergenceError, KitaruUsageError, KitaruWaitAbortedError
+from kitaru.errors import (
+    KitaruDivergenceError,
+    KitaruExecutionError,
+    KitaruUsageError,
+    KitaruWaitAbortedError,
+)
 from kitaru.records import ExecutionRecord, SourceRef
 from kitaru.runtime.context import (
     ExecutionContext,
@@ -27,7 +32,7 @@ from kitaru.runtime.context import (
     register_running,
     unregister_running,
 )
-from kitaru.runtime.failures import failure_from
+from kitaru.runtime.failures import failure_from, type_path
 from kitaru.runtime.heartbeat import Heartbeat
 from kitaru.runtime.signals import ExecutionCancelled, RunnerReleased
 from kitaru.serde import serialize
@@ -56,6 +61,8 @@ class Outcome:
     status: ExecutionStatus
     value: Any = None
     error: BaseException | None = None
+    failure: dict[str, Any] | None = None
+    """The failure stored with the execution when it failed or was cancelled."""
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -198,6 +205,19 @@ def _is_cancel(error: BaseException, ctx: ExecutionContext) -> bool:
     return ctx.cancel_event.is_set() and not isinstance(error, KitaruDivergenceError)
 
 
+def _cancel_failure(error: BaseException, ctx: ExecutionContext) -> dict[str, Any]:
+    """The stored failure of a cancellation: says who cancelled, never names an internal class."""
+    if isinstance(error, KitaruWaitAbortedError):
+        return {**failure_from(error), "origin": "cancelled"}
+    reason = ctx.cancel_reason or "a cancel was requested"
+    return {
+        "message": f"{reason[0].upper()}{reason[1:]}; it stopped at its next checkpoint or wait.",
+        "exception_type": type_path(KitaruExecutionError),
+        "traceback": None,
+        "origin": "cancelled",
+    }
+
+
 def run_in_place(
     exec_id: str,
     target: FlowEntry,
@@ -251,10 +271,9 @@ def run_in_place(
                     outcome.status, outcome.value = ExecutionStatus.COMPLETED, value
                     return outcome
             if _is_cancel(error, ctx):
-                failure = failure_from(error)
-                failure["origin"] = "cancelled"
+                failure = _cancel_failure(error, ctx)
                 store.finish_execution(exec_id, ExecutionStatus.CANCELLED, failure=failure)
-                outcome.status, outcome.error = ExecutionStatus.CANCELLED, error
+                outcome.status, outcome.error, outcome.failure = ExecutionStatus.CANCELLED, error, failure
                 return outcome
             retry = (
                 run_number < settings.retries
@@ -262,8 +281,9 @@ def run_in_place(
                 and not isinstance(error, KitaruDivergenceError | KitaruUsageError)
             )
             if not retry:
-                store.finish_execution(exec_id, ExecutionStatus.FAILED, failure=failure_from(error))
-                outcome.status, outcome.error = ExecutionStatus.FAILED, error
+                failure = failure_from(error)
+                store.finish_execution(exec_id, ExecutionStatus.FAILED, failure=failure)
+                outcome.status, outcome.error, outcome.failure = ExecutionStatus.FAILED, error, failure
                 return outcome
             store.merge_execution_metadata(
                 exec_id, {"kitaru": {"flow_retries": {str(run_number + 1): failure_from(error)["message"]}}}

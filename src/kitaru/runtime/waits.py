@@ -1,9 +1,12 @@
 """Durable waits for human (or any outside) input.
 
 A wait is a durable call of kind ``wait``. While it is pending its call is
-``running`` and the execution ``waiting``; the runner polls cheaply for the
-answer up to ``timeout`` seconds, then releases its thread (the execution stays
-``waiting``). An answer given later continues the execution elsewhere.
+``running`` and the execution ``waiting`` (both written in one transaction by
+the store's ``begin_wait``); the runner prompts in its terminal, or polls
+cheaply for the answer up to ``timeout`` seconds and then releases its thread
+(the execution stays ``waiting``). An answer given later continues the
+execution elsewhere. Answers are checked and stored by :mod:`kitaru._answers`,
+as every other surface's are.
 """
 
 from __future__ import annotations
@@ -14,16 +17,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from kitaru._answers import parse_answer_text, record_answer
 from kitaru._types import CallKind, CallStatus, ExecutionStatus, new_id, utcnow
-from kitaru.artifacts.values import load_value, make_artifact
-from kitaru.errors import KitaruUsageError, KitaruWaitAbortedError
-from kitaru.records import AttemptRecord, CallRecord
+from kitaru.artifacts.values import load_value
+from kitaru.errors import KitaruUsageError, KitaruWaitAbortedError, KitaruWaitValidationError
+from kitaru.records import ANSWERED_BY_TERMINAL, AttemptRecord, CallRecord, WaitAnswer, WaitRequest
 from kitaru.runtime.calls import CallEntry, assign_slot
 from kitaru.runtime.context import ExecutionContext
 from kitaru.runtime.signals import ExecutionCancelled, RunnerReleased
-from kitaru.serde import serialize
 
-__all__ = ["WaitSpec", "record_answer", "wait_for_input"]
+__all__ = ["WaitSpec", "typed_answer", "wait_for_input"]
 
 _POLL_FAST = 0.02
 _POLL_SLOW = 0.25
@@ -67,9 +70,24 @@ def _target(name: str) -> CallEntry:
     )
 
 
+def typed_answer(adapter: Any, value: Any, *, wait_name: str) -> Any:
+    """Return the answer ``value`` (a JSON value that matched the wait's schema) as the
+    wait's Python type; ``None`` for a gate.
+
+    Raises:
+        KitaruWaitValidationError: the type's own validators reject the value.
+    """
+    if adapter is None:
+        return None
+    try:
+        return adapter.validate_python(value)
+    except Exception as exc:
+        raise KitaruWaitValidationError(f"Input for wait {wait_name!r} is not valid: {exc}") from None
+
+
 def _answer(ctx: ExecutionContext, record: CallRecord, adapter: Any) -> Any:
-    info = record.metadata.get("wait", {})
-    if info.get("aborted"):
+    answer = WaitAnswer.from_metadata(record.metadata, output_artifact_id=record.output_artifact_id)
+    if answer is not None and answer.aborted:
         raise KitaruWaitAbortedError(
             f"Wait {record.invocation_id!r} of execution {ctx.exec_id} was aborted.",
             exec_id=ctx.exec_id,
@@ -77,36 +95,48 @@ def _answer(ctx: ExecutionContext, record: CallRecord, adapter: Any) -> Any:
             failure_origin="cancelled",
         )
     value = load_value(ctx.artifacts, record.output) if record.output is not None else None
-    if adapter is None:
-        return None
-    return adapter.validate_python(value)
+    return typed_answer(adapter, value, wait_name=record.invocation_id)
 
 
-def _prompt(ctx: ExecutionContext, spec: WaitSpec, adapter: Any, json_schema: Any) -> tuple[bool, Any]:
-    """Ask in the terminal; return (aborted, JSON value)."""
+def _prompt(ctx: ExecutionContext, request: WaitRequest, adapter: Any) -> tuple[bool, Any]:
+    """Ask in the terminal until the answer is valid; return (aborted, JSON value)."""
     out = sys.__stdout__ or sys.stdout
-    print(f"\n[kitaru] execution {ctx.exec_id} waits for input at {spec.name!r}", file=out)
-    if spec.question:
-        print(f"  {spec.question}", file=out)
-    if json_schema is not None:
-        print(f"  schema: {json.dumps(json_schema)}", file=out)
+    print(f"\n[kitaru] execution {ctx.exec_id} waits for input at {request.name!r}", file=out)
+    if request.question:
+        print(f"  {request.question}", file=out)
+    if request.schema is not None:
+        print(f"  schema: {json.dumps(request.schema)}", file=out)
     hint = "press Enter to continue" if adapter is None else "enter a JSON value"
     while True:
-        raw = input(f"  ({hint}, or 'abort') > ").strip()
+        raw = _read_line(ctx, f"  ({hint}, or 'abort') > ", out).strip()
         if raw == "abort":
             return True, None
-        if adapter is None:
-            return False, None
         try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw  # plain text is taken as a string
-        try:
-            adapter.validate_python(value)
-        except Exception as exc:
+            value = parse_answer_text(raw, request.schema, wait_name=request.name)
+            typed_answer(adapter, value, wait_name=request.name)
+        except KitaruWaitValidationError as exc:
             print(f"  invalid: {exc}", file=out)
             continue
         return False, value
+
+
+def _read_line(ctx: ExecutionContext, prompt: str, out: Any) -> str:
+    """Read one line from the terminal, giving up when the execution is cancelled meanwhile."""
+    print(prompt, end="", file=out, flush=True)
+    stdin = sys.stdin
+    try:
+        import select
+
+        while not select.select([stdin], [], [], _POLL_SLOW)[0]:
+            if ctx.cancel_event.is_set():
+                print(file=out, flush=True)
+                raise ExecutionCancelled(ctx.exec_id)
+    except (OSError, ValueError, TypeError):  # no select() on this stream: just read
+        pass
+    line = stdin.readline()
+    if not line:
+        raise EOFError(f"the terminal closed while wait {ctx.exec_id} asked for input")
+    return line.rstrip("\n")
 
 
 def _interactive(ctx: ExecutionContext) -> bool:
@@ -116,68 +146,79 @@ def _interactive(ctx: ExecutionContext) -> bool:
         return False
 
 
+def _left(ctx: ExecutionContext, wait_name: str) -> BaseException:
+    """Why the runner may not enter or leave a wait: cancelled, or another runner holds it."""
+    record = ctx.store.get_execution(ctx.exec_id)
+    if record.cancel_requested or record.status is ExecutionStatus.CANCELLED or ctx.cancel_event.is_set():
+        return ExecutionCancelled(ctx.exec_id)
+    return RunnerReleased(ctx.exec_id, wait_name)
+
+
 def wait_for_input(ctx: ExecutionContext, spec: WaitSpec) -> Any:
     """Run one ``wait()`` of the flow body and return the (validated) input."""
     adapter = spec.adapter()
-    json_schema = adapter.json_schema() if adapter is not None else None
     slot = assign_slot(ctx, _target(spec.name), None)
     recorded = slot.recorded
     if recorded is not None and recorded.status.is_done:
         return _answer(ctx, recorded, adapter)
+    if ctx.cancel_event.is_set():
+        raise ExecutionCancelled(ctx.exec_id)
     store = ctx.store
-    call_id = recorded.call_id if recorded is not None and recorded.kind is CallKind.WAIT else new_id()
-    if recorded is None or recorded.status is not CallStatus.RUNNING:
-        now = utcnow()
-        info = {
-            "name": slot.invocation_id,
-            "question": spec.question,
-            "schema": json_schema,
-            "metadata": spec.metadata,
-            "timeout": spec.timeout,
-        }
-        call = CallRecord(
-            call_id=call_id,
-            exec_id=ctx.exec_id,
-            invocation_id=slot.invocation_id,
-            seq=slot.seq,
-            name=spec.name,
-            kind=CallKind.WAIT,
-            status=CallStatus.RUNNING,
-            started_at=now,
-            metadata={"wait": info},
-        )
-        attempts = recorded.attempt_count if recorded is not None else 0
-        store.begin_attempt(call, AttemptRecord(new_id(), call_id, attempts + 1, CallStatus.RUNNING, now))
-        store.merge_call_metadata(call_id, {"wait": info})
+    reused = recorded if recorded is not None and recorded.kind is CallKind.WAIT else None
+    pending = reused is not None and reused.status is CallStatus.RUNNING
+    request = WaitRequest(
+        name=slot.invocation_id,
+        question=spec.question,
+        schema=adapter.json_schema() if adapter is not None else None,
+        metadata=spec.metadata,
+        timeout=spec.timeout,
+    )
+    now = utcnow()
+    call = CallRecord(
+        call_id=reused.call_id if reused is not None else new_id(),
+        exec_id=ctx.exec_id,
+        invocation_id=slot.invocation_id,
+        seq=slot.seq,
+        name=spec.name,
+        kind=CallKind.WAIT,
+        status=CallStatus.RUNNING,
+        started_at=reused.started_at if pending and reused is not None else now,
+        metadata=request.to_metadata(),
+    )
+    attempt = None
+    if not pending:
+        number = (recorded.attempt_count if recorded is not None else 0) + 1
+        attempt = AttemptRecord(new_id(), call.call_id, number, CallStatus.RUNNING, now)
+    # One transaction: the pending wait and the execution's `waiting` status.
+    if not store.begin_wait(call, attempt, runner_id=ctx.runner_id):
+        raise _left(ctx, spec.name)
     if _interactive(ctx):
-        aborted, value = _prompt(ctx, spec, adapter, json_schema)
-        record_answer(ctx, call_id, value=value, aborted=aborted)
-    else:
-        _poll(ctx, call_id, spec)
-    answered = next(c for c in store.load_journal(ctx.exec_id) if c.call_id == call_id)
-    return _answer(ctx, answered, adapter)
-
-
-def record_answer(ctx: ExecutionContext, call_id: str, *, value: Any, aborted: bool) -> bool:
-    """Store the answer of a pending wait (the runner's own terminal prompt)."""
-    output = None
-    if not aborted:
-        output = make_artifact(
-            ctx.artifacts, serialize(value), exec_id=ctx.exec_id, name="input", kind="input", call_id=call_id
+        aborted, value = _prompt(ctx, request, adapter)
+        # False when another surface answered first: its answer is the one read below.
+        record_answer(
+            store, ctx.artifacts, call, value=value, aborted=aborted, answered_by=ANSWERED_BY_TERMINAL
         )
-    patch = {"wait": {"aborted": aborted, "answered_by": "terminal"}}
-    return ctx.store.resolve_wait(call_id, output=output, metadata=patch, ended_at=utcnow())
+        _resume_running(ctx, spec.name)
+    else:
+        _poll(ctx, call.call_id, spec)
+    answered = next(c for c in store.load_journal(ctx.exec_id) if c.call_id == call.call_id)
+    return _answer(ctx, answered, adapter)
 
 
 def _pending(ctx: ExecutionContext, call_id: str) -> bool:
     return any(c.call_id == call_id for c in ctx.store.list_pending_waits(ctx.exec_id))
 
 
+def _resume_running(ctx: ExecutionContext, wait_name: str) -> None:
+    """The wait was answered: this runner takes the execution from ``waiting`` back to ``running``."""
+    if not ctx.store.set_execution_status(
+        ctx.exec_id, ExecutionStatus.RUNNING, expected={ExecutionStatus.WAITING}, runner_id=ctx.runner_id
+    ):
+        raise _left(ctx, wait_name)
+
+
 def _poll(ctx: ExecutionContext, call_id: str, spec: WaitSpec) -> None:
     store, me = ctx.store, ctx.runner_id
-    store.set_execution_status(
-        ctx.exec_id, ExecutionStatus.WAITING, expected={ExecutionStatus.RUNNING}, runner_id=me
-    )
     start = time.monotonic()
     deadline = start + spec.timeout
     while _pending(ctx, call_id):
@@ -203,7 +244,4 @@ def _poll(ctx: ExecutionContext, call_id: str, spec: WaitSpec) -> None:
             return
         interval = _POLL_FAST if now - start < _FAST_FOR else _POLL_SLOW
         ctx.cancel_event.wait(min(interval, max(0.0, deadline - now)))
-    if not store.set_execution_status(
-        ctx.exec_id, ExecutionStatus.RUNNING, expected={ExecutionStatus.WAITING}, runner_id=me
-    ):
-        raise ExecutionCancelled(ctx.exec_id)
+    _resume_running(ctx, spec.name)

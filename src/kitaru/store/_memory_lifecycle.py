@@ -13,8 +13,18 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from kitaru._types import CallKind, CallStatus, ExecutionStatus, merge_metadata, utcnow
-from kitaru.records import ArtifactRecord, CallRecord, ExecutionRecord
-from kitaru.store._memory_rows import artifact_in, call_in, call_out, execution_out, json_copy, status_of, utc
+from kitaru.errors import KitaruUsageError
+from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
+from kitaru.store._memory_rows import (
+    artifact_in,
+    attempt_in,
+    call_in,
+    call_out,
+    execution_out,
+    json_copy,
+    status_of,
+    utc,
+)
 from kitaru.store._memory_tables import MemoryTables
 
 __all__ = ["LifecycleMethods"]
@@ -99,6 +109,43 @@ class LifecycleMethods(MemoryTables):
             return execution_out(row)
 
     # -- waits and replay seeds ---------------------------------------------
+    def begin_wait(self, call: CallRecord, attempt: AttemptRecord | None, *, runner_id: str) -> bool:
+        """Enter a wait, in one transaction: record the pending ``wait`` call and move the
+        execution from ``running`` to ``waiting`` (compare-and-set on ``runner_id``).
+
+        The call is inserted, or the row with the same ``(exec_id, invocation_id)``
+        updated, as :meth:`begin_attempt` does; the top-level keys of
+        ``call.metadata`` replace the row's. ``attempt``, when given, is inserted
+        and counted; ``None`` re-enters a wait that is already pending. Returns
+        ``False`` and changes nothing unless the execution is ``running`` and
+        held by ``runner_id``.
+        """
+        if call.kind is not CallKind.WAIT:
+            raise KitaruUsageError(
+                f"begin_wait() records wait calls; call '{call.invocation_id}' is a {call.kind} call. "
+                "Record other calls with begin_attempt()."
+            )
+        with self._lock:
+            row = self._execution(call.exec_id)
+            if row.status is not ExecutionStatus.RUNNING or row.runner_id != runner_id:
+                return False
+            metadata = json_copy(call.metadata, "metadata")
+            stored = self._upsert_call(
+                call,
+                _RUNNING,
+                None,
+                count_attempt=attempt is not None,
+                attempt_id=None if attempt is None else attempt.attempt_id,
+            )
+            self._put_call(dataclasses.replace(stored, metadata={**stored.metadata, **metadata}))
+            if attempt is not None:
+                self._attempts[attempt.attempt_id] = attempt_in(attempt, stored.call_id)
+                self._attempts_of.setdefault(stored.call_id, []).append(attempt.attempt_id)
+            self._executions[call.exec_id] = dataclasses.replace(
+                row, status=ExecutionStatus.WAITING, updated_at=utcnow()
+            )
+            return True
+
     def resolve_wait(
         self,
         call_id: str,

@@ -179,6 +179,18 @@ class MetadataStore(Protocol):
         log lines to the call. No attempt."""
         ...
 
+    def begin_wait(self, call: CallRecord, attempt: AttemptRecord | None, *, runner_id: str) -> bool:
+        """Enter a wait, in one transaction: record the pending ``wait`` call (insert, or
+        update the row with the same ``(exec_id, invocation_id)`` as :meth:`begin_attempt`
+        does; the top-level keys of ``call.metadata`` replace the row's) and insert
+        ``attempt`` when given, AND move the execution from ``running`` to ``waiting``
+        (compare-and-set: only while ``runner_id`` holds it). No reader ever sees a
+        ``running`` execution with a pending wait. Returns ``False`` and changes
+        nothing when the execution is not ``running`` or another runner (or none)
+        holds it. ``KitaruUsageError`` for a call that is not a ``wait``;
+        ``KitaruStateError`` when the execution does not exist."""
+        ...
+
     def resolve_wait(
         self,
         call_id: str,

@@ -23,6 +23,7 @@ from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ExecutionRecord
 from kitaru.runtime.context import running_here
 from kitaru.runtime.engine import FlowEntry, Outcome, RunSettings, create_execution, run_in_place
+from kitaru.runtime.interrupt import track
 from kitaru.runtime.loader import load_flow
 from kitaru.runtime.replay import parse_overrides, plan_frontier, plan_seed, select_call
 from kitaru.store.base import MetadataStore
@@ -55,6 +56,7 @@ def launch(
 ) -> Outcome:
     """Run the execution in a new non-daemon thread; return its outcome holder."""
     outcome = Outcome(status=ExecutionStatus.RUNNING)
+    track(exec_id, target.name, store, outcome.done)  # Ctrl-C now cancels it (main thread only)
     thread = threading.Thread(
         target=run_in_place,
         args=(exec_id, target, args, kwargs),

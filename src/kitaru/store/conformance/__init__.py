@@ -43,6 +43,7 @@ pytest.register_assert_rewrite(
     "kitaru.store.conformance.integrity_suite",
     "kitaru.store.conformance.records",
     "kitaru.store.conformance.cache_suite",
+    "kitaru.store.conformance.wait_suite",
 )
 
 from kitaru.store.base import MetadataStore  # noqa: E402

@@ -33,6 +33,7 @@ from kitaru.store.conformance.records import (
     only_call,
     run_call,
 )
+from kitaru.store.conformance.wait_suite import WAIT_TESTS
 
 __all__ = ["ALL_TESTS"]
 
@@ -510,4 +511,5 @@ ALL_TESTS: list[Callable[[MetadataStore], None]] = (
     + LIFECYCLE_TESTS
     + CACHE_TESTS
     + INTEGRITY_TESTS
+    + WAIT_TESTS
 )

@@ -1,9 +1,12 @@
-"""Waits and replay seeds: answering pending waits and copying done calls.
+"""Waits and replay seeds: entering and answering waits, copying done calls.
 
-A wait is pending while its call has kind ``wait`` and status ``running``.
-Answering one is decided by a single ``UPDATE`` whose ``WHERE`` clause still
-requires it to be pending: of concurrent resolvers (threads or processes)
-exactly one changes the row, and only that one goes on to store its output.
+A wait is pending while its call has kind ``wait`` and status ``running``;
+the execution is then ``waiting``. Entering a wait records the call and moves
+the execution to ``waiting`` in one transaction, so no reader ever sees a
+``running`` execution with a pending wait. Answering one is decided by a
+single ``UPDATE`` whose ``WHERE`` clause still requires it to be pending: of
+concurrent resolvers (threads or processes) exactly one changes the row, and
+only that one goes on to store its output.
 """
 
 from __future__ import annotations
@@ -12,16 +15,65 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from kitaru._types import merge_metadata
-from kitaru.records import ArtifactRecord, CallRecord
+from kitaru._types import CallKind, CallStatus, ExecutionStatus, merge_metadata, utcnow
+from kitaru.errors import KitaruUsageError
+from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord
 from kitaru.store.sql._connection import StoreCore
-from kitaru.store.sql._rows import artifact_params, call_from_row, call_params
+from kitaru.store.sql._rows import artifact_params, attempt_params, call_from_row, call_params
 
 __all__ = ["WaitMethods"]
 
 
 class WaitMethods(StoreCore):
     """The methods of :class:`~kitaru.store.sql.SqlStore` for waits and replayed calls."""
+
+    def begin_wait(self, call: CallRecord, attempt: AttemptRecord | None, *, runner_id: str) -> bool:
+        """Enter a wait, in one transaction: record the pending ``wait`` call and move the
+        execution from ``running`` to ``waiting`` (compare-and-set on ``runner_id``).
+
+        The call is inserted, or the row with the same ``(exec_id, invocation_id)``
+        updated, as :meth:`begin_attempt` does (status ``running``; the stored
+        ``call_id`` and attempts stay); the top-level keys of ``call.metadata``
+        replace the row's (other keys stay). ``attempt``, when given, is inserted
+        and counted; ``None`` re-enters a wait that is already pending. Applies
+        only while the execution is ``running`` and held by ``runner_id``;
+        otherwise returns ``False`` and changes nothing.
+
+        Raises:
+            KitaruUsageError: ``call`` is not a ``wait`` call.
+            KitaruStateError: The execution does not exist.
+        """
+        if call.kind is not CallKind.WAIT:
+            raise KitaruUsageError(
+                f"begin_wait() records wait calls; call '{call.invocation_id}' is a {call.kind} call. "
+                "Record other calls with begin_attempt()."
+            )
+        s = self._s
+        waiting = {
+            "b_exec_id": call.exec_id,
+            "b_status": ExecutionStatus.WAITING.value,
+            "b_now": utcnow(),
+            "b_ended_at": None,
+            "b_runner_id": runner_id,
+            "b_expected_0": ExecutionStatus.RUNNING.value,
+        }
+        params = call_params(call, CallStatus.RUNNING.value, None)
+        params["attempt_count"] = 0 if attempt is None else 1
+        try:
+            with self._writing() as cur:
+                if s.set_execution_status(expected=1, runner=True, release=False).execute(cur, waiting) != 1:
+                    self._require_execution(call.exec_id, cur)
+                    return False
+                row = s.upsert_wait_call[attempt is not None].one(cur, params)
+                call_id, stored = (row[0], row[1]) if row is not None else (call.call_id, call.metadata)
+                if attempt is not None:
+                    s.insert_attempt.execute(cur, attempt_params(attempt, call_id))
+                merged = {**(stored or {}), **call.metadata}
+                if merged != stored:
+                    s.set_call_metadata.execute(cur, {"b_call_id": call_id, "b_metadata": merged})
+        except self._errors as exc:
+            self._raise_for_execution(call.exec_id, f"enter wait '{call.invocation_id}'", exc)
+        return True
 
     def resolve_wait(
         self,
