@@ -1,7 +1,7 @@
 """SIGKILL at random points, then recovery in a new process: nothing completed runs twice.
 
 Each trial forks a process that runs a flow on its own fresh data directory
-and kills it with SIGKILL after a random delay: before the execution exists,
+and kills it with SIGKILL at a random point of its progress: before the execution exists,
 between checkpoints, inside a checkpoint, while a large output is hashed and
 written to the artifact store, while the store commits. A second forked
 process then recovers the execution (``resume`` of the orphan). The trial
@@ -88,6 +88,16 @@ def _run_flow(home: Path, side: Path, pauses: list[float], ready: int) -> None:
     crashable.run(pauses).wait(timeout=60)
 
 
+def _wait_for_starts(side: Path, count: int) -> None:
+    """Return once ``count`` checkpoint attempts started, or after 30 s (a child that
+    failed early is reported by the checks that follow)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if side.exists() and side.read_text().count("start ") >= count:
+            return
+        time.sleep(0.0005)
+
+
 def _recover(home: Path, side: Path) -> None:
     os.environ["KITARU_HOME"] = str(home)
     os.environ["KITARU_TRIAL_SIDE_EFFECTS"] = str(side)
@@ -167,7 +177,13 @@ def test_sigkill_at_random_points_never_loses_or_repeats_completed_work(tmp_path
         os.close(ready_w)
         os.read(ready_r, 1)  # the child's store is open; the flow starts now
         os.close(ready_r)
-        time.sleep(rng.uniform(0.0, 0.035))
+        # Where the kill lands is chosen by the flow's progress, not by the clock alone, so a
+        # loaded machine (a slower flow) moves no kill past the end: before the first
+        # checkpoint, or a few milliseconds after the k-th checkpoint started.
+        after_starts = rng.randint(0, STEPS)
+        if after_starts:
+            _wait_for_starts(side, after_starts)
+        time.sleep(rng.uniform(0.0, 0.004))
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
