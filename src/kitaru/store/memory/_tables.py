@@ -2,7 +2,7 @@
 
 :class:`MemoryTables` holds one dict per table of the SQL schema (keyed by
 the primary key) plus the indexes the queries need, and one lock. The
-method groups (lifecycle and waits in :mod:`kitaru.store._memory_lifecycle`,
+method groups (lifecycle and waits in :mod:`kitaru.store.memory._lifecycle`,
 the rest in :mod:`kitaru.store.memory`) take the lock, check everything a
 write needs, and only then change rows: a refused write changes nothing,
 like a rolled-back transaction. Helpers named ``_*`` expect the lock held.
@@ -17,7 +17,7 @@ from typing import NoReturn, Self
 from kitaru._types import CallStatus, ExecutionStatus, utcnow
 from kitaru.errors import KitaruBackendError, KitaruStateError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
-from kitaru.store._memory_rows import attempt_out, call_in
+from kitaru.store.memory._rows import attempt_out, call_in
 
 __all__ = ["MemoryTables"]
 

@@ -15,7 +15,7 @@ from typing import Any
 from kitaru._types import CallKind, CallStatus, ExecutionStatus, merge_metadata, utcnow
 from kitaru.errors import KitaruUsageError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
-from kitaru.store._memory_rows import (
+from kitaru.store.memory._rows import (
     artifact_in,
     attempt_in,
     call_in,
@@ -25,7 +25,7 @@ from kitaru.store._memory_rows import (
     status_of,
     utc,
 )
-from kitaru.store._memory_tables import MemoryTables
+from kitaru.store.memory._tables import MemoryTables
 
 __all__ = ["LifecycleMethods"]
 

@@ -27,8 +27,8 @@ from typing import Any
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, new_id, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
-from kitaru.store._memory_lifecycle import LifecycleMethods
-from kitaru.store._memory_rows import (
+from kitaru.store.memory._lifecycle import LifecycleMethods
+from kitaru.store.memory._rows import (
     artifact_in,
     artifact_out,
     attempt_in,
