@@ -41,9 +41,12 @@ def open_stores(url: str, artifacts_dir: str | os.PathLike[str]) -> Stores:
     from kitaru.store.sql import SqlStore
 
     metadata = SqlStore(url)
-    from sqlalchemy.engine import make_url
+    if url.startswith("sqlite:"):
+        display = url  # no password to hide; SQLAlchemy is not loaded for a SQLite store
+    else:
+        from sqlalchemy.engine import make_url
 
-    display = make_url(url).render_as_string(hide_password=True)
+        display = make_url(url).render_as_string(hide_password=True)
     return Stores(metadata, LocalArtifactStore(artifacts_dir), url, display)
 
 

@@ -6,20 +6,23 @@ times more than SQLite itself does. So each statement is compiled once for
 the store's dialect, with SQLAlchemy's own type processors taken from the
 compiled form; running it is then one driver call plus those processors.
 The SQL text still comes from the one Core statement shared by both
-databases.
+databases. On SQLite the compiled form is also generated ahead of time
+(:mod:`kitaru.store._sqlite_plans`), so a store at the current schema runs
+without importing SQLAlchemy at all (:meth:`Prepared.from_plan`).
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, cast
-
-from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.sql import ClauseElement
-from sqlalchemy.sql.compiler import SQLCompiler
+from typing import TYPE_CHECKING, Any, cast
 
 from kitaru.errors import KitaruUsageError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Dialect
+    from sqlalchemy.sql import ClauseElement
+    from sqlalchemy.sql.compiler import SQLCompiler
 
 __all__ = ["Prepared", "Transaction"]
 
@@ -68,11 +71,40 @@ class Prepared:
         self._compile(*self._source)
         return object.__getattribute__(self, name)
 
+    @classmethod
+    def from_plan(
+        cls,
+        sql: str,
+        names: tuple[str, ...],
+        defaults: Mapping[str, Any],
+        processors: Sequence[tuple[int, Any]],
+        results: Sequence[tuple[int, Any]],
+    ) -> Prepared:
+        """Return a statement compiled ahead of time for a positional driver (SQLite).
+
+        Args:
+            sql: The statement's SQL text.
+            names: The bind names in parameter order.
+            defaults: Values of the binds that need none from the caller.
+            processors: ``(index, function)`` conversions of bound values.
+            results: ``(index, function)`` conversions of result columns.
+        """
+        self = cls.__new__(cls)
+        self.sql = sql
+        self._named = False
+        self._names = names
+        self._getter = operator.itemgetter(*names) if names else None
+        self._single = len(names) == 1
+        self._defaults = dict(defaults)
+        self._processors = tuple(processors)
+        self._results = tuple(results)
+        return self
+
     def _compile(
         self, stmt: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None, many: bool
     ) -> None:
         keys = list(column_keys) if column_keys else None
-        compiled = cast(SQLCompiler, stmt.compile(dialect=dialect, column_keys=keys, for_executemany=many))
+        compiled = cast("SQLCompiler", stmt.compile(dialect=dialect, column_keys=keys, for_executemany=many))
         sql = compiled.string
         if "POSTCOMPILE" in sql:
             raise ValueError(f"statement needs per-execution rendering: {sql}")
@@ -187,7 +219,8 @@ class Transaction:
     otherwise, and always returns the connection to the pool.
 
     Args:
-        engine: The engine whose pool lends the connection.
+        engine: The engine (or :class:`kitaru.store._sqlite.SqlitePool`) whose pool
+            lends the connection.
         begin: The statement that starts the transaction, or ``None`` to let
             the driver start it (PostgreSQL) or to run in autocommit (SQLite reads).
         commit: Whether to commit a block that ends normally.
@@ -195,7 +228,7 @@ class Transaction:
 
     __slots__ = ("_begin", "_commit", "_connection", "_engine")
 
-    def __init__(self, engine: Engine, begin: str | None, commit: bool) -> None:
+    def __init__(self, engine: Any, begin: str | None, commit: bool) -> None:
         self._engine = engine
         self._begin = begin
         self._commit = commit

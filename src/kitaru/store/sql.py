@@ -22,9 +22,9 @@ from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.store import _rows
 from kitaru.store._core import status_of, status_value
-from kitaru.store._engine import sqlite_url
 from kitaru.store._lifecycle import LifecycleMethods
 from kitaru.store._logs import LogMethods
+from kitaru.store._sqlite import sqlite_url
 from kitaru.store._waits import WaitMethods
 from kitaru.store.base import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
 
