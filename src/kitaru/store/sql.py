@@ -21,6 +21,7 @@ from typing import Any
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.store import _rows
+from kitaru.store._attempts import AttemptMethods
 from kitaru.store._core import status_of, status_value
 from kitaru.store._lifecycle import LifecycleMethods
 from kitaru.store._logs import LogMethods
@@ -36,7 +37,7 @@ _CACHED = CallStatus.CACHED.value
 _FAILED = CallStatus.FAILED.value
 
 
-class SqlStore(LifecycleMethods, WaitMethods, LogMethods):
+class SqlStore(LifecycleMethods, WaitMethods, LogMethods, AttemptMethods):
     """A :class:`~kitaru.store.base.MetadataStore` on a SQLite file or a PostgreSQL database.
 
     Opening migrates the schema when needed. The store is thread-safe; share
