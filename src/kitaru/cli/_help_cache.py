@@ -12,7 +12,6 @@ or file is cached (a terminal gets rich's colours, rendered live).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ ROOT_HELP = (["--help"], ["-h"])
 
 
 def _key() -> str | None:
+    import hashlib
     import importlib.util
 
     from kitaru import __version__
