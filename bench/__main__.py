@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
             "import + first empty flow, fresh process (ms, in-process)",
             cases.first_flow_fresh_process_ms,
         ),
+        (
+            "first_flow_fresh_process_as_run_here_ms",
+            "import + first empty flow, no bytecode cache (ms)",
+            cases.first_flow_fresh_process_as_run_here_ms,
+        ),
         ("sqlite_commit_us", "bare SQLite commit, WAL+NORMAL (µs, floor)", cases.sqlite_commit_us),
         ("empty_flow_ms", "empty flow: run() + wait() (ms)", cases.empty_flow_ms),
         ("checkpoint_overhead_ms_n100", "per checkpoint, 100 sequential (ms)", cases.per_checkpoint_ms(100)),

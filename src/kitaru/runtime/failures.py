@@ -8,7 +8,6 @@ Example:
 
 from __future__ import annotations
 
-import traceback
 from typing import Any
 
 from kitaru._types import FailureOrigin
@@ -57,6 +56,8 @@ def origin_of(exc: BaseException) -> FailureOrigin:
 
 def failure_from(exc: BaseException, **extra: Any) -> dict[str, Any]:
     """Return the stored failure dict of an exception (type, message, traceback, origin)."""
+    import traceback  # only failures pay for it
+
     failure: dict[str, Any] = {
         "message": str(exc) or type(exc).__name__,
         "exception_type": type_path(type(exc)),
