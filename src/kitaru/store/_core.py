@@ -33,6 +33,7 @@ class StoreCore:
 
     def __init__(self, url: str) -> None:
         self._write_begin = "BEGIN IMMEDIATE"
+        self._write_lock: Any = None
         self._errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
         self._integrity_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
         database = sqlite_database(url)
@@ -55,6 +56,7 @@ class StoreCore:
                 self._engine.dispose()
                 self._errors, self._integrity_errors = (sqlite3.Error,), (sqlite3.IntegrityError,)
             self._engine: Any = pool
+            self._write_lock = pool.write_lock
             self._s = cast("Statements", SqliteStatements())
         except BaseException as exc:
             pool.dispose()
@@ -113,7 +115,7 @@ class StoreCore:
 
     # -- transactions -------------------------------------------------------
     def _writing(self) -> Transaction:
-        return Transaction(self._engine, self._write_begin, True)
+        return Transaction(self._engine, self._write_begin, True, self._write_lock)
 
     def _reading(self) -> Transaction:
         return Transaction(self._engine, None, False)

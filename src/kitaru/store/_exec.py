@@ -224,23 +224,36 @@ class Transaction:
         begin: The statement that starts the transaction, or ``None`` to let
             the driver start it (PostgreSQL) or to run in autocommit (SQLite reads).
         commit: Whether to commit a block that ends normally.
+        lock: Held for the whole transaction (SQLite writes: the threads of one
+            process queue on it instead of in SQLite's sleeping busy handler).
     """
 
-    __slots__ = ("_begin", "_commit", "_connection", "_engine")
+    __slots__ = ("_begin", "_commit", "_connection", "_engine", "_lock")
 
-    def __init__(self, engine: Any, begin: str | None, commit: bool) -> None:
+    def __init__(self, engine: Any, begin: str | None, commit: bool, lock: Any = None) -> None:
         self._engine = engine
         self._begin = begin
         self._commit = commit
+        self._lock = lock
 
     def __enter__(self) -> Any:
-        connection = self._connection = self._engine.raw_connection()
+        lock = self._lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            connection = self._connection = self._engine.raw_connection()
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         try:
             cursor = connection.cursor()
             if self._begin is not None:
                 cursor.execute(self._begin)
         except BaseException:
             connection.close()
+            if lock is not None:
+                lock.release()
             raise
         return cursor
 
@@ -257,6 +270,8 @@ class Transaction:
                 _rollback(connection)
         finally:
             connection.close()
+            if self._lock is not None:
+                self._lock.release()
 
 
 def _rollback(connection: Any) -> None:

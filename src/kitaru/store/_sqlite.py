@@ -84,6 +84,10 @@ class SqlitePool:
         self._idle: list[sqlite3.Connection] = []
         self._closed = False
         self._lock = threading.Lock()
+        #: Held by write transactions: this process's writers queue here, in order, instead of
+        #: polling for SQLite's write lock (its busy handler sleeps up to 100 ms between tries).
+        #: Reentrant, so a write inside a write waits in SQLite as before rather than here.
+        self.write_lock = threading.RLock()
 
     @property
     def url(self) -> str:
