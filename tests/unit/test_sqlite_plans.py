@@ -119,3 +119,25 @@ def test_an_existing_sqlite_store_runs_a_flow_without_sqlalchemy(tmp_path: Path)
     )
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip() == ""
+
+
+def test_a_variant_outside_the_generated_set_is_compiled_when_asked() -> None:
+    from kitaru._types import ExecutionStatus
+    from kitaru.store._sqlite import SqliteStatements
+
+    statements = SqliteStatements()
+    count = len(ExecutionStatus) + 2
+    assert ("claim_execution", count) not in _sqlite_plans.VARIANTS
+    prepared = statements.claim_execution(count)
+    expected = [f"b_expected_{i}" for i in range(count)]
+    assert [n for n in prepared._names if n.startswith("b_expected_")] == [*expected, "b_expected_runner"]
+
+
+def test_a_file_that_is_no_database_is_a_backend_error(tmp_path: Path) -> None:
+    from kitaru.errors import KitaruBackendError
+    from kitaru.store.sql import SqlStore
+
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not a database, " * 512)
+    with pytest.raises(KitaruBackendError, match=r"garbage\.db"):
+        SqlStore.open_sqlite(garbage)

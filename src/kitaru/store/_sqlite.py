@@ -130,7 +130,10 @@ class SqlitePool:
 
     def revision(self) -> str | None:
         """Return the schema revision recorded in the file, ``None`` when it has none or is no database."""
-        lease = self.raw_connection()
+        try:
+            lease = self.raw_connection()
+        except sqlite3.Error:
+            return None  # not a database (yet): the SQLAlchemy route creates it or says what is wrong
         try:
             rows = lease.cursor().execute("SELECT version_num FROM alembic_version").fetchall()
         except sqlite3.Error:
@@ -193,6 +196,25 @@ def _prepared(plan: Any) -> Prepared:
     )
 
 
+def _compile_now(key: tuple[Any, ...]) -> Prepared:
+    # A variant outside the generated set (more statuses than there are): compiled with SQLAlchemy.
+    import sqlalchemy as sa
+
+    from kitaru.store._sqlite_compile import VARIANT_ARGUMENTS
+    from kitaru.store._statements import Statements
+
+    engine = sa.create_engine("sqlite://")
+    with engine.connect():
+        pass
+    method, *args = key
+    function = getattr(Statements(engine.dialect), method)
+    names = VARIANT_ARGUMENTS[method]
+    prepared: Prepared = function(*args) if names is None else function(**dict(zip(names, args, strict=True)))
+    _ = prepared.sql  # compile while the engine exists
+    engine.dispose()
+    return prepared
+
+
 class SqliteStatements:
     """The store's statements for SQLite, from the plans compiled ahead of time.
 
@@ -218,9 +240,8 @@ class SqliteStatements:
         prepared = self._variants.get(key)
         if prepared is None:
             plan = self._plans.get(key)
-            if plan is None:
-                raise KeyError(f"No SQLite statement {key!r} compiled ahead of time.")
-            prepared = self._variants[key] = _prepared(plan)
+            prepared = _compile_now(key) if plan is None else _prepared(plan)
+            self._variants[key] = prepared
         return prepared
 
     def list_executions(self, *, flow: bool, status: bool, since: bool, limit: bool) -> Prepared:
