@@ -57,6 +57,47 @@ def import_time_ms(_: Path) -> float:
     return float(out.stdout.strip())
 
 
+FIRST_FLOW_SCRIPT = """
+import time
+t = time.perf_counter()
+from kitaru import flow
+
+@flow
+def empty() -> None:
+    return None
+
+empty.run().wait()
+print((time.perf_counter() - t) * 1000)
+"""
+
+
+def first_flow_fresh_process_ms(tmp: Path, *, bytecode: bool = True) -> float:
+    """Import + first empty execution in a fresh process on an existing store (in-process ms).
+
+    The store is created by an earlier process (creating it may load SQLAlchemy
+    and Alembic); the median of 7 fresh processes is returned. ``bytecode``: as
+    installed (compiled modules cached), else in this environment unchanged.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_")}
+    env["KITARU_HOME"] = str(tmp / "home")
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+    run = [sys.executable, "-c", FIRST_FLOW_SCRIPT]
+    subprocess.run(run, env=env, capture_output=True, text=True, check=True)
+    times = [
+        float(subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout.strip())
+        for _ in range(7)
+    ]
+    times.sort()
+    return times[len(times) // 2]
+
+
+def first_flow_fresh_process_as_run_here_ms(tmp: Path) -> float:
+    """:func:`first_flow_fresh_process_ms` in this environment unchanged (``PYTHONDONTWRITEBYTECODE``)."""
+    return first_flow_fresh_process_ms(tmp, bytecode=False)
+
+
 def sqlite_commit_us(tmp: Path, n: int = 1000) -> float:
     """The store's floor: one small insert + commit, WAL and synchronous=NORMAL."""
     conn = sqlite3.connect(tmp / "floor.db", isolation_level=None)

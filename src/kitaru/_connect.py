@@ -60,14 +60,16 @@ def open_stores(url: str, artifacts_dir: str | os.PathLike[str]) -> Stores:
     """Open the metadata store at ``url`` and the local artifact store at ``artifacts_dir``."""
     if url.startswith(MEMORY_URL_PREFIX):
         return open_memory_stores(url)
-    from sqlalchemy.engine import make_url
-
     from kitaru.artifacts.local import LocalArtifactStore
     from kitaru.store import open_store
 
     metadata = open_store(url)
+    if url.startswith("sqlite:"):
+        display = url  # no password to hide; SQLAlchemy is not loaded for a SQLite store
+    else:
+        from sqlalchemy.engine import make_url
 
-    display = make_url(url).render_as_string(hide_password=True)
+        display = make_url(url).render_as_string(hide_password=True)
     return Stores(metadata, LocalArtifactStore(artifacts_dir), url, display, local_target())
 
 

@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
-import uuid
 
 from kitaru._types import ExecutionStatus, utcnow
 from kitaru.records import ExecutionRecord
 
 __all__ = ["heartbeat_seconds", "is_orphaned", "lease_seconds", "new_runner_id", "pid_alive"]
 
-_HOST = socket.gethostname()
+
+def _host_name() -> str:
+    # The host name without loading socket: uname's node name is what gethostname() returns on POSIX.
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
+
+
+_HOST = _host_name()
 
 
 def heartbeat_seconds() -> float:
@@ -32,7 +40,7 @@ def lease_seconds() -> float:
 
 def new_runner_id() -> str:
     """A new runner id for one run of an execution in this process."""
-    return f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    return f"{_HOST}:{os.getpid()}:{os.urandom(6).hex()}"
 
 
 def pid_alive(pid: int) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import time
-import uuid
 from enum import StrEnum
 from typing import Any, Final
 
@@ -160,7 +159,9 @@ def new_id() -> str:
     _last_ms = ms
     rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | _counter << 64 | 0b10 << 62 | rand
-    return str(uuid.UUID(int=value))
+    # The text form of uuid.UUID(int=value), without loading uuid (and the platform module it loads).
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def utcnow() -> _dt.datetime:

@@ -21,6 +21,7 @@ from kitaru.artifacts.values import load_value, make_artifact
 from kitaru.errors import KitaruContextError, KitaruStateError, KitaruUsageError
 from kitaru.records import ArtifactRecord, CallRecord
 from kitaru.runtime.context import current_call, current_execution
+from kitaru.runtime.pending import flush_call
 from kitaru.serde import serialize
 
 __all__ = ["SAVE_TYPES", "load", "log", "save"]
@@ -47,6 +48,7 @@ def log(**metadata: Any) -> None:
             ) from None
     scope = current_call()
     if scope is not None:
+        flush_call(scope.call_id)  # the call's running row may still be deferred
         scope.execution.store.merge_call_metadata(scope.call_id, metadata)
         return
     ctx = current_execution()

@@ -241,11 +241,16 @@ def test_store_refuses_urls_it_cannot_serve(tmp_path: Path) -> None:
 def test_sqlite_store_uses_wal(tmp_path: Path) -> None:
     store = SqlStore.open_sqlite(tmp_path / "nested" / "dir" / "store.db")
     try:
-        with store._engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
-            assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 1  # NORMAL
-            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
-            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 60_000
+        # The store's own connections (the sqlite3 pool of the hot path).
+        lease = store._engine.raw_connection()
+        try:
+            cursor = lease.cursor()
+            assert cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert cursor.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+            assert cursor.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+            assert cursor.execute("PRAGMA busy_timeout").fetchone()[0] == 60_000
+        finally:
+            lease.close()
     finally:
         store.close()
 

@@ -300,9 +300,16 @@ def _command_of(tokens: list[str]) -> str:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit code."""
-    from kitaru.cli._output import Output
+    from kitaru.cli._help_cache import cached_root_help
 
     tokens = list(sys.argv[1:] if argv is None else argv)
+    page = cached_root_help(tokens)
+    if page is not None:  # before anything imports cyclopts
+        sys.stdout.write(page)
+        return 0
+
+    from kitaru.cli._output import Output
+
     command = _command_of(tokens)
     stdout = sys.stdout
     out = Output(command, "json" if _format_of(tokens) == "json" else "text")
@@ -316,7 +323,29 @@ def run(argv: list[str] | None = None) -> int:
             sys.stdout = stdout
 
 
+def _root_help(tokens: list[str]) -> int:
+    """Print the root help page (cached: see :mod:`kitaru.cli._help_cache`) and return 0."""
+    import io
+
+    from kitaru.cli._help_cache import store_root_help
+
+    stdout, sys.stdout = sys.stdout, io.StringIO()
+    try:
+        build_app()(tokens, exit_on_error=False, print_error=False, result_action="return_value")  # type: ignore[operator]
+        text = sys.stdout.getvalue()
+    finally:
+        sys.stdout = stdout
+    sys.stdout.write(text)
+    store_root_help(text)
+    return 0
+
+
 def _run(tokens: list[str], out: Any, help_hint: str | None) -> int:
+    from kitaru.cli._help_cache import ROOT_HELP
+
+    if tokens in ROOT_HELP and not sys.stdout.isatty():  # a terminal gets the colours, live
+        return _root_help(tokens)
+
     from cyclopts import CycloptsError
 
     from kitaru.cli._output import UsageProblem

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,6 +36,7 @@ __all__ = [
     "read_json",
     "resolve_home",
     "update_config",
+    "user_data_dir",
     "write_json",
 ]
 
@@ -70,6 +72,19 @@ def resolve_home() -> Path:
     project = _project_dir()
     if project is not None:
         return project
+    return user_data_dir()
+
+
+def user_data_dir() -> Path:
+    """Return the user data directory of Kitaru (platformdirs' ``user_data_dir``).
+
+    On Linux it is computed here as platformdirs does (``$XDG_DATA_HOME/kitaru``,
+    else ``~/.local/share/kitaru``), which spares loading platformdirs when a
+    process starts; a test compares the two.
+    """
+    if sys.platform == "linux":
+        base = os.environ.get("XDG_DATA_HOME", "").strip() or os.path.expanduser("~/.local/share")
+        return Path(base) / "kitaru"
     import platformdirs
 
     return Path(platformdirs.user_data_dir("kitaru", appauthor=False))

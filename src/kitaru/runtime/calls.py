@@ -26,6 +26,7 @@ from kitaru._types import CallKind, CallStatus, new_id, utcnow
 from kitaru.artifacts.values import load_value, make_artifact
 from kitaru.errors import KitaruDivergenceError, KitaruUsageError
 from kitaru.records import AttemptRecord, CallRecord
+from kitaru.runtime import pending
 from kitaru.runtime.context import CallScope, ExecutionContext
 from kitaru.runtime.failures import failure_from
 from kitaru.runtime.retry import RetryPolicy
@@ -142,6 +143,7 @@ class DurableCall:
     """Whether the journal holds the completed outcome of this same work (§2)."""
     rerun_reason: dict[str, Any] | None = field(init=False, default=None)
     _fingerprinted: bool = field(init=False, default=False)
+    begun: pending.PendingBegin | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         recorded = self.slot.recorded
@@ -243,7 +245,11 @@ class DurableCall:
         return True, value
 
     def begin(self) -> CallScope:
-        """Record a new ``running`` attempt and return the scope to run the code in."""
+        """Begin a new attempt and return the scope to run the code in.
+
+        The ``running`` row is deferred (:mod:`kitaru.runtime.pending`): written with the
+        outcome in one transaction when the attempt ends soon, else by a background thread.
+        """
         self.attempts_done += 1
         self.attempt_id = new_id()
         record = self._record(CallStatus.RUNNING)
@@ -254,8 +260,9 @@ class DurableCall:
             status=CallStatus.RUNNING,
             started_at=record.started_at,
         )
-        self.ctx.store.begin_attempt(record, attempt)
+        self.begun = pending.defer(self.ctx.store, record, attempt)
         if self.rerun_reason is not None:
+            # The recorded call's row exists already: the reason goes on it now.
             self._note_rerun(self.rerun_reason)
             self.rerun_reason = None
         return CallScope(self.ctx, self.call_id, self.slot.invocation_id, self.target.name)
@@ -293,7 +300,14 @@ class DurableCall:
             kind="output",
             call_id=self.call_id,
         )
-        self.ctx.store.complete_call(self.call_id, self.attempt_id, output=artifact, ended_at=utcnow())
+        begun = self.begun
+        if begun is not None and pending.settle(begun):
+            # One commit: the attempt's running row was not written yet.
+            self.ctx.store.record_completed_attempt(
+                begun.call, begun.attempt, output=artifact, ended_at=utcnow()
+            )
+        else:
+            self.ctx.store.complete_call(self.call_id, self.attempt_id, output=artifact, ended_at=utcnow())
 
     def fail(self, exc: BaseException, *, retryable: bool = True) -> float | None:
         """Record the failed attempt; return the delay before a retry, or ``None`` when final."""
@@ -302,6 +316,8 @@ class DurableCall:
         failure = failure_from(exc, attempt=self.attempts_done, invocation_id=self.slot.invocation_id)
         if self.ctx.cancel_event.is_set():
             failure["origin"] = "cancelled"
+        if self.begun is not None:
+            pending.flush(self.begun)  # a failed attempt keeps its running row, then its failure
         self.ctx.store.fail_attempt(
             self.call_id, self.attempt_id, failure=failure, ended_at=utcnow(), final=not retry
         )

@@ -8,7 +8,6 @@ Example:
 
 from __future__ import annotations
 
-import traceback
 from typing import Any
 
 from kitaru._types import FailureOrigin
@@ -60,6 +59,8 @@ def failure_of(
     exc: BaseException, *, attempt: int | None = None, invocation_id: str | None = None
 ) -> Failure:
     """Return the failure record of an exception (type, message, traceback, origin)."""
+    import traceback  # only failures pay for it
+
     return Failure(
         message=str(exc) or type(exc).__name__,
         exception_type=type_path(type(exc)),

@@ -155,6 +155,19 @@ class MetadataStore(Protocol):
         call ``completed``, link the output, set ``ended_at``, clear ``failure``."""
         ...
 
+    def record_completed_attempt(
+        self,
+        call: CallRecord,
+        attempt: AttemptRecord,
+        *,
+        output: ArtifactRecord,
+        ended_at: dt.datetime,
+    ) -> None:
+        """In one transaction: what :meth:`begin_attempt` of ``call`` and ``attempt``
+        and then :meth:`complete_call` of that attempt with ``output`` and
+        ``ended_at`` would record (the attempt and the call end ``completed``)."""
+        ...
+
     def fail_attempt(
         self,
         call_id: str,

@@ -15,12 +15,15 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+
+from kitaru.store._codecs import json_bind as _json_bind
+from kitaru.store._codecs import json_result as _json_result
+from kitaru.store._codecs import sqlite_bind_timestamp as _sqlite_bind_timestamp
+from kitaru.store._codecs import sqlite_result_timestamp as _sqlite_result_timestamp
 
 __all__ = [
     "PENDING_WAIT",
@@ -35,11 +38,6 @@ __all__ = [
 ]
 
 _UTC = dt.UTC
-# One encoder instance: json.dumps with options would build a new one per value.
-_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-# The decoder's scanner (set in its constructor, not declared by the stubs).
-_scan_json: Callable[[str, int], tuple[Any, int]] = getattr(json.JSONDecoder(), "scan_once")  # noqa: B009
-_EMPTY_JSON: dict[type, str] = {dict: "{}", list: "[]", tuple: "[]"}
 #: The predicate of a pending wait, as SQL (the partial index's and its query's).
 PENDING_WAIT = "kind = 'wait' AND status = 'running'"
 
@@ -95,30 +93,6 @@ class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
         return super().result_processor(dialect, coltype)
 
 
-def _sqlite_bind_timestamp(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.__class__ is dt.datetime and value.tzinfo is _UTC:
-        # The common case (``utcnow()``), without asking for the offset.
-        return value.isoformat(" ", "microseconds")[:26]
-    if not isinstance(value, dt.datetime):
-        raise TypeError(f"expected a datetime, got {type(value).__name__}")
-    offset = value.utcoffset()
-    if offset is None:
-        return value.isoformat(" ", "microseconds")
-    if offset:
-        value = value.astimezone(_UTC)
-    # Drop the "+00:00" suffix: "YYYY-MM-DD HH:MM:SS.ffffff" is 26 characters.
-    return value.isoformat(" ", "microseconds")[:26]
-
-
-def _sqlite_result_timestamp(value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    # Parsing the zone is faster than replacing it afterwards.
-    return dt.datetime.fromisoformat(value + "+00:00")
-
-
 class JsonText(sa.types.TypeDecorator[Any]):
     """A JSON value stored as compact JSON text; ``None`` is stored as SQL ``NULL``.
 
@@ -149,28 +123,6 @@ class JsonText(sa.types.TypeDecorator[Any]):
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         """Return the converter of result values."""
         return _json_result
-
-
-def _json_bind(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not value and type(value) in _EMPTY_JSON:
-        return _EMPTY_JSON[type(value)]
-    return _encode_json(value)
-
-
-def _json_result(value: str | None) -> Any:
-    if value is None:
-        return None
-    if value == "{}":
-        return {}
-    if value == "[]":
-        return []
-    try:
-        # The scanner alone: text written here has no surrounding whitespace to skip.
-        return _scan_json(value, 0)[0]
-    except StopIteration:
-        return json.loads(value)
 
 
 #: The schema of the metadata store: every table below, and the naming convention of constraints.

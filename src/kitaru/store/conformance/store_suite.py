@@ -346,6 +346,47 @@ def test_complete_call(store: MetadataStore) -> None:
     assert store.get_artifact(out.artifact_id) == out
 
 
+def test_record_completed_attempt_is_begin_then_complete(store: MetadataStore) -> None:
+    exec_id = add_execution(store).exec_id
+    c = call(exec_id, cache_key="ck", input_fingerprint="fp")
+    a = attempt(c.call_id)
+    out = artifact(exec_id, call_id=c.call_id)
+    ended = at(100)
+    store.record_completed_attempt(c, a, output=out, ended_at=ended)
+    got = only_call(store, exec_id)
+    assert got.call_id == c.call_id and got.status is CallStatus.COMPLETED
+    assert got.output_artifact_id == out.artifact_id and got.ended_at == ended and got.failure is None
+    assert (got.cache_key, got.input_fingerprint, got.started_at) == ("ck", "fp", c.started_at)
+    assert got.attempt_count == 1 and len(got.attempts) == 1
+    assert got.attempts[0].attempt_id == a.attempt_id and got.attempts[0].status is CallStatus.COMPLETED
+    assert got.attempts[0].ended_at == ended
+    assert store.get_artifact(out.artifact_id) == out
+
+
+def test_record_completed_attempt_after_a_failed_one_keeps_the_call(store: MetadataStore) -> None:
+    exec_id = add_execution(store).exec_id
+    c = call(exec_id, metadata={"first": True})
+    a1 = attempt(c.call_id, 1)
+    store.begin_attempt(c, a1)
+    store.fail_attempt(c.call_id, a1.attempt_id, failure={"message": "flaky"}, ended_at=utcnow(), final=False)
+    again = call(exec_id, seq=3)  # a new record of the same invocation: the stored call id wins
+    a2 = attempt(c.call_id, 2)
+    out = artifact(exec_id, call_id=c.call_id)
+    store.record_completed_attempt(again, a2, output=out, ended_at=at(50))
+    got = only_call(store, exec_id)
+    assert got.call_id == c.call_id and got.seq == 3 and got.metadata == {"first": True}
+    assert got.status is CallStatus.COMPLETED and got.attempt_count == 2
+    assert [x.status for x in got.attempts] == [CallStatus.FAILED, CallStatus.COMPLETED]
+
+
+def test_record_completed_attempt_of_missing_execution_changes_nothing(store: MetadataStore) -> None:
+    c = call("missing-exec")
+    with pytest.raises(KitaruStateError, match="missing-exec"):
+        store.record_completed_attempt(
+            c, attempt(c.call_id), output=artifact("missing-exec", call_id=c.call_id), ended_at=utcnow()
+        )
+
+
 def test_complete_call_with_unknown_attempt_changes_nothing(store: MetadataStore) -> None:
     exec_id = add_execution(store).exec_id
     c = call(exec_id)

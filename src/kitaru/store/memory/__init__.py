@@ -248,6 +248,24 @@ class InMemoryStore(LifecycleMethods):
                 )
             )
 
+    def record_completed_attempt(
+        self,
+        call: CallRecord,
+        attempt: AttemptRecord,
+        *,
+        output: ArtifactRecord,
+        ended_at: dt.datetime,
+    ) -> None:
+        """In one transaction: what ``begin_attempt(call, attempt)`` and then
+        ``complete_call(call_id, attempt.attempt_id, output=output, ended_at=ended_at)``
+        record, where ``call_id`` is the id of the stored call row."""
+        with self._lock:  # reentrant: the two steps below run as one
+            self._execution(call.exec_id)
+            self._check_new_artifact(artifact_in(output), f"complete call '{call.invocation_id}'")
+            self.begin_attempt(call, attempt)  # checks everything before it changes anything
+            stored_id = self._call_by_invocation[(call.exec_id, call.invocation_id)]
+            self.complete_call(stored_id, attempt.attempt_id, output=output, ended_at=ended_at)
+
     def fail_attempt(
         self,
         call_id: str,

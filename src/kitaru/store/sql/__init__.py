@@ -22,11 +22,12 @@ from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
 from kitaru.store.sql import _rows
+from kitaru.store.sql._attempts import AttemptMethods
 from kitaru.store.sql._cache import CacheMethods
 from kitaru.store.sql._connection import status_of, status_value
-from kitaru.store.sql._engines import sqlite_url
 from kitaru.store.sql._logs import LogMethods
 from kitaru.store.sql._runners import LifecycleMethods
+from kitaru.store.sql._sqlite import sqlite_url
 from kitaru.store.sql._waits import WaitMethods
 
 __all__ = ["SqlStore"]
@@ -36,7 +37,7 @@ _COMPLETED = CallStatus.COMPLETED.value
 _FAILED = CallStatus.FAILED.value
 
 
-class SqlStore(LifecycleMethods, WaitMethods, CacheMethods, LogMethods):
+class SqlStore(LifecycleMethods, WaitMethods, CacheMethods, LogMethods, AttemptMethods):
     """A :class:`~kitaru.store.base.MetadataStore` on a SQLite file or a PostgreSQL database.
 
     Opening migrates the schema when needed. The store is thread-safe; share

@@ -9,16 +9,17 @@ missing rows.
 
 from __future__ import annotations
 
-from typing import Any, NoReturn, Self, cast
-
-from sqlalchemy.engine import Engine
+import sqlite3
+from typing import TYPE_CHECKING, Any, NoReturn, Self, cast
 
 from kitaru._types import ExecutionStatus
 from kitaru.errors import KitaruBackendError, KitaruError, KitaruStateError, KitaruUsageError
-from kitaru.store.sql._engines import create_engines
-from kitaru.store.sql._migrate import ensure_schema
+from kitaru.store.sql._migrate import HEAD_REVISION
 from kitaru.store.sql._prepared import Transaction
-from kitaru.store.sql._statements import Statements
+from kitaru.store.sql._sqlite import SqlitePool, SqliteStatements, sqlite_database
+
+if TYPE_CHECKING:
+    from kitaru.store.sql._statements import Statements
 
 __all__ = ["StoreCore", "status_of", "status_value"]
 
@@ -31,11 +32,46 @@ class StoreCore:
     """
 
     def __init__(self, url: str) -> None:
+        self._write_begin = "BEGIN IMMEDIATE"
+        self._write_lock: Any = None
+        self._errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+        self._integrity_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
+        database = sqlite_database(url)
+        if database is not None:
+            self._name = database
+            self._open_sqlite(url, database)
+        else:
+            self._open_sqlalchemy(url)
+
+    def _open_sqlite(self, url: str, database: str) -> None:
+        # The hot path: the sqlite3 driver and statements compiled ahead of time. SQLAlchemy
+        # and Alembic are imported only to create or migrate the schema.
+        try:
+            pool = SqlitePool(database)
+        except OSError as exc:
+            raise KitaruBackendError(f"Could not open store {url!r}: {exc}") from exc
+        try:
+            if pool.revision() != HEAD_REVISION:
+                self._open_sqlalchemy(url)
+                self._engine.dispose()
+                self._errors, self._integrity_errors = (sqlite3.Error,), (sqlite3.IntegrityError,)
+            self._engine: Any = pool
+            self._write_lock = pool.write_lock
+            self._s = cast("Statements", SqliteStatements())
+        except BaseException as exc:
+            pool.dispose()
+            self._wrap_open_error(exc)
+
+    def _open_sqlalchemy(self, url: str) -> None:
+        from kitaru.store.sql._engines import create_engines
+        from kitaru.store.sql._migrate import ensure_schema
+        from kitaru.store.sql._statements import Statements
+
         try:
             engines = create_engines(url)
         except OSError as exc:
             raise KitaruBackendError(f"Could not open store {url!r}: {exc}") from exc
-        self._engine: Engine = engines.read
+        self._engine = engines.read
         self._write_begin = engines.write_begin
         self._name = engines.name
         self._errors = engines.errors
@@ -46,12 +82,15 @@ class StoreCore:
             self._s = Statements(engines.read.dialect)
         except BaseException as exc:
             engines.read.dispose()
-            if isinstance(exc, KitaruError) or not isinstance(exc, Exception):
-                raise
-            hint = ""
-            if type(exc).__module__.startswith("alembic"):
-                hint = " The store's schema may come from a newer Kitaru; upgrade Kitaru to open it."
-            raise KitaruBackendError(f"Could not open store '{self._name}': {_detail(exc)}.{hint}") from exc
+            self._wrap_open_error(exc)
+
+    def _wrap_open_error(self, exc: BaseException) -> NoReturn:
+        if isinstance(exc, KitaruError) or not isinstance(exc, Exception):
+            raise exc
+        hint = ""
+        if type(exc).__module__.startswith("alembic"):
+            hint = " The store's schema may come from a newer Kitaru; upgrade Kitaru to open it."
+        raise KitaruBackendError(f"Could not open store '{self._name}': {_detail(exc)}.{hint}") from exc
 
     @property
     def name(self) -> str:
@@ -70,13 +109,13 @@ class StoreCore:
     def close(self) -> None:
         """Release connections. The store is unusable afterwards."""
         engine = self._engine
-        self._engine = cast(Engine, _ClosedEngine(self._name))
+        self._engine = _ClosedEngine(self._name)
         if not isinstance(engine, _ClosedEngine):
             engine.dispose()
 
     # -- transactions -------------------------------------------------------
     def _writing(self) -> Transaction:
-        return Transaction(self._engine, self._write_begin, True)
+        return Transaction(self._engine, self._write_begin, True, self._write_lock)
 
     def _reading(self) -> Transaction:
         return Transaction(self._engine, None, False)

@@ -1,7 +1,9 @@
 """Bring a store's schema to the head revision when it opens.
 
 Opening an up-to-date store costs one plain query of ``alembic_version``;
-alembic is imported and run only when the revision differs. Migrating runs
+alembic is imported and run only when the revision differs. SQLite stores
+read the revision with the ``sqlite3`` driver first (:mod:`kitaru.store.sql._connection`)
+and come here, importing SQLAlchemy, only to create or migrate the schema. Migrating runs
 under a lock (SQLite's write lock, a PostgreSQL advisory lock), so many
 threads and processes opening the same fresh database at once migrate it once.
 """
@@ -9,9 +11,11 @@ threads and processes opening the same fresh database at once migrate it once.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import Engine
 
 __all__ = ["HEAD_REVISION", "MIGRATIONS_DIR", "current_revision", "ensure_schema"]
 
@@ -29,6 +33,8 @@ def current_revision(connection: sa.Connection) -> str | None:
     Example:
         >>> # current_revision(connection) -> "0002"
     """
+    import sqlalchemy as sa
+
     try:
         rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
     except sa.exc.DBAPIError:
@@ -46,6 +52,8 @@ def ensure_schema(read_engine: Engine, write_engine: Engine) -> None:
     with read_engine.connect() as connection:
         if current_revision(connection) == HEAD_REVISION:
             return
+    import sqlalchemy as sa
+
     with write_engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})

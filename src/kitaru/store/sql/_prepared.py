@@ -6,20 +6,23 @@ times more than SQLite itself does. So each statement is compiled once for
 the store's dialect, with SQLAlchemy's own type processors taken from the
 compiled form; running it is then one driver call plus those processors.
 The SQL text still comes from the one Core statement shared by both
-databases.
+databases. On SQLite the compiled form is also generated ahead of time
+(:mod:`kitaru.store.sql._sqlite_plans`), so a store at the current schema runs
+without importing SQLAlchemy at all (:meth:`Prepared.from_plan`).
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, cast
-
-from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.sql import ClauseElement
-from sqlalchemy.sql.compiler import SQLCompiler
+from typing import TYPE_CHECKING, Any, cast
 
 from kitaru.errors import KitaruUsageError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Dialect
+    from sqlalchemy.sql import ClauseElement
+    from sqlalchemy.sql.compiler import SQLCompiler
 
 __all__ = ["Prepared", "Transaction"]
 
@@ -68,11 +71,40 @@ class Prepared:
         self._compile(*self._source)
         return object.__getattribute__(self, name)
 
+    @classmethod
+    def from_plan(
+        cls,
+        sql: str,
+        names: tuple[str, ...],
+        defaults: Mapping[str, Any],
+        processors: Sequence[tuple[int, Any]],
+        results: Sequence[tuple[int, Any]],
+    ) -> Prepared:
+        """Return a statement compiled ahead of time for a positional driver (SQLite).
+
+        Args:
+            sql: The statement's SQL text.
+            names: The bind names in parameter order.
+            defaults: Values of the binds that need none from the caller.
+            processors: ``(index, function)`` conversions of bound values.
+            results: ``(index, function)`` conversions of result columns.
+        """
+        self = cls.__new__(cls)
+        self.sql = sql
+        self._named = False
+        self._names = names
+        self._getter = operator.itemgetter(*names) if names else None
+        self._single = len(names) == 1
+        self._defaults = dict(defaults)
+        self._processors = tuple(processors)
+        self._results = tuple(results)
+        return self
+
     def _compile(
         self, stmt: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None, many: bool
     ) -> None:
         keys = list(column_keys) if column_keys else None
-        compiled = cast(SQLCompiler, stmt.compile(dialect=dialect, column_keys=keys, for_executemany=many))
+        compiled = cast("SQLCompiler", stmt.compile(dialect=dialect, column_keys=keys, for_executemany=many))
         sql = compiled.string
         if "POSTCOMPILE" in sql:
             raise ValueError(f"statement needs per-execution rendering: {sql}")
@@ -187,27 +219,41 @@ class Transaction:
     otherwise, and always returns the connection to the pool.
 
     Args:
-        engine: The engine whose pool lends the connection.
+        engine: The engine (or :class:`kitaru.store.sql._sqlite.SqlitePool`) whose pool
+            lends the connection.
         begin: The statement that starts the transaction, or ``None`` to let
             the driver start it (PostgreSQL) or to run in autocommit (SQLite reads).
         commit: Whether to commit a block that ends normally.
+        lock: Held for the whole transaction (SQLite writes: the threads of one
+            process queue on it instead of in SQLite's sleeping busy handler).
     """
 
-    __slots__ = ("_begin", "_commit", "_connection", "_engine")
+    __slots__ = ("_begin", "_commit", "_connection", "_engine", "_lock")
 
-    def __init__(self, engine: Engine, begin: str | None, commit: bool) -> None:
+    def __init__(self, engine: Any, begin: str | None, commit: bool, lock: Any = None) -> None:
         self._engine = engine
         self._begin = begin
         self._commit = commit
+        self._lock = lock
 
     def __enter__(self) -> Any:
-        connection = self._connection = self._engine.raw_connection()
+        lock = self._lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            connection = self._connection = self._engine.raw_connection()
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         try:
             cursor = connection.cursor()
             if self._begin is not None:
                 cursor.execute(self._begin)
         except BaseException:
             connection.close()
+            if lock is not None:
+                lock.release()
             raise
         return cursor
 
@@ -224,6 +270,8 @@ class Transaction:
                 _rollback(connection)
         finally:
             connection.close()
+            if self._lock is not None:
+                self._lock.release()
 
 
 def _rollback(connection: Any) -> None:

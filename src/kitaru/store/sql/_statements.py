@@ -170,14 +170,16 @@ class Statements:
         self.upsert_cached_call = prepare(
             self._upsert_call(insert, count_attempt=False).returning(C.c.call_id), column_keys=keys
         )
-        # A wait's call, with or without a new attempt; its metadata comes back to be merged.
-        self.upsert_wait_call = {
-            counted: prepare(
-                self._upsert_call(insert, count_attempt=counted).returning(C.c.call_id, C.c.metadata),
-                column_keys=keys,
-            )
-            for counted in (True, False)
-        }
+        # A wait's call, with a new attempt or re-entered without one; its metadata comes back to
+        # be merged. (Two attributes, not a dict: the SQLite plans are generated per attribute.)
+        self.upsert_wait_call = prepare(
+            self._upsert_call(insert, count_attempt=True).returning(C.c.call_id, C.c.metadata),
+            column_keys=keys,
+        )
+        self.reenter_wait_call = prepare(
+            self._upsert_call(insert, count_attempt=False).returning(C.c.call_id, C.c.metadata),
+            column_keys=keys,
+        )
         ended_at = _p("b_ended_at", UtcDateTime())
         failure = _p("b_failure", JsonText())
         status = _p("b_status", sa.String())

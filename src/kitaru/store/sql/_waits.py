@@ -64,7 +64,7 @@ class WaitMethods(StoreCore):
                 if s.set_execution_status(expected=1, runner=True, release=False).execute(cur, waiting) != 1:
                     self._require_execution(call.exec_id, cur)
                     return False
-                row = s.upsert_wait_call[attempt is not None].one(cur, params)
+                row = (s.upsert_wait_call if attempt is not None else s.reenter_wait_call).one(cur, params)
                 call_id, stored = (row[0], row[1]) if row is not None else (call.call_id, call.metadata)
                 if attempt is not None:
                     s.insert_attempt.execute(cur, attempt_params(attempt, call_id))
