@@ -2,8 +2,8 @@
 
 Each test is a plain function taking a fresh, empty ``store``; a backend's
 test module runs ``ALL_TESTS`` against its own stores. The tests of runner
-lifecycle, waits, replay seeds and logs live in ``lifecycle_suite`` and are
-part of ``ALL_TESTS``.
+lifecycle, waits, replay seeds and logs live in ``lifecycle_suite``, those of
+call listings in ``paging_suite``; both are part of ``ALL_TESTS``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from tests.conformance.lifecycle_suite import LIFECYCLE_TESTS
+from tests.conformance.paging_suite import PAGING_TESTS
 from tests.conformance.records import (
     add_execution,
     artifact,
@@ -538,6 +539,8 @@ def test_closed_store_refuses_work(store: MetadataStore) -> None:
     store.close()
 
 
-ALL_TESTS: list[Callable[[MetadataStore], None]] = [
-    value for name, value in list(globals().items()) if name.startswith("test_") and callable(value)
-] + LIFECYCLE_TESTS
+ALL_TESTS: list[Callable[[MetadataStore], None]] = (
+    [value for name, value in list(globals().items()) if name.startswith("test_") and callable(value)]
+    + LIFECYCLE_TESTS
+    + PAGING_TESTS
+)

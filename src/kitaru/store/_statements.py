@@ -151,11 +151,8 @@ class Statements:
             .where(C.c.exec_id == _p("b_exec_id"))
             .order_by(C.c.seq, C.c.call_id)
         )
-        self.list_calls = prepare(
-            sa.select(C, A)
-            .select_from(C.outerjoin(A, A.c.call_id == C.c.call_id))
-            .where(C.c.exec_id == _p("b_exec_id"))
-            .order_by(C.c.seq, C.c.call_id, A.c.number, A.c.attempt_id)
+        self.count_calls = prepare(
+            sa.select(sa.func.count()).select_from(C).where(C.c.exec_id == _p("b_exec_id", sa.String()))
         )
         if dialect.name == "sqlite":
             insert: Any = sqlite.insert
@@ -298,6 +295,59 @@ class Statements:
                 stmt = stmt.where(R.c.call_id == _p("b_call_id", sa.String()))
             prepared = self._variants[key] = self._prepare(stmt.order_by(R.c.created_at, R.c.artifact_id))
         return prepared
+
+    def list_calls(self, *, limit: bool, offset: bool) -> Prepared:
+        """Return the statement listing a page of an execution's calls by ``seq``.
+
+        Each row is the call's columns, then an attempt's (``NULL`` when it has
+        none; one row per attempt), then its output artifact's without data
+        (:data:`~kitaru.store._rows.ARTIFACT_WIDTH` columns, ``NULL`` without an
+        output). The execution is ``b_exec_id``; each flag says whether the page
+        is bounded (``b_limit``) or starts later (``b_offset``).
+        """
+        key = ("calls", limit, offset)
+        prepared = self._variants.get(key)
+        if prepared is None:
+            page = self._call_page(C, limit=limit, offset=offset).subquery("page")
+            output = R.alias("output")
+            output_columns = [
+                sa.null().label("output_data") if column.name == "data" else column for column in output.c
+            ]
+            stmt = (
+                sa.select(page, A, *output_columns)
+                .select_from(
+                    page.outerjoin(A, A.c.call_id == page.c.call_id).outerjoin(
+                        output, output.c.artifact_id == page.c.output_artifact_id
+                    )
+                )
+                .order_by(page.c.seq, page.c.call_id, A.c.number, A.c.attempt_id)
+            )
+            prepared = self._variants[key] = self._prepare(stmt)
+        return prepared
+
+    def call_page_artifacts(self, *, limit: bool, offset: bool) -> Prepared:
+        """Return the statement listing the artifacts (without data) that the calls of
+        a page of :meth:`list_calls` produced, in creation order (same binds)."""
+        key = ("call artifacts", limit, offset)
+        prepared = self._variants.get(key)
+        if prepared is None:
+            ids = self._call_page(C.c.call_id, limit=limit, offset=offset)
+            stmt = self._artifact_rows.where(
+                R.c.exec_id == _p("b_exec_id", sa.String()), R.c.call_id.in_(ids.scalar_subquery())
+            ).order_by(R.c.created_at, R.c.artifact_id)
+            prepared = self._variants[key] = self._prepare(stmt)
+        return prepared
+
+    @staticmethod
+    def _call_page(what: Any, *, limit: bool, offset: bool) -> Any:
+        stmt = (
+            sa.select(what).where(C.c.exec_id == _p("b_exec_id", sa.String())).order_by(C.c.seq, C.c.call_id)
+        )
+        if limit:
+            stmt = stmt.limit(_p("b_limit", sa.Integer()))
+        if offset:
+            stmt = stmt.offset(_p("b_offset", sa.Integer()))
+        return stmt
 
     def claim_execution(self, expected: int) -> Prepared:
         """Return the compare-and-set start of a run for ``expected`` allowed statuses.

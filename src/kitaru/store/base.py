@@ -107,8 +107,10 @@ class CallRecord:
 
     ``seq`` is the call's position in the flow (1-based, order of calls).
     ``after`` lists the invocation ids this call waited for. ``output`` (the
-    output artifact, data included) and ``attempts`` are filled by reads that
-    say so; ``attempt_count`` always is.
+    output artifact; data included unless the read says otherwise),
+    ``attempts`` and ``artifacts`` (what the call produced in its execution,
+    in creation order, without data) are filled by reads that say so;
+    ``attempt_count`` always is.
     """
 
     call_id: str
@@ -131,6 +133,7 @@ class CallRecord:
     attempt_count: int = 0
     output: ArtifactRecord | None = None
     attempts: tuple[AttemptRecord, ...] = ()
+    artifacts: tuple[ArtifactRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,8 +261,23 @@ class MetadataStore(Protocol):
         """Return every call of the execution ordered by ``seq``, with ``output`` filled."""
         ...
 
-    def list_calls(self, exec_id: str) -> list[CallRecord]:
-        """Return every call of the execution ordered by ``seq``, with ``attempts`` filled."""
+    def list_calls(
+        self,
+        exec_id: str,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        artifacts: bool = False,
+    ) -> list[CallRecord]:
+        """Return the execution's calls ordered by ``seq`` (then ``call_id``): all of
+        them, or the page of at most ``limit`` after skipping ``offset`` (paged in
+        the database). ``attempts`` and ``output`` (without data, also an output of
+        another execution) are filled; with ``artifacts=True`` also ``artifacts``.
+        ``KitaruUsageError`` for a negative offset or limit."""
+        ...
+
+    def count_calls(self, exec_id: str) -> int:
+        """Return the number of calls the execution has recorded."""
         ...
 
     def begin_attempt(self, call: CallRecord, attempt: AttemptRecord) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.store import _rows
+from kitaru.store._calls import CallReadMethods
 from kitaru.store._core import status_of, status_value
 from kitaru.store._engine import sqlite_url
 from kitaru.store._lifecycle import LifecycleMethods
@@ -36,13 +37,13 @@ _CACHED = CallStatus.CACHED.value
 _FAILED = CallStatus.FAILED.value
 
 
-class SqlStore(LifecycleMethods, WaitMethods, LogMethods):
+class SqlStore(LifecycleMethods, WaitMethods, LogMethods, CallReadMethods):
     """A :class:`~kitaru.store.base.MetadataStore` on a SQLite file or a PostgreSQL database.
 
     Opening migrates the schema when needed. The store is thread-safe; share
     one instance per process and database. The runner lifecycle, waits and
-    logs come from the method groups it combines; executions, calls and
-    artifacts are here.
+    logs, and the call listings come from the method groups it combines;
+    executions, the call write path and artifacts are here.
 
     Args:
         url: ``sqlite:///path/to/file.db`` or ``postgresql+psycopg://user:pw@host/db``.
@@ -220,25 +221,6 @@ class SqlStore(LifecycleMethods, WaitMethods, LogMethods):
         return [
             call_from_row(row, None if row[width] is None else artifact_from_row(row, width)) for row in rows
         ]
-
-    def list_calls(self, exec_id: str) -> list[CallRecord]:
-        """Return every call of the execution ordered by ``seq``, with ``attempts`` filled."""
-        width = _rows.CALL_WIDTH
-        try:
-            with self._reading() as cur:
-                rows = self._s.list_calls.all(cur, {"b_exec_id": exec_id})
-        except self._errors as exc:
-            self._raise(f"list the calls of execution '{exec_id}'", exc)
-        if not rows:
-            self._require_execution(exec_id)
-        grouped: dict[str, tuple[Any, list[AttemptRecord]]] = {}
-        for row in rows:
-            entry = grouped.get(row[0])
-            if entry is None:
-                entry = grouped[row[0]] = (row, [])
-            if row[width] is not None:
-                entry[1].append(_rows.attempt_from_row(row[width:]))
-        return [_rows.call_from_row(row, None, tuple(found)) for row, found in grouped.values()]
 
     def begin_attempt(self, call: CallRecord, attempt: AttemptRecord) -> None:
         """In one transaction: insert the call, or update the existing row with the same
