@@ -57,7 +57,7 @@ def test_get_of_a_replay_finds_the_outputs_it_reuses_from_the_source() -> None:
     replay = client.executions.wait_for(replay.exec_id, timeout=120)
     calls = replay.checkpoints
     assert len(calls) == N and replay.checkpoint_count == N
-    for i, call in enumerate(calls[:-1]):
+    for call in calls[:-1]:
         output = call.artifacts[0]
         assert output.exec_id == source.exec_id and output.name == call.invocation_id
         assert output.producing_call_id != call.call_id  # the source's call produced it
