@@ -157,10 +157,13 @@ class RuntimeDispatcher:
             original_exec_id=source.exec_id,
             runner_id=(runner := new_runner_id()),
         )
-        store.seed_calls(new_exec, plan_seed(calls, frontier, pinned, target_exec_id=new_exec))
+        seed = plan_seed(calls, frontier, pinned, target_exec_id=new_exec)
+        del calls  # the seed shares the outputs; the rest of the source journal can go
+        store.seed_calls(new_exec, seed)
         # Calls from the frontier on run live: the cache would answer them from the source.
         settings = replace(
-            _settings(source, overrides=pinned, interactive=False, runner_id=runner), cache=False
+            _settings(source, overrides=pinned, interactive=False, runner_id=runner, journal=seed),
+            cache=False,
         )
         launch(store, artifacts, new_exec, target, args, kwargs, settings)
         return new_exec
