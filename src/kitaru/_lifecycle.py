@@ -13,6 +13,7 @@ from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
+from kitaru._bulk import gc_paused
 from kitaru._dispatch import set_dispatcher
 from kitaru._liveness import new_runner_id
 from kitaru._types import ExecutionStatus
@@ -157,9 +158,10 @@ class RuntimeDispatcher:
             original_exec_id=source.exec_id,
             runner_id=(runner := new_runner_id()),
         )
-        seed = plan_seed(calls, frontier, pinned, target_exec_id=new_exec)
-        del calls  # the seed shares the outputs; the rest of the source journal can go
-        store.seed_calls(new_exec, seed)
+        with gc_paused():
+            seed = plan_seed(calls, frontier, pinned, target_exec_id=new_exec)
+            del calls  # the seed shares the outputs; the rest of the source journal can go
+            store.seed_calls(new_exec, seed)
         # Calls from the frontier on run live: the cache would answer them from the source.
         settings = replace(
             _settings(source, overrides=pinned, interactive=False, runner_id=runner, journal=seed),

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from kitaru._bulk import gc_paused
 from kitaru._dispatch import get_dispatcher
 from kitaru._liveness import is_orphaned
 from kitaru._types import ExecutionStatus, utcnow
@@ -54,6 +55,10 @@ class Executions:
         holds only its inputs and result, and ``checkpoint_count`` says how many
         calls :meth:`list_checkpoints` pages through.
         """
+        with gc_paused():
+            return self._get(exec_id, checkpoints=checkpoints)
+
+    def _get(self, exec_id: str, *, checkpoints: bool) -> Execution:
         store = self._client._store
         record = self._record(exec_id)
         loader = self._client._load_artifact
@@ -100,10 +105,11 @@ class Executions:
             )
         store = self._client._store
         full_id = store.resolve_exec_id(exec_id)
-        calls = store.list_calls(full_id, offset=offset, limit=limit, artifacts=True)
-        loader = self._client._load_artifact
-        produced = {c.call_id: [to_artifact(a, loader) for a in c.artifacts] for c in calls}
-        return to_calls(calls, produced, loader, store.get_artifact)
+        with gc_paused():
+            calls = store.list_calls(full_id, offset=offset, limit=limit, artifacts=True)
+            loader = self._client._load_artifact
+            produced = {c.call_id: [to_artifact(a, loader) for a in c.artifacts] for c in calls}
+            return to_calls(calls, produced, loader, store.get_artifact)
 
     def list(
         self,

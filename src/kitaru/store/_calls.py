@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kitaru._bulk import gc_paused
 from kitaru.errors import KitaruUsageError
 from kitaru.store._core import StoreCore
 from kitaru.store._rows import CALL_WIDTH, artifact_from_row, attempt_from_row, call_from_row
@@ -50,15 +51,18 @@ class CallReadMethods(StoreCore):
             )
         paged = {"limit": limit is not None, "offset": offset > 0}
         params = {"b_exec_id": exec_id, "b_limit": limit, "b_offset": offset}
-        try:
-            with self._reading() as cur:
-                rows = self._s.list_calls(**paged).all(cur, params) if limit != 0 else []
-                produced = self._s.call_page_artifacts(**paged).all(cur, params) if artifacts and rows else []
-                if not rows:
-                    self._require_execution(exec_id, cur)
-        except self._errors as exc:
-            self._raise(f"list the calls of execution '{exec_id}'", exc)
-        return _calls_from_rows(rows, produced)
+        with gc_paused():
+            try:
+                with self._reading() as cur:
+                    rows = self._s.list_calls(**paged).all(cur, params) if limit != 0 else []
+                    produced = (
+                        self._s.call_page_artifacts(**paged).all(cur, params) if artifacts and rows else []
+                    )
+                    if not rows:
+                        self._require_execution(exec_id, cur)
+            except self._errors as exc:
+                self._raise(f"list the calls of execution '{exec_id}'", exc)
+            return _calls_from_rows(rows, produced)
 
     def count_calls(self, exec_id: str) -> int:
         """Return the number of calls the execution has recorded.

@@ -6,7 +6,7 @@ their columns in the order of the record fields.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kitaru._types import CallKind, CallStatus, ExecutionStatus
@@ -23,6 +23,7 @@ __all__ = [
     "call_params",
     "execution_from_row",
     "execution_params",
+    "journal_from_rows",
     "log_from_row",
     "log_params",
 ]
@@ -199,6 +200,31 @@ def artifact_from_row(r: Sequence[Any], start: int = 0) -> ArtifactRecord:
         tuple(r[start + 12]),
         r[start + 13],
     )
+
+
+# Columns of a journal row (a call, then its output artifact) whose values repeat from call to
+# call: the execution id, the checkpoint name, the artifact's kind, serializer and type.
+_REPEATING = (1, 4, CALL_WIDTH + 1, CALL_WIDTH + 3, CALL_WIDTH + 4, CALL_WIDTH + 5)
+
+
+def journal_from_rows(rows: Iterable[Sequence[Any]]) -> list[CallRecord]:
+    """Build the journal from rows of a call's columns followed by its output's (``NULL`` when none).
+
+    Values that repeat from call to call are kept once: a journal of tens of
+    thousands of calls stays in memory for a whole run.
+    """
+    shared: dict[Any, Any] = {}
+    keep = shared.setdefault
+    journal = []
+    for row in rows:
+        values = list(row)
+        for index in _REPEATING:
+            value = values[index]
+            if value is not None:
+                values[index] = keep(value, value)
+        output = None if values[CALL_WIDTH] is None else artifact_from_row(values, CALL_WIDTH)
+        journal.append(call_from_row(values, output))
+    return journal
 
 
 def log_params(record: LogRecord) -> dict[str, Any]:

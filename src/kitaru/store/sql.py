@@ -18,6 +18,7 @@ import datetime as dt
 import os
 from typing import Any
 
+from kitaru._bulk import gc_paused
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.store import _rows
@@ -209,18 +210,16 @@ class SqlStore(LifecycleMethods, WaitMethods, LogMethods, CallReadMethods):
     # -- calls ------------------------------------------------------------
     def load_journal(self, exec_id: str) -> list[CallRecord]:
         """Return every call of the execution ordered by ``seq``, with ``output`` filled."""
-        width = _rows.CALL_WIDTH
-        try:
-            with self._reading() as cur:
-                rows = self._s.load_journal.all(cur, {"b_exec_id": exec_id})
-        except self._errors as exc:
-            self._raise(f"load the journal of execution '{exec_id}'", exc)
-        if not rows:
-            self._require_execution(exec_id)
-        call_from_row, artifact_from_row = _rows.call_from_row, _rows.artifact_from_row
-        return [
-            call_from_row(row, None if row[width] is None else artifact_from_row(row, width)) for row in rows
-        ]
+        with gc_paused():
+            try:
+                with self._reading() as cur:
+                    rows = self._s.load_journal.stream(cur, {"b_exec_id": exec_id})
+                    journal = _rows.journal_from_rows(rows)
+                    if not journal:
+                        self._require_execution(exec_id, cur)
+            except self._errors as exc:
+                self._raise(f"load the journal of execution '{exec_id}'", exc)
+        return journal
 
     def begin_attempt(self, call: CallRecord, attempt: AttemptRecord) -> None:
         """In one transaction: insert the call, or update the existing row with the same
