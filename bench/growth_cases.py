@@ -10,8 +10,9 @@ One repetition builds one store and measures on it, in this order:
    process), a page of 50 of its calls from the middle, ``kitaru executions
    get`` (whole process, it shows a page), ``executions.list()`` and
    ``kitaru executions list`` among the 100,000, and a replay of the 30k
-   execution from its last call, in a new process: time to the first live call
-   and peak RSS above the RSS before the replay.
+   execution from its last call (``flow.replay(...).wait()``) in a new
+   process: time to the first live call and peak RSS above the RSS before the
+   replay (``ru_maxrss`` minus the resident size before).
 
 Each repetition returns a dict of numbers; ``run`` returns the stats per key.
 """
@@ -90,12 +91,13 @@ REPLAY_SCRIPT = textwrap.dedent(
     client.executions.get(sys.argv[1], checkpoints=False)  # open the store outside the timing
     before = rss()
     start = time.perf_counter()
-    replay = client.executions.replay(sys.argv[1], from_=sys.argv[2])
-    replay = client.executions.wait_for(replay.exec_id, timeout=3600)
+    handle = growth_cases.grow.replay(sys.argv[1], from_=sys.argv[2])
+    handle.wait(timeout=3600)
     first_live = growth_cases._LIVE[0] - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    status = client.executions.get(handle.exec_id, checkpoints=False).status.value
     print(json.dumps({"first_live_ms": first_live * 1000, "peak_rss_mib": (peak - before) / 2**20,
-                      "status": replay.status.value}))
+                      "status": status}))
     """
 )
 
