@@ -52,16 +52,18 @@ def _execution_of_seven(store: MetadataStore) -> tuple[str, list[CallRecord], di
     return exec_id, [calls[seq] for seq in sorted(calls)], {"saved": saved, **outputs}
 
 
-def test_list_calls_in_seq_order_with_outputs_without_data(store: MetadataStore) -> None:
+def test_list_calls_in_seq_order_with_outputs_held_elsewhere(store: MetadataStore) -> None:
     exec_id, expected, artifacts = _execution_of_seven(store)
     listed = store.list_calls(exec_id)
     assert [c.call_id for c in listed] == [c.call_id for c in expected]
     assert [c.seq for c in listed] == [1, 2, 3, 4, 5, 6, 7]
     for got in listed[:6]:
-        want = artifacts[got.call_id]
-        assert got.output == _without_data(want) and got.output_artifact_id == want.artifact_id
-    assert listed[4].output is not None and listed[4].output.exec_id != exec_id  # the cached call's
-    assert listed[6].output is None and listed[6].status is CallStatus.RUNNING
+        assert got.output_artifact_id == artifacts[got.call_id].artifact_id
+    cached = listed[4]  # its output belongs to another execution: it comes along, without data
+    assert cached.status is CallStatus.CACHED and cached.output == _without_data(artifacts[cached.call_id])
+    assert cached.output is not None and cached.output.exec_id != exec_id
+    assert all(c.output is None for c in listed if c is not cached)  # own outputs: list_artifacts
+    assert listed[6].status is CallStatus.RUNNING
     assert [a.number for a in listed[2].attempts] == [1, 2]
     assert [a.status for a in listed[2].attempts] == [CallStatus.FAILED, CallStatus.COMPLETED]
     assert all(c.artifacts == () for c in listed)  # only filled when asked for
@@ -123,7 +125,7 @@ def test_call_listing_of_a_missing_execution_and_bad_pages(store: MetadataStore)
 
 
 PAGING_TESTS: list[Callable[[MetadataStore], None]] = [
-    test_list_calls_in_seq_order_with_outputs_without_data,
+    test_list_calls_in_seq_order_with_outputs_held_elsewhere,
     test_list_calls_pages,
     test_list_calls_fills_what_each_call_produced,
     test_count_calls,

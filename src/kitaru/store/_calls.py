@@ -2,9 +2,10 @@
 
 An execution may hold tens of thousands of calls; a reader that shows a page
 asks for that page (``offset``/``limit`` in ``seq`` order) and the count,
-and the database does the paging. Each call comes with its attempts and its
-output artifact (without data, also when it belongs to another execution, as
-for cached and replayed calls), so a reader never fetches artifacts one by one.
+and the database does the paging. Each call comes with its attempts and, when
+another execution holds its output (cached and replayed calls), that output
+(without data); with ``artifacts=True`` also what it produced itself. So a
+reader never fetches artifacts one by one.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class CallReadMethods(StoreCore):
         """Return the execution's calls ordered by ``seq`` (then call id): all of them,
         or the page of at most ``limit`` after skipping ``offset``.
 
-        Each record has ``attempts`` and ``output`` (without data) filled; with
+        Each record has ``attempts`` filled, and ``output`` (without data) when
+        another execution holds the output (a cached or replayed call); with
         ``artifacts=True`` also ``artifacts``: what the call produced in this
         execution (its output and saved values), in creation order, without data.
 

@@ -301,9 +301,11 @@ class Statements:
 
         Each row is the call's columns, then an attempt's (``NULL`` when it has
         none; one row per attempt), then its output artifact's without data
-        (:data:`~kitaru.store._rows.ARTIFACT_WIDTH` columns, ``NULL`` without an
-        output). The execution is ``b_exec_id``; each flag says whether the page
-        is bounded (``b_limit``) or starts later (``b_offset``).
+        (:data:`~kitaru.store._rows.ARTIFACT_WIDTH` columns) when another
+        execution holds it (a cached or replayed call; ``NULL`` otherwise: the
+        execution's own artifacts are listed on their own). The execution is
+        ``b_exec_id``; each flag says whether the page is bounded (``b_limit``) or
+        starts later (``b_offset``).
         """
         key = ("calls", limit, offset)
         prepared = self._variants.get(key)
@@ -317,7 +319,11 @@ class Statements:
                 sa.select(page, A, *output_columns)
                 .select_from(
                     page.outerjoin(A, A.c.call_id == page.c.call_id).outerjoin(
-                        output, output.c.artifact_id == page.c.output_artifact_id
+                        output,
+                        sa.and_(
+                            output.c.artifact_id == page.c.output_artifact_id,
+                            output.c.exec_id != page.c.exec_id,
+                        ),
                     )
                 )
                 .order_by(page.c.seq, page.c.call_id, A.c.number, A.c.attempt_id)

@@ -271,9 +271,11 @@ class MetadataStore(Protocol):
     ) -> list[CallRecord]:
         """Return the execution's calls ordered by ``seq`` (then ``call_id``): all of
         them, or the page of at most ``limit`` after skipping ``offset`` (paged in
-        the database). ``attempts`` and ``output`` (without data, also an output of
-        another execution) are filled; with ``artifacts=True`` also ``artifacts``.
-        ``KitaruUsageError`` for a negative offset or limit."""
+        the database). ``attempts`` is filled, ``output`` (without data) only when
+        another execution holds the output (cached and replayed calls: the
+        execution's own artifacts come from :meth:`list_artifacts`), and with
+        ``artifacts=True`` also ``artifacts``. ``KitaruUsageError`` for a negative
+        offset or limit."""
         ...
 
     def count_calls(self, exec_id: str) -> int:
