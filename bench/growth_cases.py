@@ -12,7 +12,9 @@ One repetition builds one store and measures on it, in this order:
    ``kitaru executions list`` among the 100,000, and a replay of the 30k
    execution from its last call (``flow.replay(...).wait()``) in a new
    process: time to the first live call and peak RSS above the RSS before the
-   replay (``ru_maxrss`` minus the resident size before).
+   replay (``ru_maxrss`` minus the resident size before; it includes SQLite's
+   page caches and the allocator's slack), and in another new process the
+   peak of Python's allocations during the replay (``tracemalloc``; not timed).
 
 Each repetition returns a dict of numbers; ``run`` returns the stats per key.
 """
@@ -50,6 +52,7 @@ ROWS: list[tuple[str, str, float | None]] = [
     ("cli_list_100k_ms", "kitaru executions list, 100,000 executions (ms)", None),
     ("replay_30k_first_live_ms", "replay of 30,000 calls from the last: 1st live (ms)", 1000.0),
     ("replay_30k_peak_rss_mib", "replay of 30,000 calls: peak RSS delta (MiB)", 100.0),
+    ("replay_30k_traced_peak_mib", "replay of 30,000 calls: tracemalloc peak (MiB)", 100.0),
 ]
 
 _LIVE: list[float] = []
@@ -78,7 +81,7 @@ def grow_empty() -> None:
 
 REPLAY_SCRIPT = textwrap.dedent(
     """
-    import json, resource, sys, time
+    import json, resource, sys, time, tracemalloc
 
     from bench import growth_cases
     from kitaru import KitaruClient
@@ -89,15 +92,19 @@ REPLAY_SCRIPT = textwrap.dedent(
 
     client = KitaruClient()
     client.executions.get(sys.argv[1], checkpoints=False)  # open the store outside the timing
+    traced = sys.argv[3] == "traced"
+    if traced:
+        tracemalloc.start()
     before = rss()
     start = time.perf_counter()
     handle = growth_cases.grow.replay(sys.argv[1], from_=sys.argv[2])
     handle.wait(timeout=3600)
     first_live = growth_cases._LIVE[0] - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    traced_peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else None
     status = client.executions.get(handle.exec_id, checkpoints=False).status.value
     print(json.dumps({"first_live_ms": first_live * 1000, "peak_rss_mib": (peak - before) / 2**20,
-                      "status": status}))
+                      "traced_peak_mib": traced_peak, "status": status}))
     """
 )
 
@@ -115,13 +122,13 @@ def _per_checkpoint_ms(n: int) -> tuple[float, str]:
     return (total - base) / n, handle.exec_id
 
 
-def _replay_in_new_process(home: Path, exec_id: str, n: int) -> dict[str, Any]:
+def _replay_in_new_process(home: Path, exec_id: str, n: int, *, traced: bool = False) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_")}
     env["KITARU_HOME"] = str(home)
     root = Path(__file__).resolve().parent.parent
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
     done = subprocess.run(
-        [sys.executable, "-c", REPLAY_SCRIPT, exec_id, f"grow_step_{n}"],
+        [sys.executable, "-c", REPLAY_SCRIPT, exec_id, f"grow_step_{n}", "traced" if traced else "plain"],
         cwd=root,
         env=env,
         capture_output=True,
@@ -162,6 +169,10 @@ def one_repetition(tmp: Path) -> dict[str, float]:
     replay = _replay_in_new_process(home, exec_id, _CALLS[-1])
     out["replay_30k_first_live_ms"] = replay["first_live_ms"]
     out["replay_30k_peak_rss_mib"] = replay["peak_rss_mib"]
+    # Again with tracemalloc (slower, so not timed): the peak of Python's own allocations.
+    out["replay_30k_traced_peak_mib"] = _replay_in_new_process(home, exec_id, _CALLS[-1], traced=True)[
+        "traced_peak_mib"
+    ]
     return out
 
 
