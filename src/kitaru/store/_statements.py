@@ -16,6 +16,7 @@ from sqlalchemy.engine import Dialect
 
 from kitaru._types import CallStatus
 from kitaru.store._exec import Prepared
+from kitaru.store._paging import call_page_artifacts_statement, list_calls_statement
 from kitaru.store.schema import (
     PENDING_WAIT,
     JsonText,
@@ -297,63 +298,24 @@ class Statements:
         return prepared
 
     def list_calls(self, *, limit: bool, offset: bool) -> Prepared:
-        """Return the statement listing a page of an execution's calls by ``seq``.
-
-        Each row is the call's columns, then an attempt's (``NULL`` when it has
-        none; one row per attempt), then its output artifact's without data
-        (:data:`~kitaru.store._rows.ARTIFACT_WIDTH` columns) when another
-        execution holds it (a cached or replayed call; ``NULL`` otherwise: the
-        execution's own artifacts are listed on their own). The execution is
-        ``b_exec_id``; each flag says whether the page is bounded (``b_limit``) or
-        starts later (``b_offset``).
-        """
+        """Return the statement listing a page of an execution's calls
+        (:func:`~kitaru.store._paging.list_calls_statement`)."""
         key = ("calls", limit, offset)
         prepared = self._variants.get(key)
         if prepared is None:
-            page = self._call_page(C, limit=limit, offset=offset).subquery("page")
-            output = R.alias("output")
-            output_columns = [
-                sa.null().label("output_data") if column.name == "data" else column for column in output.c
-            ]
-            stmt = (
-                sa.select(page, A, *output_columns)
-                .select_from(
-                    page.outerjoin(A, A.c.call_id == page.c.call_id).outerjoin(
-                        output,
-                        sa.and_(
-                            output.c.artifact_id == page.c.output_artifact_id,
-                            output.c.exec_id != page.c.exec_id,
-                        ),
-                    )
-                )
-                .order_by(page.c.seq, page.c.call_id, A.c.number, A.c.attempt_id)
-            )
+            stmt = list_calls_statement(limit=limit, offset=offset)
             prepared = self._variants[key] = self._prepare(stmt)
         return prepared
 
     def call_page_artifacts(self, *, limit: bool, offset: bool) -> Prepared:
-        """Return the statement listing the artifacts (without data) that the calls of
-        a page of :meth:`list_calls` produced, in creation order (same binds)."""
+        """Return the statement listing what the calls of a page produced
+        (:func:`~kitaru.store._paging.call_page_artifacts_statement`)."""
         key = ("call artifacts", limit, offset)
         prepared = self._variants.get(key)
         if prepared is None:
-            ids = self._call_page(C.c.call_id, limit=limit, offset=offset)
-            stmt = self._artifact_rows.where(
-                R.c.exec_id == _p("b_exec_id", sa.String()), R.c.call_id.in_(ids.scalar_subquery())
-            ).order_by(R.c.created_at, R.c.artifact_id)
+            stmt = call_page_artifacts_statement(self._artifact_rows, limit=limit, offset=offset)
             prepared = self._variants[key] = self._prepare(stmt)
         return prepared
-
-    @staticmethod
-    def _call_page(what: Any, *, limit: bool, offset: bool) -> Any:
-        stmt = (
-            sa.select(what).where(C.c.exec_id == _p("b_exec_id", sa.String())).order_by(C.c.seq, C.c.call_id)
-        )
-        if limit:
-            stmt = stmt.limit(_p("b_limit", sa.Integer()))
-        if offset:
-            stmt = stmt.offset(_p("b_offset", sa.Integer()))
-        return stmt
 
     def claim_execution(self, expected: int) -> Prepared:
         """Return the compare-and-set start of a run for ``expected`` allowed statuses.

@@ -269,13 +269,11 @@ class MetadataStore(Protocol):
         limit: int | None = None,
         artifacts: bool = False,
     ) -> list[CallRecord]:
-        """Return the execution's calls ordered by ``seq`` (then ``call_id``): all of
-        them, or the page of at most ``limit`` after skipping ``offset`` (paged in
-        the database). ``attempts`` is filled, ``output`` (without data) only when
-        another execution holds the output (cached and replayed calls: the
-        execution's own artifacts come from :meth:`list_artifacts`), and with
-        ``artifacts=True`` also ``artifacts``. ``KitaruUsageError`` for a negative
-        offset or limit."""
+        """Return the execution's calls ordered by ``seq`` (then ``call_id``): all, or
+        the page of at most ``limit`` after ``offset`` (paged in the database), with
+        ``attempts``; ``output`` (no data) only when another execution holds it
+        (cached, replayed calls); with ``artifacts=True`` also ``artifacts``.
+        ``KitaruUsageError`` for a negative offset or limit."""
         ...
 
     def count_calls(self, exec_id: str) -> int:
