@@ -6,7 +6,11 @@ spread (min–max) is printed beside it so the machine's noise is visible.
 
 Usage::
 
-    python -m bench [--quick] [--json PATH] [--only NAME ...]
+    python -m bench [--quick] [--json PATH] [--only NAME ...] [--no-growth] [--growth-repeats N]
+
+The "grows with the work" table (executions of 1,000 to 30,000 calls, a store
+of 100,000 executions; see ``bench/growth_cases.py``) takes a few minutes per
+repetition; ``--no-growth`` skips it, ``--only growth`` runs only it.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cases, cli_cases, lifecycle_cases
+from bench import cases, cli_cases, growth_cases, lifecycle_cases
 
 TARGETS = {
     "cli_help_ms": 100.0,
@@ -59,8 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="3 repetitions instead of 5")
     parser.add_argument("--json", default="bench/results/latest.json", help="where to write the JSON results")
     parser.add_argument("--only", nargs="*", help="run only these benchmarks (names as in the table)")
+    parser.add_argument("--no-growth", action="store_true", help="skip the 'grows with the work' table")
+    parser.add_argument("--growth-repeats", type=int, default=3, help="repetitions of the growth table")
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else 5
+    growth = not args.no_growth and (not args.only or "growth" in args.only)
 
     benchmarks: list[tuple[str, str, Callable[[Path], float]]] = [
         ("import_kitaru_ms", "import kitaru (ms, fresh process)", cases.import_time_ms),
@@ -149,6 +156,19 @@ def main(argv: list[str] | None = None) -> int:
             f"{target_text:>8} {verdict:>4} {ratio}"
         )
 
+    growth_results = growth_cases.run(args.growth_repeats) if growth else {}
+    if growth_results:
+        print()
+        print(f"{'grows with the work':<52} {'median':>10} {'min':>10} {'max':>10} {'target':>8}")
+        for key, label, target in growth_cases.ROWS:
+            r = growth_results[key]
+            verdict = "" if target is None else ("ok" if r["median"] <= target else "MISS")
+            target_text = "" if target is None else f"≤{target:g}"
+            print(
+                f"{label:<52} {r['median']:>10.4g} {r['min']:>10.4g} {r['max']:>10.4g} "
+                f"{target_text:>8} {verdict:>4}"
+            )
+
     payload = {
         "machine": {
             "python": sys.version.split()[0],
@@ -158,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         "repeats": repeats,
         "targets": TARGETS,
         "results": results,
+        "growth": growth_results,
+        "growth_targets": {key: target for key, _, target in growth_cases.ROWS if target is not None},
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     out = Path(args.json)

@@ -190,7 +190,11 @@ class LogEntry(_Record):
 
 @dataclass(frozen=True, slots=True)
 class Execution(_Record):
-    """One execution of a flow, with its checkpoint calls and artifacts."""
+    """One execution of a flow, with its checkpoint calls and artifacts.
+
+    ``executions.get(id)`` fills ``checkpoints`` with every call; for long
+    executions read them a page at a time with :meth:`list_checkpoints`.
+    """
 
     exec_id: str
     flow_name: str
@@ -212,6 +216,9 @@ class Execution(_Record):
     cancel_requested: bool = False
     runner_id: str | None = None
     heartbeat_at: dt.datetime | None = None
+    checkpoint_count: int | None = None
+    """How many durable calls the execution recorded (``None`` where not counted, as in
+    ``executions.list()``); ``checkpoints`` holds them all unless it was read without them."""
     _client: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -227,6 +234,14 @@ class Execution(_Record):
                 "This Execution was not obtained from a KitaruClient; use the client's methods."
             )
         return self._client
+
+    def list_checkpoints(self, *, offset: int = 0, limit: int | None = 50) -> list[CheckpointCall]:
+        """Return a page of this execution's calls in order, read from the store
+        (see ``KitaruClient().executions.list_checkpoints``)."""
+        client = self._require_client()
+        return client.executions.list_checkpoints(  # type: ignore[no-any-return]
+            self.exec_id, offset=offset, limit=limit
+        )
 
     def refresh(self) -> Execution:
         """Return this execution as it is now in the store."""

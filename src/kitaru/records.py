@@ -199,8 +199,10 @@ class CallRecord:
 
     ``seq`` is the call's position in the flow (1-based, order of calls).
     ``after`` lists the invocation ids this call waited for. ``output`` (the
-    output artifact, data included) and ``attempts`` are filled by reads that
-    say so; ``attempt_count`` always is.
+    output artifact; data included unless the read says otherwise),
+    ``attempts`` and ``artifacts`` (what the call produced in its execution,
+    in creation order, without data) are filled by reads that say so;
+    ``attempt_count`` always is.
     """
 
     call_id: str
@@ -223,6 +225,7 @@ class CallRecord:
     attempt_count: int = 0
     output: ArtifactRecord | None = None
     attempts: tuple[AttemptRecord, ...] = ()
+    artifacts: tuple[ArtifactRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

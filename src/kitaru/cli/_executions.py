@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any, Literal
 
 from cyclopts import Parameter
@@ -9,7 +10,17 @@ from cyclopts import Parameter
 from kitaru.cli._humanize import ago, duration, parse_since
 from kitaru.cli._output import Output, OutputOption, UsageProblem, dumps
 
-__all__ = ["ExecId", "client", "describe_status", "format_log", "get", "list_", "logs", "show_execution"]
+__all__ = [
+    "CALLS_LIMIT",
+    "ExecId",
+    "client",
+    "describe_status",
+    "format_log",
+    "get",
+    "list_",
+    "logs",
+    "show_execution",
+]
 
 ExecId = Annotated[str, Parameter(help="The execution's id or a unique prefix of it.")]
 StatusChoice = Literal["pending", "running", "waiting", "completed", "failed", "cancelled"]
@@ -74,8 +85,12 @@ def list_(
     return 0
 
 
-def show_execution(out: Output, execution: Any) -> None:
-    """Print one execution as text: summary, calls, waits, failure, spec."""
+def show_execution(out: Output, execution: Any, *, offset: int = 0) -> None:
+    """Print one execution as text: summary, calls, waits, failure, spec.
+
+    ``execution.checkpoints`` may be a page of the calls starting at ``offset``;
+    a line then says which, and how to see the others.
+    """
     pairs: list[tuple[str, Any]] = [
         ("Execution", execution.exec_id),
         ("Flow", execution.flow_name),
@@ -110,6 +125,9 @@ def show_execution(out: Output, execution: Any) -> None:
         ]
         out.table(["#", "INVOCATION ID", "TYPE", "STATUS", "ATTEMPTS", "DURATION"], rows)
         _show_reruns(out, execution.checkpoints)
+    hint = _calls_hint(execution, offset)
+    if hint is not None:
+        out.line(hint)
     if execution.pending_waits:
         out.line()
         out.line("Pending waits", style="bold")
@@ -146,15 +164,55 @@ def _show_reruns(out: Output, calls: Any) -> None:
         out.line(f"  {call.invocation_id}: {reason} since the call was recorded")
 
 
-def get(exec_id: ExecId, /, *, output: OutputOption = "text") -> int:
-    """Show one execution."""
+CALLS_LIMIT = 50
+"""How many calls ``kitaru executions get`` shows unless told otherwise."""
+
+
+def get(
+    exec_id: ExecId,
+    /,
+    *,
+    calls_limit: Annotated[
+        int, Parameter(help=f"Show at most this many calls per page (0: all). Default {CALLS_LIMIT}.")
+    ] = CALLS_LIMIT,
+    page: Annotated[int, Parameter(help="Which page of calls to show (1 is the first).")] = 1,
+    output: OutputOption = "text",
+) -> int:
+    """Show one execution with a page of its calls."""
     out = Output("executions.get", output)
-    execution = client().executions.get(exec_id)
+    if calls_limit < 0:
+        raise UsageProblem(f"--calls-limit must be 0 (all) or more, got {calls_limit}.")
+    if page < 1:
+        raise UsageProblem(f"--page must be at least 1, got {page}.")
+    executions = client().executions
+    execution = executions.get(exec_id, checkpoints=False)
+    limit = calls_limit or None
+    offset = (page - 1) * calls_limit
+    calls = executions.list_checkpoints(execution.exec_id, offset=offset, limit=limit)
+    execution = dataclasses.replace(execution, checkpoints=tuple(calls))
     if out.json:
-        out.item(execution.to_dict())
+        item = execution.to_dict()
+        item["checkpoints_page"] = {"offset": offset, "limit": limit, "page": page}
+        out.item(item)
     else:
-        show_execution(out, execution)
+        show_execution(out, execution, offset=offset)
     return 0
+
+
+def _calls_hint(execution: Any, offset: int) -> str | None:
+    """Where the shown page of calls sits among all, and how to see the others."""
+    total = execution.checkpoint_count
+    shown = len(execution.checkpoints)
+    if total is None or (offset == 0 and shown >= total):
+        return None
+    if not shown:
+        return f"No calls on this page; the execution has {total:,} (first page: --page 1)."
+    first, last = offset + 1, offset + shown
+    more = total - last
+    hint = f"Calls {first:,}-{last:,} of {total:,}."
+    if more > 0:
+        hint += f" {more:,} more: --page N shows others, --calls-limit 0 shows all."
+    return hint
 
 
 def logs(

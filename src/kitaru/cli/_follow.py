@@ -34,7 +34,7 @@ def follow_logs(out: Output, client: Any, exec_id: str, *, checkpoint: str | Non
     """Follow an execution's logs until it ends; 0 when it completed, 1 otherwise."""
     from kitaru.cli._executions import format_log
 
-    execution = client.executions.get(exec_id)
+    execution = client.executions.get(exec_id, checkpoints=False)  # the calls are not shown
     full_id = execution.exec_id
     iterator = client.executions.logs(full_id, checkpoint=checkpoint, follow=True)
     events: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -71,7 +71,7 @@ def follow_logs(out: Output, client: Any, exec_id: str, *, checkpoint: str | Non
                             f"(answer with: kitaru executions input {full_id} --value JSON)",
                             style="magenta",
                         )
-    final = client.executions.get(full_id)
+    final = client.executions.get(full_id, checkpoints=False)
     status = str(final.status)
     if out.json:
         failure = final.failure.to_dict() if final.failure is not None else None

@@ -110,10 +110,10 @@ def _answer(kitaru_client: Any, execution: Any, wait: Any) -> str:
 
 def _interactive(out: Output, kitaru_client: Any, exec_id: str | None, wait: str | None) -> int:
     if exec_id is not None:
-        targets = [kitaru_client.executions.get(exec_id)]
+        targets = [kitaru_client.executions.get(exec_id, checkpoints=False)]
     else:
         targets = [
-            kitaru_client.executions.get(e.exec_id)
+            kitaru_client.executions.get(e.exec_id, checkpoints=False)
             for e in kitaru_client.executions.list(status="waiting", limit=None)
         ]
     results: list[dict[str, Any]] = []
@@ -135,7 +135,7 @@ def _interactive(out: Output, kitaru_client: Any, exec_id: str | None, wait: str
         out.note("No pending waits to answer.")
     final: dict[str, Any] = {}
     for exec_id_done in answered:
-        current = kitaru_client.executions.get(exec_id_done)
+        current = kitaru_client.executions.get(exec_id_done, checkpoints=False)
         final[exec_id_done] = await_outcome(out, kitaru_client, current, doing="Continuing")
     for result in results:
         done = final.get(result["exec_id"])

@@ -17,7 +17,15 @@ from kitaru.models import (
 )
 from kitaru.records import ArtifactRecord, CallRecord, ExecutionRecord, LogRecord, WaitRequest
 
-__all__ = ["to_artifact", "to_call", "to_execution", "to_log", "to_pending_wait"]
+__all__ = [
+    "produced_by_call",
+    "to_artifact",
+    "to_call",
+    "to_calls",
+    "to_execution",
+    "to_log",
+    "to_pending_wait",
+]
 
 
 def to_pending_wait(call: CallRecord) -> PendingWait:
@@ -64,13 +72,11 @@ def to_artifact(record: ArtifactRecord, loader: Callable[[str], Any] | None) -> 
 
 
 def to_call(record: CallRecord, artifacts: list[ArtifactRef]) -> CheckpointCall:
-    """Build a :class:`CheckpointCall`; its artifacts start with the output."""
-    output = [a for a in artifacts if a.artifact_id == record.output_artifact_id]
-    saved = [
-        a
-        for a in artifacts
-        if a.producing_call_id == record.call_id and a.artifact_id != record.output_artifact_id
-    ]
+    """Build a :class:`CheckpointCall` from the call's own artifacts; its artifacts
+    start with the output."""
+    output_id = record.output_artifact_id
+    output = [a for a in artifacts if a.artifact_id == output_id]
+    saved = [a for a in artifacts if a.producing_call_id == record.call_id and a.artifact_id != output_id]
     return CheckpointCall(
         call_id=record.call_id,
         invocation_id=record.invocation_id,
@@ -99,6 +105,43 @@ def to_call(record: CallRecord, artifacts: list[ArtifactRef]) -> CheckpointCall:
     )
 
 
+def to_calls(
+    calls: list[CallRecord],
+    produced: dict[str, list[ArtifactRef]],
+    loader: Callable[[str], Any] | None,
+    fetch: Callable[[str], ArtifactRecord],
+    known: dict[str, ArtifactRef] | None = None,
+) -> list[CheckpointCall]:
+    """Build the :class:`CheckpointCall` of each call record, in linear time.
+
+    ``produced`` maps a call id to the artifacts that call produced in its
+    execution. An output found there, in ``known`` (artifacts by id) or in the
+    record's ``output`` is not read again; ``fetch`` reads the others (outputs
+    of other executions, for cached and replayed calls, when the read did not
+    bring them).
+    """
+    built = []
+    for call in calls:
+        own = produced.get(call.call_id, [])
+        output_id = call.output_artifact_id
+        if output_id and not any(ref.artifact_id == output_id for ref in own):
+            found = known.get(output_id) if known is not None else None
+            if found is None:
+                found = to_artifact(call.output if call.output is not None else fetch(output_id), loader)
+            own = [found, *own]
+        built.append(to_call(call, own))
+    return built
+
+
+def produced_by_call(refs: list[ArtifactRef]) -> dict[str, list[ArtifactRef]]:
+    """Group artifacts by the call that produced them (creation order kept)."""
+    grouped: dict[str, list[ArtifactRef]] = {}
+    for ref in refs:
+        if ref.producing_call_id is not None:
+            grouped.setdefault(ref.producing_call_id, []).append(ref)
+    return grouped
+
+
 def to_execution(
     record: ExecutionRecord,
     calls: list[CallRecord],
@@ -108,20 +151,17 @@ def to_execution(
     *,
     pending: list[CallRecord] | None = None,
     client: Any = None,
+    checkpoint_count: int | None = None,
 ) -> Execution:
     """Build an :class:`Execution` with its checkpoint calls and artifacts.
 
-    ``fetch`` reads artifacts of other executions (outputs of cached calls).
+    ``fetch`` reads artifacts of other executions (outputs of cached calls)
+    that the call records do not carry. Matching artifacts to calls is linear
+    in calls plus artifacts.
     """
     refs = [to_artifact(a, loader) for a in artifacts]
-    by_id = {r.artifact_id: r for r in refs}
-    checkpoint_calls = []
-    for call in calls:
-        own = [r for r in refs if r.producing_call_id == call.call_id]
-        if call.output_artifact_id and call.output_artifact_id not in {r.artifact_id for r in own}:
-            extra = by_id.get(call.output_artifact_id) or to_artifact(fetch(call.output_artifact_id), loader)
-            own.insert(0, extra)
-        checkpoint_calls.append(to_call(call, own))
+    known = {ref.artifact_id: ref for ref in refs} if calls else None
+    checkpoint_calls = to_calls(calls, produced_by_call(refs), loader, fetch, known)
     return Execution(
         exec_id=record.exec_id,
         flow_name=record.flow_name,
@@ -142,5 +182,6 @@ def to_execution(
         cancel_requested=record.cancel_requested,
         runner_id=record.runner_id,
         heartbeat_at=record.heartbeat_at,
+        checkpoint_count=checkpoint_count,
         _client=client,
     )

@@ -16,11 +16,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from kitaru._answers import record_answer
+from kitaru._bulk import gc_paused
 from kitaru._leases import is_orphaned
 from kitaru._types import ExecutionStatus
-from kitaru.client._convert import to_execution, to_log, to_pending_wait
-from kitaru.errors import KitaruStateError
-from kitaru.models import Execution, LogEntry, PendingWait
+from kitaru.client._convert import to_artifact, to_calls, to_execution, to_log, to_pending_wait
+from kitaru.errors import KitaruStateError, KitaruUsageError
+from kitaru.models import CheckpointCall, Execution, LogEntry, PendingWait
 from kitaru.records import ANSWERED_BY_CLIENT, CallRecord, ExecutionRecord
 
 if TYPE_CHECKING:
@@ -49,20 +50,45 @@ class Executions:
         store = self._client._store
         return store.get_execution(store.resolve_exec_id(exec_id))
 
-    def get(self, exec_id: str) -> Execution:
-        """Return one execution (a unique id prefix works) with its calls, artifacts and waits."""
+    def get(self, exec_id: str, *, checkpoints: bool = True) -> Execution:
+        """Return one execution (a unique id prefix works) with its calls, artifacts and waits.
+
+        ``checkpoints=False`` reads it without its calls, for long executions
+        shown a page at a time: ``checkpoints`` is then empty, ``artifacts``
+        holds only its inputs and result, and ``checkpoint_count`` says how many
+        calls :meth:`list_checkpoints` pages through.
+        """
+        with gc_paused():
+            return self._get(exec_id, checkpoints=checkpoints)
+
+    def _get(self, exec_id: str, *, checkpoints: bool) -> Execution:
         store = self._client._store
         record = self._record(exec_id)
+        loader = self._client._load_artifact
+        if not checkpoints:
+            record, pending = self._with_pending(record)
+            ids = [i for i in (record.inputs_artifact_id, record.result_artifact_id) if i is not None]
+            return to_execution(
+                record,
+                [],
+                [store.get_artifact(i) for i in ids],
+                loader,
+                store.get_artifact,
+                pending=pending,
+                client=self._client,
+                checkpoint_count=store.count_calls(record.exec_id),
+            )
         calls, artifacts = store.list_calls(record.exec_id), store.list_artifacts(record.exec_id)
         record, pending = self._with_pending(record)
         return to_execution(
             record,
             calls,
             artifacts,
-            self._client._load_artifact,
+            loader,
             store.get_artifact,
             pending=pending,
             client=self._client,
+            checkpoint_count=len(calls),
         )
 
     def _with_pending(self, record: ExecutionRecord) -> tuple[ExecutionRecord, builtins.list[CallRecord]]:
@@ -80,6 +106,30 @@ class Executions:
                 break
             record = again
         return record, pending
+
+    def list_checkpoints(
+        self, exec_id: str, *, offset: int = 0, limit: int | None = 50
+    ) -> builtins.list[CheckpointCall]:
+        """Return a page of an execution's calls in order (``seq``): at most ``limit``
+        (``None``: all) after skipping ``offset``, paged by the store, each with its
+        attempts and artifacts. ``executions.get(id, checkpoints=False).checkpoint_count``
+        says how many there are.
+
+        Raises:
+            KitaruUsageError: A negative ``offset`` or ``limit``.
+        """
+        if offset < 0 or (limit is not None and limit < 0):
+            raise KitaruUsageError(
+                f"list_checkpoints needs an offset and a limit of 0 or more, got offset={offset}, "
+                f"limit={limit}."
+            )
+        store = self._client._store
+        full_id = store.resolve_exec_id(exec_id)
+        with gc_paused():
+            calls = store.list_calls(full_id, offset=offset, limit=limit, artifacts=True)
+            loader = self._client._load_artifact
+            produced = {c.call_id: [to_artifact(a, loader) for a in c.artifacts] for c in calls}
+            return to_calls(calls, produced, loader, store.get_artifact)
 
     def list(
         self,

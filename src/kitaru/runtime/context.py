@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -84,7 +85,7 @@ class ExecutionContext:
             loop.call_soon_threadsafe(task.cancel)
 
     @classmethod
-    def from_journal(cls, journal: list[CallRecord], **kwargs: Any) -> ExecutionContext:
+    def from_journal(cls, journal: Sequence[CallRecord], **kwargs: Any) -> ExecutionContext:
         """Build a context whose journal is the recorded calls of the execution."""
         ctx = cls(**kwargs)
         for record in journal:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,7 +24,7 @@ from kitaru.errors import (
     KitaruUsageError,
     KitaruWaitAbortedError,
 )
-from kitaru.records import ExecutionRecord, SourceRef
+from kitaru.records import CallRecord, ExecutionRecord, SourceRef
 from kitaru.runtime.context import (
     ExecutionContext,
     enter_execution,
@@ -145,6 +145,9 @@ class RunSettings:
     overrides: dict[str, Any] = field(default_factory=dict)
     interactive: bool = True
     log_sink: Callable[[MetadataStore, str], Any] | None = None
+    journal: Sequence[CallRecord] | None = None
+    """The journal the caller has just written for a new execution (a replay's seed, outputs
+    filled): the first run uses it instead of reading it back from the store."""
 
 
 def _run_once(
@@ -157,13 +160,14 @@ def _run_once(
     artifacts: ArtifactStore,
     settings: RunSettings,
     claimed: bool,
+    journal: Sequence[CallRecord] | None,
 ) -> tuple[Any, BaseException | None, ExecutionContext]:
     if claimed:
         record = store.get_execution(exec_id)
     else:
         record = store.start_execution(exec_id, runner_id=settings.runner_id)
     ctx = ExecutionContext.from_journal(
-        store.load_journal(exec_id),
+        store.load_journal(exec_id) if journal is None else journal,
         exec_id=exec_id,
         flow_name=target.name,
         store=store,
@@ -252,6 +256,7 @@ def run_in_place(
                 artifacts=artifacts,
                 settings=settings,
                 claimed=settings.claimed and run_number == 0,
+                journal=settings.journal if run_number == 0 else None,
             )
             if isinstance(error, RunnerReleased):
                 outcome.status = ExecutionStatus.WAITING

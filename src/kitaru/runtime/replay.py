@@ -9,7 +9,6 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from kitaru._types import new_id
@@ -86,21 +85,38 @@ def plan_frontier(calls: Sequence[CallRecord], requested: CallRecord, pinned: di
 def plan_seed(
     calls: Sequence[CallRecord], frontier: CallRecord, pinned: dict[str, Any], *, target_exec_id: str
 ) -> list[CallRecord]:
-    """Return copies of the done calls ordered before the frontier (not pinned), for the replay."""
+    """Return copies of the done calls ordered before the frontier (not pinned), for the replay.
+
+    A copy keeps the source call's ``output`` (when the journal read filled it), so the
+    copies are the new execution's journal as the store will return it.
+    """
     seed = []
     for call in calls:
         if call.seq >= frontier.seq or not call.status.is_done or call.invocation_id in pinned:
             continue
         marker = {"replayed_from": {"exec_id": call.exec_id, "call_id": call.call_id}}
+        # Built field by field: dataclasses.replace costs several times more, per call of a long journal.
         seed.append(
-            replace(
-                call,
+            CallRecord(
                 call_id=new_id(),
                 exec_id=target_exec_id,
+                invocation_id=call.invocation_id,
+                seq=call.seq,
+                name=call.name,
+                kind=call.kind,
+                status=call.status,
+                started_at=call.started_at,
+                type=call.type,
+                ended_at=call.ended_at,
+                cache_key=call.cache_key,
+                input_fingerprint=call.input_fingerprint,
+                output_artifact_id=call.output_artifact_id,
                 metadata={**call.metadata, "kitaru": {**call.metadata.get("kitaru", {}), **marker}},
+                after=call.after,
+                parent_call_id=call.parent_call_id,
+                failure=call.failure,
                 attempt_count=0,
-                attempts=(),
-                output=None,
+                output=call.output,
             )
         )
     return seed

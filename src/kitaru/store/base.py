@@ -131,8 +131,23 @@ class MetadataStore(Protocol):
         """Return every call of the execution ordered by ``seq``, with ``output`` filled."""
         ...
 
-    def list_calls(self, exec_id: str) -> list[CallRecord]:
-        """Return every call of the execution ordered by ``seq``, with ``attempts`` filled."""
+    def list_calls(
+        self,
+        exec_id: str,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        artifacts: bool = False,
+    ) -> list[CallRecord]:
+        """Return the execution's calls ordered by ``seq`` (then ``call_id``): all, or
+        the page of at most ``limit`` after ``offset`` (paged in the database), with
+        ``attempts``; ``output`` (no data) only when another execution holds it
+        (cached, replayed calls); with ``artifacts=True`` also ``artifacts``.
+        ``KitaruUsageError`` for a negative offset or limit."""
+        ...
+
+    def count_calls(self, exec_id: str) -> int:
+        """Return the number of calls the execution has recorded."""
         ...
 
     def begin_attempt(self, call: CallRecord, attempt: AttemptRecord) -> None:

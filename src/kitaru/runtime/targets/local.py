@@ -15,6 +15,7 @@ from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
+from kitaru._bulk import gc_paused
 from kitaru._leases import new_runner_id
 from kitaru._types import ExecutionStatus
 from kitaru.artifacts.base import ArtifactStore
@@ -199,10 +200,13 @@ class LocalTarget:
             original_exec_id=source.exec_id,
             runner_id=(runner := new_runner_id()),
         )
-        store.seed_calls(new_exec, plan_seed(calls, frontier, pinned, target_exec_id=new_exec))
+        with gc_paused():
+            seed = plan_seed(calls, frontier, pinned, target_exec_id=new_exec)
+            del calls  # the seed shares the outputs; the rest of the source journal can go
+            store.seed_calls(new_exec, seed)
         # Calls from the frontier on run live: the cache would answer them from the source.
         settings = replace(
-            _settings(source.spec, overrides=pinned, interactive=False, runner_id=runner),
+            _settings(source.spec, overrides=pinned, interactive=False, runner_id=runner, journal=seed),
             cache_allowed=False,
         )
         launch(store, artifacts, new_exec, target, args, kwargs, settings)

@@ -44,6 +44,7 @@ pytest.register_assert_rewrite(
     "kitaru.store.conformance.records",
     "kitaru.store.conformance.cache_suite",
     "kitaru.store.conformance.wait_suite",
+    "kitaru.store.conformance.paging_suite",
 )
 
 from kitaru.store.base import MetadataStore  # noqa: E402

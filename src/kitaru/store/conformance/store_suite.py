@@ -4,8 +4,8 @@ Each test is a plain function taking a fresh, empty ``store``; a backend's
 test module runs ``ALL_TESTS`` against its own stores (see
 :class:`kitaru.store.conformance.MetadataStoreSuite`). The tests of runner
 lifecycle, waits, replay seeds and logs live in ``lifecycle_suite``, those of
-whole executions, refused writes and copies in ``integrity_suite``; all are
-part of ``ALL_TESTS``.
+whole executions, refused writes and copies in ``integrity_suite``, those of
+call listings in ``paging_suite``; all are part of ``ALL_TESTS``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from kitaru.store.base import MetadataStore
 from kitaru.store.conformance.cache_suite import CACHE_TESTS
 from kitaru.store.conformance.integrity_suite import INTEGRITY_TESTS
 from kitaru.store.conformance.lifecycle_suite import LIFECYCLE_TESTS
+from kitaru.store.conformance.paging_suite import PAGING_TESTS
 from kitaru.store.conformance.records import (
     add_execution,
     artifact,
@@ -553,4 +554,5 @@ ALL_TESTS: list[Callable[[MetadataStore], None]] = (
     + CACHE_TESTS
     + INTEGRITY_TESTS
     + WAIT_TESTS
+    + PAGING_TESTS
 )

@@ -27,6 +27,7 @@ from typing import Any
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, new_id, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
+from kitaru.store.memory._calls import CallReadMethods
 from kitaru.store.memory._lifecycle import LifecycleMethods
 from kitaru.store.memory._rows import (
     artifact_in,
@@ -52,7 +53,7 @@ _RUNNING, _COMPLETED, _CACHED, _FAILED = (
 _LONG_AGO = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
-class InMemoryStore(LifecycleMethods):
+class InMemoryStore(LifecycleMethods, CallReadMethods):
     """A thread-safe :class:`~kitaru.store.base.MetadataStore` that keeps everything in memory.
 
     Executions, calls, artifacts and logs are here; the runner lifecycle,
@@ -201,14 +202,6 @@ class InMemoryStore(LifecycleMethods):
                 output = artifacts.get(row.output_artifact_id) if row.output_artifact_id else None
                 out.append(call_out(row, None if output is None else artifact_out(output)))
             return out
-
-    def list_calls(self, exec_id: str) -> list[CallRecord]:
-        """Return every call of the execution ordered by ``seq``, with ``attempts`` filled."""
-        with self._lock:
-            return [
-                call_out(row, attempts=self._attempts_of_call(row.call_id))
-                for row in self._sorted_calls(exec_id)
-            ]
 
     def begin_attempt(self, call: CallRecord, attempt: AttemptRecord) -> None:
         """Insert the call, or update the row with the same ``(exec_id, invocation_id)``

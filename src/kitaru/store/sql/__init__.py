@@ -18,12 +18,14 @@ import datetime as dt
 import os
 from typing import Any
 
+from kitaru._bulk import gc_paused
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
 from kitaru.store.sql import _rows
 from kitaru.store.sql._attempts import AttemptMethods
 from kitaru.store.sql._cache import CacheMethods
+from kitaru.store.sql._calls import CallReadMethods
 from kitaru.store.sql._connection import status_of, status_value
 from kitaru.store.sql._logs import LogMethods
 from kitaru.store.sql._runners import LifecycleMethods
@@ -37,13 +39,13 @@ _COMPLETED = CallStatus.COMPLETED.value
 _FAILED = CallStatus.FAILED.value
 
 
-class SqlStore(LifecycleMethods, WaitMethods, CacheMethods, LogMethods, AttemptMethods):
+class SqlStore(LifecycleMethods, WaitMethods, CacheMethods, LogMethods, AttemptMethods, CallReadMethods):
     """A :class:`~kitaru.store.base.MetadataStore` on a SQLite file or a PostgreSQL database.
 
     Opening migrates the schema when needed. The store is thread-safe; share
     one instance per process and database. The runner lifecycle, waits and
-    logs come from the method groups it combines; executions, calls and
-    artifacts are here.
+    logs, and the call listings come from the method groups it combines;
+    executions, the call write path and artifacts are here.
 
     Args:
         url: ``sqlite:///path/to/file.db`` or ``postgresql+psycopg://user:pw@host/db``.
@@ -209,37 +211,16 @@ class SqlStore(LifecycleMethods, WaitMethods, CacheMethods, LogMethods, AttemptM
     # -- calls ------------------------------------------------------------
     def load_journal(self, exec_id: str) -> list[CallRecord]:
         """Return every call of the execution ordered by ``seq``, with ``output`` filled."""
-        width = _rows.CALL_WIDTH
-        try:
-            with self._reading() as cur:
-                rows = self._s.load_journal.all(cur, {"b_exec_id": exec_id})
-        except self._errors as exc:
-            self._raise(f"load the journal of execution '{exec_id}'", exc)
-        if not rows:
-            self._require_execution(exec_id)
-        call_from_row, artifact_from_row = _rows.call_from_row, _rows.artifact_from_row
-        return [
-            call_from_row(row, None if row[width] is None else artifact_from_row(row, width)) for row in rows
-        ]
-
-    def list_calls(self, exec_id: str) -> list[CallRecord]:
-        """Return every call of the execution ordered by ``seq``, with ``attempts`` filled."""
-        width = _rows.CALL_WIDTH
-        try:
-            with self._reading() as cur:
-                rows = self._s.list_calls.all(cur, {"b_exec_id": exec_id})
-        except self._errors as exc:
-            self._raise(f"list the calls of execution '{exec_id}'", exc)
-        if not rows:
-            self._require_execution(exec_id)
-        grouped: dict[str, tuple[Any, list[AttemptRecord]]] = {}
-        for row in rows:
-            entry = grouped.get(row[0])
-            if entry is None:
-                entry = grouped[row[0]] = (row, [])
-            if row[width] is not None:
-                entry[1].append(_rows.attempt_from_row(row[width:]))
-        return [_rows.call_from_row(row, None, tuple(found)) for row, found in grouped.values()]
+        with gc_paused():
+            try:
+                with self._reading() as cur:
+                    rows = self._s.load_journal.stream(cur, {"b_exec_id": exec_id})
+                    journal = _rows.journal_from_rows(rows)
+                    if not journal:
+                        self._require_execution(exec_id, cur)
+            except self._errors as exc:
+                self._raise(f"load the journal of execution '{exec_id}'", exc)
+        return journal
 
     def begin_attempt(self, call: CallRecord, attempt: AttemptRecord) -> None:
         """In one transaction: insert the call, or update the existing row with the same

@@ -14,7 +14,7 @@ without importing SQLAlchemy at all (:meth:`Prepared.from_plan`).
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from kitaru.errors import KitaruUsageError
@@ -201,6 +201,14 @@ class Prepared:
         if not self._results:
             return list(rows)
         return [self.convert(row) for row in rows]
+
+    def stream(self, cursor: Any, values: Mapping[str, Any], size: int = 1000) -> Iterator[Sequence[Any]]:
+        """Run the statement; yield its rows (types converted), fetched ``size`` at a time,
+        so a long result never exists whole as driver rows."""
+        cursor.execute(self.sql, self.args(values))
+        while rows := cursor.fetchmany(size):
+            for row in rows:
+                yield self.convert(row)
 
     def convert(self, row: Sequence[Any]) -> Sequence[Any]:
         """Apply the result processors of the statement's columns to ``row``."""

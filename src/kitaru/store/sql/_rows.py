@@ -6,7 +6,7 @@ their columns in the order of the record fields.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kitaru._types import CallKind, CallStatus, ExecutionStatus
@@ -23,6 +23,7 @@ __all__ = [
     "call_params",
     "execution_from_row",
     "execution_params",
+    "journal_from_rows",
     "log_from_row",
     "log_params",
 ]
@@ -31,6 +32,11 @@ __all__ = [
 CALL_WIDTH = 18
 #: Number of columns of the ``artifacts`` table.
 ARTIFACT_WIDTH = 14
+
+# Enum members by value: a dict lookup is several times cheaper than calling the enum,
+# which counts when a journal of tens of thousands of calls is read.
+_KINDS: dict[str, CallKind] = {member.value: member for member in CallKind}
+_STATUSES: dict[str, CallStatus] = {member.value: member for member in CallStatus}
 
 
 def execution_params(record: ExecutionRecord) -> dict[str, Any]:
@@ -109,6 +115,7 @@ def call_from_row(
     r: Sequence[Any],
     output: ArtifactRecord | None = None,
     attempts: tuple[AttemptRecord, ...] = (),
+    artifacts: tuple[ArtifactRecord, ...] = (),
 ) -> CallRecord:
     """Build a :class:`CallRecord` from the first :data:`CALL_WIDTH` values of a row."""
     return CallRecord(
@@ -117,8 +124,8 @@ def call_from_row(
         r[2],
         r[3],
         r[4],
-        CallKind(r[5]),
-        CallStatus(r[6]),
+        _KINDS.get(r[5]) or CallKind(r[5]),
+        _STATUSES.get(r[6]) or CallStatus(r[6]),
         r[7],
         r[8],
         r[9],
@@ -132,6 +139,7 @@ def call_from_row(
         r[17],
         output,
         attempts,
+        artifacts,
     )
 
 
@@ -150,7 +158,7 @@ def attempt_params(attempt: AttemptRecord, call_id: str) -> dict[str, Any]:
 
 def attempt_from_row(r: Sequence[Any]) -> AttemptRecord:
     """Build an :class:`AttemptRecord` from an ``attempts`` row."""
-    return AttemptRecord(r[0], r[1], r[2], CallStatus(r[3]), r[4], r[5], r[6])
+    return AttemptRecord(r[0], r[1], r[2], _STATUSES.get(r[3]) or CallStatus(r[3]), r[4], r[5], r[6])
 
 
 def artifact_params(artifact: ArtifactRecord) -> dict[str, Any]:
@@ -192,6 +200,31 @@ def artifact_from_row(r: Sequence[Any], start: int = 0) -> ArtifactRecord:
         tuple(r[start + 12]),
         r[start + 13],
     )
+
+
+# Columns of a journal row (a call, then its output artifact) whose values repeat from call to
+# call: the execution id, the checkpoint name, the artifact's kind, serializer and type.
+_REPEATING = (1, 4, CALL_WIDTH + 1, CALL_WIDTH + 3, CALL_WIDTH + 4, CALL_WIDTH + 5)
+
+
+def journal_from_rows(rows: Iterable[Sequence[Any]]) -> list[CallRecord]:
+    """Build the journal from rows of a call's columns followed by its output's (``NULL`` when none).
+
+    Values that repeat from call to call are kept once: a journal of tens of
+    thousands of calls stays in memory for a whole run.
+    """
+    shared: dict[Any, Any] = {}
+    keep = shared.setdefault
+    journal = []
+    for row in rows:
+        values = list(row)
+        for index in _REPEATING:
+            value = values[index]
+            if value is not None:
+                values[index] = keep(value, value)
+        output = None if values[CALL_WIDTH] is None else artifact_from_row(values, CALL_WIDTH)
+        journal.append(call_from_row(values, output))
+    return journal
 
 
 def log_params(record: LogRecord) -> dict[str, Any]:

@@ -263,3 +263,11 @@ class SqliteStatements:
     def list_logs(self, *, call_id: bool, after_seq: bool, limit: bool) -> Prepared:
         """See :meth:`kitaru.store.sql._statements.Statements.list_logs`."""
         return self._variant("list_logs", call_id, after_seq, limit)
+
+    def list_calls(self, *, limit: bool, offset: bool) -> Prepared:
+        """See :meth:`kitaru.store.sql._statements.Statements.list_calls`."""
+        return self._variant("list_calls", limit, offset)
+
+    def call_page_artifacts(self, *, limit: bool, offset: bool) -> Prepared:
+        """See :meth:`kitaru.store.sql._statements.Statements.call_page_artifacts`."""
+        return self._variant("call_page_artifacts", limit, offset)

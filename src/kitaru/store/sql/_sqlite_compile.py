@@ -48,6 +48,8 @@ VARIANT_ARGUMENTS: dict[str, tuple[str, ...] | None] = {
     "claim_execution": None,
     "set_execution_status": ("expected", "runner", "release"),
     "list_logs": ("call_id", "after_seq", "limit"),
+    "list_calls": ("limit", "offset"),
+    "call_page_artifacts": ("limit", "offset"),
 }
 
 
@@ -66,6 +68,8 @@ def variant_keys() -> list[tuple[str, tuple[Any, ...]]]:
         for release in flags
     ]
     keys += [("list_logs", combo) for combo in itertools.product(flags, repeat=3)]
+    keys += [("list_calls", combo) for combo in itertools.product(flags, repeat=2)]
+    keys += [("call_page_artifacts", combo) for combo in itertools.product(flags, repeat=2)]
     return keys
 
 

@@ -42,6 +42,11 @@ PLANS: dict[str, Any] = {'answer_wait': ('UPDATE calls SET status=?, ended_at=?,
                     {},
                     (),
                     ()),
+ 'count_calls': ('SELECT count(*) AS count_1 \nFROM calls \nWHERE calls.exec_id = ?',
+                 ('b_exec_id',),
+                 {},
+                 (),
+                 ()),
  'end_attempt': ('UPDATE attempts SET status=?, ended_at=?, failure=? WHERE attempts.attempt_id = '
                  '? AND attempts.call_id = ?',
                  ('b_status', 'b_ended_at', 'b_failure', 'b_attempt_id', 'b_call_id'),
@@ -251,27 +256,6 @@ PLANS: dict[str, Any] = {'answer_wait': ('UPDATE calls SET status=?, ended_at=?,
                  {},
                  ((3, 'timestamp'),),
                  ()),
- 'list_calls': ('SELECT calls.call_id, calls.exec_id, calls.invocation_id, calls.seq, calls.name, '
-                'calls.kind, calls.status, calls.started_at, calls.type, calls.ended_at, '
-                'calls.cache_key, calls.input_fingerprint, calls.output_artifact_id, '
-                'calls.metadata, calls."after", calls.parent_call_id, calls.failure, '
-                'calls.attempt_count, attempts.attempt_id, attempts.call_id AS call_id_1, '
-                'attempts.number, attempts.status AS status_1, attempts.started_at AS '
-                'started_at_1, attempts.ended_at AS ended_at_1, attempts.failure AS failure_1 \n'
-                'FROM calls LEFT OUTER JOIN attempts ON attempts.call_id = calls.call_id \n'
-                'WHERE calls.exec_id = ? ORDER BY calls.seq, calls.call_id, attempts.number, '
-                'attempts.attempt_id',
-                ('b_exec_id',),
-                {},
-                (),
-                ((7, 'timestamp'),
-                 (9, 'timestamp'),
-                 (13, 'json'),
-                 (14, 'json'),
-                 (16, 'json'),
-                 (22, 'timestamp'),
-                 (23, 'timestamp'),
-                 (24, 'json'))),
  'load_journal': ('SELECT calls.call_id, calls.exec_id, calls.invocation_id, calls.seq, '
                   'calls.name, calls.kind, calls.status, calls.started_at, calls.type, '
                   'calls.ended_at, calls.cache_key, calls.input_fingerprint, '
@@ -1852,4 +1836,243 @@ VARIANTS: dict[tuple[Any, ...], Any] = {('list_executions', False, False, False,
                                    ('b_exec_id', 'b_call_id', 'b_after_seq', 'b_limit', 'param_1'),
                                    {'param_1': 0},
                                    (),
-                                   ((1, 'timestamp'),))}
+                                   ((1, 'timestamp'),)),
+ ('list_calls', False, False): ('SELECT page.call_id, page.exec_id, page.invocation_id, page.seq, '
+                                'page.name, page.kind, page.status, page.started_at, page.type, '
+                                'page.ended_at, page.cache_key, page.input_fingerprint, '
+                                'page.output_artifact_id, page.metadata, page."after", '
+                                'page.parent_call_id, page.failure, page.attempt_count, '
+                                'attempts.attempt_id, attempts.call_id AS call_id_1, '
+                                'attempts.number, attempts.status AS status_1, attempts.started_at '
+                                'AS started_at_1, attempts.ended_at AS ended_at_1, '
+                                'attempts.failure AS failure_1, output.artifact_id, output.exec_id '
+                                'AS exec_id_1, output.name AS name_1, output.kind AS kind_1, '
+                                'output.serializer, output.type_path, output.size, output.sha256, '
+                                'output.created_at, output.call_id AS call_id_2, NULL AS '
+                                'output_data, output.blob_key, output.tags, output.metadata AS '
+                                'metadata_1 \n'
+                                'FROM (SELECT calls.call_id AS call_id, calls.exec_id AS exec_id, '
+                                'calls.invocation_id AS invocation_id, calls.seq AS seq, '
+                                'calls.name AS name, calls.kind AS kind, calls.status AS status, '
+                                'calls.started_at AS started_at, calls.type AS type, '
+                                'calls.ended_at AS ended_at, calls.cache_key AS cache_key, '
+                                'calls.input_fingerprint AS input_fingerprint, '
+                                'calls.output_artifact_id AS output_artifact_id, calls.metadata AS '
+                                'metadata, calls."after" AS "after", calls.parent_call_id AS '
+                                'parent_call_id, calls.failure AS failure, calls.attempt_count AS '
+                                'attempt_count \n'
+                                'FROM calls \n'
+                                'WHERE calls.exec_id = ? ORDER BY calls.seq, calls.call_id) AS '
+                                'page LEFT OUTER JOIN attempts ON attempts.call_id = page.call_id '
+                                'LEFT OUTER JOIN artifacts AS output ON output.artifact_id = '
+                                'page.output_artifact_id AND output.exec_id != page.exec_id ORDER '
+                                'BY page.seq, page.call_id, attempts.number, attempts.attempt_id',
+                                ('b_exec_id',),
+                                {},
+                                (),
+                                ((7, 'timestamp'),
+                                 (9, 'timestamp'),
+                                 (13, 'json'),
+                                 (14, 'json'),
+                                 (16, 'json'),
+                                 (22, 'timestamp'),
+                                 (23, 'timestamp'),
+                                 (24, 'json'),
+                                 (33, 'timestamp'),
+                                 (37, 'json'),
+                                 (38, 'json'))),
+ ('list_calls', False, True): ('SELECT page.call_id, page.exec_id, page.invocation_id, page.seq, '
+                               'page.name, page.kind, page.status, page.started_at, page.type, '
+                               'page.ended_at, page.cache_key, page.input_fingerprint, '
+                               'page.output_artifact_id, page.metadata, page."after", '
+                               'page.parent_call_id, page.failure, page.attempt_count, '
+                               'attempts.attempt_id, attempts.call_id AS call_id_1, '
+                               'attempts.number, attempts.status AS status_1, attempts.started_at '
+                               'AS started_at_1, attempts.ended_at AS ended_at_1, attempts.failure '
+                               'AS failure_1, output.artifact_id, output.exec_id AS exec_id_1, '
+                               'output.name AS name_1, output.kind AS kind_1, output.serializer, '
+                               'output.type_path, output.size, output.sha256, output.created_at, '
+                               'output.call_id AS call_id_2, NULL AS output_data, output.blob_key, '
+                               'output.tags, output.metadata AS metadata_1 \n'
+                               'FROM (SELECT calls.call_id AS call_id, calls.exec_id AS exec_id, '
+                               'calls.invocation_id AS invocation_id, calls.seq AS seq, calls.name '
+                               'AS name, calls.kind AS kind, calls.status AS status, '
+                               'calls.started_at AS started_at, calls.type AS type, calls.ended_at '
+                               'AS ended_at, calls.cache_key AS cache_key, calls.input_fingerprint '
+                               'AS input_fingerprint, calls.output_artifact_id AS '
+                               'output_artifact_id, calls.metadata AS metadata, calls."after" AS '
+                               '"after", calls.parent_call_id AS parent_call_id, calls.failure AS '
+                               'failure, calls.attempt_count AS attempt_count \n'
+                               'FROM calls \n'
+                               'WHERE calls.exec_id = ? ORDER BY calls.seq, calls.call_id\n'
+                               ' LIMIT ? OFFSET ?) AS page LEFT OUTER JOIN attempts ON '
+                               'attempts.call_id = page.call_id LEFT OUTER JOIN artifacts AS '
+                               'output ON output.artifact_id = page.output_artifact_id AND '
+                               'output.exec_id != page.exec_id ORDER BY page.seq, page.call_id, '
+                               'attempts.number, attempts.attempt_id',
+                               ('b_exec_id', 'param_1', 'b_offset'),
+                               {'param_1': -1},
+                               (),
+                               ((7, 'timestamp'),
+                                (9, 'timestamp'),
+                                (13, 'json'),
+                                (14, 'json'),
+                                (16, 'json'),
+                                (22, 'timestamp'),
+                                (23, 'timestamp'),
+                                (24, 'json'),
+                                (33, 'timestamp'),
+                                (37, 'json'),
+                                (38, 'json'))),
+ ('list_calls', True, False): ('SELECT page.call_id, page.exec_id, page.invocation_id, page.seq, '
+                               'page.name, page.kind, page.status, page.started_at, page.type, '
+                               'page.ended_at, page.cache_key, page.input_fingerprint, '
+                               'page.output_artifact_id, page.metadata, page."after", '
+                               'page.parent_call_id, page.failure, page.attempt_count, '
+                               'attempts.attempt_id, attempts.call_id AS call_id_1, '
+                               'attempts.number, attempts.status AS status_1, attempts.started_at '
+                               'AS started_at_1, attempts.ended_at AS ended_at_1, attempts.failure '
+                               'AS failure_1, output.artifact_id, output.exec_id AS exec_id_1, '
+                               'output.name AS name_1, output.kind AS kind_1, output.serializer, '
+                               'output.type_path, output.size, output.sha256, output.created_at, '
+                               'output.call_id AS call_id_2, NULL AS output_data, output.blob_key, '
+                               'output.tags, output.metadata AS metadata_1 \n'
+                               'FROM (SELECT calls.call_id AS call_id, calls.exec_id AS exec_id, '
+                               'calls.invocation_id AS invocation_id, calls.seq AS seq, calls.name '
+                               'AS name, calls.kind AS kind, calls.status AS status, '
+                               'calls.started_at AS started_at, calls.type AS type, calls.ended_at '
+                               'AS ended_at, calls.cache_key AS cache_key, calls.input_fingerprint '
+                               'AS input_fingerprint, calls.output_artifact_id AS '
+                               'output_artifact_id, calls.metadata AS metadata, calls."after" AS '
+                               '"after", calls.parent_call_id AS parent_call_id, calls.failure AS '
+                               'failure, calls.attempt_count AS attempt_count \n'
+                               'FROM calls \n'
+                               'WHERE calls.exec_id = ? ORDER BY calls.seq, calls.call_id\n'
+                               ' LIMIT ? OFFSET ?) AS page LEFT OUTER JOIN attempts ON '
+                               'attempts.call_id = page.call_id LEFT OUTER JOIN artifacts AS '
+                               'output ON output.artifact_id = page.output_artifact_id AND '
+                               'output.exec_id != page.exec_id ORDER BY page.seq, page.call_id, '
+                               'attempts.number, attempts.attempt_id',
+                               ('b_exec_id', 'b_limit', 'param_1'),
+                               {'param_1': 0},
+                               (),
+                               ((7, 'timestamp'),
+                                (9, 'timestamp'),
+                                (13, 'json'),
+                                (14, 'json'),
+                                (16, 'json'),
+                                (22, 'timestamp'),
+                                (23, 'timestamp'),
+                                (24, 'json'),
+                                (33, 'timestamp'),
+                                (37, 'json'),
+                                (38, 'json'))),
+ ('list_calls', True, True): ('SELECT page.call_id, page.exec_id, page.invocation_id, page.seq, '
+                              'page.name, page.kind, page.status, page.started_at, page.type, '
+                              'page.ended_at, page.cache_key, page.input_fingerprint, '
+                              'page.output_artifact_id, page.metadata, page."after", '
+                              'page.parent_call_id, page.failure, page.attempt_count, '
+                              'attempts.attempt_id, attempts.call_id AS call_id_1, '
+                              'attempts.number, attempts.status AS status_1, attempts.started_at '
+                              'AS started_at_1, attempts.ended_at AS ended_at_1, attempts.failure '
+                              'AS failure_1, output.artifact_id, output.exec_id AS exec_id_1, '
+                              'output.name AS name_1, output.kind AS kind_1, output.serializer, '
+                              'output.type_path, output.size, output.sha256, output.created_at, '
+                              'output.call_id AS call_id_2, NULL AS output_data, output.blob_key, '
+                              'output.tags, output.metadata AS metadata_1 \n'
+                              'FROM (SELECT calls.call_id AS call_id, calls.exec_id AS exec_id, '
+                              'calls.invocation_id AS invocation_id, calls.seq AS seq, calls.name '
+                              'AS name, calls.kind AS kind, calls.status AS status, '
+                              'calls.started_at AS started_at, calls.type AS type, calls.ended_at '
+                              'AS ended_at, calls.cache_key AS cache_key, calls.input_fingerprint '
+                              'AS input_fingerprint, calls.output_artifact_id AS '
+                              'output_artifact_id, calls.metadata AS metadata, calls."after" AS '
+                              '"after", calls.parent_call_id AS parent_call_id, calls.failure AS '
+                              'failure, calls.attempt_count AS attempt_count \n'
+                              'FROM calls \n'
+                              'WHERE calls.exec_id = ? ORDER BY calls.seq, calls.call_id\n'
+                              ' LIMIT ? OFFSET ?) AS page LEFT OUTER JOIN attempts ON '
+                              'attempts.call_id = page.call_id LEFT OUTER JOIN artifacts AS output '
+                              'ON output.artifact_id = page.output_artifact_id AND output.exec_id '
+                              '!= page.exec_id ORDER BY page.seq, page.call_id, attempts.number, '
+                              'attempts.attempt_id',
+                              ('b_exec_id', 'b_limit', 'b_offset'),
+                              {},
+                              (),
+                              ((7, 'timestamp'),
+                               (9, 'timestamp'),
+                               (13, 'json'),
+                               (14, 'json'),
+                               (16, 'json'),
+                               (22, 'timestamp'),
+                               (23, 'timestamp'),
+                               (24, 'json'),
+                               (33, 'timestamp'),
+                               (37, 'json'),
+                               (38, 'json'))),
+ ('call_page_artifacts', False, False): ('SELECT artifacts.artifact_id, artifacts.exec_id, '
+                                         'artifacts.name, artifacts.kind, artifacts.serializer, '
+                                         'artifacts.type_path, artifacts.size, artifacts.sha256, '
+                                         'artifacts.created_at, artifacts.call_id, NULL AS data, '
+                                         'artifacts.blob_key, artifacts.tags, artifacts.metadata \n'
+                                         'FROM artifacts \n'
+                                         'WHERE artifacts.exec_id = ? AND artifacts.call_id IN '
+                                         '(SELECT calls.call_id \n'
+                                         'FROM calls \n'
+                                         'WHERE calls.exec_id = ? ORDER BY calls.seq, '
+                                         'calls.call_id) ORDER BY artifacts.created_at, '
+                                         'artifacts.artifact_id',
+                                         ('b_exec_id', 'b_exec_id'),
+                                         {},
+                                         (),
+                                         ((8, 'timestamp'), (12, 'json'), (13, 'json'))),
+ ('call_page_artifacts', False, True): ('SELECT artifacts.artifact_id, artifacts.exec_id, '
+                                        'artifacts.name, artifacts.kind, artifacts.serializer, '
+                                        'artifacts.type_path, artifacts.size, artifacts.sha256, '
+                                        'artifacts.created_at, artifacts.call_id, NULL AS data, '
+                                        'artifacts.blob_key, artifacts.tags, artifacts.metadata \n'
+                                        'FROM artifacts \n'
+                                        'WHERE artifacts.exec_id = ? AND artifacts.call_id IN '
+                                        '(SELECT calls.call_id \n'
+                                        'FROM calls \n'
+                                        'WHERE calls.exec_id = ? ORDER BY calls.seq, '
+                                        'calls.call_id\n'
+                                        ' LIMIT ? OFFSET ?) ORDER BY artifacts.created_at, '
+                                        'artifacts.artifact_id',
+                                        ('b_exec_id', 'b_exec_id', 'param_1', 'b_offset'),
+                                        {'param_1': -1},
+                                        (),
+                                        ((8, 'timestamp'), (12, 'json'), (13, 'json'))),
+ ('call_page_artifacts', True, False): ('SELECT artifacts.artifact_id, artifacts.exec_id, '
+                                        'artifacts.name, artifacts.kind, artifacts.serializer, '
+                                        'artifacts.type_path, artifacts.size, artifacts.sha256, '
+                                        'artifacts.created_at, artifacts.call_id, NULL AS data, '
+                                        'artifacts.blob_key, artifacts.tags, artifacts.metadata \n'
+                                        'FROM artifacts \n'
+                                        'WHERE artifacts.exec_id = ? AND artifacts.call_id IN '
+                                        '(SELECT calls.call_id \n'
+                                        'FROM calls \n'
+                                        'WHERE calls.exec_id = ? ORDER BY calls.seq, '
+                                        'calls.call_id\n'
+                                        ' LIMIT ? OFFSET ?) ORDER BY artifacts.created_at, '
+                                        'artifacts.artifact_id',
+                                        ('b_exec_id', 'b_exec_id', 'b_limit', 'param_1'),
+                                        {'param_1': 0},
+                                        (),
+                                        ((8, 'timestamp'), (12, 'json'), (13, 'json'))),
+ ('call_page_artifacts', True, True): ('SELECT artifacts.artifact_id, artifacts.exec_id, '
+                                       'artifacts.name, artifacts.kind, artifacts.serializer, '
+                                       'artifacts.type_path, artifacts.size, artifacts.sha256, '
+                                       'artifacts.created_at, artifacts.call_id, NULL AS data, '
+                                       'artifacts.blob_key, artifacts.tags, artifacts.metadata \n'
+                                       'FROM artifacts \n'
+                                       'WHERE artifacts.exec_id = ? AND artifacts.call_id IN '
+                                       '(SELECT calls.call_id \n'
+                                       'FROM calls \n'
+                                       'WHERE calls.exec_id = ? ORDER BY calls.seq, calls.call_id\n'
+                                       ' LIMIT ? OFFSET ?) ORDER BY artifacts.created_at, '
+                                       'artifacts.artifact_id',
+                                       ('b_exec_id', 'b_exec_id', 'b_limit', 'b_offset'),
+                                       {},
+                                       (),
+                                       ((8, 'timestamp'), (12, 'json'), (13, 'json')))}

@@ -25,6 +25,7 @@ from kitaru.store.schema import (
     executions,
     logs,
 )
+from kitaru.store.sql._paging import call_page_artifacts_statement, list_calls_statement
 from kitaru.store.sql._prepared import Prepared
 
 __all__ = ["Statements"]
@@ -151,11 +152,8 @@ class Statements:
             .where(C.c.exec_id == _p("b_exec_id"))
             .order_by(C.c.seq, C.c.call_id)
         )
-        self.list_calls = prepare(
-            sa.select(C, A)
-            .select_from(C.outerjoin(A, A.c.call_id == C.c.call_id))
-            .where(C.c.exec_id == _p("b_exec_id"))
-            .order_by(C.c.seq, C.c.call_id, A.c.number, A.c.attempt_id)
+        self.count_calls = prepare(
+            sa.select(sa.func.count()).select_from(C).where(C.c.exec_id == _p("b_exec_id", sa.String()))
         )
         if dialect.name == "sqlite":
             insert: Any = sqlite.insert
@@ -335,6 +333,26 @@ class Statements:
             if call_id:
                 stmt = stmt.where(R.c.call_id == _p("b_call_id", sa.String()))
             prepared = self._variants[key] = self._prepare(stmt.order_by(R.c.created_at, R.c.artifact_id))
+        return prepared
+
+    def list_calls(self, *, limit: bool, offset: bool) -> Prepared:
+        """Return the statement listing a page of an execution's calls
+        (:func:`~kitaru.store.sql._paging.list_calls_statement`)."""
+        key = ("calls", limit, offset)
+        prepared = self._variants.get(key)
+        if prepared is None:
+            stmt = list_calls_statement(limit=limit, offset=offset)
+            prepared = self._variants[key] = self._prepare(stmt)
+        return prepared
+
+    def call_page_artifacts(self, *, limit: bool, offset: bool) -> Prepared:
+        """Return the statement listing what the calls of a page produced
+        (:func:`~kitaru.store.sql._paging.call_page_artifacts_statement`)."""
+        key = ("call artifacts", limit, offset)
+        prepared = self._variants.get(key)
+        if prepared is None:
+            stmt = call_page_artifacts_statement(self._artifact_rows, limit=limit, offset=offset)
+            prepared = self._variants[key] = self._prepare(stmt)
         return prepared
 
     def claim_execution(self, expected: int) -> Prepared:

@@ -23,6 +23,8 @@ from kitaru.store.sql._rows import artifact_params, attempt_params, call_from_ro
 
 __all__ = ["WaitMethods"]
 
+_SEED_BATCH = 1000
+
 
 class WaitMethods(StoreCore):
     """The methods of :class:`~kitaru.store.sql.SqlStore` for waits and replayed calls."""
@@ -146,16 +148,17 @@ class WaitMethods(StoreCore):
             KitaruStateError: The execution does not exist.
             KitaruBackendError: A call id or invocation id is taken; nothing is inserted.
         """
-        rows = []
-        for call in calls:
-            row = call_params(call, str(call.status), call.output_artifact_id)
-            row["exec_id"] = exec_id
-            rows.append(row)
         try:
             with self._writing() as cur:
-                if rows:
+                # In batches: the driver's parameters of a long journal need not all exist at once.
+                for start in range(0, len(calls), _SEED_BATCH):
+                    rows = []
+                    for call in calls[start : start + _SEED_BATCH]:
+                        row = call_params(call, str(call.status), call.output_artifact_id)
+                        row["exec_id"] = exec_id
+                        rows.append(row)
                     self._s.insert_calls.execute_many(cur, rows)
-                else:
+                if not calls:
                     self._require_execution(exec_id, cur)
         except self._errors as exc:
-            self._raise_for_execution(exec_id, f"seed {len(rows)} calls into execution '{exec_id}'", exc)
+            self._raise_for_execution(exec_id, f"seed {len(calls)} calls into execution '{exec_id}'", exc)
