@@ -179,7 +179,7 @@ def one_repetition(tmp: Path) -> dict[str, float]:
 def fill_store(home: Path, n: int) -> None:
     """Write ``n`` ended executions, older than everything else, in one transaction per
     1,000 through the store's own insert statement (no flows run)."""
-    from kitaru._stores import default_stores
+    from kitaru._connect import default_stores
 
     statuses = cli_cases.STATUSES
     with isolated_home(home):
