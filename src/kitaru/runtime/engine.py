@@ -147,7 +147,8 @@ class RunSettings:
     log_sink: Callable[[MetadataStore, str], Any] | None = None
     journal: Sequence[CallRecord] | None = None
     """The journal the caller has just written for a new execution (a replay's seed, outputs
-    filled): the first run uses it instead of reading it back from the store."""
+    filled; metadata may lack what the store adds, such as the ``replayed_from`` marker, which a
+    run never reads): the first run uses it instead of reading it back from the store."""
 
 
 def _run_once(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kitaru._types import new_id
+from kitaru._types import copied_call_id
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import CallRecord
 
@@ -85,20 +85,23 @@ def plan_frontier(calls: Sequence[CallRecord], requested: CallRecord, pinned: di
 def plan_seed(
     calls: Sequence[CallRecord], frontier: CallRecord, pinned: dict[str, Any], *, target_exec_id: str
 ) -> list[CallRecord]:
-    """Return copies of the done calls ordered before the frontier (not pinned), for the replay.
+    """Return the replay's journal of reused calls: the done calls ordered before the
+    frontier (not pinned), as :meth:`~kitaru.store.base.MetadataStore.copy_calls`
+    copies them into the replay.
 
-    A copy keeps the source call's ``output`` (when the journal read filled it), so the
-    copies are the new execution's journal as the store will return it.
+    An entry is its source call under the copy's id (``copied_call_id``), in the
+    replay, with no attempts, keeping the source's ``output`` (when the journal read
+    filled it) and ``metadata``: the store adds the ``replayed_from`` marker to its
+    copy only, since a run never reads it (a long journal then holds no marker dicts).
     """
-    seed = []
+    journal: list[CallRecord] = []
     for call in calls:
         if call.seq >= frontier.seq or not call.status.is_done or call.invocation_id in pinned:
             continue
-        marker = {"replayed_from": {"exec_id": call.exec_id, "call_id": call.call_id}}
         # Built field by field: dataclasses.replace costs several times more, per call of a long journal.
-        seed.append(
+        journal.append(
             CallRecord(
-                call_id=new_id(),
+                call_id=copied_call_id(target_exec_id, call.call_id),
                 exec_id=target_exec_id,
                 invocation_id=call.invocation_id,
                 seq=call.seq,
@@ -111,7 +114,7 @@ def plan_seed(
                 cache_key=call.cache_key,
                 input_fingerprint=call.input_fingerprint,
                 output_artifact_id=call.output_artifact_id,
-                metadata={**call.metadata, "kitaru": {**call.metadata.get("kitaru", {}), **marker}},
+                metadata=call.metadata,
                 after=call.after,
                 parent_call_id=call.parent_call_id,
                 failure=call.failure,
@@ -119,4 +122,4 @@ def plan_seed(
                 output=call.output,
             )
         )
-    return seed
+    return journal
