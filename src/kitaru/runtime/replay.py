@@ -98,28 +98,29 @@ def plan_seed(
     for call in calls:
         if call.seq >= frontier.seq or not call.status.is_done or call.invocation_id in pinned:
             continue
-        # Built field by field: dataclasses.replace costs several times more, per call of a long journal.
+        # Positional, field by field: dataclasses.replace (or keywords) cost more, per call
+        # of a long journal. The order is that of CallRecord's fields.
         journal.append(
             CallRecord(
-                call_id=copied_call_id(target_exec_id, call.call_id),
-                exec_id=target_exec_id,
-                invocation_id=call.invocation_id,
-                seq=call.seq,
-                name=call.name,
-                kind=call.kind,
-                status=call.status,
-                started_at=call.started_at,
-                type=call.type,
-                ended_at=call.ended_at,
-                cache_key=call.cache_key,
-                input_fingerprint=call.input_fingerprint,
-                output_artifact_id=call.output_artifact_id,
-                metadata=call.metadata,
-                after=call.after,
-                parent_call_id=call.parent_call_id,
-                failure=call.failure,
-                attempt_count=0,
-                output=call.output,
+                copied_call_id(target_exec_id, call.call_id),
+                target_exec_id,
+                call.invocation_id,
+                call.seq,
+                call.name,
+                call.kind,
+                call.status,
+                call.started_at,
+                call.type,
+                call.ended_at,
+                call.cache_key,
+                call.input_fingerprint,
+                call.output_artifact_id,
+                call.metadata,
+                call.after,
+                call.parent_call_id,
+                call.failure,
+                0,
+                call.output,
             )
         )
     return journal
