@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kitaru._types import copied_call_id
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import CallRecord
 
@@ -82,45 +81,14 @@ def plan_frontier(calls: Sequence[CallRecord], requested: CallRecord, pinned: di
     return frontier
 
 
-def plan_seed(
-    calls: Sequence[CallRecord], frontier: CallRecord, pinned: dict[str, Any], *, target_exec_id: str
-) -> list[CallRecord]:
-    """Return the replay's journal of reused calls: the done calls ordered before the
-    frontier (not pinned), as :meth:`~kitaru.store.base.MetadataStore.copy_calls`
-    copies them into the replay.
+def plan_seed(calls: Sequence[CallRecord], frontier: CallRecord, pinned: dict[str, Any]) -> list[CallRecord]:
+    """Return the calls a replay reuses: the source's done calls ordered before the frontier
+    (not pinned), as recorded in the source, which is how the replay's run takes them.
 
-    An entry is its source call under the copy's id (``copied_call_id``), in the
-    replay, with no attempts, keeping the source's ``output`` (when the journal read
-    filled it) and ``metadata``: the store adds the ``replayed_from`` marker to its
-    copy only, since a run never reads it (a long journal then holds no marker dicts).
+    :meth:`~kitaru.store.base.MetadataStore.copy_calls` copies the same calls into the
+    replay; the copy of a call has the id ``copied_call_id(replay, call.call_id)``, no
+    attempts, and the ``replayed_from`` marker in its metadata. The run translates a
+    reused call's id (:class:`~kitaru.runtime.calls.DurableCall`) instead of getting
+    copies built here: a long journal costs no second set of records.
     """
-    journal: list[CallRecord] = []
-    for call in calls:
-        if call.seq >= frontier.seq or not call.status.is_done or call.invocation_id in pinned:
-            continue
-        # Positional, field by field: dataclasses.replace (or keywords) cost more, per call
-        # of a long journal. The order is that of CallRecord's fields.
-        journal.append(
-            CallRecord(
-                copied_call_id(target_exec_id, call.call_id),
-                target_exec_id,
-                call.invocation_id,
-                call.seq,
-                call.name,
-                call.kind,
-                call.status,
-                call.started_at,
-                call.type,
-                call.ended_at,
-                call.cache_key,
-                call.input_fingerprint,
-                call.output_artifact_id,
-                call.metadata,
-                call.after,
-                call.parent_call_id,
-                call.failure,
-                0,
-                call.output,
-            )
-        )
-    return journal
+    return [c for c in calls if c.seq < frontier.seq and c.status.is_done and c.invocation_id not in pinned]

@@ -201,8 +201,8 @@ class LocalTarget:
             runner_id=(runner := new_runner_id()),
         )
         with gc_paused():
-            journal = plan_seed(calls, frontier, pinned, target_exec_id=new_exec)
-            del calls  # the journal shares the outputs; the rest of the source journal can go
+            journal = plan_seed(calls, frontier, pinned)
+            del calls  # only the reused calls stay
             # The copies are made inside the store; the run uses the journal planned here,
             # unless the source changed since it was read (it may still be running).
             copied = store.copy_calls(new_exec, source.exec_id, before_seq=frontier.seq, exclude=pinned)
