@@ -119,6 +119,7 @@ def test_copies_never_answer_the_cache(store: MetadataStore) -> None:
     assert hit is not None and hit.call_id == ran.call_id
 
 
+#: The cases of this module, as plain functions of one argument: the store under test.
 COPY_TESTS: list[Callable[[MetadataStore], None]] = [
     test_copy_calls_copies_done_calls_before_the_frontier,
     test_copy_calls_copies_answered_waits_and_nothing_else,
