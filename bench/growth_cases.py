@@ -12,8 +12,10 @@ One repetition builds one store and measures on it, in this order:
    ``kitaru executions list`` among the 100,000, and a replay of the 30k
    execution from its last call (``flow.replay(...).wait()``) in a new
    process: time to the first live call and peak RSS above the RSS before the
-   replay (``ru_maxrss`` minus the resident size before; it includes SQLite's
-   page caches and the allocator's slack), and in another new process the
+   replay (the kernel's high-water mark ``VmHWM``, reset just before the
+   replay, minus the resident size then; it includes SQLite's page caches and
+   the allocator's slack; ``ru_maxrss`` would not do: it keeps the peak of the
+   parent that forked the process, here the bench itself), and in another new process the
    peak of Python's allocations during the replay (``tracemalloc``; not timed).
 
 Each repetition returns a dict of numbers; ``run`` returns the stats per key.
@@ -90,17 +92,23 @@ REPLAY_SCRIPT = textwrap.dedent(
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * resource.getpagesize()
 
+    def peak_rss() -> int:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+
     client = KitaruClient()
     client.executions.get(sys.argv[1], checkpoints=False)  # open the store outside the timing
     traced = sys.argv[3] == "traced"
     if traced:
         tracemalloc.start()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset VmHWM to the resident size now
     before = rss()
     start = time.perf_counter()
     handle = growth_cases.grow.replay(sys.argv[1], from_=sys.argv[2])
     handle.wait(timeout=3600)
     first_live = growth_cases._LIVE[0] - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     traced_peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else None
     status = client.executions.get(handle.exec_id, checkpoints=False).status.value
     print(json.dumps({"first_live_ms": first_live * 1000, "peak_rss_mib": (peak - before) / 2**20,
@@ -179,7 +187,7 @@ def one_repetition(tmp: Path) -> dict[str, float]:
 def fill_store(home: Path, n: int) -> None:
     """Write ``n`` ended executions, older than everything else, in one transaction per
     1,000 through the store's own insert statement (no flows run)."""
-    from kitaru._stores import default_stores
+    from kitaru._connect import default_stores
 
     statuses = cli_cases.STATUSES
     with isolated_home(home):

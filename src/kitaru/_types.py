@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 __all__ = [
+    "COPY_SEPARATOR",
     "UNSET",
     "ArtifactKind",
     "CallKind",
@@ -20,6 +21,7 @@ __all__ = [
     "ExecutionStatus",
     "FailureOrigin",
     "Unset",
+    "copied_call_id",
     "merge_metadata",
     "new_id",
     "utcnow",
@@ -184,3 +186,21 @@ def merge_metadata(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str,
         else:
             result[key] = value
     return result
+
+
+#: Joins a replay's exec id and a source call id into the id of the call's copy in the replay.
+COPY_SEPARATOR = ":"
+
+
+def copied_call_id(exec_id: str, source_call_id: str) -> str:
+    """Return the id of the copy of call ``source_call_id`` in the replay ``exec_id``.
+
+    The id is derived, not drawn, so the store makes the copies in the database
+    and the runtime knows their ids without reading them back. It is unique: a
+    source call id is unique, and one replay copies a call at most once.
+
+    Example:
+        >>> copied_call_id("e2", "c1")
+        'e2:c1'
+    """
+    return f"{exec_id}{COPY_SEPARATOR}{source_call_id}"

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kitaru._types import CallKind, CallStatus, new_id, utcnow
+from kitaru._types import CallKind, CallStatus, copied_call_id, new_id, utcnow
 from kitaru.artifacts.values import load_value, make_artifact
 from kitaru.errors import KitaruDivergenceError, KitaruUsageError
 from kitaru.records import AttemptRecord, CallRecord
@@ -147,8 +147,13 @@ class DurableCall:
 
     def __post_init__(self) -> None:
         recorded = self.slot.recorded
-        self.call_id = recorded.call_id if recorded is not None else new_id()
-        self.attempts_done = recorded.attempt_count if recorded is not None else 0
+        if recorded is None:
+            self.call_id = new_id()
+        elif recorded.exec_id == self.ctx.exec_id:
+            self.call_id, self.attempts_done = recorded.call_id, recorded.attempt_count
+        else:
+            # A call a replay reuses, as recorded in its source: its copy here has a derived id.
+            self.call_id = copied_call_id(self.ctx.exec_id, recorded.call_id)
         if recorded is not None and recorded.status.is_done:
             self.is_reused = self._same_work(recorded)
 

@@ -146,8 +146,10 @@ class RunSettings:
     interactive: bool = True
     log_sink: Callable[[MetadataStore, str], Any] | None = None
     journal: Sequence[CallRecord] | None = None
-    """The journal the caller has just written for a new execution (a replay's seed, outputs
-    filled): the first run uses it instead of reading it back from the store."""
+    """The journal the caller has just written for a new execution, outputs filled: the first
+    run uses it instead of reading it back from the store. A replay passes the calls it reused
+    as recorded in its source (their copies here have ids ``copied_call_id(exec_id, call_id)``
+    and no attempts; the run translates them)."""
 
 
 def _run_once(

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kitaru._types import new_id
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import CallRecord
 
@@ -82,41 +81,14 @@ def plan_frontier(calls: Sequence[CallRecord], requested: CallRecord, pinned: di
     return frontier
 
 
-def plan_seed(
-    calls: Sequence[CallRecord], frontier: CallRecord, pinned: dict[str, Any], *, target_exec_id: str
-) -> list[CallRecord]:
-    """Return copies of the done calls ordered before the frontier (not pinned), for the replay.
+def plan_seed(calls: Sequence[CallRecord], frontier: CallRecord, pinned: dict[str, Any]) -> list[CallRecord]:
+    """Return the calls a replay reuses: the source's done calls ordered before the frontier
+    (not pinned), as recorded in the source, which is how the replay's run takes them.
 
-    A copy keeps the source call's ``output`` (when the journal read filled it), so the
-    copies are the new execution's journal as the store will return it.
+    :meth:`~kitaru.store.base.MetadataStore.copy_calls` copies the same calls into the
+    replay; the copy of a call has the id ``copied_call_id(replay, call.call_id)``, no
+    attempts, and the ``replayed_from`` marker in its metadata. The run translates a
+    reused call's id (:class:`~kitaru.runtime.calls.DurableCall`) instead of getting
+    copies built here: a long journal costs no second set of records.
     """
-    seed = []
-    for call in calls:
-        if call.seq >= frontier.seq or not call.status.is_done or call.invocation_id in pinned:
-            continue
-        marker = {"replayed_from": {"exec_id": call.exec_id, "call_id": call.call_id}}
-        # Built field by field: dataclasses.replace costs several times more, per call of a long journal.
-        seed.append(
-            CallRecord(
-                call_id=new_id(),
-                exec_id=target_exec_id,
-                invocation_id=call.invocation_id,
-                seq=call.seq,
-                name=call.name,
-                kind=call.kind,
-                status=call.status,
-                started_at=call.started_at,
-                type=call.type,
-                ended_at=call.ended_at,
-                cache_key=call.cache_key,
-                input_fingerprint=call.input_fingerprint,
-                output_artifact_id=call.output_artifact_id,
-                metadata={**call.metadata, "kitaru": {**call.metadata.get("kitaru", {}), **marker}},
-                after=call.after,
-                parent_call_id=call.parent_call_id,
-                failure=call.failure,
-                attempt_count=0,
-                output=call.output,
-            )
-        )
-    return seed
+    return [c for c in calls if c.seq < frontier.seq and c.status.is_done and c.invocation_id not in pinned]

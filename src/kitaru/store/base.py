@@ -246,6 +246,21 @@ class MetadataStore(Protocol):
         ``exec_id`` replaced by ``exec_id``; no attempts are copied."""
         ...
 
+    def copy_calls(
+        self, exec_id: str, source_exec_id: str, *, before_seq: int, exclude: Collection[str] = ()
+    ) -> int:
+        """Copy the done calls (``completed``, ``cached``) of ``source_exec_id`` whose
+        ``seq`` is below ``before_seq`` and whose invocation id is not in ``exclude``
+        into ``exec_id`` (a replay reuses them), in one transaction, inside the store;
+        return how many were copied. A copy has every field of its source call except
+        ``call_id`` (``copied_call_id(exec_id, source call id)``), ``exec_id``,
+        ``attempt_count`` (0) and ``metadata`` (the source's, with ``{"kitaru":
+        {"replayed_from": {"exec_id": source_exec_id, "call_id": source call id}}}``
+        merged in); no attempts are copied. ``KitaruStateError`` when either
+        execution does not exist; ``KitaruBackendError`` when a copy's call id or
+        invocation id is taken. Either way nothing is copied."""
+        ...
+
     def find_cached_call(
         self, cache_key: str, *, exclude_exec_id: str, not_before: dt.datetime | None = None
     ) -> CallRecord | None:

@@ -201,12 +201,16 @@ class LocalTarget:
             runner_id=(runner := new_runner_id()),
         )
         with gc_paused():
-            seed = plan_seed(calls, frontier, pinned, target_exec_id=new_exec)
-            del calls  # the seed shares the outputs; the rest of the source journal can go
-            store.seed_calls(new_exec, seed)
+            journal = plan_seed(calls, frontier, pinned)
+            del calls  # only the reused calls stay
+            # The copies are made inside the store; the run uses the journal planned here,
+            # unless the source changed since it was read (it may still be running).
+            copied = store.copy_calls(new_exec, source.exec_id, before_seq=frontier.seq, exclude=pinned)
+        if copied != len(journal):
+            journal = store.load_journal(new_exec)
         # Calls from the frontier on run live: the cache would answer them from the source.
         settings = replace(
-            _settings(source.spec, overrides=pinned, interactive=False, runner_id=runner, journal=seed),
+            _settings(source.spec, overrides=pinned, interactive=False, runner_id=runner, journal=journal),
             cache_allowed=False,
         )
         launch(store, artifacts, new_exec, target, args, kwargs, settings)

@@ -5,7 +5,8 @@ test module runs ``ALL_TESTS`` against its own stores (see
 :class:`kitaru.store.conformance.MetadataStoreSuite`). The tests of runner
 lifecycle, waits, replay seeds and logs live in ``lifecycle_suite``, those of
 whole executions, refused writes and copies in ``integrity_suite``, those of
-call listings in ``paging_suite``; all are part of ``ALL_TESTS``.
+call listings in ``paging_suite``, those of copying a replay's calls in
+``copy_suite``; all are part of ``ALL_TESTS``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from kitaru._types import ArtifactKind, CallKind, CallStatus, ExecutionStatus, n
 from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
 from kitaru.store.base import MetadataStore
 from kitaru.store.conformance.cache_suite import CACHE_TESTS
+from kitaru.store.conformance.copy_suite import COPY_TESTS
 from kitaru.store.conformance.integrity_suite import INTEGRITY_TESTS
 from kitaru.store.conformance.lifecycle_suite import LIFECYCLE_TESTS
 from kitaru.store.conformance.paging_suite import PAGING_TESTS
@@ -555,4 +557,5 @@ ALL_TESTS: list[Callable[[MetadataStore], None]] = (
     + INTEGRITY_TESTS
     + WAIT_TESTS
     + PAGING_TESTS
+    + COPY_TESTS
 )

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from kitaru._types import CallKind, CallStatus, ExecutionStatus, merge_metadata, utcnow
+from kitaru._types import CallKind, CallStatus, ExecutionStatus, copied_call_id, merge_metadata, utcnow
 from kitaru.errors import KitaruUsageError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
 from kitaru.store.memory._rows import (
@@ -225,3 +225,28 @@ class LifecycleMethods(MemoryTables):
                 )
             for row in rows:
                 self._put_call(row)
+
+    def copy_calls(
+        self, exec_id: str, source_exec_id: str, *, before_seq: int, exclude: Collection[str] = ()
+    ) -> int:
+        """Copy the done calls of ``source_exec_id`` before ``before_seq`` (not those whose
+        invocation id is in ``exclude``) into ``exec_id``, all or nothing; return how many.
+        A copy's id is ``copied_call_id(exec_id, source call id)``, its metadata the
+        source's with the ``replayed_from`` marker merged in; no attempts."""
+        skip = set(exclude)
+        with self._lock:
+            self._execution(source_exec_id)
+            rows = [
+                dataclasses.replace(
+                    row,
+                    call_id=copied_call_id(exec_id, row.call_id),
+                    metadata=merge_metadata(
+                        row.metadata,
+                        {"kitaru": {"replayed_from": {"exec_id": source_exec_id, "call_id": row.call_id}}},
+                    ),
+                )
+                for row in self._sorted_calls(source_exec_id)
+                if row.seq < before_seq and row.status.is_done and row.invocation_id not in skip
+            ]
+            self.seed_calls(exec_id, rows)
+        return len(rows)

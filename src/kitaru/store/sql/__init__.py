@@ -29,6 +29,7 @@ from kitaru.store.sql._calls import CallReadMethods
 from kitaru.store.sql._connection import status_of, status_value
 from kitaru.store.sql._logs import LogMethods
 from kitaru.store.sql._runners import LifecycleMethods
+from kitaru.store.sql._seeds import SeedMethods
 from kitaru.store.sql._sqlite import sqlite_url
 from kitaru.store.sql._waits import WaitMethods
 
@@ -39,7 +40,9 @@ _COMPLETED = CallStatus.COMPLETED.value
 _FAILED = CallStatus.FAILED.value
 
 
-class SqlStore(LifecycleMethods, WaitMethods, CacheMethods, LogMethods, AttemptMethods, CallReadMethods):
+class SqlStore(
+    LifecycleMethods, WaitMethods, SeedMethods, CacheMethods, LogMethods, AttemptMethods, CallReadMethods
+):
     """A :class:`~kitaru.store.base.MetadataStore` on a SQLite file or a PostgreSQL database.
 
     Opening migrates the schema when needed. The store is thread-safe; share

@@ -205,6 +205,9 @@ def artifact_from_row(r: Sequence[Any], start: int = 0) -> ArtifactRecord:
 # Columns of a journal row (a call, then its output artifact) whose values repeat from call to
 # call: the execution id, the checkpoint name, the artifact's kind, serializer and type.
 _REPEATING = (1, 4, CALL_WIDTH + 1, CALL_WIDTH + 3, CALL_WIDTH + 4, CALL_WIDTH + 5)
+# (output column, call column) pairs of a journal row that usually hold equal strings: the
+# artifact id and the call's output link, the artifact's call id and name and the call's ids.
+_SAME_AS_CALL = ((CALL_WIDTH, 12), (CALL_WIDTH + 2, 2), (CALL_WIDTH + 9, 0))
 
 
 def journal_from_rows(rows: Iterable[Sequence[Any]]) -> list[CallRecord]:
@@ -222,7 +225,13 @@ def journal_from_rows(rows: Iterable[Sequence[Any]]) -> list[CallRecord]:
             value = values[index]
             if value is not None:
                 values[index] = keep(value, value)
-        output = None if values[CALL_WIDTH] is None else artifact_from_row(values, CALL_WIDTH)
+        output = None
+        if values[CALL_WIDTH] is not None:
+            # The output's id, call id and name (the invocation id) repeat the call's: keep one string.
+            for own, of_call in _SAME_AS_CALL:
+                if values[own] == values[of_call]:
+                    values[own] = values[of_call]
+            output = artifact_from_row(values, CALL_WIDTH)
         journal.append(call_from_row(values, output))
     return journal
 

@@ -29,6 +29,14 @@ PLANS: dict[str, Any] = {'answer_wait': ('UPDATE calls SET status=?, ended_at=?,
                                {'status': 'completed', 'status_1': 'running'},
                                ((1, 'timestamp'),),
                                ()),
+ 'copied_metadata': ('SELECT calls.call_id, calls.metadata \n'
+                     'FROM calls \n'
+                     "WHERE calls.exec_id = ? AND calls.seq < ? AND calls.status IN ('completed', "
+                     "'cached') AND calls.metadata != '{}' ORDER BY calls.seq",
+                     ('b_source_exec_id', 'b_before_seq'),
+                     {},
+                     (),
+                     ((1, 'json'),)),
  'copy_call_logs': ('INSERT INTO logs (exec_id, call_id, invocation_id, ts, level, source, '
                     'message) SELECT ? AS anon_1, ? AS anon_2, ? AS anon_3, logs.ts, logs.level, '
                     'logs.source, logs.message \n'
@@ -42,6 +50,23 @@ PLANS: dict[str, Any] = {'answer_wait': ('UPDATE calls SET status=?, ended_at=?,
                     {},
                     (),
                     ()),
+ 'copy_calls': ('INSERT INTO calls (call_id, exec_id, invocation_id, seq, name, kind, status, '
+                'started_at, type, ended_at, cache_key, input_fingerprint, output_artifact_id, '
+                'metadata, "after", parent_call_id, failure, attempt_count) SELECT ? || \':\' || '
+                'calls.call_id AS anon_1, ? AS anon_2, calls.invocation_id, calls.seq, calls.name, '
+                'calls.kind, calls.status, calls.started_at, calls.type, calls.ended_at, '
+                'calls.cache_key, calls.input_fingerprint, calls.output_artifact_id, CASE WHEN '
+                "(calls.metadata = '{}') THEN CAST(json_object('kitaru', "
+                "json_object('replayed_from', json_object('exec_id', calls.exec_id, 'call_id', "
+                'calls.call_id))) AS TEXT) ELSE calls.metadata END AS anon_3, calls."after", '
+                'calls.parent_call_id, calls.failure, 0 \n'
+                'FROM calls \n'
+                "WHERE calls.exec_id = ? AND calls.seq < ? AND calls.status IN ('completed', "
+                "'cached')",
+                ('b_exec_id', 'b_exec_id', 'b_source_exec_id', 'b_before_seq'),
+                {},
+                (),
+                ()),
  'count_calls': ('SELECT count(*) AS count_1 \nFROM calls \nWHERE calls.exec_id = ?',
                  ('b_exec_id',),
                  {},
@@ -421,6 +446,11 @@ PLANS: dict[str, Any] = {'answer_wait': ('UPDATE calls SET status=?, ended_at=?,
                       (11, 'json'),
                       (15, 'timestamp'),
                       (17, 'bool'))),
+ 'uncopy_call': ('DELETE FROM calls WHERE calls.exec_id = ? AND calls.invocation_id = ?',
+                 ('b_exec_id', 'b_invocation_id'),
+                 {},
+                 (),
+                 ()),
  'upsert_cached_call': ('INSERT INTO calls (call_id, exec_id, invocation_id, seq, name, kind, '
                         'status, started_at, type, ended_at, cache_key, input_fingerprint, '
                         'output_artifact_id, metadata, "after", parent_call_id, failure, '

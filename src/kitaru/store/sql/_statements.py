@@ -13,7 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 
+from kitaru._types import COPY_SEPARATOR as _COPY_SEPARATOR
 from kitaru._types import CallStatus
 from kitaru.store.schema import (
     PENDING_WAIT,
@@ -60,6 +62,25 @@ _UPSERT_COLUMNS = (
     "parent_call_id",
     "failure",
 )
+
+
+class _JsonObject(sa.sql.functions.GenericFunction[str]):
+    """``json_object(key, value, ...)``: SQLite's function (JSON text), PostgreSQL's
+    ``json_build_object`` (cast the outermost one to text). The database escapes the values."""
+
+    type = sa.String()
+    name = "json_object"
+    inherit_cache = True
+
+
+@compiles(_JsonObject, "postgresql")
+def _json_object_postgresql(element: _JsonObject, compiler: Any, **kw: Any) -> str:
+    return f"json_build_object({compiler.process(element.clauses, **kw)})"
+
+
+def _sql_text(value: str) -> Any:
+    """A string constant written into the SQL text (no bind): for plans compiled ahead of time."""
+    return sa.literal_column("'" + value.replace("'", "''") + "'", sa.String())
 
 
 def _p(name: str, type_: Any = None) -> sa.BindParameter[Any]:
@@ -202,6 +223,47 @@ class Statements:
             .values(status=status, ended_at=ended_at, failure=failure)
         )
         self.insert_calls = prepare(C.insert(), column_keys=keys, many=True)
+        # A replay's copies of the done calls of its source before the frontier, made in the
+        # database in one statement: the calls' columns never pass through Python. A copy's id
+        # is ``<replay exec id>:<source call id>``; the marker joins an empty metadata here,
+        # other metadata is merged by the store afterwards.
+        source_calls = (
+            C.c.exec_id == _p("b_source_exec_id", sa.String()),
+            C.c.seq < _p("b_before_seq", sa.Integer()),
+            C.c.status.in_([_sql_text(CallStatus.COMPLETED.value), _sql_text(CallStatus.CACHED.value)]),
+        )
+        key = _sql_text
+        marker = _JsonObject(
+            key("kitaru"),
+            _JsonObject(
+                key("replayed_from"), _JsonObject(key("exec_id"), C.c.exec_id, key("call_id"), C.c.call_id)
+            ),
+        )
+        empty = sa.literal_column("'{}'", sa.Text())
+        target = _p("b_exec_id", sa.String())
+        copied_from = {
+            "call_id": target + _sql_text(_COPY_SEPARATOR) + C.c.call_id,
+            "exec_id": target,
+            "metadata": sa.case(
+                (sa.type_coerce(C.c.metadata, sa.Text()) == empty, sa.cast(marker, sa.Text())),
+                else_=C.c.metadata,
+            ),
+            "attempt_count": sa.literal_column("0", sa.Integer()),
+        }
+        self.copy_calls = prepare(
+            C.insert().from_select(
+                list(keys),
+                sa.select(*(copied_from.get(name, C.c[name]) for name in keys)).where(*source_calls),
+            )
+        )
+        self.copied_metadata = prepare(
+            sa.select(C.c.call_id, C.c.metadata)
+            .where(*source_calls, sa.type_coerce(C.c.metadata, sa.Text()) != empty)
+            .order_by(C.c.seq)
+        )
+        self.uncopy_call = prepare(
+            C.delete().where(C.c.exec_id == target, C.c.invocation_id == _p("b_invocation_id", sa.String()))
+        )
         self.exact_call_id = prepare(sa.select(C.c.call_id).where(C.c.call_id == _p("b_call_id")))
         pending_wait = sa.text(PENDING_WAIT)
         # The predicate is literal SQL, so both databases answer from the partial index.
