@@ -16,7 +16,6 @@ Regenerate after changing the schema or a statement::
 from __future__ import annotations
 
 import itertools
-import pprint
 from pathlib import Path
 from typing import Any
 
@@ -131,9 +130,10 @@ def _codec(function: Any, ours: dict[str, Any], theirs: dict[str, str]) -> str:
 
 
 def render() -> str:
-    """Return the text of the generated module."""
+    """Return the text of the generated module: one statement a line."""
     plans, variants = generate()
-    width = 100
+    fixed = "".join(f"    {name!r}: {plan!r},\n" for name, plan in sorted(plans.items()))
+    varying = "".join(f"    {key!r}: {plan!r},\n" for key, plan in variants.items())
     return (
         '"""The SQLite statements of the store, compiled ahead of time. GENERATED: do not edit.\n\n'
         "Regenerate with ``python -m kitaru.store.sql._sqlite_compile`` after changing\n"
@@ -143,9 +143,9 @@ def render() -> str:
         '__all__ = ["PLANS", "VARIANTS"]\n\n'
         "#: Fixed statements by attribute name: SQL, bind names, bind defaults,\n"
         "#: bind and result conversions.\n"
-        f"PLANS: dict[str, Any] = {pprint.pformat(plans, width=width, sort_dicts=True)}\n\n"
+        f"PLANS: dict[str, Any] = {{\n{fixed}}}\n\n"
         "#: Statements whose filters vary, by ``(method, *arguments)``.\n"
-        f"VARIANTS: dict[tuple[Any, ...], Any] = {pprint.pformat(variants, width=width, sort_dicts=False)}\n"
+        f"VARIANTS: dict[tuple[Any, ...], Any] = {{\n{varying}}}\n"
     )
 
 
