@@ -16,13 +16,17 @@ One repetition builds one store and measures on it, in this order:
    replay, minus the resident size then; it includes SQLite's page caches and
    the allocator's slack; ``ru_maxrss`` would not do: it keeps the peak of the
    parent that forked the process, here the bench itself), and in another new process the
-   peak of Python's allocations during the replay (``tracemalloc``; not timed).
+   peak of Python's allocations during the replay (``tracemalloc``; not timed);
+4. a 30,000-call execution that failed at its last call, retried in place
+   (``KitaruClient().executions.retry``) in a new process: time to the first
+   live call (the one that failed) and the peak RSS delta, measured as for the replay.
 
 Each repetition returns a dict of numbers; ``run`` returns the stats per key.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -55,6 +59,8 @@ ROWS: list[tuple[str, str, float | None]] = [
     ("replay_30k_first_live_ms", "replay of 30,000 calls from the last: 1st live (ms)", 1000.0),
     ("replay_30k_peak_rss_mib", "replay of 30,000 calls: peak RSS delta (MiB)", 100.0),
     ("replay_30k_traced_peak_mib", "replay of 30,000 calls: tracemalloc peak (MiB)", 100.0),
+    ("retry_30k_first_live_ms", "retry in place after 30,000 done calls: 1st live (ms)", 1000.0),
+    ("retry_30k_peak_rss_mib", "retry in place after 30,000 done calls: peak RSS delta (MiB)", 100.0),
 ]
 
 _LIVE: list[float] = []
@@ -76,9 +82,29 @@ def grow(n: int) -> int:
     return total
 
 
+@checkpoint
+def finish(total: int) -> int:
+    _LIVE.append(time.perf_counter())
+    if os.environ.get(FAIL_FINISH) == "1":
+        raise RuntimeError("the planned failure of the bench, so that the execution can be retried")
+    return total
+
+
+@flow
+def grow_and_finish(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += grow_step(i)
+    return finish(total)
+
+
 @flow
 def grow_empty() -> None:
     return None
+
+
+#: Set to "1" while the execution to retry is built: its last call fails.
+FAIL_FINISH = "KITARU_BENCH_FAIL_FINISH"
 
 
 REPLAY_SCRIPT = textwrap.dedent(
@@ -105,12 +131,18 @@ REPLAY_SCRIPT = textwrap.dedent(
         f.write("5")  # reset VmHWM to the resident size now
     before = rss()
     start = time.perf_counter()
-    handle = growth_cases.grow.replay(sys.argv[1], from_=sys.argv[2])
-    handle.wait(timeout=3600)
+    if sys.argv[2] == "retry":
+        exec_id = client.executions.retry(sys.argv[1]).exec_id
+        while not client.executions.get(exec_id, checkpoints=False).status.is_terminal:
+            time.sleep(0.01)
+    else:
+        handle = growth_cases.grow.replay(sys.argv[1], from_=sys.argv[2])
+        handle.wait(timeout=3600)
+        exec_id = handle.exec_id
     first_live = growth_cases._LIVE[0] - start
     peak = peak_rss()
     traced_peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else None
-    status = client.executions.get(handle.exec_id, checkpoints=False).status.value
+    status = client.executions.get(exec_id, checkpoints=False).status.value
     print(json.dumps({"first_live_ms": first_live * 1000, "peak_rss_mib": (peak - before) / 2**20,
                       "traced_peak_mib": traced_peak, "status": status}))
     """
@@ -130,13 +162,23 @@ def _per_checkpoint_ms(n: int) -> tuple[float, str]:
     return (total - base) / n, handle.exec_id
 
 
-def _replay_in_new_process(home: Path, exec_id: str, n: int, *, traced: bool = False) -> dict[str, Any]:
+def _replay_in_new_process(
+    home: Path, exec_id: str, n: int | None, *, traced: bool = False
+) -> dict[str, Any]:
+    """Replay ``exec_id`` from call ``grow_step_<n>`` (``n=None``: retry it in place) in a new process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_")}
     env["KITARU_HOME"] = str(home)
     root = Path(__file__).resolve().parent.parent
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
     done = subprocess.run(
-        [sys.executable, "-c", REPLAY_SCRIPT, exec_id, f"grow_step_{n}", "traced" if traced else "plain"],
+        [
+            sys.executable,
+            "-c",
+            REPLAY_SCRIPT,
+            exec_id,
+            "retry" if n is None else f"grow_step_{n}",
+            "traced" if traced else "plain",
+        ],
         cwd=root,
         env=env,
         capture_output=True,
@@ -145,10 +187,10 @@ def _replay_in_new_process(home: Path, exec_id: str, n: int, *, traced: bool = F
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"the replay process failed: {done.stderr}")
+        raise RuntimeError(f"the replay (or retry) process failed: {done.stderr}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     if result["status"] != "completed":
-        raise RuntimeError(f"the replay ended {result['status']}")
+        raise RuntimeError(f"the replay (or retry) ended {result['status']}")
     return result
 
 
@@ -161,6 +203,13 @@ def one_repetition(tmp: Path) -> dict[str, float]:
         exec_id = ""
         for n in _CALLS:
             out[f"per_checkpoint_ms_n{n}"], exec_id = _per_checkpoint_ms(n)
+        os.environ[FAIL_FINISH] = "1"
+        try:
+            failed = grow_and_finish.run(_CALLS[-1])
+            with contextlib.suppress(Exception):  # planned: its last call fails
+                failed.wait(timeout=3600)
+        finally:
+            del os.environ[FAIL_FINISH]
     fill_store(home, _EXECUTIONS)
     with isolated_home(home):
         client = KitaruClient()
@@ -181,6 +230,9 @@ def one_repetition(tmp: Path) -> dict[str, float]:
     out["replay_30k_traced_peak_mib"] = _replay_in_new_process(home, exec_id, _CALLS[-1], traced=True)[
         "traced_peak_mib"
     ]
+    retry = _replay_in_new_process(home, failed.exec_id, None)
+    out["retry_30k_first_live_ms"] = retry["first_live_ms"]
+    out["retry_30k_peak_rss_mib"] = retry["peak_rss_mib"]
     return out
 
 

@@ -67,8 +67,12 @@ def test_retry_reruns_a_failed_execution_in_place() -> None:
     broken["on"] = False
     execution = client.executions.retry(handle.exec_id[:10])  # a unique prefix works
     assert execution.exec_id == handle.exec_id
+    # Returned as the run starts: without its calls (the run changes them), but counted.
+    assert execution.checkpoints == () and execution.checkpoint_count is not None
+    assert execution.checkpoint_count >= 1
     done = client.executions.wait_for(handle.exec_id, timeout=30)
     assert done.status is ES.COMPLETED and runs == {"fetch": 1, "fragile": 2}
+    assert [c.invocation_id for c in done.checkpoints] == ["fetch", "fragile"]
     with pytest.raises(KitaruStateError, match="completed; start a new execution from it with replay"):
         client.executions.retry(handle.exec_id)
     with pytest.raises(KitaruStateError, match="cannot be resumed: it completed"):

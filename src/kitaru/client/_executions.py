@@ -107,6 +107,13 @@ class Executions:
             record = again
         return record, pending
 
+    def _started(self, exec_id: str) -> Execution:
+        """The execution right after an operation that set it running in this process: read
+        without its calls, which the run changes from now on (``checkpoint_count`` counts
+        them; ``refresh()`` or ``list_checkpoints()`` reads them). Reading thousands of
+        calls here would hold up the run it just started."""
+        return self.get(exec_id, checkpoints=False)
+
     def list_checkpoints(
         self, exec_id: str, *, offset: int = 0, limit: int | None = 50
     ) -> builtins.list[CheckpointCall]:
@@ -223,14 +230,14 @@ class Executions:
         record = self._record(exec_id)
         call = self._pick_wait(record, wait)
         self._resolve(record, call, value=value, aborted=False)
-        return self.get(record.exec_id)
+        return self._started(record.exec_id)
 
     def abort_wait(self, exec_id: str, *, wait: str | None = None) -> Execution:
         """Abort a pending wait: ``wait()`` raises ``KitaruWaitAbortedError`` in the flow body."""
         record = self._record(exec_id)
         call = self._pick_wait(record, wait)
         self._resolve(record, call, value=None, aborted=True)
-        return self.get(record.exec_id)
+        return self._started(record.exec_id)
 
     def _resolve(self, record: ExecutionRecord, call: CallRecord, *, value: Any, aborted: bool) -> None:
         store, artifacts = self._client._store, self._client._artifacts
@@ -291,7 +298,7 @@ class Executions:
                 "(alive); there is nothing to resume."
             )
         self._continue(record)
-        return self.get(record.exec_id)
+        return self._started(record.exec_id)
 
     def retry(self, exec_id: str) -> Execution:
         """Re-run a ``failed`` execution in place, reusing its completed checkpoints."""
@@ -303,7 +310,7 @@ class Executions:
             )
             raise KitaruStateError(f"Execution {record.exec_id} cannot be retried: {hint}.")
         self._continue(record)
-        return self.get(record.exec_id)
+        return self._started(record.exec_id)
 
     def _continue(self, record: ExecutionRecord) -> None:
         ok = self._client._target.continue_execution(
@@ -328,7 +335,8 @@ class Executions:
         call id) and every call pinned by ``overrides={"checkpoint.<selector>": value}``.
         A call before it is reused only when its arguments are unchanged.
         """
-        return self.get(self.start_replay(exec_id, from_=from_, overrides=overrides, flow_inputs=flow_inputs))
+        new_exec = self.start_replay(exec_id, from_=from_, overrides=overrides, flow_inputs=flow_inputs)
+        return self._started(new_exec)
 
     def start_replay(
         self,
