@@ -27,6 +27,7 @@ from typing import Any
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, new_id, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
+from kitaru.store._common import pick_exec_id
 from kitaru.store.memory._calls import CallReadMethods
 from kitaru.store.memory._lifecycle import LifecycleMethods
 from kitaru.store.memory._rows import (
@@ -110,18 +111,7 @@ class InMemoryStore(LifecycleMethods, CallReadMethods):
             if prefix in self._executions:
                 return prefix
             ids = sorted(exec_id for exec_id in self._executions if exec_id.startswith(prefix))[:21]
-        if len(ids) == 1:
-            return ids[0]
-        if not ids:
-            raise KitaruStateError(
-                f"No execution id starts with '{prefix}' in store '{self._name}'. "
-                "List executions with `kitaru executions list` or KitaruClient().executions.list()."
-            )
-        shown = ", ".join(ids[:20]) + (", ..." if len(ids) > 20 else "")
-        raise KitaruStateError(
-            f"Execution id prefix '{prefix}' is ambiguous in store '{self._name}'; it matches {shown}. "
-            "Give more characters of the id."
-        )
+        return pick_exec_id(prefix, ids, store_name=self._name)
 
     def list_executions(
         self,

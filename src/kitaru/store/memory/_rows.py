@@ -15,9 +15,10 @@ import datetime as dt
 import json
 from typing import Any, overload
 
-from kitaru._types import CallKind, CallStatus, ExecutionStatus
+from kitaru._types import CallKind, CallStatus
 from kitaru.errors import KitaruUsageError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
+from kitaru.store._common import status_of
 
 __all__ = [
     "artifact_in",
@@ -93,20 +94,6 @@ def _fresh(value: Any) -> Any:
     if not value and type(value) is dict:
         return {}
     return _decode(_encode(value))
-
-
-def status_of(status: ExecutionStatus | str) -> ExecutionStatus:
-    """Return ``status`` as an :class:`ExecutionStatus`; ``KitaruUsageError`` when it is none.
-
-    Example:
-        >>> status_of("running")
-        <ExecutionStatus.RUNNING: 'running'>
-    """
-    try:
-        return ExecutionStatus(status)
-    except ValueError:
-        valid = ", ".join(s.value for s in ExecutionStatus)
-        raise KitaruUsageError(f"Unknown execution status {status!r}; use one of: {valid}.") from None
 
 
 def execution_in(record: ExecutionRecord) -> ExecutionRecord:

@@ -22,6 +22,7 @@ from kitaru._bulk import gc_paused
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
+from kitaru.store._common import pick_exec_id
 from kitaru.store.sql import _rows
 from kitaru.store.sql._attempts import AttemptMethods
 from kitaru.store.sql._cache import CacheMethods
@@ -111,18 +112,7 @@ class SqlStore(
                 ids = [str(row[0]) for row in self._s.prefix_exec_ids.all(cur, params)]
         except self._errors as exc:
             self._raise(f"resolve execution id prefix '{prefix}'", exc)
-        if len(ids) == 1:
-            return ids[0]
-        if not ids:
-            raise KitaruStateError(
-                f"No execution id starts with '{prefix}' in store '{self._name}'. "
-                "List executions with `kitaru executions list` or KitaruClient().executions.list()."
-            )
-        shown = ", ".join(ids[:20]) + (", ..." if len(ids) > 20 else "")
-        raise KitaruStateError(
-            f"Execution id prefix '{prefix}' is ambiguous in store '{self._name}'; it matches {shown}. "
-            "Give more characters of the id."
-        )
+        return pick_exec_id(prefix, ids, store_name=self._name)
 
     def list_executions(
         self,

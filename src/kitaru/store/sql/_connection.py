@@ -13,7 +13,8 @@ import sqlite3
 from typing import TYPE_CHECKING, Any, NoReturn, Self, cast
 
 from kitaru._types import ExecutionStatus
-from kitaru.errors import KitaruBackendError, KitaruError, KitaruStateError, KitaruUsageError
+from kitaru.errors import KitaruBackendError, KitaruError, KitaruStateError
+from kitaru.store._common import status_of
 from kitaru.store.sql._migrate import HEAD_REVISION
 from kitaru.store.sql._prepared import Transaction
 from kitaru.store.sql._sqlite import SqlitePool, SqliteStatements, sqlite_database
@@ -177,20 +178,6 @@ class _ClosedEngine:
 def _detail(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     return str(orig if isinstance(orig, BaseException) else exc).strip()
-
-
-def status_of(status: ExecutionStatus | str) -> ExecutionStatus:
-    """Return ``status`` as an :class:`ExecutionStatus`; ``KitaruUsageError`` when it is none.
-
-    Example:
-        >>> status_of("running")
-        <ExecutionStatus.RUNNING: 'running'>
-    """
-    try:
-        return ExecutionStatus(status)
-    except ValueError:
-        valid = ", ".join(s.value for s in ExecutionStatus)
-        raise KitaruUsageError(f"Unknown execution status {status!r}; use one of: {valid}.") from None
 
 
 def status_value(status: ExecutionStatus | str | None) -> str | None:
