@@ -21,7 +21,7 @@ def wait_until(predicate: Callable[[], T], timeout: float = 10.0) -> T:
         if value:
             return value
         time.sleep(0.01)
-    raise AssertionError("condition not reached in time")
+    raise AssertionError(f"condition not reached within {timeout} s")
 
 
 def released(client: KitaruClient, exec_id: str) -> bool:

@@ -8,10 +8,10 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from tests._helpers import wait_until
 
 import kitaru
 from kitaru import KitaruClient
@@ -49,16 +49,6 @@ SCRIPT = textwrap.dedent(
 )
 
 INTERNAL = ("ExecutionCancelled", "RunnerReleased", "KeyboardInterrupt")
-
-
-def _wait_until(predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"condition not reached within {timeout} s")
 
 
 class Script:
@@ -121,7 +111,7 @@ class Script:
 def test_first_ctrl_c_cancels_the_execution_at_the_next_boundary(tmp_path: Path) -> None:
     script = Script(tmp_path, step_seconds=0.02)
     try:
-        _wait_until(lambda: script.steps() >= 2)
+        wait_until(lambda: script.steps() >= 2, timeout=60)
         script.interrupt()
         code, out, err = script.finish()
     finally:
@@ -149,9 +139,9 @@ def test_first_ctrl_c_cancels_the_execution_at_the_next_boundary(tmp_path: Path)
 def test_second_ctrl_c_exits_at_once_and_leaves_a_recoverable_orphan(tmp_path: Path) -> None:
     script = Script(tmp_path, step_seconds=600)  # inside a checkpoint that does not end by itself
     try:
-        _wait_until(lambda: script.steps() >= 1)
+        wait_until(lambda: script.steps() >= 1, timeout=60)
         script.interrupt()
-        _wait_until(lambda: "Press Ctrl-C again to exit at once." in script.stderr())
+        wait_until(lambda: "Press Ctrl-C again to exit at once." in script.stderr(), timeout=60)
         script.interrupt()
         code, _, err = script.finish()
     finally:

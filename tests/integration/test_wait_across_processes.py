@@ -14,11 +14,11 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests._helpers import wait_until
 
 import kitaru
 from kitaru import KitaruClient
@@ -194,16 +194,6 @@ def _lines(path: Path) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
-def _wait_until(predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"condition not reached within {timeout} s")
-
-
 def _pid_of(runner_id: str | None) -> int:
     assert runner_id is not None
     return int(runner_id.split(":")[1])
@@ -254,7 +244,7 @@ def test_input_from_another_process_while_the_runner_polls(work: Path) -> None:
     with _start_script(work, home, "result", "4", "60") as first:
         try:
             exec_id = _first_line(first)
-            _wait_until(lambda: _execution(home, exec_id).pending_wait)
+            wait_until(lambda: _execution(home, exec_id).pending_wait, timeout=60)
             report, _ = _second_process(work / "elsewhere", home, "input", exec_id, "finish", "41")
             first.wait(timeout=60)  # the output is small: no pipe fills up
         finally:
@@ -312,7 +302,7 @@ def test_sigkilled_runner_leaves_an_orphan_that_resume_completes(work: Path) -> 
     with _start_script(work, home, "crash", "6", SLOW_SECONDS="600") as first:
         try:
             exec_id = _first_line(first)
-            _wait_until(lambda: _lines(work / "slow.log"))  # inside the second checkpoint
+            wait_until(lambda: _lines(work / "slow.log"), timeout=60)  # inside the second checkpoint
         finally:
             first.kill()  # SIGKILL
             first.wait(timeout=60)  # reaped: its pid is gone

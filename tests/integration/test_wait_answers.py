@@ -17,9 +17,10 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from tests._helpers import wait_until
 
 from kitaru import KitaruClient
 from kitaru.testing import isolated_home
@@ -178,16 +179,6 @@ def _read_rejection(terminal: Terminal) -> str:
     return _rejection(terminal.expect("still waits.\n"))
 
 
-def _wait_until(predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"condition not reached within {timeout} s")
-
-
 def _answer_with_the_cli(tmp_path: Path) -> tuple[dict[tuple[str, str], str | None], Any, str]:
     """Answer every case with `kitaru executions input --value` while the runner polls."""
     work = tmp_path / "cli"
@@ -216,7 +207,7 @@ def _answer_with_the_cli(tmp_path: Path) -> tuple[dict[tuple[str, str], str | No
             return [w.name for w in waits] == [name]
 
         for wait, text, as_json, _ in CASES:
-            _wait_until(lambda name=wait: pending(name))
+            wait_until(lambda name=wait: pending(name), timeout=60)
             if (wait, text) == ("flag", "yes"):  # -i reads typed text as the runner's prompt does
                 asked = subprocess.run(
                     [*kitaru_command(), "executions", "input", exec_id, "-i"],
