@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kitaru._types import CallKind, CallStatus, ExecutionStatus, new_id, utcnow
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
@@ -126,6 +127,7 @@ def test_threads_open_a_fresh_store_and_write_at_once(tmp_path: Path) -> None:
 _PROCESS_SCRIPT = """
 import os, sys, time
 from pathlib import Path
+from typing import Any
 from tests.integration.test_sqlite_concurrency import hammer
 
 path, name, ready_dir = sys.argv[1], sys.argv[2], Path(sys.argv[3])
@@ -203,6 +205,33 @@ def test_processes_and_threads_open_a_fresh_store_and_write_at_once(tmp_path: Pa
     _assert_counts(path, 16)
 
 
+def test_a_store_opens_while_another_connection_holds_the_fresh_file(tmp_path: Path) -> None:
+    # SQLite refuses to switch a file to WAL at once ("database is locked", no busy wait) while
+    # another connection holds a lock on it, as when threads and processes create one store.
+    path = tmp_path / "store.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("CREATE TABLE placeholder (i INTEGER)")
+    result: dict[str, Any] = {}
+
+    def open_store() -> None:
+        try:
+            store = SqlStore.open_sqlite(path)
+            result["listed"] = store.list_executions()
+            store.close()
+        except Exception as exc:
+            result["error"] = exc
+
+    opener = threading.Thread(target=open_store)
+    opener.start()
+    time.sleep(0.3)  # let the opener meet the lock (it must wait for it, not fail)
+    holder.execute("ROLLBACK")
+    holder.close()
+    opener.join(timeout=120)
+    assert "error" not in result, result
+    assert result["listed"] == []
+
+
 WAITS = 20
 
 
@@ -257,6 +286,7 @@ def race(path: str, worker: str, call_ids: list[str]) -> list[str]:
 _RACE_SCRIPT = """
 import json, sys, time
 from pathlib import Path
+from typing import Any
 from tests.integration.test_sqlite_concurrency import race
 
 path, name, ready_dir, ids = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4].split(",")

@@ -24,11 +24,10 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.pool import QueuePool
 
 from kitaru.errors import KitaruFeatureNotAvailableError, KitaruUsageError
+from kitaru.store.sql._sqlite import SQLITE_BUSY_TIMEOUT_S, configure_connection
 
 __all__ = ["StoreEngines", "create_engines", "sqlite_url"]
 
-#: Seconds a SQLite connection waits for the write lock before giving up.
-SQLITE_BUSY_TIMEOUT_S = 60
 _BEGIN_OPTION = "kitaru_begin"
 _BEGIN_WRITE = "BEGIN IMMEDIATE"
 
@@ -121,11 +120,7 @@ def _configure_sqlite_connection(dbapi_connection: Any, connection_record: Any) 
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        # The busy timeout comes first: switching to WAL may itself wait for a lock.
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
+        configure_connection(cursor)
     finally:
         cursor.close()
 

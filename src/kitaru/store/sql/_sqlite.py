@@ -13,13 +13,21 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from kitaru.store._codecs import BIND, RESULT
 from kitaru.store.sql._prepared import Prepared
 
-__all__ = ["SqlitePool", "SqliteStatements", "sqlite_database", "sqlite_url"]
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_S",
+    "SqlitePool",
+    "SqliteStatements",
+    "configure_connection",
+    "sqlite_database",
+    "sqlite_url",
+]
 
 #: Seconds a SQLite connection waits for the write lock before giving up.
 SQLITE_BUSY_TIMEOUT_S = 60
@@ -27,6 +35,30 @@ SQLITE_BUSY_TIMEOUT_S = 60
 _IDLE = 8
 # Characters a SQLAlchemy URL escapes in a database path: such paths take the SQLAlchemy route.
 _ESCAPED = frozenset("%?#")
+
+
+def configure_connection(cursor: Any) -> None:
+    """Set up a new SQLite connection as every Kitaru connection is: busy timeout, WAL,
+    ``synchronous=NORMAL``, foreign keys (``cursor`` of the sqlite3 driver, or SQLAlchemy's
+    wrapper of it)."""
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
+    # Switching a fresh file to WAL needs its exclusive lock, and SQLite answers "database is
+    # locked" at once, without the busy wait, while another connection (another thread or
+    # process creating the same store) holds a lock on it: so this waits here, within the same
+    # busy timeout.
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    delay = 0.002
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
 
 
 def sqlite_url(path: str | os.PathLike[str]) -> str:
@@ -103,11 +135,7 @@ class SqlitePool:
             cached_statements=256,
         )
         try:
-            # The busy timeout comes first: switching to WAL may itself wait for a lock.
-            connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
-            connection.execute("PRAGMA foreign_keys = ON")
+            configure_connection(connection.cursor())
         except BaseException:
             connection.close()
             raise
