@@ -221,11 +221,13 @@ PINNED: dict[str, list[str]] = {
         "BUILTIN_SERIALIZERS",
         "SerializedValue",
         "Serializer",
+        "describe_type",
         "deserialize",
         "fingerprint",
         "get_serializer",
         "is_json_native",
         "pickle_allowed_by_default",
+        "rebuild_type",
         "register_serializer",
         "resolve_type",
         "serialize",
@@ -369,9 +371,8 @@ def test_the_root_resolves_each_public_name_from_the_module_that_defines_it() ->
 
 
 _STRING_IMPORTERS = {
-    "runtime/loader.py": "loads a recorded flow's module by name (user code)",
     "cli/_run.py": "imports the user's module named on the command line",
-    "serde/_base.py": "imports the module of a stored value's type (user code) to load the value",
+    "_sources/_modules.py": "imports code a stored record names (flows, types), from trusted places only",
     "__init__.py": "the lazy root; its table is checked against its TYPE_CHECKING imports below",
 }
 

@@ -265,7 +265,11 @@ class WaitRequest:
 
     ``name`` is the wait's invocation id; ``schema`` the JSON schema an answer
     must match (``None``: a continue/abort gate); ``timeout`` how long the
-    runner polls before it releases its thread, in seconds.
+    runner polls before it releases its thread, in seconds. ``type`` describes
+    the wait's Python type so that whoever answers can check the answer with it
+    (``kitaru.serde`` writes and reads it; ``None``: not describable).
+    ``rejected`` says why an earlier answer was refused by that type when the
+    flow took it, and the wait asks again.
     """
 
     name: str
@@ -273,18 +277,22 @@ class WaitRequest:
     schema: dict[str, Any] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     timeout: float | None = None
+    type: dict[str, Any] | None = None
+    rejected: str | None = None
 
     def to_metadata(self) -> dict[str, Any]:
         """The call metadata that records this request (no answer yet)."""
-        return {
-            WAIT_KEY: {
-                "name": self.name,
-                "question": self.question,
-                "schema": self.schema,
-                "metadata": dict(self.metadata),
-                "timeout": self.timeout,
-            }
+        info: dict[str, Any] = {
+            "name": self.name,
+            "question": self.question,
+            "schema": self.schema,
+            "metadata": dict(self.metadata),
+            "timeout": self.timeout,
+            "type": self.type,
         }
+        if self.rejected is not None:
+            info["rejected"] = self.rejected
+        return {WAIT_KEY: info}
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any], *, default_name: str) -> WaitRequest:
@@ -297,6 +305,8 @@ class WaitRequest:
             schema=info.get("schema"),
             metadata=dict(info.get("metadata") or {}),
             timeout=None if timeout is None else float(timeout),
+            type=info.get("type") if isinstance(info.get("type"), dict) else None,
+            rejected=info.get("rejected"),
         )
 
 
@@ -306,23 +316,32 @@ class WaitAnswer:
 
     ``value_artifact_id`` is the stored answer (the call's output; ``None`` when
     aborted); ``answered_by`` is :data:`ANSWERED_BY_TERMINAL` or
-    :data:`ANSWERED_BY_CLIENT`.
+    :data:`ANSWERED_BY_CLIENT`. ``checked`` says what the value was checked with
+    before it was recorded: ``"type"`` (the wait's own type, as the flow takes
+    it) or ``"schema"`` (only its JSON schema, formats included, because the
+    type could not be loaded where it was answered; ``unchecked_reason`` says
+    why); ``None`` for an abort, a gate, or an answer recorded before this was kept.
     """
 
     aborted: bool
     answered_by: str
     answered_at: dt.datetime
     value_artifact_id: str | None = None
+    checked: str | None = None
+    unchecked_reason: str | None = None
 
     def to_metadata(self) -> dict[str, Any]:
         """The call metadata patch that records this answer (the value is the call's output)."""
-        return {
-            WAIT_KEY: {
-                "aborted": self.aborted,
-                "answered_by": self.answered_by,
-                "answered_at": self.answered_at.isoformat(),
-            }
+        info: dict[str, Any] = {
+            "aborted": self.aborted,
+            "answered_by": self.answered_by,
+            "answered_at": self.answered_at.isoformat(),
         }
+        if self.checked is not None:
+            info["checked"] = self.checked
+        if self.unchecked_reason is not None:
+            info["unchecked_reason"] = self.unchecked_reason
+        return {WAIT_KEY: info}
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any], *, output_artifact_id: str | None) -> WaitAnswer | None:
@@ -336,4 +355,6 @@ class WaitAnswer:
             answered_by=str(info.get("answered_by") or ANSWERED_BY_CLIENT),
             answered_at=dt.datetime.fromisoformat(answered_at) if answered_at else _UNKNOWN_TIME,
             value_artifact_id=None if info["aborted"] else output_artifact_id,
+            checked=info.get("checked"),
+            unchecked_reason=info.get("unchecked_reason"),
         )

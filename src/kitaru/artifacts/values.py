@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
+from kitaru._sources import ScriptSource
 from kitaru._types import new_id, utcnow
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.records import ArtifactRecord
@@ -59,8 +60,14 @@ def make_artifact(
     )
 
 
-def load_value(artifacts: ArtifactStore, record: ArtifactRecord) -> Any:
-    """Return the value stored in an artifact row (inline data or its blob)."""
+def load_value(artifacts: ArtifactStore, record: ArtifactRecord, *, script: ScriptSource = None) -> Any:
+    """Return the value stored in an artifact row (inline data or its blob).
+
+    ``script`` is the script of the artifact's execution when its flow was defined
+    in a script run as ``__main__`` (a path, or a callable that looks it up when a
+    type of the value needs it): classes recorded as ``__main__:Name`` are loaded
+    from it (see :func:`kitaru.serde.deserialize`).
+    """
     if record.data is not None:
         data = record.data
     elif record.blob_key is not None:
@@ -72,4 +79,4 @@ def load_value(artifacts: ArtifactStore, record: ArtifactRecord) -> Any:
             f"Artifact {record.artifact_id!r} ({record.name!r}) has neither inline data nor a blob; "
             "it was read without its data. Fetch it with get_artifact()."
         )
-    return deserialize(record.serializer, record.type_path, data)
+    return deserialize(record.serializer, record.type_path, data, script=script)

@@ -369,7 +369,9 @@ def _run(tokens: list[str], out: Any, help_hint: str | None) -> int:
         out.error("Interrupted.", "KeyboardInterrupt")
         return 130
     except KitaruError as exc:
-        out.error(str(exc), type(exc).__name__)
+        # The public class of the error tree (kitaru.errors) that it is, not a private subclass.
+        public = next(c for c in type(exc).__mro__ if c.__module__ == "kitaru.errors")
+        out.error(str(exc), public.__name__)
         return 1
     except Exception as exc:
         if os.environ.get("KITARU_DEBUG"):

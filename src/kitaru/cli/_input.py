@@ -1,14 +1,18 @@
 """``kitaru executions input``: answer pending waits, from a script or interactively.
 
-The value is validated against the wait's JSON schema before anything is
-recorded; an invalid value changes nothing and the execution keeps waiting.
+The value is checked as the flow will take it (the wait's JSON schema, then
+its own type) before anything is recorded; an invalid value changes nothing
+and the execution keeps waiting. When only the schema could be checked here
+(the type's code cannot be loaded in this process), a note says so.
 When the execution's runner has left, answering continues it in this process,
 so the command waits for the outcome.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from cyclopts import Parameter
@@ -25,6 +29,18 @@ def _ask(prompt: str) -> str | None:
     print(prompt, end="", file=sys.stderr, flush=True)
     line = sys.stdin.readline()
     return None if line == "" else line.strip()
+
+
+def _noting_warnings(call: Callable[[], Any], note: Callable[[str], None]) -> Any:
+    """Run ``call``; pass each warning it gives (e.g. an answer checked by its schema only) to ``note``."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = call()
+    for warning in caught:
+        note(f"Note: {warning.message}")
+    return result
 
 
 def _single_target(kitaru_client: Any, exec_id: str | None, wait: str | None) -> tuple[str, str | None]:
@@ -99,7 +115,12 @@ def _answer(kitaru_client: Any, execution: Any, wait: Any) -> str:
                     print(f"  {exc}", file=sys.stderr)
                     continue
             try:
-                kitaru_client.executions.input(execution.exec_id, wait=wait.wait_id, value=value)
+                _noting_warnings(
+                    functools.partial(
+                        kitaru_client.executions.input, execution.exec_id, wait=wait.wait_id, value=value
+                    ),
+                    lambda text: print(f"  {text}", file=sys.stderr),
+                )
             except KitaruWaitValidationError as exc:
                 print(f"  {exc}", file=sys.stderr)
                 if wait.schema is None:
@@ -182,7 +203,9 @@ def input_(
     if abort:
         execution = kitaru_client.executions.abort_wait(target, wait=which)
     else:
-        execution = kitaru_client.executions.input(target, wait=which, value=answer)
+        execution = _noting_warnings(
+            lambda: kitaru_client.executions.input(target, wait=which, value=answer), out.note
+        )
     execution = await_outcome(out, kitaru_client, execution, doing="Continuing")
     if out.json:
         out.item(item_with_result(kitaru_client, execution))

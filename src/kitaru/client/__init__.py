@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from kitaru._answers import parse_answer_text
+from kitaru._sources import source_script
 from kitaru._types import CallStatus, CheckpointType, ExecutionStatus, FailureOrigin
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.artifacts.values import load_value
@@ -109,4 +110,9 @@ class KitaruClient:
         self.artifacts = _Artifacts(self)
 
     def _load_artifact(self, artifact_id: str) -> Any:
-        return load_value(self._artifacts, self._store.get_artifact(artifact_id))
+        store = self._store
+        record = store.get_artifact(artifact_id)
+        # Classes of a script's flow load from that script, looked up only when a value needs it.
+        return load_value(
+            self._artifacts, record, script=lambda: source_script(store.get_execution(record.exec_id).source)
+        )

@@ -252,7 +252,7 @@ class Executions:
             raise KitaruStateError(
                 f"The answer to wait {call.invocation_id!r} was recorded, but execution {record.exec_id} "
                 f"could not be continued in this process: {exc} Once its code can be loaded here, "
-                "continue it with executions.resume()."
+                f"continue it with executions.resume() (`kitaru executions resume {record.exec_id}`)."
             ) from exc
 
     def _continue_if_left(self, exec_id: str) -> bool:

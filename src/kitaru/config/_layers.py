@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kitaru._sources import TRUSTED_PATHS_ENV, find_pyproject, parse_trusted_paths, tool_table
 from kitaru.errors import KitaruUsageError
 
 __all__ = [
@@ -165,6 +165,7 @@ KNOWN_ENV: tuple[str, ...] = (
     "KITARU_HEARTBEAT_SECONDS",
     "KITARU_LEASE_SECONDS",
     "KITARU_ALLOW_PICKLE",
+    TRUSTED_PATHS_ENV,
     "KITARU_LLM_MOCK_RESPONSE",
     "KITARU_DEBUG",
 )
@@ -217,45 +218,6 @@ def env_layer(environ: Mapping[str, str] | None = None) -> Layer:
     return Layer("environment", values)
 
 
-def find_pyproject(start: Path | None = None) -> Path | None:
-    """Return the nearest ``pyproject.toml`` walking up from ``start`` (the current directory).
-
-    Example:
-        >>> find_pyproject()  # doctest: +SKIP
-        PosixPath('/home/ada/project/pyproject.toml')
-    """
-    here = start or Path.cwd()
-    for folder in (here, *here.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-_toml_lock = threading.Lock()
-_toml_cache: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
-
-
-def _tool_table(path: Path) -> dict[str, Any]:
-    stat = path.stat()
-    stamp = (stat.st_mtime_ns, stat.st_size)
-    cached = _toml_cache.get(str(path))
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    import tomllib
-
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise KitaruUsageError(f"{path} is not valid TOML: {exc}. Fix the file.") from None
-    table = data.get("tool", {}).get("kitaru", {})
-    if not isinstance(table, dict):
-        raise KitaruUsageError(f"{path}: [tool.kitaru] must be a table, got {table!r}.")
-    with _toml_lock:
-        _toml_cache[str(path)] = (stamp, table)
-    return table
-
-
 def pyproject_layer(start: Path | None = None) -> Layer:
     """Read ``[tool.kitaru]`` of the nearest ``pyproject.toml`` (an empty layer when none).
 
@@ -265,7 +227,7 @@ def pyproject_layer(start: Path | None = None) -> Layer:
     if path is None:
         return Layer("pyproject.toml", {})
     source = f"[tool.kitaru] in {path}"
-    table = _tool_table(path)
+    table = tool_table(path)
     values: dict[str, Any] = {}
     for key, value in table.items():
         name = key.replace("-", "_")
@@ -274,6 +236,9 @@ def pyproject_layer(start: Path | None = None) -> Layer:
                 f"{source}: api_key does not belong in a project file that gets committed; "
                 "remove it and set KITARU_API_KEY instead."
             )
+        if name == "trusted_paths":  # read where code is loaded (kitaru._sources), checked here too
+            parse_trusted_paths(value, source=f"trusted_paths in {source}", base=path.parent)
+            continue
         values[name] = validate_setting(name, value, source=source)
     return Layer(source, values)
 

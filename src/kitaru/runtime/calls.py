@@ -184,7 +184,7 @@ class DurableCall:
         """The recorded output of a completed call."""
         recorded = self.slot.recorded
         assert recorded is not None and recorded.output is not None
-        return load_value(self.ctx.artifacts, recorded.output)
+        return load_value(self.ctx.artifacts, recorded.output, script=self.ctx.script)
 
     def _record(self, status: CallStatus) -> CallRecord:
         return CallRecord(
@@ -243,7 +243,7 @@ class DurableCall:
         )
         if hit is None or hit.output is None:
             return False, None
-        value = load_value(self.ctx.artifacts, hit.output)
+        value = load_value(self.ctx.artifacts, hit.output, script=self.ctx.script)
         marker = {"kitaru": {"cached_from": {"exec_id": hit.exec_id, "call_id": hit.call_id}}}
         record = replace(self._record(CallStatus.CACHED), ended_at=utcnow(), metadata=marker)
         self.ctx.store.record_cached_call(record, source=hit)

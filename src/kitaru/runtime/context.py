@@ -73,6 +73,9 @@ class ExecutionContext:
     """``False`` in a replay: no call is answered from the cache, whatever its setting."""
     cancel_reason: str | None = None
     """Who asked to cancel (e.g. Ctrl-C), when known; recorded with the cancellation."""
+    script: str | None = None
+    """The script of the flow when it was defined in one run as ``__main__``: what ``__main__``
+    in the types of the execution's recorded values means."""
 
     def request_cancel(self, reason: str | None = None) -> None:
         """Mark the execution cancelled and interrupt running async checkpoint calls."""

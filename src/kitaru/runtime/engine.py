@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kitaru._leases import heartbeat_seconds, new_runner_id
+from kitaru._sources import CodeNotLoadable, source_script
 from kitaru._types import ExecutionStatus, new_id, utcnow
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.artifacts.values import make_artifact
@@ -176,6 +177,7 @@ def _run_once(
         artifacts=artifacts,
         cache_enabled=settings.cache,
         runner_id=settings.runner_id,
+        script=source_script(record.source),
     )
     ctx.overrides = dict(settings.overrides)
     ctx.interactive = settings.interactive
@@ -222,6 +224,19 @@ def _cancel_failure(error: BaseException, ctx: ExecutionContext) -> dict[str, An
         "traceback": None,
         "origin": "cancelled",
     }
+
+
+def _failure(error: BaseException, exec_id: str) -> dict[str, Any]:
+    """The stored failure of a run; one caused by code this process cannot load says it is
+    recoverable, and where to retry."""
+    failure = failure_from(error)
+    if isinstance(error, CodeNotLoadable):
+        failure["message"] += (
+            f" Nothing recorded is lost: retry the execution where that code can be loaded, e.g. "
+            f"`kitaru executions retry {exec_id}` in its project directory."
+        )
+        failure["recoverable"] = True
+    return failure
 
 
 def run_in_place(
@@ -285,10 +300,10 @@ def run_in_place(
             retry = (
                 run_number < settings.retries
                 and isinstance(error, Exception)
-                and not isinstance(error, KitaruDivergenceError | KitaruUsageError)
+                and not isinstance(error, KitaruDivergenceError | KitaruUsageError | CodeNotLoadable)
             )
             if not retry:
-                failure = failure_from(error)
+                failure = _failure(error, exec_id)
                 store.finish_execution(exec_id, ExecutionStatus.FAILED, failure=failure)
                 outcome.status, outcome.error, outcome.failure = ExecutionStatus.FAILED, error, failure
                 return outcome

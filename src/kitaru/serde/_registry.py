@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Final
 
+from kitaru._sources import ScriptSource, scripts_from
 from kitaru.errors import KitaruError, KitaruStateError, KitaruUsageError
 from kitaru.serde._base import SerializedValue, Serializer, type_path_of
 from kitaru.serde._builtin import BUILTIN_SERIALIZERS, JSON, PICKLE, dump_str, is_json_native
@@ -331,6 +332,7 @@ def deserialize(
     data: bytes | bytearray | memoryview,
     *,
     allow_pickle: bool | None = None,
+    script: ScriptSource = None,
 ) -> Any:
     """Load a value written by :func:`serialize`.
 
@@ -340,10 +342,15 @@ def deserialize(
         data: The recorded bytes.
         allow_pickle: Whether a pickle may be loaded; ``None`` uses the process
             default (allowed unless ``KITARU_ALLOW_PICKLE=0``).
+        script: The script of the value's execution, when its flow was defined in a
+            script run as ``__main__`` (a path, or a callable returning it when
+            needed): what ``__main__`` in the value's types means.
 
     Raises:
         KitaruStateError: The serializer is not registered in this process,
-            pickles are refused, or the data cannot be loaded.
+            pickles are refused, or the data cannot be loaded. Code that cannot be
+            loaded here (not found, or not in a trusted place) raises its subclass
+            ``CodeNotLoadable``: the data is fine, another process can load it.
 
     Example:
         >>> deserialize("json", "builtins:list", b"[1,2]")
@@ -370,7 +377,10 @@ def deserialize(
             "are not pickled."
         )
     try:
-        return found.loads(raw, type_path)
+        if script is None:
+            return found.loads(raw, type_path)
+        with scripts_from(script, named_by="the source reference of the value's execution"):
+            return found.loads(raw, type_path)
     except KitaruError:
         raise
     except Exception as exc:
