@@ -37,10 +37,11 @@ def _noting_warnings(call: Callable[[], Any], note: Callable[[str], None]) -> An
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = call()
-    for warning in caught:
-        note(f"Note: {warning.message}")
-    return result
+        try:
+            return call()
+        finally:  # also when the answer was recorded but the execution could not continue here
+            for warning in caught:
+                note(f"Note: {warning.message}")
 
 
 def _single_target(kitaru_client: Any, exec_id: str | None, wait: str | None) -> tuple[str, str | None]:
