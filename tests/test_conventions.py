@@ -6,9 +6,10 @@
 - the public surface of each public module is pinned here, so a change to it
   is a decision made in review, not an accident;
 - no module imports a Kitaru module by string (``importlib.import_module``,
-  ``__import__``), which import-linter cannot see: only the flow loader (user
-  code by name), ``kitaru run`` (the user's module) and the lazy root (whose
-  table is checked against its ``TYPE_CHECKING`` imports) call them;
+  ``__import__``), which import-linter cannot see: only the loader of code that
+  stored records name (``_sources``: flows and types, from trusted places),
+  ``kitaru run`` (the user's module) and the lazy root (whose table is checked
+  against its ``TYPE_CHECKING`` imports) call them;
 - the CLI imports only public Kitaru modules and public names.
 """
 

@@ -67,12 +67,18 @@ class _Record:
 
 @dataclass(frozen=True, slots=True)
 class FailureInfo(_Record):
-    """Why an attempt, a call or an execution failed."""
+    """Why an attempt, a call or an execution failed.
+
+    ``recoverable`` is true when the failing process could not load code the
+    execution needs (a flow's or a value's type): nothing recorded is at fault, and
+    a retry where that code loads (its project directory) continues the execution.
+    """
 
     message: str
     exception_type: str
     traceback: str | None = None
     origin: FailureOrigin = FailureOrigin.UNKNOWN
+    recoverable: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> FailureInfo | None:
@@ -85,6 +91,7 @@ class FailureInfo(_Record):
             exception_type=failure.exception_type,
             traceback=failure.traceback,
             origin=failure.origin,
+            recoverable=failure.recoverable,
         )
 
 

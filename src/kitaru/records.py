@@ -47,7 +47,8 @@ class Failure:
 
     ``exception_type`` is ``module.QualName`` (the bare name for builtins).
     ``invocation_id`` and ``attempt`` say which call and attempt failed, when a
-    call did.
+    call did. ``recoverable`` marks a failure caused by code the failing process
+    could not load (not by the execution's data): a retry where it loads continues.
 
     Example:
         >>> Failure("boom", "ValueError", origin=FailureOrigin.USER_CODE).to_dict()["origin"]
@@ -60,10 +61,12 @@ class Failure:
     origin: FailureOrigin = FailureOrigin.UNKNOWN
     attempt: int | None = None
     invocation_id: str | None = None
+    recoverable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The stored shape: ``message``, ``exception_type``, ``traceback``, ``origin``
-        (a ``FailureOrigin`` value), and ``attempt`` / ``invocation_id`` when set."""
+        (a ``FailureOrigin`` value), and ``attempt`` / ``invocation_id`` / ``recoverable``
+        when set."""
         data: dict[str, Any] = {
             "message": self.message,
             "exception_type": self.exception_type,
@@ -74,6 +77,8 @@ class Failure:
             data["attempt"] = self.attempt
         if self.invocation_id is not None:
             data["invocation_id"] = self.invocation_id
+        if self.recoverable:
+            data["recoverable"] = True
         return data
 
     @classmethod
@@ -92,6 +97,7 @@ class Failure:
             origin=origin,
             attempt=int(attempt) if attempt is not None else None,
             invocation_id=str(invocation_id) if invocation_id is not None else None,
+            recoverable=bool(data.get("recoverable")),
         )
 
 

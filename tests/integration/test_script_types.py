@@ -250,7 +250,7 @@ def test_a_type_that_cannot_be_loaded_here_fails_recoverably_and_untrusted_modul
     with isolated_home(home):
         failed = KitaruClient().executions.get(exec_id)
     assert failed.status is kitaru_api.ExecutionStatus.FAILED and failed.failure is not None
-    assert "shapes.Box" in failed.failure.message
+    assert failed.failure.recoverable and "shapes.Box" in failed.failure.message
     assert "data may be corrupt" not in failed.failure.message
     assert f"kitaru executions retry {exec_id}" in failed.failure.message
 

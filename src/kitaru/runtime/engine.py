@@ -230,12 +230,11 @@ def _failure(error: BaseException, exec_id: str) -> dict[str, Any]:
     """The stored failure of a run; one caused by code this process cannot load says it is
     recoverable, and where to retry."""
     failure = failure_from(error)
-    if isinstance(error, CodeNotLoadable):
+    if failure.get("recoverable"):
         failure["message"] += (
             f" Nothing recorded is lost: retry the execution where that code can be loaded, e.g. "
             f"`kitaru executions retry {exec_id}` in its project directory."
         )
-        failure["recoverable"] = True
     return failure
 
 

@@ -114,6 +114,8 @@ def _prompt(ctx: ExecutionContext, request: WaitRequest, adapter: Any) -> tuple[
     print(f"\n[kitaru] execution {ctx.exec_id} waits for input at {request.name!r}", file=out)
     if request.question:
         print(f"  {request.question}", file=out)
+    if request.rejected:
+        print(f"  asked again: {request.rejected}", file=out)
     if request.schema is not None:
         print(f"  schema: {json.dumps(request.schema)}", file=out)
     hint = "press Enter to continue" if adapter is None else "enter a JSON value"
