@@ -56,6 +56,7 @@ class Code(pydantic.BaseModel):
         int,
         datetime.datetime,
         list[int],
+        typing.List,  # noqa: UP006
         dict[str, float],
         tuple[int, ...],
         tuple[int, str],

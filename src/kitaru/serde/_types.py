@@ -64,8 +64,10 @@ def _describe(tp: Any) -> dict[str, Any]:
         return {"literal": list(args)}
     if origin is typing.Union or origin is types.UnionType:
         return {"union": [_describe(a) for a in args]}
-    if not isinstance(origin, type) or not args:
-        raise _NotDescribed  # Annotated, Callable's argument lists, ...
+    if not isinstance(origin, type):
+        raise _NotDescribed  # Annotated, ...
+    if not args:  # a bare alias such as typing.List
+        return {"class": _describe(origin)["class"]}
     described = [{"ellipsis": True} if a is Ellipsis else _describe(a) for a in args]
     return {"class": _describe(origin)["class"], "args": described}
 
