@@ -200,6 +200,7 @@ PINNED: dict[str, list[str]] = {
         "LogEntry",
         "PendingWait",
         "parse_answer_text",
+        "parse_json_text",
     ],
     "kitaru.errors": [
         "KitaruBackendError",
