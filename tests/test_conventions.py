@@ -256,6 +256,7 @@ PINNED: dict[str, list[str]] = {
         "resolve_home",
         "resolve_settings",
         "stack_layer",
+        "url_passwords",
         "validate_cache",
         "validate_retries",
     ],
