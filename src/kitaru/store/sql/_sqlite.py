@@ -141,9 +141,11 @@ class SqlitePool:
     A file this user may read but not write (or in a directory it may not
     write, where SQLite cannot create its ``-shm`` file) is opened read-only:
     reads work, and a write fails with SQLite's "readonly database" error,
-    which the store turns into a message saying so. Without a write-ahead log
-    beside it, such a file is read as it is (SQLite's ``immutable``), as no
-    writer has it open.
+    which the store turns into a message saying so. When SQLite cannot open
+    it read-only either (no ``-shm`` file, none may be created) and no
+    write-ahead log lies beside it, the file is read as it is (SQLite's
+    ``immutable``): right for a store nobody writes, while writes that another
+    user makes meanwhile may go unseen.
 
     Args:
         database: The SQLite file (created, with its directory, when missing).
@@ -206,8 +208,8 @@ class SqlitePool:
         except sqlite3.Error as exc:
             if not _cannot_write(exc) or os.path.exists(self._database + "-wal"):
                 raise
-        # SQLite cannot create the -shm file here, and with no write-ahead log no writer has the
-        # file open: read it as it is.
+        # SQLite cannot create the -shm file here. With no write-ahead log, the file itself holds
+        # every committed write: read it as it is.
         return self._configured_read_only(uri + "&immutable=1")
 
     def _configured_read_only(self, uri: str) -> sqlite3.Connection:
