@@ -201,6 +201,7 @@ PINNED: dict[str, list[str]] = {
         "LogEntry",
         "PendingWait",
         "parse_answer_text",
+        "parse_json_text",
     ],
     "kitaru.errors": [
         "KitaruBackendError",
@@ -258,6 +259,7 @@ PINNED: dict[str, list[str]] = {
         "resolve_home",
         "resolve_settings",
         "stack_layer",
+        "url_passwords",
         "validate_cache",
         "validate_retries",
     ],

@@ -29,6 +29,7 @@ import warnings
 from typing import Any
 
 from kitaru._sources import ScriptSource, scripts_from, source_script
+from kitaru._strict_json import NonFiniteNumberError, loads_strict
 from kitaru._types import utcnow
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.artifacts.values import make_artifact
@@ -111,7 +112,8 @@ def parse_answer_text(raw: str, schema: dict[str, Any] | None, *, wait_name: str
 
     The one rule of every prompt: the text is read as JSON when that matches the
     schema; otherwise the text itself, as a string, when a string matches it
-    (so ``hello`` answers a ``str`` wait without quotes). Anything else raises
+    (so ``hello`` answers a ``str`` wait without quotes). JSON is read strictly:
+    ``NaN`` or ``Infinity`` answer only a string wait (as that text). Anything else raises
     the ``KitaruWaitValidationError`` that the JSON value (or, for text that is
     not JSON, the string) gets from :func:`validate_answer`. A gate (no schema)
     takes any text and returns ``None``.
@@ -120,9 +122,18 @@ def parse_answer_text(raw: str, schema: dict[str, Any] | None, *, wait_name: str
         return None
     text = raw.strip()
     try:
-        parsed = json.loads(text)
+        parsed = loads_strict(text)
     except json.JSONDecodeError:
         validate_answer(schema, text, wait_name=wait_name)
+        return text
+    except NonFiniteNumberError as exc:  # e.g. NaN: only a string wait takes it, as text
+        try:
+            validate_answer(schema, text, wait_name=wait_name)
+        except KitaruWaitValidationError:
+            raise KitaruWaitValidationError(
+                f"Input for wait {wait_name!r} is not valid JSON: {exc}. Nothing was recorded; "
+                "the execution still waits."
+            ) from None
         return text
     try:
         validate_answer(schema, parsed, wait_name=wait_name)

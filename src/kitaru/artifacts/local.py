@@ -23,6 +23,7 @@ import stat
 import time
 from pathlib import Path
 
+from kitaru._files import PRIVATE_FILE_MODE, make_private_dirs
 from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
 
 __all__ = ["LocalArtifactStore"]
@@ -43,9 +44,11 @@ def _check_key(key: object) -> str:
 class LocalArtifactStore:
     """Content-addressed blobs in a local directory (the default artifact store).
 
-    Directories are created on the first write. With ``fsync=True`` every
-    blob (and the directory entry of its rename) is flushed to disk before
-    ``put`` returns, which survives power loss, not only process crashes.
+    Directories are created on the first write; they and the blobs are the
+    user's only (0700 and 0600: blobs hold flow arguments and outputs). With
+    ``fsync=True`` every blob (and the directory entry of its rename) is
+    flushed to disk before ``put`` returns, which survives power loss, not
+    only process crashes.
 
     Args:
         root: The directory that holds the blobs.
@@ -125,10 +128,10 @@ class LocalArtifactStore:
         temp = directory / f"{_TEMP_PREFIX}{path.name}.{os.urandom(6).hex()}{_TEMP_SUFFIX}"
         try:
             try:
-                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE_MODE)
             except FileNotFoundError:
                 self._make_dirs(directory)
-                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE_MODE)
             with open(fd, "wb") as file:
                 file.write(data)  # a buffered writer writes everything or raises
                 if self._fsync:
@@ -148,7 +151,7 @@ class LocalArtifactStore:
                 raise self._backend_error("sync the directory of", path, exc) from exc
 
     def _make_dirs(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(directory)
         if self._fsync:  # make the new directory entries durable too
             self._fsync_dir(self._root)
             self._fsync_dir(self._root.parent)

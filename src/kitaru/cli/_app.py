@@ -3,7 +3,7 @@
 Commands are registered by import path, so ``kitaru --help`` and each command
 import only what they use. Exit codes: 0 success, 1 the operation failed (or
 the execution it waited for failed or was cancelled), 2 the command line is
-wrong, 130 interrupted.
+wrong, 130 interrupted, 141 the reader of the output left (``| head``), quietly.
 """
 
 from __future__ import annotations
@@ -310,7 +310,11 @@ def run(argv: list[str] | None = None) -> int:
     tokens = list(sys.argv[1:] if argv is None else argv)
     page = cached_root_help(tokens)
     if page is not None:  # before anything imports cyclopts
-        sys.stdout.write(page)
+        try:
+            sys.stdout.write(page)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return _reader_gone()
         return 0
 
     from kitaru.cli._output import Output
@@ -322,10 +326,31 @@ def run(argv: list[str] | None = None) -> int:
         sys.path.append(os.getcwd())  # flows of the current project can be imported
     help_hint = f"Run 'kitaru {command.replace('.', ' ')} --help' for usage." if command != "kitaru" else None
     try:
-        return _run(tokens, out, help_hint)
+        code = _run(tokens, out, help_hint)
+        stdout.flush()  # a reader that left shows here, not as a traceback when Python exits
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     finally:
         if sys.stdout is sys.stderr:  # JSON mode pointed it there; the runtime did not wrap it since
             sys.stdout = stdout
+
+
+def _reader_gone() -> int:
+    """The reader of stdout left (``kitaru executions list | head -1``): stop quietly.
+
+    What is still buffered for stdout goes to the null device (Python flushes it
+    at exit, which would fail again), and the exit code is the one of a command
+    that SIGPIPE ended (128 + 13), as shells report it.
+    """
+    import signal
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ is not None else 1)
+    finally:
+        os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 def _root_help(tokens: list[str]) -> int:
@@ -368,6 +393,8 @@ def _run(tokens: list[str], out: Any, help_hint: str | None) -> int:
     except KeyboardInterrupt:
         out.error("Interrupted.", "KeyboardInterrupt")
         return 130
+    except BrokenPipeError:
+        raise  # the reader of stdout left: see run()
     except KitaruError as exc:
         # The public class of the error tree (kitaru.errors) that it is, not a private subclass.
         public = next(c for c in type(exc).__mro__ if c.__module__ == "kitaru.errors")

@@ -17,10 +17,10 @@ from typing import Annotated, Any
 
 from cyclopts import Parameter
 
-from kitaru.cli._executions import client
+from kitaru.cli._executions import client, refuse_empty_id
 from kitaru.cli._humanize import ago
 from kitaru.cli._outcome import await_outcome, exit_code, item_with_result, report
-from kitaru.cli._output import Output, OutputOption, UsageProblem, dumps, json_option
+from kitaru.cli._output import JSON_SOURCES_HELP, Output, OutputOption, UsageProblem, dumps, json_option
 
 __all__ = ["input_"]
 
@@ -173,12 +173,20 @@ def _interactive(out: Output, kitaru_client: Any, exec_id: str | None, wait: str
 
 def input_(
     exec_id: Annotated[
-        str | None, Parameter(help="The waiting execution (id or unique prefix); -i without it offers all.")
+        str | None,
+        Parameter(
+            help="The waiting execution (id or unique prefix); -i without it offers all.",
+            validator=refuse_empty_id,
+        ),
     ] = None,
     /,
     *,
     value: Annotated[
-        str | None, Parameter(help="The answer as JSON: true, 3, '\"text\"', '{\"a\": 1}'.")
+        str | None,
+        Parameter(
+            help="The answer as JSON: true, 3, '\"text\"', '{\"a\": 1}'. " + JSON_SOURCES_HELP,
+            allow_leading_hyphen=True,
+        ),
     ] = None,
     abort: Annotated[bool, Parameter(negative="", help="Abort the wait: wait() raises in the flow.")] = False,
     interactive: Annotated[

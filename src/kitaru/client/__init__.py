@@ -20,6 +20,7 @@ from kitaru.artifacts.base import ArtifactStore
 from kitaru.artifacts.values import load_value
 from kitaru.client._convert import to_artifact
 from kitaru.client._executions import Executions
+from kitaru.client._inputs import parse_json_text
 from kitaru.client._target import ExecutionTarget
 from kitaru.models import (
     ArtifactRef,
@@ -47,6 +48,7 @@ __all__ = [
     "LogEntry",
     "PendingWait",
     "parse_answer_text",
+    "parse_json_text",
 ]
 
 

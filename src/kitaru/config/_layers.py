@@ -36,6 +36,7 @@ __all__ = [
     "mask_url",
     "pyproject_layer",
     "redact",
+    "url_passwords",
     "validate_cache",
     "validate_retries",
     "validate_setting",
@@ -112,7 +113,9 @@ def _validate_model(value: Any, *, source: str) -> str:
 def _validate_server_url(value: Any, *, source: str) -> str:
     text = _validate_text("server_url")(value, source=source)
     if not text.startswith(("http://", "https://")):
-        raise KitaruUsageError(f"{source}: server_url must start with http:// or https://, got {value!r}.")
+        raise KitaruUsageError(
+            f"{source}: server_url must start with http:// or https://, got {mask_url(text)!r}."
+        )
     return text.rstrip("/")
 
 
@@ -243,14 +246,58 @@ def pyproject_layer(start: Path | None = None) -> Layer:
     return Layer(source, values)
 
 
+# ``scheme://user:password@``: the password runs to the last "@" (SQLAlchemy reads up to the
+# first one; masking more than it reads is the safe side).
+_URL_PASSWORD = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/?#]*:)(?P<password>.*)@", re.DOTALL)
+# Query parameters whose name looks secret: ``?password=``, ``&sslpassword=``, ``&api_key=``, ...
+_QUERY_SECRET = re.compile(
+    r"(?P<head>[?&;][^=&#;]*(?:KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL|AUTH)[^=&#;]*=)(?P<value>[^&#;]*)",
+    re.IGNORECASE,
+)
+
+
 def mask_url(url: str) -> str:
-    """Hide the password of a URL (``scheme://user:***@host/...``).
+    """Hide the secrets of a URL: the password (``user:***@``) and secret-looking query
+    parameters (``?password=***``). The one masking of store and server URLs, wherever
+    they are shown, stored or put in a message.
 
     Example:
         >>> mask_url("postgresql://ada:pw@db/kitaru")
         'postgresql://ada:***@db/kitaru'
+        >>> mask_url("postgresql://ada@db/kitaru?password=pw&sslmode=require")
+        'postgresql://ada@db/kitaru?password=***&sslmode=require'
     """
-    return re.sub(r"(//[^/:@]*):[^/@]*@", r"\1:***@", url)
+    if "://" not in url:
+        return url
+    masked = _QUERY_SECRET.sub(lambda m: m["head"] + "***" if m["value"] else m[0], url)
+    match = _URL_PASSWORD.match(masked)
+    if match is None or not match["password"]:
+        return masked
+    return match["head"] + "***@" + masked[match.end() :]
+
+
+def url_passwords(url: str) -> tuple[str, ...]:
+    """Return the secrets :func:`mask_url` hides in ``url`` (also URL-decoded), so messages that
+    repeat them (a driver's, say) can be cleaned too.
+
+    Example:
+        >>> url_passwords("postgresql://ada:p%40ss@db/kitaru?sslpassword=x2")
+        ('p%40ss', 'p@ss', 'x2')
+    """
+    from urllib.parse import unquote
+
+    found: list[str] = []
+    found += [query["value"] for query in _QUERY_SECRET.finditer(url)]
+    userinfo = _URL_PASSWORD.match(_QUERY_SECRET.sub(lambda m: m["head"], url))
+    if userinfo is not None:
+        # Up to the last "@", and up to the first one, where SQLAlchemy ends it.
+        found[:0] = [userinfo["password"], userinfo["password"].split("@", 1)[0]]
+    secrets: list[str] = []
+    for value in found:
+        for variant in (value, unquote(value)):
+            if variant and variant not in secrets:
+                secrets.append(variant)
+    return tuple(secrets)
 
 
 def redact(value: Any) -> Any:
@@ -270,6 +317,6 @@ def redact(value: Any) -> Any:
         }
     if isinstance(value, list | tuple):
         return [redact(v) for v in value]
-    if isinstance(value, str) and "://" in value and "@" in value:
+    if isinstance(value, str) and "://" in value:
         return mask_url(value)
     return value

@@ -41,7 +41,8 @@ class MetadataStore(Protocol):
     def resolve_exec_id(self, prefix: str) -> str:
         """Return the full id of the one execution whose id starts with ``prefix``.
 
-        ``KitaruStateError`` when none matches or several do (listing them).
+        ``KitaruStateError`` when none matches or several do (listing them);
+        ``KitaruUsageError`` when ``prefix`` is empty or blank (it would match every execution).
         """
         ...
 

@@ -166,6 +166,16 @@ def test_resolve_exec_id_takes_the_prefix_literally(store: MetadataStore) -> Non
         store.resolve_exec_id("upp")
 
 
+def test_resolve_exec_id_refuses_an_empty_prefix(store: MetadataStore) -> None:
+    # An empty prefix (an unset shell variable) would match the only execution and act on it.
+    only = add_execution(store, "eeee1111").exec_id
+    for blank in ("", " ", "\t\n"):
+        with pytest.raises(KitaruUsageError, match="empty") as info:
+            store.resolve_exec_id(blank)
+        assert "kitaru executions list" in str(info.value)
+    assert store.resolve_exec_id("eeee") == only
+
+
 def test_list_executions_newest_first(store: MetadataStore) -> None:
     old = add_execution(store, created_at=at(0))
     new = add_execution(store, created_at=at(10))

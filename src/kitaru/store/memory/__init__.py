@@ -27,7 +27,7 @@ from typing import Any
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, new_id, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
-from kitaru.store._common import pick_exec_id
+from kitaru.store._common import check_exec_id_prefix, pick_exec_id
 from kitaru.store.memory._calls import CallReadMethods
 from kitaru.store.memory._lifecycle import LifecycleMethods
 from kitaru.store.memory._rows import (
@@ -104,8 +104,10 @@ class InMemoryStore(LifecycleMethods, CallReadMethods):
     def resolve_exec_id(self, prefix: str) -> str:
         """Return the full id of the one execution whose id starts with ``prefix``.
 
-        ``KitaruStateError`` when none matches or several do (listing them).
+        ``KitaruStateError`` when none matches or several do (listing them);
+        ``KitaruUsageError`` when ``prefix`` is empty.
         """
+        check_exec_id_prefix(prefix, store_name=self._name)
         with self._lock:
             self._check_open()
             if prefix in self._executions:

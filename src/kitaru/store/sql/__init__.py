@@ -22,7 +22,7 @@ from kitaru._bulk import gc_paused
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
-from kitaru.store._common import pick_exec_id
+from kitaru.store._common import check_exec_id_prefix, pick_exec_id
 from kitaru.store.sql import _rows
 from kitaru.store.sql._attempts import AttemptMethods
 from kitaru.store.sql._cache import CacheMethods
@@ -101,8 +101,10 @@ class SqlStore(
     def resolve_exec_id(self, prefix: str) -> str:
         """Return the full id of the one execution whose id starts with ``prefix``.
 
-        ``KitaruStateError`` when none matches or several do (listing them).
+        ``KitaruStateError`` when none matches or several do (listing them);
+        ``KitaruUsageError`` when ``prefix`` is empty.
         """
+        check_exec_id_prefix(prefix, store_name=self._name)
         pattern = prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
         try:
             with self._reading() as cur:

@@ -9,15 +9,17 @@ missing rows.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from typing import TYPE_CHECKING, Any, NoReturn, Self, cast
 
 from kitaru._types import ExecutionStatus
+from kitaru.config import mask_url, url_passwords
 from kitaru.errors import KitaruBackendError, KitaruError, KitaruStateError
 from kitaru.store._common import status_of
 from kitaru.store.sql._migrate import HEAD_REVISION
 from kitaru.store.sql._prepared import Transaction
-from kitaru.store.sql._sqlite import SqlitePool, SqliteStatements, sqlite_database
+from kitaru.store.sql._sqlite import SqlitePool, SqliteStatements, is_read_only_error, sqlite_database
 
 if TYPE_CHECKING:
     from kitaru.store.sql._statements import Statements
@@ -37,11 +39,14 @@ class StoreCore:
         self._write_lock: Any = None
         self._errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
         self._integrity_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
+        #: Passwords of the URL: never part of a message, even where a driver repeats them.
+        self._secrets = url_passwords(url)
         database = sqlite_database(url)
         if database is not None:
             self._name = database
             self._open_sqlite(url, database)
         else:
+            self._name = mask_url(url)
             self._open_sqlalchemy(url)
 
     def _open_sqlite(self, url: str, database: str) -> None:
@@ -50,9 +55,17 @@ class StoreCore:
         try:
             pool = SqlitePool(database)
         except OSError as exc:
-            raise KitaruBackendError(f"Could not open store {url!r}: {exc}") from exc
+            raise self._cannot_create(database, exc) from exc
         try:
-            if pool.revision() != HEAD_REVISION:
+            revision = pool.revision()
+            if pool.read_only and revision != HEAD_REVISION:
+                raise KitaruBackendError(
+                    f"The store '{database}' is read-only for this user and its schema is not the one "
+                    f"this Kitaru uses (revision {revision or 'none'}, needed {HEAD_REVISION}), so it cannot "
+                    "be created or upgraded here. Open it once as a user who may write the file and its "
+                    "directory."
+                )
+            if revision != HEAD_REVISION:
                 self._open_sqlalchemy(url)
                 self._engine.dispose()
                 self._errors, self._integrity_errors = (sqlite3.Error,), (sqlite3.IntegrityError,)
@@ -71,7 +84,7 @@ class StoreCore:
         try:
             engines = create_engines(url)
         except OSError as exc:
-            raise KitaruBackendError(f"Could not open store {url!r}: {exc}") from exc
+            raise self._cannot_create(self._name, exc) from exc
         self._engine = engines.read
         self._write_begin = engines.write_begin
         self._name = engines.name
@@ -85,13 +98,32 @@ class StoreCore:
             engines.read.dispose()
             self._wrap_open_error(exc)
 
+    def _cannot_create(self, database: str, exc: OSError) -> KitaruBackendError:
+        reason = exc.strerror or str(exc)
+        folder = exc.filename if exc.filename and str(exc.filename) != database else None
+        folder = folder or os.path.dirname(database) or "."
+        return KitaruBackendError(
+            f"Could not create the store '{database}': {reason} ({folder}). Make {folder} a "
+            "directory this user may write, or use another data directory (KITARU_HOME) or store "
+            "(KITARU_STORE_URL)."
+        )
+
     def _wrap_open_error(self, exc: BaseException) -> NoReturn:
         if isinstance(exc, KitaruError) or not isinstance(exc, Exception):
             raise exc
+        if _read_only(exc):
+            self._raise("open the store", exc)
         hint = ""
         if type(exc).__module__.startswith("alembic"):
             hint = " The store's schema may come from a newer Kitaru; upgrade Kitaru to open it."
-        raise KitaruBackendError(f"Could not open store '{self._name}': {_detail(exc)}.{hint}") from exc
+        raise KitaruBackendError(f"Could not open store '{self._name}': {self._detail(exc)}.{hint}") from exc
+
+    def _detail(self, exc: BaseException) -> str:
+        """The driver's message of ``exc``, without the URL's passwords."""
+        text = _detail(exc)
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     @property
     def name(self) -> str:
@@ -162,7 +194,20 @@ class StoreCore:
         self._raise(what, exc)
 
     def _raise(self, what: str, exc: BaseException) -> NoReturn:
-        raise KitaruBackendError(f"Could not {what} in store '{self._name}': {_detail(exc)}") from exc
+        if _read_only(exc):
+            sqlite = is_read_only_error(_driver_error(exc))
+            fix = (
+                "make the file and its directory writable for this user"
+                if sqlite
+                else "connect to a primary server with a role whose transactions may write"
+            )
+            raise KitaruBackendError(
+                f"Could not {what}: the store '{self._name}' is read-only"
+                f"{' for this user' if sqlite else ''} ({self._detail(exc)}). It can still be listed "
+                f"and read. To change it, {fix}, or use a store you may write (KITARU_HOME, "
+                "KITARU_STORE_URL)."
+            ) from exc
+        raise KitaruBackendError(f"Could not {what} in store '{self._name}': {self._detail(exc)}") from exc
 
 
 class _ClosedEngine:
@@ -175,9 +220,20 @@ class _ClosedEngine:
         raise KitaruStateError(f"The store '{self._name}' is closed. Open a new store to use it again.")
 
 
+def _driver_error(exc: BaseException) -> BaseException:
+    orig = getattr(exc, "orig", None)  # SQLAlchemy wraps the driver's exception
+    return orig if isinstance(orig, BaseException) else exc
+
+
 def _detail(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    return str(orig if isinstance(orig, BaseException) else exc).strip()
+    return str(_driver_error(exc)).strip()
+
+
+def _read_only(exc: BaseException) -> bool:
+    """Whether the database refused a write because it is read-only (SQLite file, or a
+    PostgreSQL read-only transaction or standby: SQLSTATE 25006)."""
+    error = _driver_error(exc)
+    return is_read_only_error(error) or getattr(error, "sqlstate", None) == "25006"
 
 
 def status_value(status: ExecutionStatus | str | None) -> str | None:
