@@ -300,6 +300,7 @@ PINNED: dict[str, list[str]] = {
         "ArtifactRecord",
         "AttemptRecord",
         "CallRecord",
+        "DeletedRows",
         "ExecutionRecord",
         "Failure",
         "LogRecord",
