@@ -109,6 +109,14 @@ def test_delete_by_prefix_removes_rows_logs_and_blobs(kitaru_home: Path) -> None
     assert result.to_dict()["executions"] == 1
 
 
+def test_delete_refuses_an_empty_id(kitaru_home: Path) -> None:
+    only = _run(tiny, 7)  # the one execution an empty prefix would match
+    for ids in ((), ("",), (only, "  ")):
+        with pytest.raises(KitaruUsageError):
+            KitaruClient().executions.delete(*ids)
+    assert [e.exec_id for e in KitaruClient().executions.list()] == [only]
+
+
 def test_a_blob_shared_by_content_with_a_kept_execution_stays(kitaru_home: Path) -> None:
     doomed, kept = _run(blobby, "s"), _run(blobby, "s")
     (blob,) = _blob_files(kitaru_home)
@@ -192,6 +200,7 @@ def test_prune_by_age_status_and_keep_last(kitaru_home: Path) -> None:
         ({"keep_last": True}, "keep_last must be"),
         ({"older_than": "1d", "status": "done"}, "Unknown execution status 'done'"),
         ({"older_than": "1d", "status": []}, "names no status"),
+        ({"older_than": "1d", "status": 3}, "a status or a list"),
     ],
 )
 def test_prune_refuses_unclear_policies(kwargs: dict[str, object], message: str) -> None:

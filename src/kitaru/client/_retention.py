@@ -90,6 +90,9 @@ def delete_executions(
     :meth:`kitaru.client._executions.Executions.delete`."""
     if not exec_ids:
         raise KitaruUsageError("Name at least one execution to delete.")
+    if any(not isinstance(i, str) or not i.strip() for i in exec_ids):
+        # An empty prefix would match every execution: never a way to name one to delete.
+        raise KitaruUsageError(f"Execution ids to delete must not be empty, got {list(exec_ids)!r}.")
     store = client._store
     records: dict[str, ExecutionRecord] = {}
     for prefix in exec_ids:
@@ -165,7 +168,10 @@ def _statuses(
 ) -> list[ExecutionStatus]:
     if status is None:
         return list(PRUNED_BY_DEFAULT)
-    given = [status] if isinstance(status, str) else list(status)
+    try:
+        given = [status] if isinstance(status, str) else list(status)
+    except TypeError:
+        raise KitaruUsageError(f"status= must be a status or a list of them, got {status!r}.") from None
     if not given:
         raise KitaruUsageError("status= names no status; leave it out to prune ended executions.")
     found = []
