@@ -32,6 +32,7 @@ __all__ = [
     "ArtifactRecord",
     "AttemptRecord",
     "CallRecord",
+    "DeletedRows",
     "ExecutionRecord",
     "Failure",
     "LogRecord",
@@ -251,6 +252,34 @@ class LogRecord:
     call_id: str | None = None
     invocation_id: str | None = None
     seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedRows:
+    """What one deletion of executions removed from a metadata store (or, in a dry run,
+    would have removed).
+
+    ``exec_ids`` were deleted; ``skipped`` were not, because they changed since the
+    caller read them (another status or runner) or no longer exist. The counts are
+    rows of each table. ``adopted`` counts artifact rows copied into kept executions
+    whose calls linked them as their output (cache hits, replayed calls), so that no
+    kept row points at a deleted one. ``blobs`` are the ``(blob key, size)`` of the
+    blobs the deleted rows held that no artifact row references any more: the
+    artifact store may delete them.
+
+    Example:
+        >>> DeletedRows(exec_ids=("e1",), calls=3).calls
+        3
+    """
+
+    exec_ids: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    calls: int = 0
+    attempts: int = 0
+    artifacts: int = 0
+    logs: int = 0
+    adopted: int = 0
+    blobs: tuple[tuple[str, int], ...] = ()
 
 
 WAIT_KEY: Final = "wait"

@@ -3,7 +3,10 @@
 Keys are the sha256 hex digest of the content, so equal values are stored
 once. ``put`` writes the whole blob before it returns (and never leaves a
 partial blob under its key), so a metadata row committed afterwards never
-points at a partial blob.
+points at a partial blob. Blobs are deleted only when no artifact row
+references them (the metadata store answers which still are); a blob stored
+again since a given moment stays, since a writer may be about to commit a row
+that references it.
 
 Example:
     >>> from kitaru.artifacts.base import ArtifactStore
@@ -13,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
 from typing import Protocol, runtime_checkable
 
 __all__ = ["ArtifactStore"]
@@ -41,4 +45,18 @@ class ArtifactStore(Protocol):
 
     def exists(self, key: str) -> bool:
         """Whether a blob with this key is stored."""
+        ...
+
+    def delete(self, keys: Collection[str], *, unless_stored_after: float | None = None) -> dict[str, int]:
+        """Delete the blobs with these keys; return the size of each blob deleted.
+
+        Keys with no blob are skipped. With ``unless_stored_after`` (a time in
+        seconds since the epoch) a blob stored at or after it stays; ``put`` of
+        content already stored counts as storing it again.
+        """
+        ...
+
+    def list_blobs(self, *, stored_before: float | None = None) -> Iterator[tuple[str, int]]:
+        """Yield ``(key, size)`` of every stored blob; with ``stored_before`` (seconds
+        since the epoch) only of those last stored before that time."""
         ...

@@ -21,6 +21,7 @@ import hashlib
 import os
 import stat
 import time
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from kitaru._files import PRIVATE_FILE_MODE, make_private_dirs
@@ -115,7 +116,11 @@ class LocalArtifactStore:
         size = memoryview(data).nbytes
         try:
             if os.stat(path).st_size == size:
-                return key  # already stored
+                # Already stored. Its time is refreshed: a deletion started before now leaves
+                # the blob alone, since the row this write is for may not be committed yet.
+                with contextlib.suppress(OSError):
+                    os.utime(path)
+                return key
         except FileNotFoundError:
             pass
         except OSError as exc:
@@ -204,6 +209,77 @@ class LocalArtifactStore:
             return False
         except OSError as exc:
             raise self._backend_error("check", path, exc) from exc
+
+    def delete(self, keys: Collection[str], *, unless_stored_after: float | None = None) -> dict[str, int]:
+        """Delete the blobs with these keys; return the size of each blob deleted.
+
+        Keys with no blob are skipped. With ``unless_stored_after`` (seconds since
+        the epoch) a blob whose file was written at or after that time stays
+        (``put`` of content already stored refreshes the time).
+
+        Raises:
+            KitaruUsageError: A key is malformed.
+            KitaruBackendError: A file could not be deleted.
+
+        Example:
+            >>> import tempfile
+            >>> store = LocalArtifactStore(tempfile.mkdtemp())
+            >>> key = store.put(b"abc")
+            >>> store.delete([key]), store.exists(key)
+            ({'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad': 3}, False)
+        """
+        deleted: dict[str, int] = {}
+        for key in keys:
+            path = self.path_for(key)
+            try:
+                found = os.stat(path)
+                if unless_stored_after is not None and found.st_mtime >= unless_stored_after:
+                    continue
+                os.unlink(path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise self._backend_error("delete", path, exc) from exc
+            deleted[key] = found.st_size
+        return deleted
+
+    def list_blobs(self, *, stored_before: float | None = None) -> Iterator[tuple[str, int]]:
+        """Yield ``(key, size)`` of every stored blob; with ``stored_before`` (seconds
+        since the epoch) only of those whose file was last written before it.
+
+        Example:
+            >>> import tempfile
+            >>> store = LocalArtifactStore(tempfile.mkdtemp())
+            >>> key = store.put(b"abc")
+            >>> [size for _, size in store.list_blobs()]
+            [3]
+        """
+        for shard in self._shards():
+            try:
+                entries = list(os.scandir(shard.path))
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise self._backend_error("list", shard.path, exc) from exc
+            for entry in entries:
+                key = shard.name + entry.name
+                if len(key) != 64 or not _HEX.issuperset(key):
+                    continue  # a temporary file or something that is no blob
+                try:
+                    found = entry.stat()
+                except FileNotFoundError:
+                    continue
+                if stat.S_ISREG(found.st_mode) and (stored_before is None or found.st_mtime < stored_before):
+                    yield key, found.st_size
+
+    def _shards(self) -> list[os.DirEntry[str]]:
+        """The directories of blobs (``root/ab/``)."""
+        try:
+            return [entry for entry in os.scandir(self._root) if entry.is_dir() and len(entry.name) == 2]
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise self._backend_error("list", self._root, exc) from exc
 
     def remove_stale_temp_files(self, *, older_than: float = 3600.0) -> int:
         """Delete temporary files left by writers that died; return how many.

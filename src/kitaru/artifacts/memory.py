@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
+import time
+from collections.abc import Collection, Iterator
 
 from kitaru.errors import KitaruStateError, KitaruUsageError
 
@@ -50,6 +52,7 @@ class MemoryArtifactStore:
     def __init__(self, name: str | None = None) -> None:
         self._name = name if name is not None else f"artifacts-{next(_numbers)}"
         self._blobs: dict[str, bytes] = {}
+        self._stored_at: dict[str, float] = {}  # key -> when it was last put
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -86,6 +89,7 @@ class MemoryArtifactStore:
         blob = bytes(data)
         with self._lock:
             self._blobs.setdefault(key, blob)
+            self._stored_at[key] = time.time()
         return key
 
     def get(self, key: str) -> bytes:
@@ -109,3 +113,38 @@ class MemoryArtifactStore:
         _check_key(key)
         with self._lock:
             return key in self._blobs
+
+    def delete(self, keys: Collection[str], *, unless_stored_after: float | None = None) -> dict[str, int]:
+        """Delete the blobs with these keys; return the size of each blob deleted.
+
+        Keys with no blob are skipped; with ``unless_stored_after`` (seconds since the
+        epoch) a blob put at or after that time stays.
+
+        Example:
+            >>> store = MemoryArtifactStore()
+            >>> key = store.put(b"abc")
+            >>> list(store.delete([key]).values()), store.exists(key)
+            ([3], False)
+        """
+        wanted = [_check_key(key) for key in keys]
+        deleted: dict[str, int] = {}
+        with self._lock:
+            for key in wanted:
+                if key not in self._blobs:
+                    continue
+                if unless_stored_after is not None and self._stored_at[key] >= unless_stored_after:
+                    continue
+                deleted[key] = len(self._blobs.pop(key))
+                del self._stored_at[key]
+        return deleted
+
+    def list_blobs(self, *, stored_before: float | None = None) -> Iterator[tuple[str, int]]:
+        """Yield ``(key, size)`` of every stored blob; with ``stored_before`` (seconds since
+        the epoch) only of those last put before that time."""
+        with self._lock:
+            found = [
+                (key, len(blob))
+                for key, blob in self._blobs.items()
+                if stored_before is None or self._stored_at[key] < stored_before
+            ]
+        yield from found

@@ -154,6 +154,36 @@ CATALOG: tuple[_Command, ...] = (
         ("kitaru executions cancel 0199c0de",),
     ),
     _Command(
+        "executions",
+        "delete",
+        "_retention:delete",
+        "Delete executions with their calls, artifacts and log lines, and the blobs nothing else uses.\n\n"
+        "An execution that ended can be deleted, and so can one no live runner holds (orphaned, "
+        "or waiting with its runner gone); a running one is refused: cancel it first. Cached or "
+        "replayed calls of other executions keep a copy of the outputs they use. Asks first in a "
+        "terminal; --yes skips the question (needed in scripts and with -o json).",
+        (
+            "kitaru executions delete 0199c0de",
+            "kitaru executions delete 0199c0de 0199c1aa --yes -o json",
+        ),
+    ),
+    _Command(
+        "executions",
+        "prune",
+        "_retention:prune",
+        "Delete old executions (and the blobs no artifact uses any more).\n\n"
+        "Selects executions that ended longer than --older-than ago (90m, 12h, 30d, 2w) with the "
+        "given --status (default: completed, failed, cancelled), except the --keep-last N newest "
+        "of each flow among them. Running, waiting and pending executions go only when asked for "
+        "with --status and no live runner holds them. Also removes blobs no artifact has used for "
+        "an hour (left by interrupted writes). --dry-run says what would go, with counts and bytes.",
+        (
+            "kitaru executions prune --older-than 30d --dry-run",
+            "kitaru executions prune --older-than 7d --status failed --status cancelled --yes",
+            "kitaru executions prune --keep-last 20 --yes -o json",
+        ),
+    ),
+    _Command(
         "artifacts",
         "list",
         "_artifacts:list_",

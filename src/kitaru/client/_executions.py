@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from kitaru._answers import record_answer
@@ -20,8 +20,9 @@ from kitaru._bulk import gc_paused
 from kitaru._leases import is_orphaned
 from kitaru._types import ExecutionStatus
 from kitaru.client._convert import to_artifact, to_calls, to_execution, to_log, to_pending_wait
+from kitaru.client._retention import Progress, delete_executions, prune_executions
 from kitaru.errors import KitaruStateError, KitaruUsageError
-from kitaru.models import CheckpointCall, Execution, LogEntry, PendingWait
+from kitaru.models import CheckpointCall, DeletionResult, Execution, LogEntry, PendingWait
 from kitaru.records import ANSWERED_BY_CLIENT, CallRecord, ExecutionRecord
 
 if TYPE_CHECKING:
@@ -394,6 +395,66 @@ class Executions:
                 release=True,
             )
         return self.get(record.exec_id)
+
+    def delete(self, *exec_ids: str, progress: Progress | None = None) -> DeletionResult:
+        """Delete executions (ids or unique prefixes) with their calls, attempts,
+        artifacts and log lines, and the blobs no other artifact uses.
+
+        An execution that ended may be deleted, and so may one that no live runner
+        holds (a waiting execution whose runner left, an orphaned one). Calls of
+        other executions that use one of its outputs (cache hits, replays) keep a
+        copy of it. ``progress(done, total)`` is called after each batch.
+
+        Raises:
+            KitaruStateError: an id matches nothing, or a live runner holds one of the
+                executions (nothing is deleted: cancel it first).
+            KitaruUsageError: no id given.
+
+        Example:
+            >>> KitaruClient().executions.delete("0199c0de").executions  # doctest: +SKIP
+            1
+        """
+        return delete_executions(self._client, exec_ids, progress=progress)
+
+    def prune(
+        self,
+        *,
+        older_than: dt.timedelta | str | None = None,
+        status: ExecutionStatus | str | Iterable[ExecutionStatus | str] | None = None,
+        keep_last: int | None = None,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> DeletionResult:
+        """Delete the executions a retention policy selects, as :meth:`delete` does.
+
+        Selected (in the store) are executions with one of ``status`` (by default
+        the ended ones: completed, failed, cancelled) that ended more than
+        ``older_than`` ago (a ``timedelta`` or ``"30d"``, ``"12h"``, ``"90m"``,
+        ``"2w"``; one that has not ended counts from its last change), except the
+        ``keep_last`` newest of each flow among those with one of ``status``. At
+        least one of ``older_than`` and ``keep_last`` is needed. Executions that a
+        live runner holds are skipped (``skipped`` says why). Blobs no artifact
+        uses any more are deleted, and so are unreferenced blobs older than an hour
+        left by interrupted writes or deletions. ``dry_run=True`` deletes nothing
+        and reports what would go.
+
+        Raises:
+            KitaruUsageError: an invalid duration, status or ``keep_last``, or neither
+                ``older_than`` nor ``keep_last``.
+
+        Example:
+            >>> client = KitaruClient()  # doctest: +SKIP
+            >>> client.executions.prune(older_than="30d", keep_last=10, dry_run=True)  # doctest: +SKIP
+            DeletionResult(dry_run=True, ...)
+        """
+        return prune_executions(
+            self._client,
+            older_than=older_than,
+            status=status,
+            keep_last=keep_last,
+            dry_run=dry_run,
+            progress=progress,
+        )
 
     def wait_for(self, exec_id: str, *, timeout: float | None = None) -> Execution:
         """Block until the execution ends (or waits for input); return it."""

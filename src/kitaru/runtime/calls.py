@@ -246,7 +246,8 @@ class DurableCall:
         value = load_value(self.ctx.artifacts, hit.output, script=self.ctx.script)
         marker = {"kitaru": {"cached_from": {"exec_id": hit.exec_id, "call_id": hit.call_id}}}
         record = replace(self._record(CallStatus.CACHED), ended_at=utcnow(), metadata=marker)
-        self.ctx.store.record_cached_call(record, source=hit)
+        if not self.ctx.store.record_cached_call(record, source=hit):
+            return False, None  # the source's execution was deleted since the lookup: a miss
         return True, value
 
     def begin(self) -> CallScope:

@@ -6,7 +6,8 @@ test module runs ``ALL_TESTS`` against its own stores (see
 lifecycle, waits, replay seeds and logs live in ``lifecycle_suite``, those of
 whole executions, refused writes and copies in ``integrity_suite``, those of
 call listings in ``paging_suite``, those of copying a replay's calls in
-``copy_suite``; all are part of ``ALL_TESTS``.
+``copy_suite``, those of deleting executions in ``retention_suite``; all are
+part of ``ALL_TESTS``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from kitaru.store.conformance.records import (
     only_call,
     run_call,
 )
+from kitaru.store.conformance.retention_suite import RETENTION_TESTS
 from kitaru.store.conformance.wait_suite import WAIT_TESTS
 
 __all__ = ["ALL_TESTS"]
@@ -568,4 +570,5 @@ ALL_TESTS: list[Callable[[MetadataStore], None]] = (
     + WAIT_TESTS
     + PAGING_TESTS
     + COPY_TESTS
+    + RETENTION_TESTS
 )

@@ -30,6 +30,7 @@ from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionR
 from kitaru.store._common import check_exec_id_prefix, pick_exec_id
 from kitaru.store.memory._calls import CallReadMethods
 from kitaru.store.memory._lifecycle import LifecycleMethods
+from kitaru.store.memory._retention import RetentionMethods
 from kitaru.store.memory._rows import (
     artifact_in,
     artifact_out,
@@ -54,11 +55,12 @@ _RUNNING, _COMPLETED, _CACHED, _FAILED = (
 _LONG_AGO = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
-class InMemoryStore(LifecycleMethods, CallReadMethods):
+class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods):
     """A thread-safe :class:`~kitaru.store.base.MetadataStore` that keeps everything in memory.
 
     Executions, calls, artifacts and logs are here; the runner lifecycle,
-    waits and replay seeds come from the method group it extends.
+    waits and replay seeds, call listings and retention come from the method
+    groups it extends.
 
     Args:
         name: How messages name the store.
@@ -277,12 +279,13 @@ class InMemoryStore(LifecycleMethods, CallReadMethods):
                     )
                 )
 
-    def record_cached_call(self, call: CallRecord, *, source: CallRecord) -> None:
+    def record_cached_call(self, call: CallRecord, *, source: CallRecord) -> bool:
         """In one transaction: insert (or update, as in :meth:`begin_attempt`) ``call`` with
         status ``cached`` and the output of ``source`` (a call of another execution);
         merge ``source``'s metadata, then ``call``'s, into the call's metadata; copy
         the artifacts ``source`` saved (not its output) to the call under new ids and
-        ``source``'s log lines to the call. No attempt."""
+        ``source``'s log lines to the call. No attempt. Returns ``False`` and records
+        nothing when ``source``'s output no longer exists (its execution was deleted)."""
         if source.output_artifact_id is None:
             raise KitaruUsageError(
                 f"Call '{source.call_id}' of execution '{source.exec_id}' has no output; "
@@ -290,6 +293,8 @@ class InMemoryStore(LifecycleMethods, CallReadMethods):
             )
         with self._lock:
             self._check_open()
+            if source.output_artifact_id not in self._artifacts:
+                return False
             saved = [
                 self._artifacts[artifact_id]
                 for artifact_id in self._artifacts_of.get(source.exec_id, ())
@@ -318,6 +323,7 @@ class InMemoryStore(LifecycleMethods, CallReadMethods):
             ]
             self._last_log_seq += len(copies)
             self._logs[call.exec_id].extend(copies)
+        return True
 
     def find_cached_call(
         self, cache_key: str, *, exclude_exec_id: str, not_before: dt.datetime | None = None

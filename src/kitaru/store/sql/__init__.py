@@ -29,6 +29,7 @@ from kitaru.store.sql._cache import CacheMethods
 from kitaru.store.sql._calls import CallReadMethods
 from kitaru.store.sql._connection import status_of, status_value
 from kitaru.store.sql._logs import LogMethods
+from kitaru.store.sql._retention import RetentionMethods
 from kitaru.store.sql._runners import LifecycleMethods
 from kitaru.store.sql._seeds import SeedMethods
 from kitaru.store.sql._sqlite import sqlite_url
@@ -42,13 +43,20 @@ _FAILED = CallStatus.FAILED.value
 
 
 class SqlStore(
-    LifecycleMethods, WaitMethods, SeedMethods, CacheMethods, LogMethods, AttemptMethods, CallReadMethods
+    LifecycleMethods,
+    WaitMethods,
+    SeedMethods,
+    CacheMethods,
+    LogMethods,
+    AttemptMethods,
+    CallReadMethods,
+    RetentionMethods,
 ):
     """A :class:`~kitaru.store.base.MetadataStore` on a SQLite file or a PostgreSQL database.
 
     Opening migrates the schema when needed. The store is thread-safe; share
     one instance per process and database. The runner lifecycle, waits and
-    logs, and the call listings come from the method groups it combines;
+    logs, the call listings and retention come from the method groups it combines;
     executions, the call write path and artifacts are here.
 
     Args:

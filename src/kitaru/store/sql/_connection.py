@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, NoReturn, Self, cast
 
 from kitaru._types import ExecutionStatus
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = ["StoreCore", "status_of", "status_value"]
 
+# How SQLite write transactions begin: they then take turns (one writer at a time).
+_SQLITE_WRITE_BEGIN = "BEGIN IMMEDIATE"
+
 
 class StoreCore:
     """The engines, statements and error handling of one SQL store.
@@ -35,7 +39,7 @@ class StoreCore:
     """
 
     def __init__(self, url: str) -> None:
-        self._write_begin = "BEGIN IMMEDIATE"
+        self._write_begin = _SQLITE_WRITE_BEGIN
         self._write_lock: Any = None
         self._errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
         self._integrity_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
@@ -152,6 +156,31 @@ class StoreCore:
 
     def _reading(self) -> Transaction:
         return Transaction(self._engine, None, False)
+
+    # -- links to other executions' artifacts ----------------------------------
+    @property
+    def _writers_take_turns(self) -> bool:
+        """Whether write transactions run one at a time (SQLite): row locks that order
+        concurrent writers are then not needed."""
+        return self._write_begin == _SQLITE_WRITE_BEGIN
+
+    def _linkable_artifacts(self, cursor: Any, artifact_ids: Collection[str]) -> set[str]:
+        """Return those of ``artifact_ids`` that exist, inside the transaction of ``cursor``,
+        and keep them from being deleted until it ends.
+
+        A write that links artifacts of another execution (a cache hit, replay seeds)
+        calls this first. On PostgreSQL it takes a key-share lock on the rows of the
+        executions that own them: a deletion locks those rows for update before it
+        looks for links into them (:mod:`kitaru.store.sql._retention`), so it either
+        finishes first (the artifacts are gone here) or waits for this transaction
+        and then sees its links. SQLite's writers take turns, so no lock is needed.
+        """
+        ids = {"b_artifact_ids": sorted(set(artifact_ids))}
+        if not ids["b_artifact_ids"]:
+            return set()
+        if not self._writers_take_turns:
+            self._s.share_artifact_owners.all(cursor, ids)
+        return {str(row[0]) for row in self._s.existing_artifacts.all(cursor, ids)}
 
     # -- missing rows -------------------------------------------------------
     def _execution_exists(self, exec_id: str, cursor: Any = None) -> bool:
