@@ -196,7 +196,11 @@ class FlowHandle(Generic[R]):
         if record.status is ExecutionStatus.COMPLETED:
             result: Any = None
             if record.result_artifact_id is not None:
-                result = load_value(self._stores.artifacts, store.get_artifact(record.result_artifact_id))
+                result = load_value(
+                    self._stores.artifacts,
+                    store.get_artifact(record.result_artifact_id),
+                    shared_store=store.shared,
+                )
             typed: R = result
             return typed
         failure = record.failure or {"message": record.status.value, "origin": "unknown"}

@@ -148,7 +148,7 @@ def load(exec_id: str, name: str) -> Any:
         record = matches[0][1]
         if record.data is None and record.blob_key is None:
             record = store.get_artifact(record.artifact_id)
-        return load_value(artifacts, record)
+        return load_value(artifacts, record, shared_store=store.shared)
     if not matches:
         all_saved = [a for a in everything if a.artifact_id not in output_ids and a.call_id is not None]
         raise KitaruStateError(

@@ -2,7 +2,8 @@
 
 Small values go inline in the metadata row; larger ones into the artifact
 store first (content-addressed), so a committed row never points at a blob
-that is not fully written.
+that is not fully written. Pickles from a shared store are refused unless
+they are explicitly allowed.
 """
 
 from __future__ import annotations
@@ -59,8 +60,18 @@ def make_artifact(
     )
 
 
-def load_value(artifacts: ArtifactStore, record: ArtifactRecord) -> Any:
-    """Return the value stored in an artifact row (inline data or its blob)."""
+def load_value(artifacts: ArtifactStore, record: ArtifactRecord, *, shared_store: bool) -> Any:
+    """Return the value stored in an artifact row (inline data or its blob).
+
+    Args:
+        artifacts: The artifact store that holds the row's blob.
+        record: The artifact row, with its inline data (or blob key).
+        shared_store: Whether the row comes from a store others can write
+            (``MetadataStore.shared``): pickles from it are refused unless allowed.
+
+    Raises:
+        KitaruStateError: Pickles are refused, or the value cannot be loaded.
+    """
     if record.data is not None:
         data = record.data
     elif record.blob_key is not None:
@@ -72,4 +83,4 @@ def load_value(artifacts: ArtifactStore, record: ArtifactRecord) -> Any:
             f"Artifact {record.artifact_id!r} ({record.name!r}) has neither inline data nor a blob; "
             "it was read without its data. Fetch it with get_artifact()."
         )
-    return deserialize(record.serializer, record.type_path, data)
+    return deserialize(record.serializer, record.type_path, data, shared_store=shared_store)

@@ -109,4 +109,6 @@ class KitaruClient:
         self.artifacts = _Artifacts(self)
 
     def _load_artifact(self, artifact_id: str) -> Any:
-        return load_value(self._artifacts, self._store.get_artifact(artifact_id))
+        return load_value(
+            self._artifacts, self._store.get_artifact(artifact_id), shared_store=self._store.shared
+        )

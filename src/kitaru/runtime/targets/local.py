@@ -42,7 +42,7 @@ def load_inputs(
             f"Execution {record.exec_id} cannot be continued here: its inputs could not be stored "
             f"({reason}). Only the process that started it could have continued it."
         )
-    inputs = load_value(artifacts, store.get_artifact(record.inputs_artifact_id))
+    inputs = load_value(artifacts, store.get_artifact(record.inputs_artifact_id), shared_store=store.shared)
     return tuple(inputs["args"]), dict(inputs["kwargs"])
 
 

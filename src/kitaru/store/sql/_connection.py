@@ -38,6 +38,7 @@ class StoreCore:
         self._errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
         self._integrity_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
         database = sqlite_database(url)
+        self._shared = database is None  # a database server: other users and machines write it too
         if database is not None:
             self._name = database
             self._open_sqlite(url, database)
@@ -97,6 +98,11 @@ class StoreCore:
     def name(self) -> str:
         """The store's location (file path or URL without password), as shown in messages."""
         return self._name
+
+    @property
+    def shared(self) -> bool:
+        """Whether others can write this store: ``True`` for PostgreSQL, ``False`` for a SQLite file."""
+        return self._shared
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._name!r})"
