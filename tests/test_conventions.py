@@ -153,6 +153,7 @@ PINNED: dict[str, list[str]] = {
         "ExecutionStatus",
         "FailureOrigin",
         "FlowHandle",
+        "KitaruArtifactIntegrityError",
         "KitaruBackendError",
         "KitaruClient",
         "KitaruConfig",
@@ -202,6 +203,7 @@ PINNED: dict[str, list[str]] = {
         "parse_answer_text",
     ],
     "kitaru.errors": [
+        "KitaruArtifactIntegrityError",
         "KitaruBackendError",
         "KitaruContextError",
         "KitaruDivergenceError",

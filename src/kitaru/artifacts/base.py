@@ -3,7 +3,8 @@
 Keys are the sha256 hex digest of the content, so equal values are stored
 once. ``put`` writes the whole blob before it returns (and never leaves a
 partial blob under its key), so a metadata row committed afterwards never
-points at a partial blob.
+points at a partial blob. ``get`` checks the content against its key, so a
+blob changed or lost in storage is an error, never a wrong value.
 
 Example:
     >>> from kitaru.artifacts.base import ArtifactStore
@@ -36,7 +37,13 @@ class ArtifactStore(Protocol):
         ...
 
     def get(self, key: str) -> bytes:
-        """Return the blob; ``KitaruStateError`` naming the key when it is missing."""
+        """Return the blob, checked against its key.
+
+        ``KitaruArtifactIntegrityError`` naming the key when it is missing
+        (``reason="missing"``) or its content does not match (``"corrupt"``);
+        a corrupt blob is taken out of its key's place, so that a ``put`` of
+        the same content stores it again.
+        """
         ...
 
     def exists(self, key: str) -> bool:

@@ -6,6 +6,10 @@ a temporary file beside its final path and renames it into place
 when the writer is killed; concurrent writers of the same content (threads or
 processes) are safe because they rename identical bytes onto the same path.
 
+Reading a blob checks its content against its key (the sha256): a blob
+changed on disk is refused, and moved aside to ``root/.corrupt/`` so that
+storing the same content again repairs it.
+
 Example:
     >>> import tempfile
     >>> store = LocalArtifactStore(tempfile.mkdtemp())
@@ -23,13 +27,14 @@ import stat
 import time
 from pathlib import Path
 
-from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
+from kitaru.errors import KitaruArtifactIntegrityError, KitaruBackendError, KitaruUsageError
 
 __all__ = ["LocalArtifactStore"]
 
 _HEX = frozenset("0123456789abcdef")
 _TEMP_PREFIX = "."  # keys are hex, so a dot file is never a blob
 _TEMP_SUFFIX = ".tmp"
+_CORRUPT_DIR = ".corrupt"
 
 
 def _check_key(key: object) -> str:
@@ -162,10 +167,11 @@ class LocalArtifactStore:
             os.close(fd)
 
     def get(self, key: str) -> bytes:
-        """Return the blob stored under ``key``.
+        """Return the blob stored under ``key``, checked against it (its sha256).
 
         Raises:
-            KitaruStateError: No blob has this key (the message names key and root).
+            KitaruArtifactIntegrityError: No blob has this key (``reason="missing"``), or its
+                content does not match the key (``"corrupt"``; the file is moved aside).
             KitaruBackendError: The file could not be read.
 
         Example:
@@ -177,14 +183,45 @@ class LocalArtifactStore:
         path = self.path_for(key)
         try:
             with open(path, "rb") as file:
-                return file.read()
+                data = file.read()
+                actual = hashlib.sha256(data).hexdigest()
+                if actual == key:
+                    return data
+                aside = self._set_aside(path, os.fstat(file.fileno()))
         except FileNotFoundError:
-            raise KitaruStateError(
-                f"No artifact with key {key} in the local artifact store at {self._root} "
-                f"(expected file {path}). The blob was deleted, or the store points at another directory."
+            raise KitaruArtifactIntegrityError(
+                f"The blob {key} is missing from the local artifact store at {self._root} (expected "
+                f"file {path}): it was deleted, or the store points at another directory.",
+                reason="missing",
+                key=key,
             ) from None
         except OSError as exc:
             raise self._backend_error("read", path, exc) from exc
+        moved = (
+            f" It was moved aside to {aside}, so that storing the same content again repairs it."
+            if aside
+            else ""
+        )
+        raise KitaruArtifactIntegrityError(
+            f"The blob {key} in the local artifact store at {self._root} is corrupt: the sha256 of "
+            f"file {path} is {actual}, not its key; it was changed outside Kitaru, or the disk fails.{moved}",
+            reason="corrupt",
+            key=key,
+        )
+
+    def _set_aside(self, path: Path, read: os.stat_result) -> Path | None:
+        """Move a corrupt blob out of its key's place (when it is still the file that was read)."""
+        aside = self._root / _CORRUPT_DIR / f"{path.parent.name}{path.name}.{os.urandom(4).hex()}"
+        try:
+            self._make_dirs(aside.parent)
+            os.rename(path, aside)
+            moved = os.stat(aside)
+            if (moved.st_dev, moved.st_ino) != (read.st_dev, read.st_ino):
+                os.rename(aside, path)  # a writer stored the content again meanwhile: keep that
+                return None
+        except OSError:
+            return None
+        return aside
 
     def exists(self, key: str) -> bool:
         """Whether a blob with this key is stored.

@@ -24,7 +24,12 @@ from typing import Any
 
 from kitaru._types import CallKind, CallStatus, copied_call_id, new_id, utcnow
 from kitaru.artifacts.values import load_value, make_artifact
-from kitaru.errors import KitaruDivergenceError, KitaruStateError, KitaruUsageError
+from kitaru.errors import (
+    KitaruArtifactIntegrityError,
+    KitaruDivergenceError,
+    KitaruStateError,
+    KitaruUsageError,
+)
 from kitaru.records import AttemptRecord, CallRecord
 from kitaru.runtime import pending
 from kitaru.runtime.context import CallScope, ExecutionContext
@@ -247,9 +252,9 @@ class DurableCall:
             return False, None
         try:
             value = load_value(self.ctx.artifacts, hit.output, shared_store=self.ctx.store.shared)
-        except KitaruStateError as exc:
-            # The cache is a shortcut, never a reason to fail: a hit whose output is refused
-            # (a pickle) or unloadable counts as a miss, and the call runs live.
+        except (KitaruArtifactIntegrityError, KitaruStateError) as exc:
+            # The cache is a shortcut, never a reason to fail: a hit whose output is missing,
+            # corrupt, refused (a pickle) or unloadable counts as a miss, and the call runs live.
             self.cache_skipped = {"exec_id": hit.exec_id, "call_id": hit.call_id, "reason": str(exc)}
             return False, None
         marker = {"kitaru": {"cached_from": {"exec_id": hit.exec_id, "call_id": hit.call_id}}}
