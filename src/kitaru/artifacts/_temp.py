@@ -38,7 +38,7 @@ LEGACY_PREFIX = "."
 @functools.cache
 def _this_host() -> str:
     """A short tag of this machine, boot and PID namespace: where a writer's PID means something."""
-    parts = [os.uname().nodename]
+    parts = [os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")]
     try:
         with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as boot:
             parts.append(boot.read().strip())
