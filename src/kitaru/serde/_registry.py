@@ -361,7 +361,7 @@ def _check_pickle(type_path: str, allow_pickle: bool | None, shared_store: bool)
             return
         if setting is None:
             why = (
-                "it comes from a shared store (PostgreSQL or a server), where anyone who can write "
+                "the value comes from a shared store (PostgreSQL or a server), where anyone who can write "
                 f"the store could plant one, and {ALLOW_PICKLE_ENV} is not set"
             )
         else:
