@@ -78,8 +78,11 @@ def test_a_corrupt_blob_is_set_aside_so_the_same_content_can_be_stored_again(tmp
     data = b"payload" * 100
     key = store.put(data)
     _flip_a_byte(store.path_for(key))
-    with pytest.raises(KitaruArtifactIntegrityError):
+    with pytest.raises(KitaruArtifactIntegrityError, match="corrupt"):
         store.get(key)
+    with pytest.raises(KitaruArtifactIntegrityError, match="found corrupt and moved aside") as info:
+        store.get(key)
+    assert info.value.reason == "missing"
     assert store.put(data) == key
     assert store.get(key) == data
 

@@ -206,9 +206,15 @@ class LocalArtifactStore:
                     return data
                 aside = self._set_aside(path, os.fstat(file.fileno()))
         except FileNotFoundError:
+            set_aside = sorted((self._root / _CORRUPT_DIR).glob(f"{key}.*"))
+            why = (
+                f"it was found corrupt and moved aside to {set_aside[-1]}"
+                if set_aside
+                else "it was deleted, or the store points at another directory"
+            )
             raise KitaruArtifactIntegrityError(
                 f"The blob {key} is missing from the local artifact store at {self._root} (expected "
-                f"file {path}): it was deleted, or the store points at another directory.",
+                f"file {path}): {why}.",
                 reason="missing",
                 key=key,
             ) from None
