@@ -40,13 +40,14 @@ def _state(pid: int) -> str:
 
 
 def _open_files_under(pid: int, root: Path) -> list[Path]:
+    """The regular files under ``root`` that the process holds open (not directories it lists)."""
     found = []
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
             target = Path(os.readlink(f"/proc/{pid}/fd/{fd}"))
         except FileNotFoundError:
             continue
-        if target.is_relative_to(root):
+        if target.is_relative_to(root) and target.is_file():
             found.append(target)
     return found
 
@@ -99,7 +100,7 @@ def test_opening_removes_a_killed_writers_temp_file_and_keeps_a_live_writers(
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(timeout=30)
     assert killed_file.exists() and live_file.exists()
-    assert set(_temp_files(root)) == {killed_file, live_file}
+    assert set(_temp_files(root)) == {killed_file, live_file}, (_temp_files(root), killed_file, live_file)
 
     store = LocalArtifactStore(root)  # opening recovers
     assert not killed_file.exists()
