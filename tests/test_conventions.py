@@ -154,6 +154,7 @@ PINNED: dict[str, list[str]] = {
         "ExecutionStatus",
         "FailureOrigin",
         "FlowHandle",
+        "KitaruArtifactIntegrityError",
         "KitaruBackendError",
         "KitaruClient",
         "KitaruConfig",
@@ -205,6 +206,7 @@ PINNED: dict[str, list[str]] = {
         "parse_json_text",
     ],
     "kitaru.errors": [
+        "KitaruArtifactIntegrityError",
         "KitaruBackendError",
         "KitaruContextError",
         "KitaruDivergenceError",

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "KitaruArtifactIntegrityError",
     "KitaruBackendError",
     "KitaruContextError",
     "KitaruDivergenceError",
@@ -91,6 +92,20 @@ class KitaruWaitAbortedError(KitaruExecutionError):
 
 class KitaruBackendError(KitaruRuntimeError):
     """A store or artifact backend failed (database, disk, network)."""
+
+
+class KitaruArtifactIntegrityError(KitaruBackendError):
+    """An artifact's stored bytes are missing, or do not match their recorded sha256.
+
+    Attributes:
+        reason: ``"missing"`` or ``"corrupt"``.
+        key: The sha256 hex digest the bytes should have, when known.
+    """
+
+    def __init__(self, message: str, *, reason: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.key = key
 
 
 class KitaruLogRetrievalError(KitaruBackendError):

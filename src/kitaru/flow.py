@@ -197,8 +197,12 @@ class FlowHandle(Generic[R]):
         if record.status is ExecutionStatus.COMPLETED:
             result: Any = None
             if record.result_artifact_id is not None:
-                artifact = store.get_artifact(record.result_artifact_id)
-                result = load_value(self._stores.artifacts, artifact, script=source_script(record.source))
+                result = load_value(
+                    self._stores.artifacts,
+                    store.get_artifact(record.result_artifact_id),
+                    shared_store=store.shared,
+                    script=source_script(record.source),
+                )
             typed: R = result
             return typed
         failure = record.failure or {"message": record.status.value, "origin": "unknown"}

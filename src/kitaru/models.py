@@ -285,7 +285,8 @@ class DeletionResult(_Record):
     metadata store; ``adopted_artifacts`` counts artifact rows copied into kept
     executions whose cached or replayed calls use them as output. ``blobs`` and
     ``bytes_freed`` count the artifact store's blobs deleted because no artifact
-    uses them any more (blobs shared by content with a kept artifact stay). The
+    uses them any more (blobs shared by content with a kept artifact stay);
+    ``temp_files`` the files that interrupted blob writes left behind. The
     database reuses the space of deleted rows (a SQLite file does not shrink until
     it is vacuumed).
 
@@ -305,6 +306,8 @@ class DeletionResult(_Record):
     adopted_artifacts: int = 0
     blobs: int = 0
     bytes_freed: int = 0
+    temp_files: int = 0
+    """Temporary files of interrupted blob writes removed by a prune (none in a dry run)."""
 
     @property
     def executions(self) -> int:

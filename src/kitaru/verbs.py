@@ -150,7 +150,7 @@ def load(exec_id: str, name: str) -> Any:
         if record.data is None and record.blob_key is None:
             record = store.get_artifact(record.artifact_id)
         script = lambda: source_script(store.get_execution(full_id).source)  # noqa: E731  (only when needed)
-        return load_value(artifacts, record, script=script)
+        return load_value(artifacts, record, shared_store=store.shared, script=script)
     if not matches:
         all_saved = [a for a in everything if a.artifact_id not in output_ids and a.call_id is not None]
         raise KitaruStateError(

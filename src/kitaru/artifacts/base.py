@@ -3,10 +3,11 @@
 Keys are the sha256 hex digest of the content, so equal values are stored
 once. ``put`` writes the whole blob before it returns (and never leaves a
 partial blob under its key), so a metadata row committed afterwards never
-points at a partial blob. Blobs are deleted only when no artifact row
-references them (the metadata store answers which still are); a blob stored
-again since a given moment stays, since a writer may be about to commit a row
-that references it.
+points at a partial blob. ``get`` checks the content against its key, so a
+blob changed or lost in storage is an error, never a wrong value. Blobs are
+deleted only when no artifact row references them (the metadata store answers
+which still are); a blob stored again since a given moment stays, since a
+writer may be about to commit a row that references it.
 
 Example:
     >>> from kitaru.artifacts.base import ArtifactStore
@@ -40,7 +41,13 @@ class ArtifactStore(Protocol):
         ...
 
     def get(self, key: str) -> bytes:
-        """Return the blob; ``KitaruStateError`` naming the key when it is missing."""
+        """Return the blob, checked against its key.
+
+        ``KitaruArtifactIntegrityError`` naming the key when it is missing
+        (``reason="missing"``) or its content does not match (``"corrupt"``);
+        a corrupt blob is taken out of its key's place, so that a ``put`` of
+        the same content stores it again.
+        """
         ...
 
     def exists(self, key: str) -> bool:
@@ -59,4 +66,10 @@ class ArtifactStore(Protocol):
     def list_blobs(self, *, stored_before: float | None = None) -> Iterator[tuple[str, int]]:
         """Yield ``(key, size)`` of every stored blob; with ``stored_before`` (seconds
         since the epoch) only of those last stored before that time."""
+        ...
+
+    def remove_stale_temp_files(self, *, older_than: float = 3600.0) -> int:
+        """Delete what interrupted blob writes left behind (never a live writer's
+        temporary file; one whose writer cannot be seen once nothing wrote to it for
+        ``older_than`` seconds); return how many files were removed."""
         ...

@@ -184,5 +184,7 @@ def _report(out: Output, result: Any, *, listing: bool = False, asking: bool = F
                 out.line(f"  ... and {result.executions - SHOWN_IDS:,} more (-o json lists all)")
         if result.dry_run and not asking:
             out.note("Dry run: nothing was deleted.")
+    if result.temp_files:
+        out.line(f"Removed {_count(result.temp_files, 'temporary file')} of interrupted blob writes.")
     for exec_id, reason in result.skipped.items():
         out.note(f"Kept {exec_id}: {reason}.")

@@ -118,5 +118,8 @@ class KitaruClient:
         record = store.get_artifact(artifact_id)
         # Classes of a script's flow load from that script, looked up only when a value needs it.
         return load_value(
-            self._artifacts, record, script=lambda: source_script(store.get_execution(record.exec_id).source)
+            self._artifacts,
+            record,
+            shared_store=store.shared,
+            script=lambda: source_script(store.get_execution(record.exec_id).source),
         )

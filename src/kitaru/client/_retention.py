@@ -138,14 +138,14 @@ def prune_executions(
     chosen = [r for r in selected if r.exec_id not in skipped]
     result = _delete(client, chosen, dry_run=dry_run, progress=progress)
     blobs, freed = _sweep(client, dry_run=dry_run)
-    # Interrupted blob writes: the artifact store's clean-up of stale temporary files
-    # (LocalArtifactStore.remove_stale_temp_files) belongs here, once the ArtifactStore
-    # protocol offers it.
+    # What interrupted blob writes left behind (never a live writer's file).
+    temp_files = 0 if dry_run else client._artifacts.remove_stale_temp_files()
     return dataclasses.replace(
         result,
         skipped={**skipped, **result.skipped},
         blobs=result.blobs + blobs,
         bytes_freed=result.bytes_freed + freed,
+        temp_files=temp_files,
     )
 
 

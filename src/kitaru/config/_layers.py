@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from kitaru._sources import TRUSTED_PATHS_ENV, find_pyproject, parse_trusted_paths, tool_table
+from kitaru._types import FLAG_WORDS, parse_flag
 from kitaru.errors import KitaruUsageError
 
 __all__ = [
@@ -44,8 +45,6 @@ __all__ = [
 
 #: Keys whose values are secrets: redacted in execution specs and in ``kitaru status``.
 SECRET_PATTERN = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL|AUTH", re.IGNORECASE)
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 _STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -204,12 +203,10 @@ def env_layer(environ: Mapping[str, str] | None = None) -> Layer:
             continue
         source = f"environment variable {var}"
         if name == "cache":
-            lowered = raw.strip().lower()
-            if lowered not in _TRUE | _FALSE:
-                raise KitaruUsageError(
-                    f"{source}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off."
-                )
-            values[name] = lowered in _TRUE
+            flag = parse_flag(raw)
+            if flag is None:
+                raise KitaruUsageError(f"{source}={raw!r} is not a boolean; use {FLAG_WORDS}.")
+            values[name] = flag
         elif name == "retries":
             try:
                 number = int(raw.strip())

@@ -104,7 +104,11 @@ def _answer(ctx: ExecutionContext, record: CallRecord, adapter: Any) -> Any:
             status=ExecutionStatus.CANCELLED,
             failure_origin="cancelled",
         )
-    value = load_value(ctx.artifacts, record.output, script=ctx.script) if record.output is not None else None
+    value = (
+        load_value(ctx.artifacts, record.output, shared_store=ctx.store.shared, script=ctx.script)
+        if record.output is not None
+        else None
+    )
     return typed_answer(adapter, value, wait_name=record.invocation_id)
 
 

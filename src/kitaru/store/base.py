@@ -36,6 +36,16 @@ __all__ = ["MetadataStore"]
 class MetadataStore(Protocol):
     """Storage of executions, calls, attempts and artifact rows."""
 
+    @property
+    def shared(self) -> bool:
+        """Whether others can write this store (a database server, a Kitaru server), not only
+        this machine's user (the embedded SQLite file, memory).
+
+        Values read from a shared store are not trusted to run code: pickles from it are
+        refused unless ``KITARU_ALLOW_PICKLE`` allows them.
+        """
+        ...
+
     # -- executions -------------------------------------------------------
     def create_execution(self, record: ExecutionRecord, *, inputs: ArtifactRecord | None = None) -> None:
         """Insert a new execution (and its inputs artifact) in one transaction."""

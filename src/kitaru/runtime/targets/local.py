@@ -44,7 +44,7 @@ def load_inputs(
             f"({reason}). Only the process that started it could have continued it."
         )
     artifact = store.get_artifact(record.inputs_artifact_id)
-    inputs = load_value(artifacts, artifact, script=source_script(record.source))
+    inputs = load_value(artifacts, artifact, shared_store=store.shared, script=source_script(record.source))
     return tuple(inputs["args"]), dict(inputs["kwargs"])
 
 

@@ -561,6 +561,13 @@ def test_closed_store_refuses_work(store: MetadataStore) -> None:
     store.close()
 
 
+def test_shared_is_a_fixed_flag(store: MetadataStore) -> None:
+    """Whether others can write the store decides whether values from it may run code (pickles)."""
+    assert type(store.shared) is bool
+    add_execution(store)
+    assert store.shared is store.shared
+
+
 #: Every case of the suite, as plain functions of one argument: the store under test.
 ALL_TESTS: list[Callable[[MetadataStore], None]] = (
     [value for name, value in list(globals().items()) if name.startswith("test_") and callable(value)]

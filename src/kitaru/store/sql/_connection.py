@@ -46,6 +46,7 @@ class StoreCore:
         #: Passwords of the URL: never part of a message, even where a driver repeats them.
         self._secrets = url_passwords(url)
         database = sqlite_database(url)
+        self._shared = database is None  # a database server: other users and machines write it too
         if database is not None:
             self._name = database
             self._open_sqlite(url, database)
@@ -133,6 +134,11 @@ class StoreCore:
     def name(self) -> str:
         """The store's location (file path or URL without password), as shown in messages."""
         return self._name
+
+    @property
+    def shared(self) -> bool:
+        """Whether others can write this store: ``True`` for PostgreSQL, ``False`` for a SQLite file."""
+        return self._shared
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._name!r})"
