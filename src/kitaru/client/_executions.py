@@ -20,6 +20,7 @@ from kitaru._bulk import gc_paused
 from kitaru._leases import is_orphaned
 from kitaru._types import ExecutionStatus
 from kitaru.client._convert import to_artifact, to_calls, to_execution, to_log, to_pending_wait
+from kitaru.client._orphans import orphan_error, stuck_orphan
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.models import CheckpointCall, Execution, LogEntry, PendingWait
 from kitaru.records import ANSWERED_BY_CLIENT, CallRecord, ExecutionRecord
@@ -176,7 +177,9 @@ class Executions:
 
         ``checkpoint`` limits them to one call (invocation id, call id or a checkpoint
         name called once). ``follow=True`` returns an iterator that yields new lines
-        until the execution ends.
+        until the execution ends; when its runner is gone with nothing to continue it (an
+        orphan), it yields the last lines and raises :class:`KitaruStateError` saying so
+        and naming the command that resumes it.
         """
         store = self._client._store
         record = self._record(exec_id)
@@ -191,12 +194,17 @@ class Executions:
         store = self._client._store
         after: int | None = None
         while True:
-            ended = store.get_execution(exec_id).status.is_terminal
+            execution = store.get_execution(exec_id)
+            ended = execution.status.is_terminal
+            # Read before the lines: a dead runner writes none after it was seen gone.
+            orphan = None if ended else stuck_orphan(store, execution)
             for record in store.list_logs(exec_id, call_id=call_id, after_seq=after):
                 after = record.seq
                 yield to_log(record)
             if ended:
                 return
+            if orphan is not None:
+                raise orphan_error(orphan)
             time.sleep(poll_interval)
 
     # -- acting -----------------------------------------------------------
@@ -396,16 +404,24 @@ class Executions:
         return self.get(record.exec_id)
 
     def wait_for(self, exec_id: str, *, timeout: float | None = None) -> Execution:
-        """Block until the execution ends (or waits for input); return it."""
+        """Block until the execution ends (or waits for input); return it.
+
+        Raises:
+            KitaruStateError: its runner is gone and nothing continues it (an orphan); the
+                message names the command that resumes it.
+            TimeoutError: ``timeout`` seconds passed first.
+        """
+        store = self._client._store
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.01
         while True:
             record = self._record(exec_id)
-            pending = record.status is ExecutionStatus.WAITING and self._client._store.list_pending_waits(
-                record.exec_id
-            )
+            pending = record.status is ExecutionStatus.WAITING and store.list_pending_waits(record.exec_id)
             if record.status.is_terminal or pending:
                 return self.get(record.exec_id)
+            orphan = stuck_orphan(store, record)
+            if orphan is not None:
+                raise orphan_error(orphan)
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(
                     f"Execution {record.exec_id} is still {record.status.value} after {timeout} s."
