@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import re
+import select
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -287,6 +291,174 @@ def _assert_completed_with_the_answer(work: Path, exec_id: str, first_pid: int, 
         assert kitaru.load(exec_id, "finish") == result
     assert _lines(work / "prepare.log") == [str(first_pid)]  # the completed checkpoint did not run again
     assert len(_lines(work / "finish.log")) == 1
+
+
+# -- answering a wait whose runner died ------------------------------------------------------
+
+
+@pytest.mark.parametrize("kill", ["after the wait is recorded", "while the runner holds the wait"])
+def test_input_continues_a_wait_whose_runner_was_killed(work: Path, kill: str) -> None:
+    if kill == "after the wait is recorded":
+        runner = _runner(work, "asks", "4", "600", KILL_AT="after-begin-wait")
+        exec_id = _exec_id(runner, work)
+        runner.wait(timeout=BOUND)  # it kills itself right after the store recorded the wait
+    else:
+        runner = _runner(work, "asks", "4", "600")
+        exec_id = _exec_id(runner, work)
+        wait_until(lambda: _pending(work, exec_id), timeout=BOUND)
+    _killed(runner)
+    before = _execution(work, exec_id)
+    assert before.status is kitaru.ExecutionStatus.WAITING and before.orphaned and before.pending_waits
+
+    answered = _kitaru(work, "executions", "input", exec_id, "--value", "41")
+
+    assert answered.returncode == 0, answered
+    assert f"Execution {exec_id} completed" in answered.stdout
+    _assert_completed_with_the_answer(work, exec_id, runner.pid, 81)
+
+
+def test_input_continues_a_running_execution_whose_runner_died_before_reentering_the_wait(
+    work: Path,
+) -> None:
+    # A runner holds the wait and is killed; a resume re-runs the flow and is killed just
+    # before it enters the (still pending) wait again: `running`, a pending wait, no runner.
+    first = _runner(work, "asks", "4", "600")
+    exec_id = _exec_id(first, work)
+    wait_until(lambda: _pending(work, exec_id), timeout=BOUND)
+    _killed(first)
+    resumer = _runner(work, "resume", exec_id, KILL_AT="before-begin-wait")
+    resumer.wait(timeout=BOUND)  # it kills itself just before it would enter the wait again
+    _killed(resumer)
+    stuck = _execution(work, exec_id)
+    assert stuck.status is kitaru.ExecutionStatus.RUNNING and stuck.orphaned
+    assert [w.name for w in stuck.pending_waits] == ["wait"]
+
+    answered = _kitaru(work, "executions", "input", exec_id, "--value", "41")
+
+    assert answered.returncode == 0, answered
+    assert f"Execution {exec_id} completed" in answered.stdout
+    _assert_completed_with_the_answer(work, exec_id, first.pid, 81)
+
+
+def test_input_continues_when_the_runner_dies_after_the_answer_before_taking_it_back(work: Path) -> None:
+    # The runner sees the answer and is killed before it takes the execution back; the
+    # input command saw a live runner polling and must not leave with nothing continuing.
+    gate = work / "gate"
+    runner = _runner(work, "asks", "4", "600", KILL_AT="at-take-back", KILL_GATE=str(gate))
+    exec_id = _exec_id(runner, work)
+    wait_until(lambda: _pending(work, exec_id), timeout=BOUND)
+    answering = _kitaru_popen(work, "executions", "input", exec_id, "--value", "41")
+    try:
+        wait_until(lambda: _answered(work, exec_id), timeout=BOUND)
+        gate.touch()  # the runner may now die: the answer is recorded, the runner did not take it yet
+        runner.wait(timeout=BOUND)  # it kills itself as it is about to take the execution back
+        _killed(runner)
+        out, err = answering.communicate(timeout=BOUND)
+    finally:
+        if answering.poll() is None:
+            answering.kill()
+            answering.wait()
+    assert _lines(work / "killed.log") == [str(runner.pid)]
+    assert answering.returncode == 0, (out, err)
+    assert f"Execution {exec_id} completed" in out
+    _assert_completed_with_the_answer(work, exec_id, runner.pid, 81)
+
+
+def test_input_to_a_stopped_runner_continues_or_says_what_to_do(work: Path) -> None:
+    # The runner that polls for the answer is stopped (SIGSTOP) and so never takes it. Within
+    # its lease it counts as alive: input waits for it, then either continues the execution
+    # (the runner counts as gone) or says that the runner did not take the answer and how to
+    # continue it. Never a silent success. Once the runner wakes up, the execution completes
+    # exactly once either way.
+    runner = _runner(work, "asks", "4", "600")
+    try:
+        exec_id = _exec_id(runner, work)
+        wait_until(lambda: _pending(work, exec_id), timeout=BOUND)
+        os.kill(runner.pid, signal.SIGSTOP)
+        answered = subprocess.run(
+            [sys.executable, "-m", "kitaru", "executions", "input", exec_id, "--value", "41"],
+            cwd=work,
+            env=_env(_home(work), KITARU_LEASE_SECONDS="1"),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=BOUND,
+        )
+        os.kill(runner.pid, signal.SIGCONT)
+        out, err = runner.communicate(timeout=BOUND)
+    finally:
+        if runner.poll() is None:
+            os.kill(runner.pid, signal.SIGCONT)
+            runner.kill()
+            runner.wait()
+    if answered.returncode == 0:  # continued by the input command
+        assert f"Execution {exec_id} completed" in answered.stdout, answered
+    else:
+        assert answered.returncode == 1, answered
+        said = answered.stderr
+        assert "was recorded" in said and "has not taken it" in said, said
+        assert f"kitaru executions resume {exec_id}" in said, said
+    assert runner.returncode == 0, (out, err)
+    wait_until(lambda: _execution(work, exec_id).status.is_terminal, timeout=BOUND)
+    _assert_completed_with_the_answer(work, exec_id, runner.pid, 81)
+
+
+def _read_until(fd: int, needle: str, seen: list[str]) -> None:
+    deadline = time.monotonic() + BOUND
+    while needle not in "".join(seen):
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"never saw {needle!r}; output so far: {''.join(seen)!r}"
+        if select.select([fd], [], [], remaining)[0]:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the runner closed the terminal (it died)
+                return
+            if not chunk:
+                return
+            seen.append(chunk.decode(errors="replace"))
+
+
+def test_input_after_an_answer_whose_runner_died_names_the_command_that_continues(work: Path) -> None:
+    # Answered at the runner's own terminal prompt; the runner is killed before it takes
+    # the execution back: the wait is answered, the execution `waiting`, nobody holds it.
+    primary, secondary = pty.openpty()
+    runner = subprocess.Popen(
+        [sys.executable, "runner.py", "asks", "4", "600"],
+        cwd=work,
+        env=_env(_home(work), KILL_AT="at-take-back"),
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+    )
+    os.close(secondary)
+    seen: list[str] = []
+    try:
+        _read_until(primary, "> ", seen)
+        found = re.search(r"execution (\S+) waits for input", "".join(seen))
+        assert found is not None, "".join(seen)
+        exec_id = found.group(1)
+        os.write(primary, b"41\n")
+        runner.wait(timeout=BOUND)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()
+        os.close(primary)
+    assert runner.returncode == -signal.SIGKILL, "".join(seen)
+    left = _execution(work, exec_id)
+    assert left.status is kitaru.ExecutionStatus.WAITING and left.orphaned and not left.pending_waits
+
+    text = _kitaru(work, "executions", "input", exec_id, "--value", "5")
+    as_json = _kitaru(work, "executions", "input", exec_id, "--value", "5", "-o", "json")
+
+    for result in (text, as_json):
+        assert result.returncode == 1, result
+    message = json.loads(as_json.stderr)["error"]["message"]
+    for said in (text.stdout + text.stderr, message):
+        assert "orphaned" in said and f"kitaru executions resume {exec_id}" in said, said
+    resumed = _kitaru(work, "executions", "resume", exec_id)
+    assert resumed.returncode == 0, resumed
+    _assert_completed_with_the_answer(work, exec_id, runner.pid, 81)
 
 
 # -- following and waiting for an orphaned execution --------------------------------------

@@ -2,8 +2,9 @@
 
 The value is validated against the wait's JSON schema before anything is
 recorded; an invalid value changes nothing and the execution keeps waiting.
-When the execution's runner has left, answering continues it in this process,
-so the command waits for the outcome.
+When the execution's runner has left, or is gone (orphaned), answering
+continues it in this process, so the command waits for the outcome; when a live
+runner elsewhere holds it, that runner continues it and the command says so.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from cyclopts import Parameter
 
 from kitaru.cli._executions import client
 from kitaru.cli._humanize import ago
-from kitaru.cli._outcome import await_outcome, exit_code, item_with_result, report
+from kitaru.cli._outcome import await_outcome, exit_code, item_with_result, report, runs_here
 from kitaru.cli._output import Output, OutputOption, UsageProblem, dumps, json_option
 
 __all__ = ["input_"]
@@ -149,6 +150,16 @@ def _interactive(out: Output, kitaru_client: Any, exec_id: str | None, wait: str
     return max((exit_code(e) for i, e in final.items() if i not in aborted), default=0)
 
 
+def _elsewhere(execution: Any) -> bool:
+    """Whether a runner in another process holds the execution and continues it."""
+    return (
+        not execution.status.is_terminal
+        and not execution.pending_waits
+        and execution.runner_id is not None
+        and not runs_here(execution)
+    )
+
+
 def input_(
     exec_id: Annotated[
         str | None, Parameter(help="The waiting execution (id or unique prefix); -i without it offers all.")
@@ -184,10 +195,25 @@ def input_(
     else:
         execution = kitaru_client.executions.input(target, wait=which, value=answer)
     execution = await_outcome(out, kitaru_client, execution, doing="Continuing")
+    stalled = execution.orphaned and not execution.status.is_terminal and not execution.pending_waits
     if out.json:
         out.item(item_with_result(kitaru_client, execution))
+    elif stalled:  # the runner that took the answer died right after
+        out.line(
+            f"The answer is recorded, but execution {execution.exec_id} is orphaned: its runner "
+            f"{execution.runner_id} is gone. Continue it with "
+            f"`kitaru executions resume {execution.exec_id}`.",
+            style="red",
+        )
+    elif _elsewhere(execution):
+        out.line(
+            f"The answer is recorded; runner {execution.runner_id} continues execution "
+            f"{execution.exec_id}. Follow it with: kitaru executions logs {execution.exec_id} --follow"
+        )
     else:
         report(out, execution, what="Execution")
+    if stalled:
+        return 1
     if abort and str(execution.status) == "cancelled":
         return 0  # what was asked for: the aborted wait cancelled the execution
     return exit_code(execution)

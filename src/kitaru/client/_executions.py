@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from kitaru._answers import record_answer
 from kitaru._bulk import gc_paused
-from kitaru._leases import is_orphaned
+from kitaru._leases import is_orphaned, lease_seconds
 from kitaru._types import ExecutionStatus
 from kitaru.client._convert import to_artifact, to_calls, to_execution, to_log, to_pending_wait
-from kitaru.client._orphans import orphan_error, stuck_orphan
+from kitaru.client._orphans import orphan_error, orphan_hint, stuck_orphan
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.models import CheckpointCall, Execution, LogEntry, PendingWait
 from kitaru.records import ANSWERED_BY_CLIENT, CallRecord, ExecutionRecord
@@ -209,10 +209,18 @@ class Executions:
 
     # -- acting -----------------------------------------------------------
     def _pick_wait(self, record: ExecutionRecord, wait: str | None) -> CallRecord:
-        pending = self._client._store.list_pending_waits(record.exec_id)
+        store = self._client._store
+        if record.status.is_terminal:
+            raise KitaruStateError(
+                f"Execution {record.exec_id} already ended ({record.status.value}): it has no pending wait; "
+                "nothing to answer."
+            )
+        pending = store.list_pending_waits(record.exec_id)
         if not pending:
+            orphan = stuck_orphan(store, record)
             raise KitaruStateError(
                 f"Execution {record.exec_id} ({record.status.value}) has no pending wait; nothing to answer."
+                + ("" if orphan is None else f" {orphan_hint(orphan)}")
             )
         if wait is None:
             if len(pending) > 1:
@@ -229,11 +237,13 @@ class Executions:
         raise KitaruStateError(f"Execution {record.exec_id} has no pending wait {wait!r}; pending: {names}.")
 
     def input(self, exec_id: str, *, wait: str | None = None, value: Any = None) -> Execution:
-        """Answer a pending wait; the execution continues (here, when its runner has left).
+        """Answer a pending wait; the execution continues: in the live runner that holds it,
+        or here when its runner left or is gone (an orphan is claimed as ``resume`` claims it).
 
         Raises:
             KitaruWaitValidationError: the value does not fit the wait's schema (nothing recorded).
-            KitaruStateError: no such pending wait.
+            KitaruStateError: no such pending wait; or the answer was recorded but the
+                execution cannot be continued (the error says what to do).
         """
         record = self._record(exec_id)
         call = self._pick_wait(record, wait)
@@ -251,33 +261,68 @@ class Executions:
         store, artifacts = self._client._store, self._client._artifacts
         by = ANSWERED_BY_CLIENT
         if not record_answer(store, artifacts, call, value=value, aborted=aborted, answered_by=by):
+            orphan = stuck_orphan(store, store.get_execution(record.exec_id))
             raise KitaruStateError(
                 f"Wait {call.invocation_id!r} of execution {record.exec_id} was answered meanwhile."
+                + ("" if orphan is None else f" {orphan_hint(orphan)}")
             )
+        self._continue_answered(record.exec_id, call.invocation_id)
+
+    def _continue_answered(self, exec_id: str, wait_name: str) -> None:
+        """Make sure something continues the execution now that its wait is answered.
+
+        - No runner holds it (it left at the wait): it continues here.
+        - Its runner is gone, whatever the status (it died holding the wait, or a resumed
+          run died before it entered the wait again): it is claimed with the same
+          compare-and-set as ``resume`` and continues here.
+        - A live runner holds it ``running`` (it reaches the wait later and takes the
+          answer) or ``waiting`` at another pending wait: that runner continues it.
+        - A live runner holds it ``waiting`` with no wait pending: it is polling for this
+          answer. Returning now would leave nothing continuing should it die before it
+          takes the execution back, so this waits until it did, or died (then as above).
+        """
+        store = self._client._store
+        deadline = time.monotonic() + lease_seconds()
+        delay = 0.005
+        while True:
+            record = store.get_execution(exec_id)
+            if record.status.is_terminal:
+                return
+            left = record.status is ExecutionStatus.WAITING and record.runner_id is None
+            if left or is_orphaned(record):
+                if self._continue_here(record, wait_name):
+                    return
+                # Another process claimed it first: look again at who holds it now.
+            elif record.status is not ExecutionStatus.WAITING or store.list_pending_waits(exec_id):
+                return
+            if time.monotonic() >= deadline:
+                raise KitaruStateError(
+                    f"The answer to wait {wait_name!r} of execution {exec_id} was recorded, but its "
+                    f"runner {record.runner_id} has not taken it within {lease_seconds():g} s, though it "
+                    "still counts as alive. It continues the execution when it does; if that process "
+                    f"is stuck, end it, then continue the execution with `kitaru executions resume "
+                    f"{exec_id}`."
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def _continue_here(self, record: ExecutionRecord, wait_name: str) -> bool:
+        """Claim the execution as it was read and continue it in this process; ``False``
+        when another process claimed it first."""
         try:
-            self._continue_if_left(record.exec_id)
+            return self._client._target.continue_execution(
+                self._client._store,
+                self._client._artifacts,
+                record.exec_id,
+                expected={record.status},
+                expected_runner=record.runner_id,
+            )
         except KitaruStateError as exc:
             raise KitaruStateError(
-                f"The answer to wait {call.invocation_id!r} was recorded, but execution {record.exec_id} "
+                f"The answer to wait {wait_name!r} was recorded, but execution {record.exec_id} "
                 f"could not be continued in this process: {exc} Once its code can be loaded here, "
-                "continue it with executions.resume()."
+                f"continue it with executions.resume() (`kitaru executions resume {record.exec_id}`)."
             ) from exc
-
-    def _continue_if_left(self, exec_id: str) -> bool:
-        """Continue a waiting execution here when no live runner holds it."""
-        store = self._client._store
-        record = store.get_execution(exec_id)
-        if record.status is not ExecutionStatus.WAITING:
-            return False
-        if record.runner_id is not None and not is_orphaned(record):
-            return False  # its runner is still polling and picks the answer up
-        return self._client._target.continue_execution(
-            store,
-            self._client._artifacts,
-            exec_id,
-            expected={ExecutionStatus.WAITING},
-            expected_runner=record.runner_id,
-        )
 
     def resume(self, exec_id: str) -> Execution:
         """Continue a ``waiting`` execution whose input is resolved, or an orphaned one."""
