@@ -317,8 +317,9 @@ def test_input_continues_a_wait_whose_runner_was_killed(work: Path, kill: str) -
     _assert_completed_with_the_answer(work, exec_id, runner.pid, 81)
 
 
+@pytest.mark.parametrize("given", ["with its id", "without an id"])
 def test_input_continues_a_running_execution_whose_runner_died_before_reentering_the_wait(
-    work: Path,
+    work: Path, given: str
 ) -> None:
     # A runner holds the wait and is killed; a resume re-runs the flow and is killed just
     # before it enters the (still pending) wait again: `running`, a pending wait, no runner.
@@ -333,7 +334,8 @@ def test_input_continues_a_running_execution_whose_runner_died_before_reentering
     assert stuck.status is kitaru.ExecutionStatus.RUNNING and stuck.orphaned
     assert [w.name for w in stuck.pending_waits] == ["wait"]
 
-    answered = _kitaru(work, "executions", "input", exec_id, "--value", "41")
+    which = [exec_id] if given == "with its id" else []  # without: the one pending wait is picked
+    answered = _kitaru(work, "executions", "input", *which, "--value", "41")
 
     assert answered.returncode == 0, answered
     assert f"Execution {exec_id} completed" in answered.stdout

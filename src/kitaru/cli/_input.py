@@ -28,6 +28,14 @@ def _ask(prompt: str) -> str | None:
     return None if line == "" else line.strip()
 
 
+def _answerable(kitaru_client: Any) -> list[Any]:
+    """The executions whose pending waits an answer may be for: the waiting ones, and running
+    ones whose runner died before it entered its wait again (answering continues those too)."""
+    executions = kitaru_client.executions
+    orphans = [e for e in executions.list(status="running", limit=None) if e.orphaned]
+    return [*executions.list(status="waiting", limit=None), *orphans]
+
+
 def _single_target(kitaru_client: Any, exec_id: str | None, wait: str | None) -> tuple[str, str | None]:
     """The execution and wait to answer without -i; several candidates are a usage problem."""
     from kitaru.errors import KitaruStateError
@@ -43,7 +51,7 @@ def _single_target(kitaru_client: Any, exec_id: str | None, wait: str | None) ->
         return exec_id, wait
     found = [
         (e.exec_id, w)
-        for e in kitaru_client.executions.list(status="waiting", limit=None)
+        for e in _answerable(kitaru_client)
         for w in kitaru_client.executions.pending_waits(e.exec_id)
         if wait is None or wait in (w.name, w.wait_id)
     ]
@@ -114,8 +122,7 @@ def _interactive(out: Output, kitaru_client: Any, exec_id: str | None, wait: str
         targets = [kitaru_client.executions.get(exec_id, checkpoints=False)]
     else:
         targets = [
-            kitaru_client.executions.get(e.exec_id, checkpoints=False)
-            for e in kitaru_client.executions.list(status="waiting", limit=None)
+            kitaru_client.executions.get(e.exec_id, checkpoints=False) for e in _answerable(kitaru_client)
         ]
     results: list[dict[str, Any]] = []
     answered: dict[str, Any] = {}

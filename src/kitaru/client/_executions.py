@@ -280,9 +280,12 @@ class Executions:
         - A live runner holds it ``waiting`` with no wait pending: it is polling for this
           answer. Returning now would leave nothing continuing should it die before it
           takes the execution back, so this waits until it did, or died (then as above).
+          A runner that neither takes it nor counts as gone within two leases (by then a
+          runner that stopped renewing its lease is gone) is reported, not waited for.
         """
         store = self._client._store
-        deadline = time.monotonic() + lease_seconds()
+        patience = 2 * lease_seconds()
+        deadline = time.monotonic() + patience
         delay = 0.005
         while True:
             record = store.get_execution(exec_id)
@@ -298,7 +301,7 @@ class Executions:
             if time.monotonic() >= deadline:
                 raise KitaruStateError(
                     f"The answer to wait {wait_name!r} of execution {exec_id} was recorded, but its "
-                    f"runner {record.runner_id} has not taken it within {lease_seconds():g} s, though it "
+                    f"runner {record.runner_id} has not taken it within {patience:g} s, though it "
                     "still counts as alive. It continues the execution when it does; if that process "
                     f"is stuck, end it, then continue the execution with `kitaru executions resume "
                     f"{exec_id}`."
