@@ -118,6 +118,8 @@ class FlowHandle(Generic[R]):
 
         Raises:
             KitaruExecutionError: (or a subclass) when the execution failed.
+            KitaruStateError: when the execution was continued elsewhere (after input) and
+                that runner died: the message names the command that resumes it.
             TimeoutError: when ``timeout`` seconds pass first.
         """
         try:
@@ -179,6 +181,8 @@ class FlowHandle(Generic[R]):
         raise _execution_error(self.exec_id, self.flow_name, status, failure, cause)
 
     def _from_store(self, timeout: float | None, *, asked: float | None = None) -> R:
+        from kitaru.client._orphans import orphan_error, stuck_orphan
+
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.01
         store = self._stores.metadata
@@ -186,6 +190,9 @@ class FlowHandle(Generic[R]):
             record = store.get_execution(self.exec_id)
             if record.status.is_terminal:
                 break
+            orphan = stuck_orphan(store, record)
+            if orphan is not None:  # the process that continued it died: nothing ends it now
+                raise orphan_error(orphan)
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(
                     f"Execution {self.exec_id} of flow {self.flow_name!r} is still {record.status.value} "

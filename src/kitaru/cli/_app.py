@@ -96,8 +96,9 @@ CATALOG: tuple[_Command, ...] = (
         "logs",
         "_executions:logs",
         "Show captured log lines; --follow streams them until the execution ends.\n\n"
-        "With --follow -o json each line is a JSON event (log, waiting, terminal); the exit "
-        "code is 0 when the execution completed, 1 when it failed or was cancelled.",
+        "With --follow -o json each line is a JSON event (log, waiting, terminal, orphaned); "
+        "the exit code is 0 when the execution completed, 1 when it failed or was cancelled, "
+        "or when its runner died and nothing continues it (resume it).",
         (
             "kitaru executions logs 0199c0de",
             "kitaru executions logs 0199c0de --checkpoint summarize",

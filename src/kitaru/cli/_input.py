@@ -4,8 +4,9 @@ The value is checked as the flow will take it (the wait's JSON schema, then
 its own type) before anything is recorded; an invalid value changes nothing
 and the execution keeps waiting. When only the schema could be checked here
 (the type's code cannot be loaded in this process), a note says so.
-When the execution's runner has left, answering continues it in this process,
-so the command waits for the outcome.
+When the execution's runner has left, or is gone (orphaned), answering
+continues it in this process, so the command waits for the outcome; when a live
+runner elsewhere holds it, that runner continues it and the command says so.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from cyclopts import Parameter
 
 from kitaru.cli._executions import client, refuse_empty_id
 from kitaru.cli._humanize import ago
-from kitaru.cli._outcome import await_outcome, exit_code, item_with_result, report
+from kitaru.cli._outcome import await_outcome, exit_code, item_with_result, report, runs_here
 from kitaru.cli._output import JSON_SOURCES_HELP, Output, OutputOption, UsageProblem, dumps, json_option
 
 __all__ = ["input_"]
@@ -44,6 +45,14 @@ def _noting_warnings(call: Callable[[], Any], note: Callable[[str], None]) -> An
                 note(f"Note: {warning.message}")
 
 
+def _answerable(kitaru_client: Any) -> list[Any]:
+    """The executions whose pending waits an answer may be for: the waiting ones, and running
+    ones whose runner died before it entered its wait again (answering continues those too)."""
+    executions = kitaru_client.executions
+    orphans = [e for e in executions.list(status="running", limit=None) if e.orphaned]
+    return [*executions.list(status="waiting", limit=None), *orphans]
+
+
 def _single_target(kitaru_client: Any, exec_id: str | None, wait: str | None) -> tuple[str, str | None]:
     """The execution and wait to answer without -i; several candidates are a usage problem."""
     from kitaru.errors import KitaruStateError
@@ -59,7 +68,7 @@ def _single_target(kitaru_client: Any, exec_id: str | None, wait: str | None) ->
         return exec_id, wait
     found = [
         (e.exec_id, w)
-        for e in kitaru_client.executions.list(status="waiting", limit=None)
+        for e in _answerable(kitaru_client)
         for w in kitaru_client.executions.pending_waits(e.exec_id)
         if wait is None or wait in (w.name, w.wait_id)
     ]
@@ -135,8 +144,7 @@ def _interactive(out: Output, kitaru_client: Any, exec_id: str | None, wait: str
         targets = [kitaru_client.executions.get(exec_id, checkpoints=False)]
     else:
         targets = [
-            kitaru_client.executions.get(e.exec_id, checkpoints=False)
-            for e in kitaru_client.executions.list(status="waiting", limit=None)
+            kitaru_client.executions.get(e.exec_id, checkpoints=False) for e in _answerable(kitaru_client)
         ]
     results: list[dict[str, Any]] = []
     answered: dict[str, Any] = {}
@@ -169,6 +177,16 @@ def _interactive(out: Output, kitaru_client: Any, exec_id: str | None, wait: str
             report(out, execution, what="Execution")
     aborted = {r["exec_id"] for r in results if r["action"] == "aborted"}
     return max((exit_code(e) for i, e in final.items() if i not in aborted), default=0)
+
+
+def _elsewhere(execution: Any) -> bool:
+    """Whether a runner in another process holds the execution and continues it."""
+    return (
+        not execution.status.is_terminal
+        and not execution.pending_waits
+        and execution.runner_id is not None
+        and not runs_here(execution)
+    )
 
 
 def input_(
@@ -216,10 +234,25 @@ def input_(
             lambda: kitaru_client.executions.input(target, wait=which, value=answer), out.note
         )
     execution = await_outcome(out, kitaru_client, execution, doing="Continuing")
+    stalled = execution.orphaned and not execution.status.is_terminal and not execution.pending_waits
     if out.json:
         out.item(item_with_result(kitaru_client, execution))
+    elif stalled:  # the runner that took the answer died right after
+        out.line(
+            f"The answer is recorded, but execution {execution.exec_id} is orphaned: its runner "
+            f"{execution.runner_id} is gone. Continue it with "
+            f"`kitaru executions resume {execution.exec_id}`.",
+            style="red",
+        )
+    elif _elsewhere(execution):
+        out.line(
+            f"The answer is recorded; runner {execution.runner_id} continues execution "
+            f"{execution.exec_id}. Follow it with: kitaru executions logs {execution.exec_id} --follow"
+        )
     else:
         report(out, execution, what="Execution")
+    if stalled:
+        return 1
     if abort and str(execution.status) == "cancelled":
         return 0  # what was asked for: the aborted wait cancelled the execution
     return exit_code(execution)
