@@ -3,8 +3,12 @@
 Each trial forks a process that runs a flow on its own fresh data directory
 and kills it with SIGKILL at a random point of its progress: before the execution exists,
 between checkpoints, inside a checkpoint, while a large output is hashed and
-written to the artifact store, while the store commits. A second forked
-process then recovers the execution (``resume`` of the orphan). The trial
+written to the artifact store, while the store commits; and, in some trials,
+exactly at two points a clock cannot aim at: right after the flow's wait was
+recorded (the runner dies before it polls for the answer or releases the
+execution), and in the middle of a blob write (its temporary file written, not
+yet renamed). A second forked process then recovers the execution: it answers
+the pending wait (which continues the execution) or resumes the orphan. The trial
 checks the result, that no checkpoint that had completed before the kill ran
 again, and the integrity of the store and the artifact directory, with no
 temporary file of a killed blob write left behind.
@@ -34,7 +38,10 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
 TRIALS = int(os.environ.get("KITARU_CRASH_TRIALS", "60"))
 STEPS = 6
+WAIT_AFTER = 2  # the flow waits for input after this step
+ANSWER = 7
 BIG = 200_000  # bytes: stored as a blob in the artifact store, not inline
+KILL_POINTS = ("clock", "clock", "clock", "after_wait_recorded", "mid_blob_write")
 
 
 def _mark(line: str) -> None:
@@ -60,10 +67,37 @@ def crashable(pauses: list[float]) -> int:
     for i in range(STEPS):
         value = crunch(i, pauses[i])
         total += len(value) if isinstance(value, bytes) else value
+        if i == WAIT_AFTER:  # the runner records the wait and leaves at once (timeout 0)
+            total += kitaru.wait(schema=int, name="approve", timeout=0)
     return total
 
 
-EXPECTED = sum(i * i for i in range(0, STEPS, 2)) + BIG // 32 * 32 * len(range(1, STEPS, 2))
+EXPECTED = sum(i * i for i in range(0, STEPS, 2)) + BIG // 32 * 32 * len(range(1, STEPS, 2)) + ANSWER
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _arm(kill_point: str) -> None:
+    """In the child only: die exactly at ``kill_point`` (wrapping what the flow calls there)."""
+    if kill_point == "after_wait_recorded":
+        begin_wait = SqlStore.begin_wait
+
+        def begin_wait_then_die(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            begin_wait(self, *args, **kwargs)
+            _die()
+
+        SqlStore.begin_wait = begin_wait_then_die  # type: ignore[method-assign]
+    elif kill_point == "mid_blob_write":
+        replace = os.replace
+
+        def replace_or_die(src, dst, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if str(src).endswith(".tmp"):
+                _die()  # the temporary file is written and closed, not yet renamed into place
+            return replace(src, dst, *args, **kwargs)
+
+        os.replace = replace_or_die
 
 
 def _in_child(fn, report: Path) -> int:  # type: ignore[no-untyped-def]
@@ -81,12 +115,17 @@ def _in_child(fn, report: Path) -> int:  # type: ignore[no-untyped-def]
     return pid
 
 
-def _run_flow(home: Path, side: Path, pauses: list[float], ready: int) -> None:
+def _run_flow(home: Path, side: Path, pauses: list[float], ready: int, kill_point: str) -> None:
     os.environ["KITARU_HOME"] = str(home)
     os.environ["KITARU_TRIAL_SIDE_EFFECTS"] = str(side)
-    KitaruClient()  # open (and create) the store first, so the kill lands in the flow itself
+    client = KitaruClient()  # open (and create) the store first, so the kill lands in the flow itself
+    _arm(kill_point)
     os.write(ready, b"1")
-    crashable.run(pauses).wait(timeout=60)
+    handle = crashable.run(pauses)
+    execution = client.executions.wait_for(handle.exec_id, timeout=60)
+    if execution.pending_waits:  # the runner left at the wait: answering continues it here
+        client.executions.input(execution.exec_id, wait="approve", value=ANSWER)
+        client.executions.wait_for(execution.exec_id, timeout=60)
 
 
 def _wait_for_starts(side: Path, count: int) -> None:
@@ -106,11 +145,24 @@ def _recover(home: Path, side: Path) -> None:
     latest = client.executions.latest()
     if latest is None:
         return  # killed before the execution existed: nothing to recover
-    if not latest.status.is_terminal:
-        assert latest.orphaned, f"the killed runner should be seen as gone: {latest}"
-        client.executions.resume(latest.exec_id)
-    done = client.executions.wait_for(latest.exec_id, timeout=60)
+    for _ in range(3):  # at most: resume the orphan, answer the wait it reaches, done
+        execution = client.executions.get(latest.exec_id)
+        if execution.status.is_terminal:
+            break
+        if execution.pending_waits:  # waiting, or its runner died right after recording the wait
+            client.executions.input(execution.exec_id, wait="approve", value=ANSWER)
+        else:
+            assert execution.orphaned, f"the killed runner should be seen as gone: {execution}"
+            client.executions.resume(execution.exec_id)
+        client.executions.wait_for(execution.exec_id, timeout=60)
+    done = client.executions.get(latest.exec_id)
     assert done.status is kitaru.ExecutionStatus.COMPLETED, done.failure
+
+
+def _prune_all(home: Path) -> None:
+    os.environ["KITARU_HOME"] = str(home)
+    result = KitaruClient().executions.prune(older_than="0s", status=["completed", "failed", "cancelled"])
+    assert result.executions <= 1, result
 
 
 def _starts(side: Path) -> dict[str, int]:
@@ -132,6 +184,15 @@ def _completed_calls(db: Path) -> set[str]:
         if not executions:
             return set()
         return {c.invocation_id for c in store.load_journal(executions[0].exec_id) if c.status.is_done}
+    finally:
+        store.close()
+
+
+def _pending_waits(db: Path) -> set[str]:
+    store = SqlStore.open_sqlite(db)
+    try:
+        (execution,) = store.list_executions(limit=5)
+        return {c.invocation_id for c in store.list_pending_waits(execution.exec_id)}
     finally:
         store.close()
 
@@ -168,31 +229,41 @@ def test_sigkill_at_random_points_never_loses_or_repeats_completed_work(tmp_path
         "before_first_checkpoint": 0,
         "partial": 0,
         "re_ran_incomplete": 0,
+        **{f"armed_{point}": 0 for point in KILL_POINTS if point != "clock"},
     }
     for trial in range(TRIALS):
         where = f"trial {trial} (KITARU_CRASH_SEED={seed})"
         home, side, report = tmp_path / f"t{trial}", tmp_path / f"t{trial}.side", tmp_path / f"t{trial}.err"
         pauses = [rng.choice([0.0, 0.001, 0.004]) for _ in range(STEPS)]
+        kill_point = rng.choice(KILL_POINTS)
+        where += f" killed at {kill_point}"
         ready_r, ready_w = os.pipe()
-        pid = _in_child(functools.partial(_run_flow, home, side, pauses, ready_w), report)
+        pid = _in_child(functools.partial(_run_flow, home, side, pauses, ready_w, kill_point), report)
         os.close(ready_w)
         os.read(ready_r, 1)  # the child's store is open; the flow starts now
         os.close(ready_r)
-        # Where the kill lands is chosen by the flow's progress, not by the clock alone, so a
-        # loaded machine (a slower flow) moves no kill past the end: before the first
-        # checkpoint, or a few milliseconds after the k-th checkpoint started.
-        after_starts = rng.randint(0, STEPS)
-        if after_starts:
-            _wait_for_starts(side, after_starts)
-        time.sleep(rng.uniform(0.0, 0.004))
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        if kill_point == "clock":
+            # Where the kill lands is chosen by the flow's progress, not by the clock alone, so a
+            # loaded machine (a slower flow) moves no kill past the end: before the first
+            # checkpoint, or a few milliseconds after the k-th checkpoint started.
+            after_starts = rng.randint(0, STEPS)
+            if after_starts:
+                _wait_for_starts(side, after_starts)
+            time.sleep(rng.uniform(0.0, 0.004))
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        else:
+            outcomes[f"armed_{kill_point}"] += 1  # the child kills itself at that point
         _, status = os.waitpid(pid, 0)
         if os.WIFSIGNALED(status):
             outcomes["killed"] += 1
         else:
             assert os.WEXITSTATUS(status) == 0, f"{where}: the flow failed: {report.read_text()}"
             outcomes["finished_before_kill"] += 1
+        if kill_point == "mid_blob_write":  # the kill really left a half-done write behind
+            assert [p for p in home.rglob("*.tmp") if p.is_file()], f"{where}: no temporary file"
+        elif kill_point == "after_wait_recorded":  # ... and a recorded wait its runner never saw
+            assert "approve" in _pending_waits(home / "kitaru.db"), f"{where}: no pending wait"
         completed_before = _completed_calls(home / "kitaru.db")
         starts_before = _starts(side)
         if not (home / "kitaru.db").exists() or not starts_before:
@@ -211,7 +282,7 @@ def test_sigkill_at_random_points_never_loses_or_repeats_completed_work(tmp_path
         assert not leftovers, f"{where}: temporary files survived recovery: {leftovers}"
         starts_after = _starts(side)
         for name in completed_before:
-            assert starts_after[name] == starts_before[name], f"{where}: completed {name} ran again"
+            assert starts_after.get(name) == starts_before.get(name), f"{where}: completed {name} ran again"
         if any(starts_after[n] > c for n, c in starts_before.items() if n not in completed_before):
             outcomes["re_ran_incomplete"] += 1  # killed inside a checkpoint: it runs again, as it must
         if (home / "kitaru.db").exists() and completed_before | set(starts_after):
@@ -227,9 +298,18 @@ def test_sigkill_at_random_points_never_loses_or_repeats_completed_work(tmp_path
                     done = {
                         c.invocation_id for c in store.load_journal(execution.exec_id) if c.status.is_done
                     }
-                    assert len(done) == STEPS, where
+                    assert len(done) == STEPS + 1, where  # the checkpoints and the wait
             finally:
                 store.close()
+        # A prune of everything removes what the kill left without harming the store.
+        if (home / "kitaru.db").exists():
+            pid = _in_child(functools.partial(_prune_all, home), report)
+            _, status = os.waitpid(pid, 0)
+            assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, (
+                f"{where}: prune failed: {report.read_text() if report.exists() else status}"
+            )
+            assert not [p for p in home.rglob("*.tmp") if p.is_file()], f"{where}: temporary files after prune"
+            check_integrity(home)
     # the random delays must actually have interrupted runs, not only watched them finish
     print(f"crash trials: {outcomes}")
     assert outcomes["killed"] >= TRIALS // 3, outcomes
