@@ -8,12 +8,21 @@ no longer exists; elsewhere, when its heartbeat is older than the lease.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 
 from kitaru._types import ExecutionStatus, utcnow
+from kitaru.errors import KitaruUsageError
 from kitaru.records import ExecutionRecord
 
-__all__ = ["heartbeat_seconds", "is_orphaned", "lease_seconds", "new_runner_id", "pid_alive"]
+__all__ = [
+    "heartbeat_seconds",
+    "is_orphaned",
+    "lease_seconds",
+    "lease_settings",
+    "new_runner_id",
+    "pid_alive",
+]
 
 
 def _host_name() -> str:
@@ -28,14 +37,72 @@ def _host_name() -> str:
 _HOST = _host_name()
 
 
+_DEFAULT_HEARTBEAT = 2.0
+_DEFAULT_LEASE = 30.0
+_HEARTBEAT_ENV = "KITARU_HEARTBEAT_SECONDS"
+_LEASE_ENV = "KITARU_LEASE_SECONDS"
+_parsed: dict[tuple[str, str], float] = {}
+
+
+def _seconds(var: str, default: float) -> float:
+    """The number of seconds set in ``var`` (the default when unset or empty), validated."""
+    raw = os.environ.get(var)
+    if raw is None or not raw.strip():
+        return default
+    value = _parsed.get((var, raw))
+    if value is not None:
+        return value
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise KitaruUsageError(
+            f"environment variable {var}={raw!r} is not a number of seconds greater than 0. "
+            f"Set it to a positive number (e.g. {default:g}), or unset it for the default of {default:g} s."
+        )
+    _parsed[(var, raw)] = value
+    return value
+
+
 def heartbeat_seconds() -> float:
-    """How often a runner renews its lease (``KITARU_HEARTBEAT_SECONDS``, default 2)."""
-    return float(os.environ.get("KITARU_HEARTBEAT_SECONDS", "2"))
+    """How often a runner renews its lease (``KITARU_HEARTBEAT_SECONDS``, default 2).
+
+    Raises:
+        KitaruUsageError: The variable is not a finite number of seconds greater than 0.
+    """
+    return _seconds(_HEARTBEAT_ENV, _DEFAULT_HEARTBEAT)
 
 
 def lease_seconds() -> float:
-    """How old a heartbeat may be before its runner counts as gone (``KITARU_LEASE_SECONDS``, default 30)."""
-    return float(os.environ.get("KITARU_LEASE_SECONDS", "30"))
+    """How old a heartbeat may be before its runner counts as gone (``KITARU_LEASE_SECONDS``, default 30).
+
+    Raises:
+        KitaruUsageError: The variable is not a finite number of seconds greater than 0.
+    """
+    return _seconds(_LEASE_ENV, _DEFAULT_LEASE)
+
+
+def lease_settings() -> tuple[float, float]:
+    """Return ``(heartbeat, lease)`` seconds for a runner, checked together: the lease must
+    be at least twice the heartbeat interval, or one late beat would make a live runner
+    look gone. A runner checks them before it starts anything.
+
+    Raises:
+        KitaruUsageError: Either variable is invalid, or the lease is too short for the heartbeat.
+    """
+    heartbeat, lease = heartbeat_seconds(), lease_seconds()
+    if lease < 2 * heartbeat:
+
+        def shown(var: str, value: float) -> str:
+            return f"{var}={value:g}" if os.environ.get(var, "").strip() else f"{var}={value:g} (the default)"
+
+        raise KitaruUsageError(
+            f"{shown(_LEASE_ENV, lease)} must be at least twice {shown(_HEARTBEAT_ENV, heartbeat)}: "
+            "a runner renews its lease once per heartbeat, and one late beat must not make it look gone. "
+            f"Raise {_LEASE_ENV} or lower {_HEARTBEAT_ENV}."
+        )
+    return heartbeat, lease
 
 
 def new_runner_id() -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kitaru._leases import heartbeat_seconds, new_runner_id
+from kitaru._leases import lease_settings, new_runner_id
 from kitaru._types import ExecutionStatus, new_id, utcnow
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.artifacts.values import make_artifact
@@ -140,8 +140,13 @@ class RunSettings:
     """``False`` in a replay: calls from the frontier on run live, even with ``cache=True``."""
     retries: int = 0
     runner_id: str = ""
-    claimed: bool = False
-    """The caller already claimed the execution for ``runner_id`` (a continuation)."""
+    claimed: ExecutionRecord | None = None
+    """The execution as the caller's claim for ``runner_id`` left it (a continuation): the run
+    starts from that claim instead of starting the execution itself."""
+    heartbeat_seconds: float = 2.0
+    """How often the runner renews its lease (``KITARU_HEARTBEAT_SECONDS``)."""
+    lease_seconds: float = 30.0
+    """How long a renewal holds (``KITARU_LEASE_SECONDS``)."""
     overrides: dict[str, Any] = field(default_factory=dict)
     interactive: bool = True
     log_sink: Callable[[MetadataStore, str], Any] | None = None
@@ -161,13 +166,10 @@ def _run_once(
     store: MetadataStore,
     artifacts: ArtifactStore,
     settings: RunSettings,
-    claimed: bool,
+    claimed: ExecutionRecord | None,
     journal: Sequence[CallRecord] | None,
 ) -> tuple[Any, BaseException | None, ExecutionContext]:
-    if claimed:
-        record = store.get_execution(exec_id)
-    else:
-        record = store.start_execution(exec_id, runner_id=settings.runner_id)
+    record = claimed or store.start_execution(exec_id, runner_id=settings.runner_id)
     ctx = ExecutionContext.from_journal(
         store.load_journal(exec_id) if journal is None else journal,
         exec_id=exec_id,
@@ -185,7 +187,7 @@ def _run_once(
     if record.cancel_requested:
         ctx.cancel_event.set()
     register_running(ctx)
-    heartbeat = Heartbeat(ctx, heartbeat_seconds()).start()
+    heartbeat = Heartbeat(ctx, settings.heartbeat_seconds).start()
     token = enter_execution(ctx)
     try:
         if ctx.cancel_event.is_set():
@@ -243,7 +245,9 @@ def run_in_place(
     releases the runner: the outcome is then ``waiting`` and the execution
     continues elsewhere when its input arrives.
     """
-    settings = settings or RunSettings()
+    if settings is None:
+        heartbeat, lease = lease_settings()
+        settings = RunSettings(heartbeat_seconds=heartbeat, lease_seconds=lease)
     if not settings.runner_id:
         settings = replace(settings, runner_id=new_runner_id())
     outcome = outcome or Outcome(status=ExecutionStatus.RUNNING)
@@ -257,7 +261,7 @@ def run_in_place(
                 store=store,
                 artifacts=artifacts,
                 settings=settings,
-                claimed=settings.claimed and run_number == 0,
+                claimed=settings.claimed if run_number == 0 else None,
                 journal=settings.journal if run_number == 0 else None,
             )
             if isinstance(error, RunnerReleased):
