@@ -25,12 +25,13 @@ _CACHED = CallStatus.CACHED.value
 class CacheMethods(StoreCore):
     """The methods of :class:`~kitaru.store.sql.SqlStore` for the cross-execution cache."""
 
-    def record_cached_call(self, call: CallRecord, *, source: CallRecord) -> None:
+    def record_cached_call(self, call: CallRecord, *, source: CallRecord, epoch: int | None = None) -> None:
         """In one transaction: insert (or update, as in :meth:`begin_attempt`) ``call`` with
         status ``cached`` and the output of ``source`` (a call of another execution);
         merge ``source``'s metadata, then ``call``'s, into the call's metadata; copy
         the artifacts ``source`` saved (not its output) to the call under new ids and
-        ``source``'s log lines to the call. No attempt."""
+        ``source``'s log lines to the call. No attempt. With ``epoch``: only while it is
+        the execution's (``KitaruFencedError`` otherwise, nothing written)."""
         if source.output_artifact_id is None:
             raise KitaruUsageError(
                 f"Call '{source.call_id}' of execution '{source.exec_id}' has no output; "
@@ -40,6 +41,7 @@ class CacheMethods(StoreCore):
         s = self._s
         try:
             with self._writing() as cur:
+                self._fence(cur, call.exec_id, epoch)
                 row = s.upsert_cached_call.one(cur, params)
                 call_id = row[0] if row else call.call_id
                 old = s.lock_call_metadata.one(cur, {"b_call_id": call_id})

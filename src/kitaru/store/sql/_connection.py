@@ -13,7 +13,7 @@ import sqlite3
 from typing import TYPE_CHECKING, Any, NoReturn, Self, cast
 
 from kitaru._types import ExecutionStatus
-from kitaru.errors import KitaruBackendError, KitaruError, KitaruStateError
+from kitaru.errors import KitaruBackendError, KitaruError, KitaruFencedError, KitaruStateError
 from kitaru.store._common import status_of
 from kitaru.store.sql._migrate import HEAD_REVISION
 from kitaru.store.sql._prepared import Transaction
@@ -153,6 +153,34 @@ class StoreCore:
             f"No attempt with id '{attempt_id}' of call '{call_id}' in store '{self._name}'. "
             "Record the attempt with begin_attempt() before ending it."
         )
+
+    # -- fencing ------------------------------------------------------------
+    def _fence(self, cursor: Any, exec_id: str, epoch: int | None, *, exclusive: bool = False) -> None:
+        """Refuse a runner's write whose ``epoch`` is not the execution's (the first statement
+        of its transaction; ``None``: not a runner's write, nothing checked). The execution's
+        row stays locked until the commit: ``exclusive`` for a write that changes that row.
+
+        Raises:
+            KitaruFencedError: The execution's epoch is another one.
+            KitaruStateError: The execution does not exist.
+        """
+        if epoch is None:
+            return
+        stmt = self._s.lock_epoch if exclusive else self._s.share_epoch
+        row = stmt.one(cursor, {"b_exec_id": exec_id})
+        if row is None:
+            self._missing_execution(exec_id)
+        if row[0] != epoch:
+            raise KitaruFencedError(exec_id, epoch, int(row[0]), store=self._name)
+
+    def _fence_call(self, cursor: Any, call_id: str, epoch: int | None) -> None:
+        """:meth:`_fence` for a write to the call ``call_id`` of the runner's execution (a
+        missing call is left to the write itself to report)."""
+        if epoch is None:
+            return
+        row = self._s.share_call_epoch.one(cursor, {"b_call_id": call_id})
+        if row is not None and row[1] != epoch:
+            raise KitaruFencedError(str(row[0]), epoch, int(row[1]), store=self._name)
 
     # -- errors -------------------------------------------------------------
     def _raise_for_execution(self, exec_id: str, what: str, exc: BaseException) -> NoReturn:
