@@ -11,12 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.errors import KitaruContextError, KitaruDivergenceError
 from kitaru.records import CallRecord
+from kitaru.runtime.writes import RunnerStore
 from kitaru.store.base import MetadataStore
 
 if TYPE_CHECKING:
@@ -73,12 +74,31 @@ class ExecutionContext:
     """``False`` in a replay: no call is answered from the cache, whatever its setting."""
     cancel_reason: str | None = None
     """Who asked to cancel (e.g. Ctrl-C), when known; recorded with the cancellation."""
+    epoch: InitVar[int | None] = None
+    """The epoch of the runner's claim (its fencing token); ``None``: writes are not fenced."""
+    lease_seconds: InitVar[float] = 30.0
+    writes: RunnerStore = field(init=False)
+    """Every write of this run goes through it: fenced, retried through store outages."""
+
+    def __post_init__(self, epoch: int | None, lease_seconds: float) -> None:
+        self.writes = RunnerStore(
+            self.store,
+            self.exec_id,
+            self.runner_id,
+            epoch=epoch,
+            lease_seconds=lease_seconds,
+            on_stop=lambda _: self._interrupt(),
+        )
 
     def request_cancel(self, reason: str | None = None) -> None:
         """Mark the execution cancelled and interrupt running async checkpoint calls."""
         if reason is not None and self.cancel_reason is None:
             self.cancel_reason = reason
         self.cancel_event.set()
+        self._interrupt()
+
+    def _interrupt(self) -> None:
+        """Cancel the running async checkpoint calls (a cancel, or the runner must stop)."""
         with self.lock:
             tasks = list(self.async_tasks)
         for loop, task in tasks:

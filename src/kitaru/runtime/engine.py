@@ -9,6 +9,7 @@ are reused from the journal; the first call without a record runs live.
 from __future__ import annotations
 
 import inspect
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,7 @@ from kitaru._types import ExecutionStatus, new_id, utcnow
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.artifacts.values import make_artifact
 from kitaru.errors import (
+    KitaruBackendError,
     KitaruDivergenceError,
     KitaruExecutionError,
     KitaruUsageError,
@@ -34,7 +36,7 @@ from kitaru.runtime.context import (
 )
 from kitaru.runtime.failures import failure_from, type_path
 from kitaru.runtime.heartbeat import Heartbeat
-from kitaru.runtime.signals import ExecutionCancelled, RunnerReleased
+from kitaru.runtime.signals import ExecutionCancelled, RunnerFenced, RunnerReleased, StoreLost
 from kitaru.serde import serialize
 from kitaru.store.base import MetadataStore
 
@@ -56,7 +58,11 @@ class FlowEntry:
 
 @dataclass(eq=False)
 class Outcome:
-    """How a run of an execution ended, as seen by the process that ran it."""
+    """How a run of an execution ended, as seen by the process that ran it.
+
+    ``status`` ``waiting`` means this runner left the execution (a wait timed out, or
+    another runner took it over): whoever continues it records its end in the store.
+    """
 
     status: ExecutionStatus
     value: Any = None
@@ -178,6 +184,8 @@ def _run_once(
         artifacts=artifacts,
         cache_enabled=settings.cache,
         runner_id=settings.runner_id,
+        epoch=record.epoch,
+        lease_seconds=settings.lease_seconds,
     )
     ctx.overrides = dict(settings.overrides)
     ctx.interactive = settings.interactive
@@ -194,7 +202,7 @@ def _run_once(
             raise ExecutionCancelled(exec_id)
         value = _run_body(target, args, kwargs)
     except BaseException as exc:
-        return None, ctx.divergence or exc, ctx
+        return None, _stopped(ctx) or ctx.divergence or exc, ctx
     finally:
         exit_execution(token)
         ctx.shutdown_pool()
@@ -205,6 +213,57 @@ def _run_once(
     if ctx.divergence is not None:
         return None, ctx.divergence, ctx
     return value, None, ctx
+
+
+def _stopped(ctx: ExecutionContext) -> BaseException | None:
+    """Why the runner had to stop, whatever the body raised on its way out: fenced off, or
+    the store lost (user code may have turned the signal into another exception)."""
+    return ctx.writes.stopped
+
+
+def _fenced_off(ctx: ExecutionContext, fenced: RunnerFenced, outcome: Outcome) -> None:
+    """The runner lost the execution to another one: say so, write nothing, and let the
+    handle follow the execution in the store (its new runner stores the end)."""
+    message = str(fenced)
+    try:
+        record = ctx.store.get_execution(ctx.exec_id)
+    except Exception:  # only the wording depends on it
+        record = None
+    if record is not None and record.runner_id is None and record.status.is_terminal:
+        how = f"was {record.status.value} by another process"
+        message = str(RunnerFenced(ctx.exec_id, fenced.epoch, fenced.current, how=how))
+    print(
+        f"kitaru: {message}. Follow the execution with `kitaru executions get {ctx.exec_id}`.",
+        file=sys.__stderr__,
+        flush=True,
+    )
+    outcome.status = ExecutionStatus.WAITING  # this runner left; the store has the end
+
+
+def _store_lost(ctx: ExecutionContext, lost: StoreLost, outcome: Outcome) -> None:
+    """The store failed for longer than the lease: give the execution up. It ends ``failed``
+    (origin ``backend``) when the store takes that; otherwise its lease runs out (this
+    runner no longer renews it) and it is orphaned: either way another process can continue it."""
+    error = KitaruBackendError(
+        f"{str(lost)[0].upper()}{str(lost)[1:]}. The runner gave the execution up; once the store "
+        f"works again, continue it with `kitaru executions retry {ctx.exec_id}`."
+    )
+    error.__cause__ = lost.cause
+    failure = failure_from(error)
+    epoch = ctx.writes.epoch
+    try:
+        ctx.store.finish_execution(ctx.exec_id, ExecutionStatus.FAILED, failure=failure, epoch=epoch)
+    except Exception as exc:
+        print(
+            f"kitaru: execution {ctx.exec_id} could not be marked failed either ({exc}); it stays "
+            f"{ExecutionStatus.RUNNING.value} until its lease expires, then `kitaru executions resume "
+            f"{ctx.exec_id}` continues it.",
+            file=sys.__stderr__,
+            flush=True,
+        )
+    else:
+        print(f"kitaru: {error}", file=sys.__stderr__, flush=True)
+    outcome.status, outcome.error, outcome.failure = ExecutionStatus.FAILED, error, failure
 
 
 def _is_cancel(error: BaseException, ctx: ExecutionContext) -> bool:
@@ -224,6 +283,57 @@ def _cancel_failure(error: BaseException, ctx: ExecutionContext) -> dict[str, An
         "traceback": None,
         "origin": "cancelled",
     }
+
+
+def _end_run(
+    ctx: ExecutionContext,
+    target: FlowEntry,
+    value: Any,
+    error: BaseException | None,
+    outcome: Outcome,
+    *,
+    retries_left: bool,
+) -> bool:
+    """Record how one run of the body ended; ``False`` when the flow retries it.
+
+    Raises:
+        RunnerFenced: The runner was fenced off (nothing is recorded).
+        StoreLost: The store failed for longer than the lease.
+    """
+    if isinstance(error, RunnerFenced | StoreLost):
+        raise error
+    if isinstance(error, RunnerReleased):
+        outcome.status = ExecutionStatus.WAITING
+        return True
+    writes = ctx.writes
+    if error is None:
+        try:
+            result = make_artifact(
+                ctx.artifacts, serialize(value), exec_id=ctx.exec_id, name="result", kind="result"
+            )
+        except KitaruUsageError as exc:
+            error = KitaruUsageError(f"Flow {target.name!r} returned a value that cannot be stored: {exc}")
+            error.__cause__ = exc
+        else:
+            writes.finish_execution(ExecutionStatus.COMPLETED, result=result)
+            outcome.status, outcome.value = ExecutionStatus.COMPLETED, value
+            return True
+    if _is_cancel(error, ctx):
+        failure = _cancel_failure(error, ctx)
+        writes.finish_execution(ExecutionStatus.CANCELLED, failure=failure)
+        outcome.status, outcome.error, outcome.failure = ExecutionStatus.CANCELLED, error, failure
+        return True
+    retry = (
+        retries_left
+        and isinstance(error, Exception)
+        and not isinstance(error, KitaruDivergenceError | KitaruUsageError)
+    )
+    if not retry:
+        failure = failure_from(error)
+        writes.finish_execution(ExecutionStatus.FAILED, failure=failure)
+        outcome.status, outcome.error, outcome.failure = ExecutionStatus.FAILED, error, failure
+        return True
+    return False
 
 
 def run_in_place(
@@ -264,41 +374,19 @@ def run_in_place(
                 claimed=settings.claimed if run_number == 0 else None,
                 journal=settings.journal if run_number == 0 else None,
             )
-            if isinstance(error, RunnerReleased):
-                outcome.status = ExecutionStatus.WAITING
-                return outcome
-            if error is None:
-                try:
-                    result = make_artifact(
-                        artifacts, serialize(value), exec_id=exec_id, name="result", kind="result"
-                    )
-                except KitaruUsageError as exc:
-                    error = KitaruUsageError(
-                        f"Flow {target.name!r} returned a value that cannot be stored: {exc}"
-                    )
-                    error.__cause__ = exc
-                else:
-                    store.finish_execution(exec_id, ExecutionStatus.COMPLETED, result=result)
-                    outcome.status, outcome.value = ExecutionStatus.COMPLETED, value
+            try:
+                if _end_run(ctx, target, value, error, outcome, retries_left=run_number < settings.retries):
                     return outcome
-            if _is_cancel(error, ctx):
-                failure = _cancel_failure(error, ctx)
-                store.finish_execution(exec_id, ExecutionStatus.CANCELLED, failure=failure)
-                outcome.status, outcome.error, outcome.failure = ExecutionStatus.CANCELLED, error, failure
+                assert error is not None
+                ctx.writes.merge_execution_metadata(
+                    {"kitaru": {"flow_retries": {str(run_number + 1): failure_from(error)["message"]}}}
+                )
+            except RunnerFenced as fenced:
+                _fenced_off(ctx, fenced, outcome)
                 return outcome
-            retry = (
-                run_number < settings.retries
-                and isinstance(error, Exception)
-                and not isinstance(error, KitaruDivergenceError | KitaruUsageError)
-            )
-            if not retry:
-                failure = failure_from(error)
-                store.finish_execution(exec_id, ExecutionStatus.FAILED, failure=failure)
-                outcome.status, outcome.error, outcome.failure = ExecutionStatus.FAILED, error, failure
+            except StoreLost as lost:
+                _store_lost(ctx, lost, outcome)
                 return outcome
-            store.merge_execution_metadata(
-                exec_id, {"kitaru": {"flow_retries": {str(run_number + 1): failure_from(error)["message"]}}}
-            )
         raise AssertionError("unreachable")  # pragma: no cover
     except BaseException as exc:  # the store itself failed: report, never hang the handle
         if outcome.status is ExecutionStatus.RUNNING:
