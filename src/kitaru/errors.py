@@ -118,7 +118,17 @@ class KitaruWaitAbortedError(KitaruExecutionError):
 
 
 class KitaruBackendError(KitaruRuntimeError):
-    """A store or artifact backend failed (database, disk, network)."""
+    """A store or artifact backend failed (database, disk, network).
+
+    Attributes:
+        transient: Whether the same operation may work when tried again later: the
+            database was unreachable or restarting, the disk full, a lock timed out.
+            ``False`` for a write the backend refuses as such.
+    """
+
+    def __init__(self, message: str = "", *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class KitaruLogRetrievalError(KitaruBackendError):

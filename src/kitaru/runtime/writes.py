@@ -6,9 +6,11 @@ Every write a runner makes goes through its :class:`RunnerStore`, which
   refuses a stale one (:class:`kitaru.errors.KitaruFencedError`): the runner then
   stops with :class:`~kitaru.runtime.signals.RunnerFenced`, a ``BaseException``
   that user code's ``except Exception:`` does not swallow;
-- retries a write that failed in the store (:class:`kitaru.errors.KitaruBackendError`:
-  a full disk, a restarted database) with backoff, for up to the lease, and then gives
-  the execution up with :class:`~kitaru.runtime.signals.StoreLost`;
+- retries a write that failed in the store for a reason that may pass
+  (:class:`kitaru.errors.KitaruBackendError` with ``transient``: a full disk, a
+  restarted database, a lock timeout) with backoff, for up to the lease, and then
+  gives the execution up with :class:`~kitaru.runtime.signals.StoreLost` (a write the
+  store refuses as such is not retried: it fails the execution as before);
 - before a checkpoint's code runs (:meth:`RunnerStore.check`), makes sure the runner
   still holds its lease: a runner that was stopped or suspended past it renews first,
   and learns there that another runner took over before it runs anything twice.
@@ -213,6 +215,8 @@ class RunnerStore:
         try:
             return read()
         except KitaruBackendError as exc:
+            if not exc.transient:
+                raise
             return self._retry(what, read, exc)
 
     # -- the lease ------------------------------------------------------------
@@ -289,7 +293,7 @@ class RunnerStore:
                 return self._write(what, write, *args, retry=retry, **kwargs)
             raise self._fenced(exc) from None
         except KitaruBackendError as exc:
-            if not retry:
+            if not retry or not exc.transient:
                 raise
             return self._retry(what, lambda: self._write(what, write, *args, retry=False, **kwargs), exc)
 
@@ -297,6 +301,8 @@ class RunnerStore:
         try:
             return call()
         except KitaruBackendError as exc:
+            if not exc.transient:
+                raise
             return self._retry(what, call, exc)
 
     def _retry(self, what: str, again: Callable[[], T], first: KitaruBackendError) -> T:
@@ -314,6 +320,8 @@ class RunnerStore:
             try:
                 result = again()
             except KitaruBackendError as exc:
+                if not exc.transient:
+                    raise
                 last = exc
                 continue
             _say(f"the store works again; execution {self.exec_id} goes on")

@@ -37,6 +37,8 @@ class StoreCore:
         self._write_lock: Any = None
         self._errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
         self._integrity_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
+        # Locked, full, unreadable: what may pass when tried again (a runner retries those).
+        self._transient_errors: tuple[type[BaseException], ...] = (sqlite3.OperationalError,)
         database = sqlite_database(url)
         if database is not None:
             self._name = database
@@ -56,6 +58,7 @@ class StoreCore:
                 self._open_sqlalchemy(url)
                 self._engine.dispose()
                 self._errors, self._integrity_errors = (sqlite3.Error,), (sqlite3.IntegrityError,)
+                self._transient_errors = (sqlite3.OperationalError,)
             self._engine: Any = pool
             self._write_lock = pool.write_lock
             self._s = cast("Statements", SqliteStatements())
@@ -77,6 +80,7 @@ class StoreCore:
         self._name = engines.name
         self._errors = engines.errors
         self._integrity_errors = engines.integrity_errors
+        self._transient_errors = engines.transient_errors
         try:
             ensure_schema(engines.read, engines.write)
             # Compiled after the first connect, when the dialect knows the server's settings.
@@ -190,7 +194,12 @@ class StoreCore:
         self._raise(what, exc)
 
     def _raise(self, what: str, exc: BaseException) -> NoReturn:
-        raise KitaruBackendError(f"Could not {what} in store '{self._name}': {_detail(exc)}") from exc
+        transient = isinstance(exc, self._transient_errors) or bool(
+            getattr(exc, "connection_invalidated", False)
+        )
+        raise KitaruBackendError(
+            f"Could not {what} in store '{self._name}': {_detail(exc)}", transient=transient
+        ) from exc
 
 
 class _ClosedEngine:
