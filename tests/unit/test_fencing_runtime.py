@@ -110,3 +110,42 @@ def test_a_waiting_runner_that_was_taken_over_stops_polling(
     execution = client.executions.get(handle.exec_id)
     assert execution.runner_id == "elsewhere:1:0123456789ab"
     assert [c.invocation_id for c in execution.checkpoints] == ["wait"]
+
+
+def test_a_runner_does_not_take_back_an_execution_taken_over_before_it_started(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from kitaru.runtime.engine import RunSettings, create_execution, run_in_place, source_reference
+
+    client = KitaruClient()
+    store, artifacts = client._store, client._artifacts
+    runner = "here:1:0123456789ab"
+    exec_id = create_execution(
+        store,
+        artifacts,
+        flow_name="taken_over",
+        args=(),
+        kwargs={},
+        spec={},
+        source=source_reference(taken_over.func),
+        runner_id=runner,
+    )
+    # Its creator stalled before the run began; another process recovered the orphan meanwhile.
+    assert store.claim_execution(
+        exec_id, runner_id="elsewhere:2:0123456789ab", expected=[ES.PENDING], expected_runner=runner
+    )
+    gate.set()
+    outcome = run_in_place(
+        exec_id,
+        taken_over._entry,
+        (),
+        {},
+        store=store,
+        artifacts=artifacts,
+        settings=RunSettings(runner_id=runner),
+    )
+    assert outcome.status is ES.WAITING  # it left: the execution is the other runner's
+    assert not inside.is_set() and swallowed == []
+    record = store.get_execution(exec_id)
+    assert record.runner_id == "elsewhere:2:0123456789ab" and record.epoch == 1 and record.run_count == 1
+    assert f"execution {exec_id} was taken over by another runner (epoch 0 → 1)" in capfd.readouterr().err

@@ -174,8 +174,9 @@ def _run_once(
     settings: RunSettings,
     claimed: ExecutionRecord | None,
     journal: Sequence[CallRecord] | None,
+    held: int,
 ) -> tuple[Any, BaseException | None, ExecutionContext]:
-    record = claimed or store.start_execution(exec_id, runner_id=settings.runner_id)
+    record = claimed or _start(store, exec_id, settings.runner_id, held)
     ctx = ExecutionContext.from_journal(
         store.load_journal(exec_id) if journal is None else journal,
         exec_id=exec_id,
@@ -215,25 +216,44 @@ def _run_once(
     return value, None, ctx
 
 
+def _start(store: MetadataStore, exec_id: str, runner_id: str, held: int) -> ExecutionRecord:
+    """Start a run of the body: a claim of the execution this runner holds (it created it,
+    or ran it before a flow retry), so a runner whose execution was taken over meanwhile
+    does not take it back.
+
+    Raises:
+        RunnerFenced: Another runner holds the execution now, or it was released.
+    """
+    record = store.claim_execution(
+        exec_id,
+        runner_id=runner_id,
+        expected=(ExecutionStatus.PENDING, ExecutionStatus.RUNNING),
+        expected_runner=runner_id,
+    )
+    if record is None:
+        raise RunnerFenced(exec_id, held, store.get_execution(exec_id).epoch)
+    return record
+
+
 def _stopped(ctx: ExecutionContext) -> BaseException | None:
     """Why the runner had to stop, whatever the body raised on its way out: fenced off, or
     the store lost (user code may have turned the signal into another exception)."""
     return ctx.writes.stopped
 
 
-def _fenced_off(ctx: ExecutionContext, fenced: RunnerFenced, outcome: Outcome) -> None:
+def _fenced_off(store: MetadataStore, fenced: RunnerFenced, outcome: Outcome) -> None:
     """The runner lost the execution to another one: say so, write nothing, and let the
     handle follow the execution in the store (its new runner stores the end)."""
-    message = str(fenced)
+    exec_id, message = fenced.exec_id, str(fenced)
     try:
-        record = ctx.store.get_execution(ctx.exec_id)
+        record = store.get_execution(exec_id)
     except Exception:  # only the wording depends on it
         record = None
     if record is not None and record.runner_id is None and record.status.is_terminal:
         how = f"was {record.status.value} by another process"
-        message = str(RunnerFenced(ctx.exec_id, fenced.epoch, fenced.current, how=how))
+        message = str(RunnerFenced(exec_id, fenced.epoch, fenced.current, how=how))
     print(
-        f"kitaru: {message}. Follow the execution with `kitaru executions get {ctx.exec_id}`.",
+        f"kitaru: {message}. Follow the execution with `kitaru executions get {exec_id}`.",
         file=sys.__stderr__,
         flush=True,
     )
@@ -361,19 +381,26 @@ def run_in_place(
     if not settings.runner_id:
         settings = replace(settings, runner_id=new_runner_id())
     outcome = outcome or Outcome(status=ExecutionStatus.RUNNING)
+    held = 0  # the epoch this runner last held: none yet for a new execution
     try:
         for run_number in range(settings.retries + 1):
-            value, error, ctx = _run_once(
-                exec_id,
-                target,
-                args,
-                kwargs,
-                store=store,
-                artifacts=artifacts,
-                settings=settings,
-                claimed=settings.claimed if run_number == 0 else None,
-                journal=settings.journal if run_number == 0 else None,
-            )
+            try:
+                value, error, ctx = _run_once(
+                    exec_id,
+                    target,
+                    args,
+                    kwargs,
+                    store=store,
+                    artifacts=artifacts,
+                    settings=settings,
+                    claimed=settings.claimed if run_number == 0 else None,
+                    journal=settings.journal if run_number == 0 else None,
+                    held=held,
+                )
+            except RunnerFenced as fenced:  # taken over before the body started
+                _fenced_off(store, fenced, outcome)
+                return outcome
+            held = ctx.writes.epoch or 0
             try:
                 if _end_run(ctx, target, value, error, outcome, retries_left=run_number < settings.retries):
                     return outcome
@@ -382,7 +409,7 @@ def run_in_place(
                     {"kitaru": {"flow_retries": {str(run_number + 1): failure_from(error)["message"]}}}
                 )
             except RunnerFenced as fenced:
-                _fenced_off(ctx, fenced, outcome)
+                _fenced_off(store, fenced, outcome)
                 return outcome
             except StoreLost as lost:
                 _store_lost(ctx, lost, outcome)
