@@ -162,11 +162,12 @@ class Statements:
         )
         # The fencing check of a runner's write, the first statement of its transaction. The row
         # stays locked until the commit, so no claim can come between the check and the write:
-        # exclusively for writes that change the execution's row, shared for the others (their
+        # as an UPDATE locks it (FOR NO KEY UPDATE, which lets the foreign-key checks of other
+        # inserts pass) for writes that change the execution's row, shared for the others (their
         # calls, attempts and artifacts), so concurrent calls of one runner do not queue. On
         # SQLite the write transaction holds the database's write lock anyway.
         epoch_of = sa.select(E.c.epoch).where(E.c.exec_id == _p("b_exec_id"))
-        self.lock_epoch = prepare(epoch_of.with_for_update())
+        self.lock_epoch = prepare(epoch_of.with_for_update(key_share=True))
         self.share_epoch = prepare(epoch_of.with_for_update(read=True))
         call_exec = sa.select(C.c.exec_id).where(C.c.call_id == _p("b_call_id")).scalar_subquery()
         self.share_call_epoch = prepare(
