@@ -83,7 +83,7 @@ def test_a_live_pid_with_a_heartbeat_older_than_the_lease_is_orphaned() -> None:
     assert cancelled.status is ES.CANCELLED
 
 
-def test_resume_takes_over_a_live_pid_whose_lease_expired() -> None:
+def test_resume_takes_over_a_live_pid_whose_lease_expired(monkeypatch: pytest.MonkeyPatch) -> None:
     client = KitaruClient()
     # The inputs are needed to continue: store them as a run would.
     exec_id = create_execution(
@@ -99,13 +99,11 @@ def test_resume_takes_over_a_live_pid_whose_lease_expired() -> None:
     client._store.start_execution(exec_id, runner_id=_this_runner())
     with pytest.raises(KitaruStateError, match="alive"):
         client.executions.resume(exec_id)  # a fresh heartbeat: its runner holds it
-    os.environ["KITARU_HEARTBEAT_SECONDS"], os.environ["KITARU_LEASE_SECONDS"] = "0.05", "0.2"
-    try:
-        wait_until(lambda: client.executions.get(exec_id).orphaned, timeout=10)
-        client.executions.resume(exec_id)
-        done = client.executions.wait_for(exec_id, timeout=30)
-    finally:
-        del os.environ["KITARU_HEARTBEAT_SECONDS"], os.environ["KITARU_LEASE_SECONDS"]
+    monkeypatch.setenv("KITARU_HEARTBEAT_SECONDS", "0.05")
+    monkeypatch.setenv("KITARU_LEASE_SECONDS", "0.2")
+    wait_until(lambda: client.executions.get(exec_id).orphaned, timeout=10)  # nobody renews it
+    client.executions.resume(exec_id)
+    done = client.executions.wait_for(exec_id, timeout=30)
     assert done.status is ES.COMPLETED and kitaru.load(exec_id, "double") == 42
 
 
@@ -195,7 +193,7 @@ _STOPPABLE = textwrap.dedent(
 def test_a_stopped_runner_is_orphaned_once_its_lease_expires(tmp_path: Path) -> None:
     script, marker = tmp_path / "stoppable.py", tmp_path / "marker"
     script.write_text(_STOPPABLE)
-    lease = {"KITARU_HEARTBEAT_SECONDS": "0.1", "KITARU_LEASE_SECONDS": "0.5"}
+    lease = {"KITARU_HEARTBEAT_SECONDS": "0.1", "KITARU_LEASE_SECONDS": "3"}
     runner = subprocess.Popen(
         [sys.executable, str(script), str(marker)],
         env={**os.environ, **lease},
