@@ -37,6 +37,7 @@ TARGETS = {
     "checkpoint_overhead_ms_n100": 0.35,
     "checkpoint_overhead_ms_n1000": 0.35,
     "checkpoint_1mib_ms": 5.0,
+    "checkpoint_1mib_reused_ms": 5.0,
     "rerun_completed_1000_s": 0.5,
     "submit_100_s": 0.06,
     "input_to_next_checkpoint_ms": 100.0,
@@ -90,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
             cases.per_checkpoint_ms(1000),
         ),
         ("checkpoint_1mib_ms", "per checkpoint returning 1 MiB, 20 calls (ms)", cases.one_mib_ms),
+        (
+            "checkpoint_1mib_reused_ms",
+            "per reused checkpoint of 1 MiB: retry, 20 calls (ms)",
+            cases.one_mib_reused_ms,
+        ),
         (
             "rerun_completed_1000_s",
             "re-run 1,000 completed checkpoints: retry, all reused (s)",

@@ -167,6 +167,38 @@ _FAIL_AT_END = {"on": True}
 
 
 @flow
+def big_values_fail_at_end(n: int) -> int:
+    total = sum(len(one_mib(i)) for i in range(n))
+    if _FAIL_AT_END["on"]:
+        raise RuntimeError("failing after the last checkpoint, to be retried")
+    return total
+
+
+def one_mib_reused_ms(tmp: Path, n: int = 20) -> float:
+    """Per reused checkpoint returning 1 MiB: retry an execution whose 1 MiB outputs are all
+    reused, so each one is read back from its blob and checked against its sha256."""
+    from kitaru import KitaruClient
+
+    if not _BLOBS:
+        _BLOBS.extend(os.urandom(MIB) for _ in range(n))
+    with isolated_home(tmp / "home"):
+        _FAIL_AT_END["on"] = True
+        handle = big_values_fail_at_end.run(n)
+        with contextlib.suppress(Exception):
+            handle.wait()
+        _FAIL_AT_END["on"] = False
+        executions = KitaruClient().executions
+        t = time.perf_counter()
+        executions.retry(handle.exec_id)
+        while not handle.status.is_terminal:
+            time.sleep(0.001)
+        elapsed = time.perf_counter() - t
+        (result,) = KitaruClient().artifacts.list(handle.exec_id, kind="result")
+        assert result.load() == n * MIB
+    return elapsed / n * 1000
+
+
+@flow
 def fails_at_end(n: int) -> int:
     total = sequential_body(n)
     if _FAIL_AT_END["on"]:

@@ -6,9 +6,10 @@
 - the public surface of each public module is pinned here, so a change to it
   is a decision made in review, not an accident;
 - no module imports a Kitaru module by string (``importlib.import_module``,
-  ``__import__``), which import-linter cannot see: only the flow loader (user
-  code by name), ``kitaru run`` (the user's module) and the lazy root (whose
-  table is checked against its ``TYPE_CHECKING`` imports) call them;
+  ``__import__``), which import-linter cannot see: only the loader of code that
+  stored records name (``_sources``: flows and types, from trusted places),
+  ``kitaru run`` (the user's module) and the lazy root (whose table is checked
+  against its ``TYPE_CHECKING`` imports) call them;
 - the CLI imports only public Kitaru modules and public names.
 """
 
@@ -153,6 +154,7 @@ PINNED: dict[str, list[str]] = {
         "ExecutionStatus",
         "FailureOrigin",
         "FlowHandle",
+        "KitaruArtifactIntegrityError",
         "KitaruBackendError",
         "KitaruClient",
         "KitaruConfig",
@@ -192,6 +194,7 @@ PINNED: dict[str, list[str]] = {
         "CheckpointAttempt",
         "CheckpointCall",
         "CheckpointType",
+        "DeletionResult",
         "Execution",
         "ExecutionStatus",
         "ExecutionTarget",
@@ -201,8 +204,10 @@ PINNED: dict[str, list[str]] = {
         "LogEntry",
         "PendingWait",
         "parse_answer_text",
+        "parse_json_text",
     ],
     "kitaru.errors": [
+        "KitaruArtifactIntegrityError",
         "KitaruBackendError",
         "KitaruContextError",
         "KitaruDivergenceError",
@@ -223,11 +228,13 @@ PINNED: dict[str, list[str]] = {
         "BUILTIN_SERIALIZERS",
         "SerializedValue",
         "Serializer",
+        "describe_type",
         "deserialize",
         "fingerprint",
         "get_serializer",
         "is_json_native",
         "pickle_allowed_by_default",
+        "rebuild_type",
         "register_serializer",
         "resolve_type",
         "serialize",
@@ -257,6 +264,7 @@ PINNED: dict[str, list[str]] = {
         "resolve_home",
         "resolve_settings",
         "stack_layer",
+        "url_passwords",
         "validate_cache",
         "validate_retries",
     ],
@@ -291,6 +299,7 @@ PINNED: dict[str, list[str]] = {
         "CheckpointAttempt",
         "CheckpointCall",
         "CheckpointType",
+        "DeletionResult",
         "Execution",
         "ExecutionStatus",
         "FailureInfo",
@@ -302,6 +311,7 @@ PINNED: dict[str, list[str]] = {
         "ArtifactRecord",
         "AttemptRecord",
         "CallRecord",
+        "DeletedRows",
         "ExecutionRecord",
         "Failure",
         "LogRecord",
@@ -371,9 +381,8 @@ def test_the_root_resolves_each_public_name_from_the_module_that_defines_it() ->
 
 
 _STRING_IMPORTERS = {
-    "runtime/loader.py": "loads a recorded flow's module by name (user code)",
     "cli/_run.py": "imports the user's module named on the command line",
-    "serde/_base.py": "imports the module of a stored value's type (user code) to load the value",
+    "_sources/_modules.py": "imports code a stored record names (flows, types), from trusted places only",
     "__init__.py": "the lazy root; its table is checked against its TYPE_CHECKING imports below",
 }
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from kitaru._types import CheckpointType, ExecutionStatus, FailureOrigin
 from kitaru.errors import (
+    KitaruArtifactIntegrityError,
     KitaruBackendError,
     KitaruContextError,
     KitaruDivergenceError,
@@ -67,6 +68,7 @@ __all__ = [
     "ExecutionStatus",
     "FailureOrigin",
     "FlowHandle",
+    "KitaruArtifactIntegrityError",
     "KitaruBackendError",
     "KitaruClient",
     "KitaruConfig",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kitaru.artifacts.base import ArtifactStore
-from kitaru.config import active_stack, resolve_settings
+from kitaru.config import active_stack, mask_url, resolve_settings
 from kitaru.config.stacks import stack_location
 from kitaru.errors import KitaruFeatureNotAvailableError
 from kitaru.store.base import MetadataStore
@@ -47,7 +47,11 @@ MEMORY_URL_PREFIX = "memory://"
 @dataclass(frozen=True, slots=True)
 class Stores:
     """An opened metadata store and artifact store, where they live, and the
-    execution target that runs their executions."""
+    execution target that runs their executions.
+
+    ``display_url`` is ``url`` with its secrets masked (:func:`kitaru.config.mask_url`):
+    the one to show, log or store.
+    """
 
     metadata: MetadataStore
     artifacts: ArtifactStore
@@ -64,13 +68,7 @@ def open_stores(url: str, artifacts_dir: str | os.PathLike[str]) -> Stores:
     from kitaru.store import open_store
 
     metadata = open_store(url)
-    if url.startswith("sqlite:"):
-        display = url  # no password to hide; SQLAlchemy is not loaded for a SQLite store
-    else:
-        from sqlalchemy.engine import make_url
-
-        display = make_url(url).render_as_string(hide_password=True)
-    return Stores(metadata, LocalArtifactStore(artifacts_dir), url, display, local_target())
+    return Stores(metadata, LocalArtifactStore(artifacts_dir), url, mask_url(url), local_target())
 
 
 def local_target() -> LocalTarget:
@@ -98,8 +96,8 @@ def _refuse_server() -> None:
     url = settings.values["server_url"]
     if url is not None:
         raise KitaruFeatureNotAvailableError(
-            f"server_url is set to {url} (by {settings.sources['server_url']}), but connecting to a "
-            "Kitaru server is not available yet (the server arrives with its own release). Unset it to "
+            f"server_url is set to {mask_url(url)} (by {settings.sources['server_url']}), but connecting "
+            "to a Kitaru server is not available yet (the server arrives with its own release). Unset it to "
             "run on the local store of the active stack."
         )
 

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 __all__ = [
     "COPY_SEPARATOR",
+    "FLAG_WORDS",
     "UNSET",
     "ArtifactKind",
     "CallKind",
@@ -24,6 +25,7 @@ __all__ = [
     "copied_call_id",
     "merge_metadata",
     "new_id",
+    "parse_flag",
     "utcnow",
 ]
 
@@ -186,6 +188,23 @@ def merge_metadata(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str,
         else:
             result[key] = value
     return result
+
+
+#: The words a yes/no setting accepts (any case), as error messages list them.
+FLAG_WORDS = "1/0, true/false, yes/no or on/off"
+_FLAGS = dict.fromkeys(("1", "true", "yes", "on"), True) | dict.fromkeys(("0", "false", "no", "off"), False)
+
+
+def parse_flag(text: str) -> bool | None:
+    """Read a yes/no setting's text strictly: ``None`` for anything but :data:`FLAG_WORDS`.
+
+    Callers turn ``None`` into an error naming the setting and its source.
+
+    Example:
+        >>> parse_flag(" Yes "), parse_flag("off"), parse_flag("disabled")
+        (True, False, None)
+    """
+    return _FLAGS.get(text.strip().lower())
 
 
 #: Joins a replay's exec id and a source call id into the id of the call's copy in the replay.

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "KitaruArtifactIntegrityError",
     "KitaruBackendError",
     "KitaruContextError",
     "KitaruDivergenceError",
@@ -129,6 +130,20 @@ class KitaruBackendError(KitaruRuntimeError):
     def __init__(self, message: str = "", *, transient: bool = False) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+class KitaruArtifactIntegrityError(KitaruBackendError):
+    """An artifact's stored bytes are missing, or do not match their recorded sha256.
+
+    Attributes:
+        reason: ``"missing"`` or ``"corrupt"``.
+        key: The sha256 hex digest the bytes should have, when known.
+    """
+
+    def __init__(self, message: str, *, reason: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.key = key
 
 
 class KitaruLogRetrievalError(KitaruBackendError):

@@ -21,6 +21,7 @@ from collections.abc import Callable, Coroutine, Generator
 from typing import Any, Generic, NoReturn, ParamSpec, Protocol, TypeVar, overload
 
 from kitaru._connect import Stores, default_stores, stack_stores
+from kitaru._sources import is_script_module, load_script, source_script
 from kitaru._types import ExecutionStatus
 from kitaru.artifacts.values import load_value
 from kitaru.config import build_spec, resolve_settings, validate_cache, validate_retries
@@ -36,7 +37,7 @@ from kitaru.errors import (
 from kitaru.runtime.engine import FlowEntry, Outcome, source_reference
 from kitaru.runtime.failures import failure_from
 from kitaru.runtime.interrupt import release_when_idle
-from kitaru.runtime.loader import SCRIPT_MODULE, register_flow
+from kitaru.runtime.loader import register_flow
 from kitaru.runtime.signals import ExecutionCancelled, RunnerReleased
 
 __all__ = ["FlowHandle", "flow", "is_flow", "run_script"]
@@ -117,6 +118,8 @@ class FlowHandle(Generic[R]):
 
         Raises:
             KitaruExecutionError: (or a subclass) when the execution failed.
+            KitaruStateError: when the execution was continued elsewhere (after input) and
+                that runner died: the message names the command that resumes it.
             TimeoutError: when ``timeout`` seconds pass first.
         """
         try:
@@ -178,6 +181,8 @@ class FlowHandle(Generic[R]):
         raise _execution_error(self.exec_id, self.flow_name, status, failure, cause)
 
     def _from_store(self, timeout: float | None, *, asked: float | None = None) -> R:
+        from kitaru.client._orphans import orphan_error, stuck_orphan
+
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.01
         store = self._stores.metadata
@@ -185,6 +190,9 @@ class FlowHandle(Generic[R]):
             record = store.get_execution(self.exec_id)
             if record.status.is_terminal:
                 break
+            orphan = stuck_orphan(store, record)
+            if orphan is not None:  # the process that continued it died: nothing ends it now
+                raise orphan_error(orphan)
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(
                     f"Execution {self.exec_id} of flow {self.flow_name!r} is still {record.status.value} "
@@ -196,7 +204,12 @@ class FlowHandle(Generic[R]):
         if record.status is ExecutionStatus.COMPLETED:
             result: Any = None
             if record.result_artifact_id is not None:
-                result = load_value(self._stores.artifacts, store.get_artifact(record.result_artifact_id))
+                result = load_value(
+                    self._stores.artifacts,
+                    store.get_artifact(record.result_artifact_id),
+                    shared_store=store.shared,
+                    script=source_script(record.source),
+                )
             typed: R = result
             return typed
         failure = record.failure or {"message": record.status.value, "origin": "unknown"}
@@ -309,7 +322,7 @@ class _FlowDefinition(Generic[P, R]):
         options = resolved.options()
         stores = stack_stores(options.stack or "default", chosen_by=resolved.sources["stack"])
         source = source_reference(self.func)
-        if source.get("module") == SCRIPT_MODULE:
+        if is_script_module(source.get("module", "")):
             # A script loaded by file (e.g. `kitaru run app.py:flow`) is recorded as the
             # script it is, so another process loads it by path again.
             source["module"] = "__main__"
@@ -421,16 +434,14 @@ def is_flow(obj: Any) -> bool:
 def run_script(path: str) -> dict[str, Any]:
     """Run the Python file at ``path`` as a script of flows and return its namespace.
 
-    It runs under a module name other than ``__main__`` (so its
+    It is loaded as a module named after its path, not ``__main__`` (so its
     ``if __name__ == "__main__":`` block does not run); executions of its flows
     record the script by path, so other processes can load it again.
 
     Example:
         >>> flows = {n: o for n, o in run_script("app.py").items() if is_flow(o)}  # doctest: +SKIP
     """
-    import runpy
-
-    return runpy.run_path(path, run_name=SCRIPT_MODULE)
+    return vars(load_script(path, what=f"the script {path}", named_by=None))
 
 
 class _FlowDecorator(Protocol):

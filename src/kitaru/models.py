@@ -26,6 +26,7 @@ __all__ = [
     "CheckpointAttempt",
     "CheckpointCall",
     "CheckpointType",
+    "DeletionResult",
     "Execution",
     "ExecutionStatus",
     "FailureInfo",
@@ -67,12 +68,18 @@ class _Record:
 
 @dataclass(frozen=True, slots=True)
 class FailureInfo(_Record):
-    """Why an attempt, a call or an execution failed."""
+    """Why an attempt, a call or an execution failed.
+
+    ``recoverable`` is true when the failing process could not load code the
+    execution needs (a flow's or a value's type): nothing recorded is at fault, and
+    a retry where that code loads (its project directory) continues the execution.
+    """
 
     message: str
     exception_type: str
     traceback: str | None = None
     origin: FailureOrigin = FailureOrigin.UNKNOWN
+    recoverable: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> FailureInfo | None:
@@ -85,6 +92,7 @@ class FailureInfo(_Record):
             exception_type=failure.exception_type,
             traceback=failure.traceback,
             origin=failure.origin,
+            recoverable=failure.recoverable,
         )
 
 
@@ -264,3 +272,50 @@ class Execution(_Record):
         if self.started_at is None or self.ended_at is None:
             return None
         return (self.ended_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class DeletionResult(_Record):
+    """What ``executions.delete()`` or ``executions.prune()`` deleted (with ``dry_run``: would delete).
+
+    ``exec_ids`` are the executions deleted (a prune's oldest first) and ``by_flow``
+    counts them per flow. ``skipped`` maps each execution that was chosen but kept
+    to the reason (a live runner holds it, or it changed meanwhile). ``calls``,
+    ``attempts``, ``artifacts`` and ``logs`` count the rows deleted from the
+    metadata store; ``adopted_artifacts`` counts artifact rows copied into kept
+    executions whose cached or replayed calls use them as output. ``blobs`` and
+    ``bytes_freed`` count the artifact store's blobs deleted because no artifact
+    uses them any more (blobs shared by content with a kept artifact stay);
+    ``temp_files`` the files that interrupted blob writes left behind. The
+    database reuses the space of deleted rows (a SQLite file does not shrink until
+    it is vacuumed).
+
+    Example:
+        >>> DeletionResult(dry_run=True, exec_ids=("0199c0de",)).executions
+        1
+    """
+
+    dry_run: bool = False
+    exec_ids: tuple[str, ...] = ()
+    by_flow: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    calls: int = 0
+    attempts: int = 0
+    artifacts: int = 0
+    logs: int = 0
+    adopted_artifacts: int = 0
+    blobs: int = 0
+    bytes_freed: int = 0
+    temp_files: int = 0
+    """Temporary files of interrupted blob writes removed by a prune (none in a dry run)."""
+
+    @property
+    def executions(self) -> int:
+        """How many executions were deleted (would be, in a dry run)."""
+        return len(self.exec_ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as a JSON-serializable dict, with ``executions`` (the count)."""
+        result = _jsonable(self)
+        assert isinstance(result, dict)
+        return {"executions": self.executions, **result}

@@ -32,6 +32,7 @@ __all__ = [
     "ArtifactRecord",
     "AttemptRecord",
     "CallRecord",
+    "DeletedRows",
     "ExecutionRecord",
     "Failure",
     "LogRecord",
@@ -47,7 +48,8 @@ class Failure:
 
     ``exception_type`` is ``module.QualName`` (the bare name for builtins).
     ``invocation_id`` and ``attempt`` say which call and attempt failed, when a
-    call did.
+    call did. ``recoverable`` marks a failure caused by code the failing process
+    could not load (not by the execution's data): a retry where it loads continues.
 
     Example:
         >>> Failure("boom", "ValueError", origin=FailureOrigin.USER_CODE).to_dict()["origin"]
@@ -60,10 +62,12 @@ class Failure:
     origin: FailureOrigin = FailureOrigin.UNKNOWN
     attempt: int | None = None
     invocation_id: str | None = None
+    recoverable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The stored shape: ``message``, ``exception_type``, ``traceback``, ``origin``
-        (a ``FailureOrigin`` value), and ``attempt`` / ``invocation_id`` when set."""
+        (a ``FailureOrigin`` value), and ``attempt`` / ``invocation_id`` / ``recoverable``
+        when set."""
         data: dict[str, Any] = {
             "message": self.message,
             "exception_type": self.exception_type,
@@ -74,6 +78,8 @@ class Failure:
             data["attempt"] = self.attempt
         if self.invocation_id is not None:
             data["invocation_id"] = self.invocation_id
+        if self.recoverable:
+            data["recoverable"] = True
         return data
 
     @classmethod
@@ -92,6 +98,7 @@ class Failure:
             origin=origin,
             attempt=int(attempt) if attempt is not None else None,
             invocation_id=str(invocation_id) if invocation_id is not None else None,
+            recoverable=bool(data.get("recoverable")),
         )
 
 
@@ -250,6 +257,34 @@ class LogRecord:
     seq: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class DeletedRows:
+    """What one deletion of executions removed from a metadata store (or, in a dry run,
+    would have removed).
+
+    ``exec_ids`` were deleted; ``skipped`` were not, because they changed since the
+    caller read them (another status or runner) or no longer exist. The counts are
+    rows of each table. ``adopted`` counts artifact rows copied into kept executions
+    whose calls linked them as their output (cache hits, replayed calls), so that no
+    kept row points at a deleted one. ``blobs`` are the ``(blob key, size)`` of the
+    blobs the deleted rows held that no artifact row references any more: the
+    artifact store may delete them.
+
+    Example:
+        >>> DeletedRows(exec_ids=("e1",), calls=3).calls
+        3
+    """
+
+    exec_ids: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    calls: int = 0
+    attempts: int = 0
+    artifacts: int = 0
+    logs: int = 0
+    adopted: int = 0
+    blobs: tuple[tuple[str, int], ...] = ()
+
+
 WAIT_KEY: Final = "wait"
 """The key of a wait call's metadata that holds its request and answer."""
 
@@ -268,7 +303,11 @@ class WaitRequest:
 
     ``name`` is the wait's invocation id; ``schema`` the JSON schema an answer
     must match (``None``: a continue/abort gate); ``timeout`` how long the
-    runner polls before it releases its thread, in seconds.
+    runner polls before it releases its thread, in seconds. ``type`` describes
+    the wait's Python type so that whoever answers can check the answer with it
+    (``kitaru.serde`` writes and reads it; ``None``: not describable).
+    ``rejected`` says why an earlier answer was refused by that type when the
+    flow took it, and the wait asks again.
     """
 
     name: str
@@ -276,18 +315,22 @@ class WaitRequest:
     schema: dict[str, Any] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     timeout: float | None = None
+    type: dict[str, Any] | None = None
+    rejected: str | None = None
 
     def to_metadata(self) -> dict[str, Any]:
         """The call metadata that records this request (no answer yet)."""
-        return {
-            WAIT_KEY: {
-                "name": self.name,
-                "question": self.question,
-                "schema": self.schema,
-                "metadata": dict(self.metadata),
-                "timeout": self.timeout,
-            }
+        info: dict[str, Any] = {
+            "name": self.name,
+            "question": self.question,
+            "schema": self.schema,
+            "metadata": dict(self.metadata),
+            "timeout": self.timeout,
+            "type": self.type,
         }
+        if self.rejected is not None:
+            info["rejected"] = self.rejected
+        return {WAIT_KEY: info}
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any], *, default_name: str) -> WaitRequest:
@@ -300,6 +343,8 @@ class WaitRequest:
             schema=info.get("schema"),
             metadata=dict(info.get("metadata") or {}),
             timeout=None if timeout is None else float(timeout),
+            type=info.get("type") if isinstance(info.get("type"), dict) else None,
+            rejected=info.get("rejected"),
         )
 
 
@@ -309,23 +354,32 @@ class WaitAnswer:
 
     ``value_artifact_id`` is the stored answer (the call's output; ``None`` when
     aborted); ``answered_by`` is :data:`ANSWERED_BY_TERMINAL` or
-    :data:`ANSWERED_BY_CLIENT`.
+    :data:`ANSWERED_BY_CLIENT`. ``checked`` says what the value was checked with
+    before it was recorded: ``"type"`` (the wait's own type, as the flow takes
+    it) or ``"schema"`` (only its JSON schema, formats included, because the
+    type could not be loaded where it was answered; ``unchecked_reason`` says
+    why); ``None`` for an abort, a gate, or an answer recorded before this was kept.
     """
 
     aborted: bool
     answered_by: str
     answered_at: dt.datetime
     value_artifact_id: str | None = None
+    checked: str | None = None
+    unchecked_reason: str | None = None
 
     def to_metadata(self) -> dict[str, Any]:
         """The call metadata patch that records this answer (the value is the call's output)."""
-        return {
-            WAIT_KEY: {
-                "aborted": self.aborted,
-                "answered_by": self.answered_by,
-                "answered_at": self.answered_at.isoformat(),
-            }
+        info: dict[str, Any] = {
+            "aborted": self.aborted,
+            "answered_by": self.answered_by,
+            "answered_at": self.answered_at.isoformat(),
         }
+        if self.checked is not None:
+            info["checked"] = self.checked
+        if self.unchecked_reason is not None:
+            info["unchecked_reason"] = self.unchecked_reason
+        return {WAIT_KEY: info}
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any], *, output_artifact_id: str | None) -> WaitAnswer | None:
@@ -339,4 +393,6 @@ class WaitAnswer:
             answered_by=str(info.get("answered_by") or ANSWERED_BY_CLIENT),
             answered_at=dt.datetime.fromisoformat(answered_at) if answered_at else _UNKNOWN_TIME,
             value_artifact_id=None if info["aborted"] else output_artifact_id,
+            checked=info.get("checked"),
+            unchecked_reason=info.get("unchecked_reason"),
         )

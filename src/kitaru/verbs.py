@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from kitaru._connect import default_stores
+from kitaru._sources import source_script
 from kitaru._types import ArtifactKind
 from kitaru.artifacts.values import load_value, make_artifact
 from kitaru.errors import KitaruContextError, KitaruStateError, KitaruUsageError
@@ -148,7 +149,8 @@ def load(exec_id: str, name: str) -> Any:
         record = matches[0][1]
         if record.data is None and record.blob_key is None:
             record = store.get_artifact(record.artifact_id)
-        return load_value(artifacts, record)
+        script = lambda: source_script(store.get_execution(full_id).source)  # noqa: E731  (only when needed)
+        return load_value(artifacts, record, shared_store=store.shared, script=script)
     if not matches:
         all_saved = [a for a in everything if a.artifact_id not in output_ids and a.call_id is not None]
         raise KitaruStateError(

@@ -6,7 +6,8 @@ between checkpoints, inside a checkpoint, while a large output is hashed and
 written to the artifact store, while the store commits. A second forked
 process then recovers the execution (``resume`` of the orphan). The trial
 checks the result, that no checkpoint that had completed before the kill ran
-again, and the integrity of the store and the artifact directory.
+again, and the integrity of the store and the artifact directory, with no
+temporary file of a killed blob write left behind.
 """
 
 from __future__ import annotations
@@ -205,6 +206,9 @@ def test_sigkill_at_random_points_never_loses_or_repeats_completed_work(tmp_path
             f"{where}: recovery failed: {report.read_text() if report.exists() else status}"
         )
 
+        # Opening the store in the recovering process removed what a write killed midway left.
+        leftovers = sorted(str(p) for p in home.rglob("*.tmp") if p.is_file()) if home.exists() else []
+        assert not leftovers, f"{where}: temporary files survived recovery: {leftovers}"
         starts_after = _starts(side)
         for name in completed_before:
             assert starts_after[name] == starts_before[name], f"{where}: completed {name} ran again"

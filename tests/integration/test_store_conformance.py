@@ -85,6 +85,12 @@ class TestPostgresStore(MetadataStoreSuite):
         opened.close()
 
 
+def test_a_store_is_shared_when_it_is_a_database_server(store: SqlStore) -> None:
+    """A PostgreSQL store is written by others; a SQLite file (like memory) only here."""
+    assert store.shared is (store.name.startswith("postgresql"))
+    assert InMemoryStore().shared is False
+
+
 def test_suite_is_collected() -> None:
     assert len(ALL_TESTS) >= 60
     for suite in (TestInMemoryStore, TestSqliteStore, TestPostgresStore):

@@ -170,11 +170,12 @@ def _rest(proc: subprocess.Popen[str]) -> tuple[str, str]:
 
 
 def _second_process(elsewhere: Path, home: Path, *args: str) -> tuple[dict[str, Any], int]:
-    """Run the client in a new process (cwd unrelated to the script); return its report and pid."""
+    """Run the client in a new process (cwd unrelated to the script, whose directory it is told
+    to trust); return its report and pid."""
     proc = subprocess.Popen(
         [sys.executable, "-c", CLIENT, *args],
         cwd=elsewhere,
-        env=_env(home),
+        env=_env(home, KITARU_TRUSTED_PATHS=str(elsewhere.parent)),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -13,7 +13,12 @@ import kitaru
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.artifacts.local import LocalArtifactStore
-from kitaru.errors import KitaruStateError, KitaruUsageError, KitaruUserCodeError
+from kitaru.errors import (
+    KitaruArtifactIntegrityError,
+    KitaruStateError,
+    KitaruUsageError,
+    KitaruUserCodeError,
+)
 from kitaru.testing import InMemoryStore, MemoryArtifactStore, in_memory
 
 ES = kitaru.ExecutionStatus
@@ -99,9 +104,13 @@ def test_artifact_stores_keep_one_contract(artifact_store: ArtifactStore) -> Non
     assert key == hashlib.sha256(b"hello").hexdigest()
     assert artifact_store.put(bytearray(b"hello")) == key and artifact_store.put(memoryview(b"hello")) == key
     assert artifact_store.get(key) == b"hello" and artifact_store.exists(key)
-    assert artifact_store.put(b"pre-hashed", sha256="A" * 64) == "a" * 64
-    assert artifact_store.get("a" * 64) == b"pre-hashed"
-    with pytest.raises(KitaruStateError, match="b" * 64):
+    digest = hashlib.sha256(b"pre-hashed").hexdigest()
+    assert artifact_store.put(b"pre-hashed", sha256=digest.upper()) == digest
+    assert artifact_store.get(digest) == b"pre-hashed"
+    assert artifact_store.put(b"wrongly hashed", sha256="A" * 64) == "a" * 64  # trusted when stored...
+    with pytest.raises(KitaruArtifactIntegrityError, match="corrupt"):
+        artifact_store.get("a" * 64)  # ...and caught when read
+    with pytest.raises(KitaruArtifactIntegrityError, match="b" * 64):
         artifact_store.get("b" * 64)
     assert not artifact_store.exists("c" * 64)
     with pytest.raises(KitaruUsageError):

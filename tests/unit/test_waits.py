@@ -99,6 +99,21 @@ def test_invalid_input_is_rejected_and_nothing_is_recorded() -> None:
         client.executions.input(handle.exec_id, value=1)
 
 
+def test_input_to_a_cancelled_execution_is_refused_with_nothing_recorded() -> None:
+    @flow
+    def left_waiting() -> int:
+        return kitaru.wait(schema=int, timeout=0.05) * 2
+
+    handle = left_waiting.run()
+    client = KitaruClient()
+    wait_until(lambda: released(client, handle.exec_id))
+    client.executions.cancel(handle.exec_id)
+    with pytest.raises(KitaruStateError, match=r"already ended \(cancelled\): it has no pending wait"):
+        client.executions.input(handle.exec_id, value=21)
+    (wait_call,) = client.executions.get(handle.exec_id).checkpoints
+    assert wait_call.status.value == "running"  # no answer was recorded
+
+
 def test_abort_raises_in_the_flow_body_and_uncaught_cancels() -> None:
     @flow
     def aborted_flow() -> str:

@@ -3,7 +3,11 @@
 Keys are the sha256 hex digest of the content, so equal values are stored
 once. ``put`` writes the whole blob before it returns (and never leaves a
 partial blob under its key), so a metadata row committed afterwards never
-points at a partial blob.
+points at a partial blob. ``get`` checks the content against its key, so a
+blob changed or lost in storage is an error, never a wrong value. Blobs are
+deleted only when no artifact row references them (the metadata store answers
+which still are); a blob stored again since a given moment stays, since a
+writer may be about to commit a row that references it.
 
 Example:
     >>> from kitaru.artifacts.base import ArtifactStore
@@ -13,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
 from typing import Protocol, runtime_checkable
 
 __all__ = ["ArtifactStore"]
@@ -36,9 +41,35 @@ class ArtifactStore(Protocol):
         ...
 
     def get(self, key: str) -> bytes:
-        """Return the blob; ``KitaruStateError`` naming the key when it is missing."""
+        """Return the blob, checked against its key.
+
+        ``KitaruArtifactIntegrityError`` naming the key when it is missing
+        (``reason="missing"``) or its content does not match (``"corrupt"``);
+        a corrupt blob is taken out of its key's place, so that a ``put`` of
+        the same content stores it again.
+        """
         ...
 
     def exists(self, key: str) -> bool:
         """Whether a blob with this key is stored."""
+        ...
+
+    def delete(self, keys: Collection[str], *, unless_stored_after: float | None = None) -> dict[str, int]:
+        """Delete the blobs with these keys; return the size of each blob deleted.
+
+        Keys with no blob are skipped. With ``unless_stored_after`` (a time in
+        seconds since the epoch) a blob stored at or after it stays; ``put`` of
+        content already stored counts as storing it again.
+        """
+        ...
+
+    def list_blobs(self, *, stored_before: float | None = None) -> Iterator[tuple[str, int]]:
+        """Yield ``(key, size)`` of every stored blob; with ``stored_before`` (seconds
+        since the epoch) only of those last stored before that time."""
+        ...
+
+    def remove_stale_temp_files(self, *, older_than: float = 3600.0) -> int:
+        """Delete what interrupted blob writes left behind (never a live writer's
+        temporary file; one whose writer cannot be seen once nothing wrote to it for
+        ``older_than`` seconds); return how many files were removed."""
         ...

@@ -1,10 +1,17 @@
 """The local directory artifact store: content-addressed files under one root.
 
 A blob with sha256 ``abcdef…`` lives at ``root/ab/cdef…``. Each ``put`` writes
-a temporary file beside its final path and renames it into place
-(``os.replace``), so a blob is either absent or complete under its key, even
-when the writer is killed; concurrent writers of the same content (threads or
-processes) are safe because they rename identical bytes onto the same path.
+a temporary file in ``root/.tmp/`` and renames it into place (``os.replace``),
+so a blob is either absent or complete under its key, even when the writer is
+killed; concurrent writers of the same content (threads or processes) are safe
+because they rename identical bytes onto the same path. Opening the store
+removes the temporary files of writers that died (a bounded look at
+``root/.tmp/``); :meth:`LocalArtifactStore.remove_stale_temp_files` removes
+them all.
+
+Reading a blob checks its content against its key (the sha256): a blob
+changed on disk is refused, and moved aside to ``root/.corrupt/`` so that
+storing the same content again repairs it.
 
 Example:
     >>> import tempfile
@@ -20,16 +27,21 @@ import contextlib
 import hashlib
 import os
 import stat
-import time
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
-from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
+from kitaru._files import PRIVATE_FILE_MODE, make_private_dirs
+from kitaru.artifacts import _temp
+from kitaru.errors import KitaruArtifactIntegrityError, KitaruBackendError, KitaruUsageError
 
 __all__ = ["LocalArtifactStore"]
 
 _HEX = frozenset("0123456789abcdef")
-_TEMP_PREFIX = "."  # keys are hex, so a dot file is never a blob
-_TEMP_SUFFIX = ".tmp"
+_CORRUPT_DIR = ".corrupt"
+#: Temporary files looked at when the store is opened: opening stays cheap however many there are.
+_OPEN_SCAN_LIMIT = 64
+#: Seconds without a write after which a temporary file of a writer we cannot see is abandoned.
+_ABANDONED_AFTER = 3600.0
 
 
 def _check_key(key: object) -> str:
@@ -43,9 +55,11 @@ def _check_key(key: object) -> str:
 class LocalArtifactStore:
     """Content-addressed blobs in a local directory (the default artifact store).
 
-    Directories are created on the first write. With ``fsync=True`` every
-    blob (and the directory entry of its rename) is flushed to disk before
-    ``put`` returns, which survives power loss, not only process crashes.
+    Directories are created on the first write; they and the blobs are the
+    user's only (0700 and 0600: blobs hold flow arguments and outputs). With
+    ``fsync=True`` every blob (and the directory entry of its rename) is
+    flushed to disk before ``put`` returns, which survives power loss, not
+    only process crashes.
 
     Args:
         root: The directory that holds the blobs.
@@ -61,6 +75,9 @@ class LocalArtifactStore:
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool = False) -> None:
         self._root = Path(os.fspath(root)).expanduser().absolute()
         self._fsync = fsync
+        self._temp_dir = self._root / _temp.TEMP_DIR
+        with contextlib.suppress(OSError):  # recovery is best effort: a read-only store still opens
+            _temp.remove_stale(self._temp_dir, older_than=_ABANDONED_AFTER, limit=_OPEN_SCAN_LIMIT)
 
     def __repr__(self) -> str:
         return f"LocalArtifactStore({str(self._root)!r}, fsync={self._fsync})"
@@ -74,6 +91,11 @@ class LocalArtifactStore:
     def root(self) -> Path:
         """The root directory as a :class:`~pathlib.Path`."""
         return self._root
+
+    @property
+    def temp_dir(self) -> Path:
+        """The directory that holds blobs being written (``root/.tmp``)."""
+        return self._temp_dir
 
     def path_for(self, key: str) -> Path:
         """Return the file path of the blob with this key (it may not exist).
@@ -112,7 +134,11 @@ class LocalArtifactStore:
         size = memoryview(data).nbytes
         try:
             if os.stat(path).st_size == size:
-                return key  # already stored
+                # Already stored. Its time is refreshed: a deletion started before now leaves
+                # the blob alone, since the row this write is for may not be committed yet.
+                with contextlib.suppress(OSError):
+                    os.utime(path)
+                return key
         except FileNotFoundError:
             pass
         except OSError as exc:
@@ -122,19 +148,23 @@ class LocalArtifactStore:
 
     def _write(self, path: Path, data: bytes | bytearray | memoryview) -> None:
         directory = path.parent
-        temp = directory / f"{_TEMP_PREFIX}{path.name}.{os.urandom(6).hex()}{_TEMP_SUFFIX}"
+        temp = self._temp_dir / _temp.temp_name()
         try:
             try:
-                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE_MODE)
             except FileNotFoundError:
-                self._make_dirs(directory)
-                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+                self._make_dirs(self._temp_dir)
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE_MODE)
             with open(fd, "wb") as file:
                 file.write(data)  # a buffered writer writes everything or raises
                 if self._fsync:
                     file.flush()
                     os.fsync(fd)
-            os.replace(temp, path)
+            try:
+                os.replace(temp, path)
+            except FileNotFoundError:
+                self._make_dirs(directory)
+                os.replace(temp, path)
         except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
@@ -148,7 +178,7 @@ class LocalArtifactStore:
                 raise self._backend_error("sync the directory of", path, exc) from exc
 
     def _make_dirs(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(directory)
         if self._fsync:  # make the new directory entries durable too
             self._fsync_dir(self._root)
             self._fsync_dir(self._root.parent)
@@ -162,10 +192,11 @@ class LocalArtifactStore:
             os.close(fd)
 
     def get(self, key: str) -> bytes:
-        """Return the blob stored under ``key``.
+        """Return the blob stored under ``key``, checked against it (its sha256).
 
         Raises:
-            KitaruStateError: No blob has this key (the message names key and root).
+            KitaruArtifactIntegrityError: No blob has this key (``reason="missing"``), or its
+                content does not match the key (``"corrupt"``; the file is moved aside).
             KitaruBackendError: The file could not be read.
 
         Example:
@@ -177,14 +208,51 @@ class LocalArtifactStore:
         path = self.path_for(key)
         try:
             with open(path, "rb") as file:
-                return file.read()
+                data = file.read()
+                actual = hashlib.sha256(data).hexdigest()
+                if actual == key:
+                    return data
+                aside = self._set_aside(path, os.fstat(file.fileno()))
         except FileNotFoundError:
-            raise KitaruStateError(
-                f"No artifact with key {key} in the local artifact store at {self._root} "
-                f"(expected file {path}). The blob was deleted, or the store points at another directory."
+            set_aside = sorted((self._root / _CORRUPT_DIR).glob(f"{key}.*"))
+            why = (
+                f"it was found corrupt and moved aside to {set_aside[-1]}"
+                if set_aside
+                else "it was deleted, or the store points at another directory"
+            )
+            raise KitaruArtifactIntegrityError(
+                f"The blob {key} is missing from the local artifact store at {self._root} (expected "
+                f"file {path}): {why}.",
+                reason="missing",
+                key=key,
             ) from None
         except OSError as exc:
             raise self._backend_error("read", path, exc) from exc
+        moved = (
+            f" It was moved aside to {aside}, so that storing the same content again repairs it."
+            if aside
+            else ""
+        )
+        raise KitaruArtifactIntegrityError(
+            f"The blob {key} in the local artifact store at {self._root} is corrupt: the sha256 of "
+            f"file {path} is {actual}, not its key; it was changed outside Kitaru, or the disk fails.{moved}",
+            reason="corrupt",
+            key=key,
+        )
+
+    def _set_aside(self, path: Path, read: os.stat_result) -> Path | None:
+        """Move a corrupt blob out of its key's place (when it is still the file that was read)."""
+        aside = self._root / _CORRUPT_DIR / f"{path.parent.name}{path.name}.{os.urandom(4).hex()}"
+        try:
+            self._make_dirs(aside.parent)
+            os.rename(path, aside)
+            moved = os.stat(aside)
+            if (moved.st_dev, moved.st_ino) != (read.st_dev, read.st_ino):
+                os.rename(aside, path)  # a writer stored the content again meanwhile: keep that
+                return None
+        except OSError:
+            return None
+        return aside
 
     def exists(self, key: str) -> bool:
         """Whether a blob with this key is stored.
@@ -202,35 +270,107 @@ class LocalArtifactStore:
         except OSError as exc:
             raise self._backend_error("check", path, exc) from exc
 
-    def remove_stale_temp_files(self, *, older_than: float = 3600.0) -> int:
-        """Delete temporary files left by writers that died; return how many.
+    def delete(self, keys: Collection[str], *, unless_stored_after: float | None = None) -> dict[str, int]:
+        """Delete the blobs with these keys; return the size of each blob deleted.
 
-        Only files older than ``older_than`` seconds are removed, so writes in
-        progress are left alone. Blobs are never touched.
+        Keys with no blob are skipped. With ``unless_stored_after`` (seconds since
+        the epoch) a blob whose file was written at or after that time stays
+        (``put`` of content already stored refreshes the time).
+
+        Raises:
+            KitaruUsageError: A key is malformed.
+            KitaruBackendError: A file could not be deleted.
+
+        Example:
+            >>> import tempfile
+            >>> store = LocalArtifactStore(tempfile.mkdtemp())
+            >>> key = store.put(b"abc")
+            >>> store.delete([key]), store.exists(key)
+            ({'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad': 3}, False)
+        """
+        deleted: dict[str, int] = {}
+        for key in keys:
+            path = self.path_for(key)
+            try:
+                found = os.stat(path)
+                if unless_stored_after is not None and found.st_mtime >= unless_stored_after:
+                    continue
+                os.unlink(path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise self._backend_error("delete", path, exc) from exc
+            deleted[key] = found.st_size
+        return deleted
+
+    def list_blobs(self, *, stored_before: float | None = None) -> Iterator[tuple[str, int]]:
+        """Yield ``(key, size)`` of every stored blob; with ``stored_before`` (seconds
+        since the epoch) only of those whose file was last written before it.
+
+        Example:
+            >>> import tempfile
+            >>> store = LocalArtifactStore(tempfile.mkdtemp())
+            >>> key = store.put(b"abc")
+            >>> [size for _, size in store.list_blobs()]
+            [3]
+        """
+        for shard in self._shards():
+            try:
+                entries = list(os.scandir(shard.path))
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise self._backend_error("list", shard.path, exc) from exc
+            for entry in entries:
+                key = shard.name + entry.name
+                if len(key) != 64 or not _HEX.issuperset(key):
+                    continue  # a temporary file or something that is no blob
+                try:
+                    found = entry.stat()
+                except FileNotFoundError:
+                    continue
+                if stat.S_ISREG(found.st_mode) and (stored_before is None or found.st_mtime < stored_before):
+                    yield key, found.st_size
+
+    def _shards(self) -> list[os.DirEntry[str]]:
+        """The directories of blobs (``root/ab/``)."""
+        try:
+            return [entry for entry in os.scandir(self._root) if entry.is_dir() and len(entry.name) == 2]
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise self._backend_error("list", self._root, exc) from exc
+
+    def remove_stale_temp_files(self, *, older_than: float = _ABANDONED_AFTER) -> int:
+        """Delete the temporary files of blob writes that were interrupted; return how many.
+
+        A file written by a process of this host is removed once that process
+        is gone, whatever its age, and never while it lives (a stopped or slow
+        writer keeps its file). A file whose writer this host cannot see
+        (another machine sharing the directory, or an older Kitaru, which wrote
+        them beside the blobs) is removed once nothing wrote to it for
+        ``older_than`` seconds. Blobs are never touched. Unlike the look at
+        ``root/.tmp/`` when the store is opened, this scans every shard.
+
+        Raises:
+            KitaruBackendError: A directory could not be listed.
 
         Example:
             >>> import tempfile
             >>> LocalArtifactStore(tempfile.mkdtemp()).remove_stale_temp_files()
             0
         """
-        cutoff = time.time() - older_than
-        removed = 0
         try:
-            shards = [entry for entry in os.scandir(self._root) if entry.is_dir() and len(entry.name) == 2]
+            removed = _temp.remove_stale(self._temp_dir, older_than=older_than)
         except FileNotFoundError:
-            return 0
+            removed = 0
         except OSError as exc:
-            raise self._backend_error("list", self._root, exc) from exc
-        for shard in shards:
-            for entry in os.scandir(shard.path):
-                name = entry.name
-                if name.startswith(_TEMP_PREFIX) and name.endswith(_TEMP_SUFFIX):
-                    try:
-                        if entry.stat().st_mtime < cutoff:
-                            os.unlink(entry.path)
-                            removed += 1
-                    except FileNotFoundError:
-                        continue
+            raise self._backend_error("list", self._temp_dir, exc) from exc
+        for shard in self._shards():
+            try:
+                removed += _temp.remove_stale(Path(shard.path), older_than=older_than, legacy=True)
+            except OSError as exc:
+                raise self._backend_error("list", shard.path, exc) from exc
         return removed
 
     def _backend_error(self, action: str, path: Path | str, exc: OSError) -> KitaruBackendError:

@@ -2,8 +2,9 @@
 
 It keeps the :class:`~kitaru.artifacts.base.ArtifactStore` contract of the
 local directory store (keys are sha256 hex digests, equal content is stored
-once, a missing key is a :class:`~kitaru.errors.KitaruStateError` naming
-it) without touching a disk. The blobs live as long as the object.
+once, a blob is checked against its key when read, and a missing or corrupt
+one is a :class:`~kitaru.errors.KitaruArtifactIntegrityError` naming it)
+without touching a disk. The blobs live as long as the object.
 
 Example:
     >>> store = MemoryArtifactStore()
@@ -17,8 +18,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
+import time
+from collections.abc import Collection, Iterator
 
-from kitaru.errors import KitaruStateError, KitaruUsageError
+from kitaru.errors import KitaruArtifactIntegrityError, KitaruUsageError
 
 __all__ = ["MemoryArtifactStore"]
 
@@ -50,6 +53,7 @@ class MemoryArtifactStore:
     def __init__(self, name: str | None = None) -> None:
         self._name = name if name is not None else f"artifacts-{next(_numbers)}"
         self._blobs: dict[str, bytes] = {}
+        self._stored_at: dict[str, float] = {}  # key -> when it was last put
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -86,26 +90,87 @@ class MemoryArtifactStore:
         blob = bytes(data)
         with self._lock:
             self._blobs.setdefault(key, blob)
+            self._stored_at[key] = time.time()
         return key
 
     def get(self, key: str) -> bytes:
-        """Return the blob stored under ``key``.
+        """Return the blob stored under ``key``, checked against it (its sha256).
 
         Raises:
-            KitaruStateError: No blob has this key (the message names it).
+            KitaruArtifactIntegrityError: No blob has this key (``reason="missing"``), or its
+                content does not match the key (``"corrupt"``; the blob is dropped, so that
+                storing the same content again repairs it).
         """
         _check_key(key)
         with self._lock:
             blob = self._blobs.get(key)
         if blob is None:
-            raise KitaruStateError(
-                f"No artifact with key {key} in the in-memory artifact store {self.uri}. "
-                "Blobs live only as long as the store object; use the store that saved it."
+            raise KitaruArtifactIntegrityError(
+                f"The blob {key} is missing from the in-memory artifact store {self.uri}. "
+                "Blobs live only as long as the store object; use the store that saved it.",
+                reason="missing",
+                key=key,
             )
-        return blob
+        actual = hashlib.sha256(blob).hexdigest()
+        if actual == key:
+            return blob
+        with self._lock:
+            if self._blobs.get(key) is blob:
+                del self._blobs[key]
+        raise KitaruArtifactIntegrityError(
+            f"The blob {key} in the in-memory artifact store {self.uri} is corrupt: its sha256 is "
+            f"{actual}, not its key (it was stored with a wrong sha256=). It was dropped, so that "
+            "storing the same content again repairs it.",
+            reason="corrupt",
+            key=key,
+        )
 
     def exists(self, key: str) -> bool:
         """Whether a blob with this key is stored."""
         _check_key(key)
         with self._lock:
             return key in self._blobs
+
+    def delete(self, keys: Collection[str], *, unless_stored_after: float | None = None) -> dict[str, int]:
+        """Delete the blobs with these keys; return the size of each blob deleted.
+
+        Keys with no blob are skipped; with ``unless_stored_after`` (seconds since the
+        epoch) a blob put at or after that time stays.
+
+        Example:
+            >>> store = MemoryArtifactStore()
+            >>> key = store.put(b"abc")
+            >>> list(store.delete([key]).values()), store.exists(key)
+            ([3], False)
+        """
+        wanted = [_check_key(key) for key in keys]
+        deleted: dict[str, int] = {}
+        with self._lock:
+            for key in wanted:
+                if key not in self._blobs:
+                    continue
+                if unless_stored_after is not None and self._stored_at[key] >= unless_stored_after:
+                    continue
+                deleted[key] = len(self._blobs.pop(key))
+                del self._stored_at[key]
+        return deleted
+
+    def remove_stale_temp_files(self, *, older_than: float = 3600.0) -> int:
+        """Nothing to remove: a blob is stored in one step, never half-written.
+
+        Example:
+            >>> MemoryArtifactStore().remove_stale_temp_files()
+            0
+        """
+        return 0
+
+    def list_blobs(self, *, stored_before: float | None = None) -> Iterator[tuple[str, int]]:
+        """Yield ``(key, size)`` of every stored blob; with ``stored_before`` (seconds since
+        the epoch) only of those last put before that time."""
+        with self._lock:
+            found = [
+                (key, len(blob))
+                for key, blob in self._blobs.items()
+                if stored_before is None or self._stored_at[key] < stored_before
+            ]
+        yield from found

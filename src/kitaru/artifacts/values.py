@@ -2,7 +2,9 @@
 
 Small values go inline in the metadata row; larger ones into the artifact
 store first (content-addressed), so a committed row never points at a blob
-that is not fully written.
+that is not fully written. Loading checks the bytes against the sha256 the row
+records (inline data here, a blob in the artifact store), and refuses pickles
+from a shared store unless they are explicitly allowed.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
+from kitaru._sources import ScriptSource
 from kitaru._types import new_id, utcnow
 from kitaru.artifacts.base import ArtifactStore
+from kitaru.errors import KitaruArtifactIntegrityError, KitaruStateError
 from kitaru.records import ArtifactRecord
 from kitaru.serde import SerializedValue, deserialize
 
@@ -59,17 +63,61 @@ def make_artifact(
     )
 
 
-def load_value(artifacts: ArtifactStore, record: ArtifactRecord) -> Any:
-    """Return the value stored in an artifact row (inline data or its blob)."""
+def load_value(
+    artifacts: ArtifactStore, record: ArtifactRecord, *, shared_store: bool, script: ScriptSource = None
+) -> Any:
+    """Return the value stored in an artifact row (inline data or its blob).
+
+    Args:
+        artifacts: The artifact store that holds the row's blob.
+        record: The artifact row, with its inline data (or blob key).
+        shared_store: Whether the row comes from a store others can write
+            (``MetadataStore.shared``): pickles from it are refused unless allowed.
+        script: The script of the artifact's execution when its flow was defined
+            in a script run as ``__main__`` (a path, or a callable that looks it up when a
+            type of the value needs it): classes recorded as ``__main__:Name`` are loaded
+            from it (see :func:`kitaru.serde.deserialize`).
+
+    Raises:
+        KitaruArtifactIntegrityError: The bytes are missing or do not match the
+            recorded sha256; the message names the artifact.
+        KitaruStateError: Pickles are refused, or the value cannot be loaded.
+    """
     if record.data is not None:
         data = record.data
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != record.sha256:
+            raise _damaged(
+                record,
+                f"its inline data is corrupt: their sha256 is {actual}, not the recorded {record.sha256}.",
+                reason="corrupt",
+            )
     elif record.blob_key is not None:
-        data = artifacts.get(record.blob_key)
+        if record.blob_key != record.sha256:
+            raise _damaged(
+                record,
+                f"its row is corrupt: it names the blob {record.blob_key} "
+                f"but records the sha256 {record.sha256}.",
+                reason="corrupt",
+            )
+        try:
+            data = artifacts.get(record.blob_key)
+        except KitaruArtifactIntegrityError as exc:
+            raise _damaged(record, str(exc), reason=exc.reason) from exc
     else:
-        from kitaru.errors import KitaruStateError
-
         raise KitaruStateError(
             f"Artifact {record.artifact_id!r} ({record.name!r}) has neither inline data nor a blob; "
             "it was read without its data. Fetch it with get_artifact()."
         )
-    return deserialize(record.serializer, record.type_path, data)
+    return deserialize(record.serializer, record.type_path, data, shared_store=shared_store, script=script)
+
+
+def _damaged(record: ArtifactRecord, detail: str, *, reason: str) -> KitaruArtifactIntegrityError:
+    return KitaruArtifactIntegrityError(
+        f"Artifact {record.artifact_id} ({record.name!r} of execution {record.exec_id}) cannot be loaded: "
+        f"{detail} Restore the data from a backup, or make the value again: a cached checkpoint call runs "
+        f"live by itself, and `kitaru executions replay {record.exec_id} --from <checkpoint>` runs a "
+        "checkpoint again in a new execution.",
+        reason=reason,
+        key=record.blob_key or record.sha256,
+    )

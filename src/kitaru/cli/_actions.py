@@ -8,7 +8,7 @@ from cyclopts import Parameter
 
 from kitaru.cli._executions import ExecId, client, describe_status
 from kitaru.cli._outcome import await_outcome, exit_code, item_with_result, report
-from kitaru.cli._output import Output, OutputOption, json_option
+from kitaru.cli._output import JSON_SOURCES_HELP, Output, OutputOption, json_option
 
 __all__ = ["cancel", "replay", "resume", "retry"]
 
@@ -47,10 +47,18 @@ def replay(
         str, Parameter(name="--from", help="Where to run live: a checkpoint name, invocation id or call id.")
     ],
     args: Annotated[
-        str | None, Parameter(help="New flow inputs, a JSON object of keyword arguments.")
+        str | None,
+        Parameter(
+            help="New flow inputs, a JSON object of keyword arguments. " + JSON_SOURCES_HELP,
+            allow_leading_hyphen=True,
+        ),
     ] = None,
     overrides: Annotated[
-        str | None, Parameter(help='Pinned outputs, a JSON object: {"checkpoint.NAME": value}.')
+        str | None,
+        Parameter(
+            help='Pinned outputs, a JSON object: {"checkpoint.NAME": value}. ' + JSON_SOURCES_HELP,
+            allow_leading_hyphen=True,
+        ),
     ] = None,
     output: OutputOption = "text",
 ) -> int:

@@ -3,7 +3,7 @@
 Commands are registered by import path, so ``kitaru --help`` and each command
 import only what they use. Exit codes: 0 success, 1 the operation failed (or
 the execution it waited for failed or was cancelled), 2 the command line is
-wrong, 130 interrupted.
+wrong, 130 interrupted, 141 the reader of the output left (``| head``), quietly.
 """
 
 from __future__ import annotations
@@ -96,8 +96,9 @@ CATALOG: tuple[_Command, ...] = (
         "logs",
         "_executions:logs",
         "Show captured log lines; --follow streams them until the execution ends.\n\n"
-        "With --follow -o json each line is a JSON event (log, waiting, terminal); the exit "
-        "code is 0 when the execution completed, 1 when it failed or was cancelled.",
+        "With --follow -o json each line is a JSON event (log, waiting, terminal, orphaned); "
+        "the exit code is 0 when the execution completed, 1 when it failed or was cancelled, "
+        "or when its runner died and nothing continues it (resume it).",
         (
             "kitaru executions logs 0199c0de",
             "kitaru executions logs 0199c0de --checkpoint summarize",
@@ -152,6 +153,36 @@ CATALOG: tuple[_Command, ...] = (
         "_actions:cancel",
         "Cancel an execution; its runner stops at the next durable boundary.",
         ("kitaru executions cancel 0199c0de",),
+    ),
+    _Command(
+        "executions",
+        "delete",
+        "_retention:delete",
+        "Delete executions with their calls, artifacts and log lines, and the blobs nothing else uses.\n\n"
+        "An execution that ended can be deleted, and so can one no live runner holds (orphaned, "
+        "or waiting with its runner gone); a running one is refused: cancel it first. Cached or "
+        "replayed calls of other executions keep a copy of the outputs they use. Asks first in a "
+        "terminal; --yes skips the question (needed in scripts and with -o json).",
+        (
+            "kitaru executions delete 0199c0de",
+            "kitaru executions delete 0199c0de 0199c1aa --yes -o json",
+        ),
+    ),
+    _Command(
+        "executions",
+        "prune",
+        "_retention:prune",
+        "Delete old executions (and the blobs no artifact uses any more).\n\n"
+        "Selects executions that ended longer than --older-than ago (90m, 12h, 30d, 2w) with the "
+        "given --status (default: completed, failed, cancelled), except the --keep-last N newest "
+        "of each flow among them. Running, waiting and pending executions go only when asked for "
+        "with --status and no live runner holds them. Also removes blobs no artifact has used for "
+        "an hour (left by interrupted writes). --dry-run says what would go, with counts and bytes.",
+        (
+            "kitaru executions prune --older-than 30d --dry-run",
+            "kitaru executions prune --older-than 7d --status failed --status cancelled --yes",
+            "kitaru executions prune --keep-last 20 --yes -o json",
+        ),
     ),
     _Command(
         "artifacts",
@@ -310,7 +341,11 @@ def run(argv: list[str] | None = None) -> int:
     tokens = list(sys.argv[1:] if argv is None else argv)
     page = cached_root_help(tokens)
     if page is not None:  # before anything imports cyclopts
-        sys.stdout.write(page)
+        try:
+            sys.stdout.write(page)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return _reader_gone()
         return 0
 
     from kitaru.cli._output import Output
@@ -322,10 +357,31 @@ def run(argv: list[str] | None = None) -> int:
         sys.path.append(os.getcwd())  # flows of the current project can be imported
     help_hint = f"Run 'kitaru {command.replace('.', ' ')} --help' for usage." if command != "kitaru" else None
     try:
-        return _run(tokens, out, help_hint)
+        code = _run(tokens, out, help_hint)
+        stdout.flush()  # a reader that left shows here, not as a traceback when Python exits
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     finally:
         if sys.stdout is sys.stderr:  # JSON mode pointed it there; the runtime did not wrap it since
             sys.stdout = stdout
+
+
+def _reader_gone() -> int:
+    """The reader of stdout left (``kitaru executions list | head -1``): stop quietly.
+
+    What is still buffered for stdout goes to the null device (Python flushes it
+    at exit, which would fail again), and the exit code is the one of a command
+    that SIGPIPE ended (128 + 13), as shells report it.
+    """
+    import signal
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ is not None else 1)
+    finally:
+        os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 def _root_help(tokens: list[str]) -> int:
@@ -368,8 +424,12 @@ def _run(tokens: list[str], out: Any, help_hint: str | None) -> int:
     except KeyboardInterrupt:
         out.error("Interrupted.", "KeyboardInterrupt")
         return 130
+    except BrokenPipeError:
+        raise  # the reader of stdout left: see run()
     except KitaruError as exc:
-        out.error(str(exc), type(exc).__name__)
+        # The public class of the error tree (kitaru.errors) that it is, not a private subclass.
+        public = next(c for c in type(exc).__mro__ if c.__module__ == "kitaru.errors")
+        out.error(str(exc), public.__name__)
         return 1
     except Exception as exc:
         if os.environ.get("KITARU_DEBUG"):

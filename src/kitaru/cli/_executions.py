@@ -19,10 +19,23 @@ __all__ = [
     "get",
     "list_",
     "logs",
+    "refuse_empty_id",
     "show_execution",
 ]
 
-ExecId = Annotated[str, Parameter(help="The execution's id or a unique prefix of it.")]
+
+def refuse_empty_id(type_: Any, value: Any) -> None:
+    """Refuse an empty execution id (an unset shell variable): as a prefix it matches every one."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError(
+            "An empty id would match every execution; give the execution's id or a unique prefix "
+            "of it (see `kitaru executions list`)."
+        )
+
+
+ExecId = Annotated[
+    str, Parameter(help="The execution's id or a unique prefix of it.", validator=refuse_empty_id)
+]
 StatusChoice = Literal["pending", "running", "waiting", "completed", "failed", "cancelled"]
 
 

@@ -3,7 +3,9 @@
 The client's follow iterator runs in a helper thread; the command's thread
 prints what it yields and, between lines, looks for new pending waits. With
 ``-o json`` every event is one JSON line: ``{"event": "log", ...}``,
-``{"event": "waiting", ...}``, and finally ``{"event": "terminal", ...}``.
+``{"event": "waiting", ...}``, and finally ``{"event": "terminal", ...}``, or
+``{"event": "orphaned", ...}`` when the runner is gone and nothing continues the
+execution (the message names the command that resumes it; exit code 1).
 """
 
 from __future__ import annotations
@@ -30,8 +32,19 @@ def _pump(iterator: Any, events: queue.Queue[tuple[str, Any]]) -> None:
         events.put(("end", None))
 
 
+def _orphaned(client: Any, exec_id: str, error: BaseException) -> Any:
+    """The execution when following stopped because it is orphaned, else ``None``."""
+    from kitaru.errors import KitaruStateError
+
+    if not isinstance(error, KitaruStateError):
+        return None
+    execution = client.executions.get(exec_id, checkpoints=False)
+    return execution if execution.orphaned and not execution.status.is_terminal else None
+
+
 def follow_logs(out: Output, client: Any, exec_id: str, *, checkpoint: str | None) -> int:
-    """Follow an execution's logs until it ends; 0 when it completed, 1 otherwise."""
+    """Follow an execution's logs until it ends; 0 when it completed, 1 otherwise (also
+    when its runner is gone and nothing continues it)."""
     from kitaru.cli._executions import format_log
 
     execution = client.executions.get(exec_id, checkpoints=False)  # the calls are not shown
@@ -41,6 +54,7 @@ def follow_logs(out: Output, client: Any, exec_id: str, *, checkpoint: str | Non
     threading.Thread(target=_pump, args=(iterator, events), name="kitaru-follow", daemon=True).start()
     announced: set[str] = set()
     next_check = 0.0
+    orphan: Any = None
     with out.progress(f"Following execution {full_id} …"):
         while True:
             try:
@@ -53,7 +67,10 @@ def follow_logs(out: Output, client: Any, exec_id: str, *, checkpoint: str | Non
                 else:
                     out.line(format_log(payload))
             elif kind == "error":
-                raise payload
+                orphan = _orphaned(client, full_id, payload)
+                if orphan is None:
+                    raise payload
+                break
             elif kind == "end":
                 break
             if time.monotonic() >= next_check:
@@ -71,6 +88,28 @@ def follow_logs(out: Output, client: Any, exec_id: str, *, checkpoint: str | Non
                             f"(answer with: kitaru executions input {full_id} --value JSON)",
                             style="magenta",
                         )
+    if orphan is not None:
+        return _report_orphan(out, orphan, str(payload))
+    return _report_end(out, client, full_id)
+
+
+def _report_orphan(out: Output, execution: Any, message: str) -> int:
+    if out.json:
+        out.event(
+            {
+                "event": "orphaned",
+                "exec_id": execution.exec_id,
+                "status": str(execution.status),
+                "runner_id": execution.runner_id,
+                "message": message,
+            }
+        )
+    else:
+        out.line(message, style="red")
+    return 1
+
+
+def _report_end(out: Output, client: Any, full_id: str) -> int:
     final = client.executions.get(full_id, checkpoints=False)
     status = str(final.status)
     if out.json:

@@ -1,22 +1,27 @@
 """``kitaru executions input``: answer pending waits, from a script or interactively.
 
-The value is validated against the wait's JSON schema before anything is
-recorded; an invalid value changes nothing and the execution keeps waiting.
-When the execution's runner has left, answering continues it in this process,
-so the command waits for the outcome.
+The value is checked as the flow will take it (the wait's JSON schema, then
+its own type) before anything is recorded; an invalid value changes nothing
+and the execution keeps waiting. When only the schema could be checked here
+(the type's code cannot be loaded in this process), a note says so.
+When the execution's runner has left, or is gone (orphaned), answering
+continues it in this process, so the command waits for the outcome; when a live
+runner elsewhere holds it, that runner continues it and the command says so.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from cyclopts import Parameter
 
-from kitaru.cli._executions import client
+from kitaru.cli._executions import client, refuse_empty_id
 from kitaru.cli._humanize import ago
-from kitaru.cli._outcome import await_outcome, exit_code, item_with_result, report
-from kitaru.cli._output import Output, OutputOption, UsageProblem, dumps, json_option
+from kitaru.cli._outcome import await_outcome, exit_code, item_with_result, report, runs_here
+from kitaru.cli._output import JSON_SOURCES_HELP, Output, OutputOption, UsageProblem, dumps, json_option
 
 __all__ = ["input_"]
 
@@ -25,6 +30,27 @@ def _ask(prompt: str) -> str | None:
     print(prompt, end="", file=sys.stderr, flush=True)
     line = sys.stdin.readline()
     return None if line == "" else line.strip()
+
+
+def _noting_warnings(call: Callable[[], Any], note: Callable[[str], None]) -> Any:
+    """Run ``call``; pass each warning it gives (e.g. an answer checked by its schema only) to ``note``."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            return call()
+        finally:  # also when the answer was recorded but the execution could not continue here
+            for warning in caught:
+                note(f"Note: {warning.message}")
+
+
+def _answerable(kitaru_client: Any) -> list[Any]:
+    """The executions whose pending waits an answer may be for: the waiting ones, and running
+    ones whose runner died before it entered its wait again (answering continues those too)."""
+    executions = kitaru_client.executions
+    orphans = [e for e in executions.list(status="running", limit=None) if e.orphaned]
+    return [*executions.list(status="waiting", limit=None), *orphans]
 
 
 def _single_target(kitaru_client: Any, exec_id: str | None, wait: str | None) -> tuple[str, str | None]:
@@ -42,7 +68,7 @@ def _single_target(kitaru_client: Any, exec_id: str | None, wait: str | None) ->
         return exec_id, wait
     found = [
         (e.exec_id, w)
-        for e in kitaru_client.executions.list(status="waiting", limit=None)
+        for e in _answerable(kitaru_client)
         for w in kitaru_client.executions.pending_waits(e.exec_id)
         if wait is None or wait in (w.name, w.wait_id)
     ]
@@ -99,7 +125,12 @@ def _answer(kitaru_client: Any, execution: Any, wait: Any) -> str:
                     print(f"  {exc}", file=sys.stderr)
                     continue
             try:
-                kitaru_client.executions.input(execution.exec_id, wait=wait.wait_id, value=value)
+                _noting_warnings(
+                    functools.partial(
+                        kitaru_client.executions.input, execution.exec_id, wait=wait.wait_id, value=value
+                    ),
+                    lambda text: print(f"  {text}", file=sys.stderr),
+                )
             except KitaruWaitValidationError as exc:
                 print(f"  {exc}", file=sys.stderr)
                 if wait.schema is None:
@@ -113,8 +144,7 @@ def _interactive(out: Output, kitaru_client: Any, exec_id: str | None, wait: str
         targets = [kitaru_client.executions.get(exec_id, checkpoints=False)]
     else:
         targets = [
-            kitaru_client.executions.get(e.exec_id, checkpoints=False)
-            for e in kitaru_client.executions.list(status="waiting", limit=None)
+            kitaru_client.executions.get(e.exec_id, checkpoints=False) for e in _answerable(kitaru_client)
         ]
     results: list[dict[str, Any]] = []
     answered: dict[str, Any] = {}
@@ -149,14 +179,32 @@ def _interactive(out: Output, kitaru_client: Any, exec_id: str | None, wait: str
     return max((exit_code(e) for i, e in final.items() if i not in aborted), default=0)
 
 
+def _elsewhere(execution: Any) -> bool:
+    """Whether a runner in another process holds the execution and continues it."""
+    return (
+        not execution.status.is_terminal
+        and not execution.pending_waits
+        and execution.runner_id is not None
+        and not runs_here(execution)
+    )
+
+
 def input_(
     exec_id: Annotated[
-        str | None, Parameter(help="The waiting execution (id or unique prefix); -i without it offers all.")
+        str | None,
+        Parameter(
+            help="The waiting execution (id or unique prefix); -i without it offers all.",
+            validator=refuse_empty_id,
+        ),
     ] = None,
     /,
     *,
     value: Annotated[
-        str | None, Parameter(help="The answer as JSON: true, 3, '\"text\"', '{\"a\": 1}'.")
+        str | None,
+        Parameter(
+            help="The answer as JSON: true, 3, '\"text\"', '{\"a\": 1}'. " + JSON_SOURCES_HELP,
+            allow_leading_hyphen=True,
+        ),
     ] = None,
     abort: Annotated[bool, Parameter(negative="", help="Abort the wait: wait() raises in the flow.")] = False,
     interactive: Annotated[
@@ -182,12 +230,29 @@ def input_(
     if abort:
         execution = kitaru_client.executions.abort_wait(target, wait=which)
     else:
-        execution = kitaru_client.executions.input(target, wait=which, value=answer)
+        execution = _noting_warnings(
+            lambda: kitaru_client.executions.input(target, wait=which, value=answer), out.note
+        )
     execution = await_outcome(out, kitaru_client, execution, doing="Continuing")
+    stalled = execution.orphaned and not execution.status.is_terminal and not execution.pending_waits
     if out.json:
         out.item(item_with_result(kitaru_client, execution))
+    elif stalled:  # the runner that took the answer died right after
+        out.line(
+            f"The answer is recorded, but execution {execution.exec_id} is orphaned: its runner "
+            f"{execution.runner_id} is gone. Continue it with "
+            f"`kitaru executions resume {execution.exec_id}`.",
+            style="red",
+        )
+    elif _elsewhere(execution):
+        out.line(
+            f"The answer is recorded; runner {execution.runner_id} continues execution "
+            f"{execution.exec_id}. Follow it with: kitaru executions logs {execution.exec_id} --follow"
+        )
     else:
         report(out, execution, what="Execution")
+    if stalled:
+        return 1
     if abort and str(execution.status) == "cancelled":
         return 0  # what was asked for: the aborted wait cancelled the execution
     return exit_code(execution)

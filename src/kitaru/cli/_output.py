@@ -15,13 +15,22 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from cyclopts import Parameter
 
 from kitaru.cli._humanize import plain_status
 
-__all__ = ["Format", "Output", "OutputOption", "UsageProblem", "dumps", "json_option"]
+__all__ = [
+    "JSON_SOURCES_HELP",
+    "Format",
+    "Output",
+    "OutputOption",
+    "UsageProblem",
+    "dumps",
+    "json_option",
+]
 
 Format = Literal["text", "json"]
 #: The ``-o/--output`` option every command takes.
@@ -44,23 +53,53 @@ class UsageProblem(Exception):
     """The command line is wrong (exit code 2), e.g. invalid JSON in an option."""
 
 
+#: How ``--args``, ``--value`` and ``--overrides`` say where else their JSON may come from.
+JSON_SOURCES_HELP = "@FILE reads the JSON from a file, - reads stdin."
+
+
+def _json_text(text: str, *, option: str) -> tuple[str, str]:
+    """The JSON text an option stands for (``@FILE``: the file's, ``-``: stdin's) and its source."""
+    if text == "-":
+        return sys.stdin.read(), "stdin"
+    if not text.startswith("@"):
+        return text, ""
+    path = Path(text[1:]).expanduser()
+    try:
+        return path.read_text(encoding="utf-8"), f"file {str(path)!r}"
+    except FileNotFoundError:
+        raise UsageProblem(
+            f"{option} {text}: No such file {str(path)!r}. Give an existing file after @, or the JSON itself."
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UsageProblem(f"{option} {text}: cannot read {str(path)!r}: {reason}.") from None
+
+
 def json_option(text: str, *, option: str, kinds: tuple[type, ...] = ()) -> Any:
-    """Parse the JSON given to ``option``; ``UsageProblem`` when it is not JSON (or not of ``kinds``).
+    """Parse the JSON given to ``option`` (``@FILE`` reads a file, ``-`` stdin); ``UsageProblem``
+    when it is not standard JSON (``NaN`` and ``Infinity`` are not) or not of ``kinds``.
 
     Example:
         >>> json_option('{"topic": "agents"}', option="--args", kinds=(dict,))
         {'topic': 'agents'}
     """
+    from kitaru.client import parse_json_text
+    from kitaru.errors import KitaruUsageError
+
+    raw, source = _json_text(text, option=option)
+    if source and not raw.strip():
+        raise UsageProblem(f"{option} {text}: {source} holds no JSON (it is empty).")
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
+        value = parse_json_text(raw, what=f"{option} ({source})" if source else option)
+    except KitaruUsageError as exc:
+        if source:
+            raise UsageProblem(str(exc)) from None
         hint = " Strings need quotes: --value '\"text\"'." if option == "--value" else ""
-        raise UsageProblem(
-            f"{option} is not valid JSON ({exc.msg} at column {exc.colno}): {text!r}.{hint}"
-        ) from None
+        raise UsageProblem(f"{exc} Got {text!r}.{hint}") from None
     if kinds and not isinstance(value, kinds):
         expected = " or ".join("a JSON object" if k is dict else "a JSON list" for k in kinds)
-        raise UsageProblem(f"{option} must be {expected}, got {type(value).__name__}: {text!r}.")
+        shown = source or repr(text)
+        raise UsageProblem(f"{option} must be {expected}, got {type(value).__name__}: {shown}.")
     return value
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from cyclopts import Parameter
 
 from kitaru.cli._outcome import exit_code, jsonable_result, report
-from kitaru.cli._output import Output, OutputOption, UsageProblem, dumps, json_option
+from kitaru.cli._output import JSON_SOURCES_HELP, Output, OutputOption, UsageProblem, dumps, json_option
 
 __all__ = ["load_flow_object", "run"]
 
@@ -111,7 +111,11 @@ def run(
     /,
     *,
     args: Annotated[
-        str | None, Parameter(help="Flow arguments: a JSON object (keywords) or a JSON list (positional).")
+        str | None,
+        Parameter(
+            help="Flow arguments: a JSON object (keywords) or a JSON list (positional). " + JSON_SOURCES_HELP,
+            allow_leading_hyphen=True,
+        ),
     ] = None,
     wait: Annotated[bool, Parameter(negative="", help="Wait for the end and print the result.")] = False,
     cache: Annotated[bool | None, Parameter(help="Use the cross-execution cache (off by default).")] = None,

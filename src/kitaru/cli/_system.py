@@ -39,7 +39,8 @@ def init(
     out = Output("init", output)
     target = (path or Path.cwd()).expanduser().resolve() / PROJECT_DIR
     created = not target.is_dir()
-    target.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.mkdir(mode=0o700, exist_ok=True)  # the user's only: it will hold flow arguments and secrets
     ignore = target / ".gitignore"
     if not ignore.exists():
         ignore.write_text("# Kitaru's local data: executions, artifacts, secrets.\n*\n", encoding="utf-8")
@@ -78,7 +79,7 @@ def _status() -> dict[str, Any]:
     if settings.values["server_url"]:
         connection: dict[str, Any] = {
             "kind": "server",
-            "url": settings.values["server_url"],
+            "url": mask_url(settings.values["server_url"]),
             "available": False,
             "note": "connecting to a server is not available yet; executions cannot start",
         }

@@ -14,16 +14,19 @@ from __future__ import annotations
 from typing import Any
 
 from kitaru._answers import parse_answer_text
+from kitaru._sources import source_script
 from kitaru._types import CallStatus, CheckpointType, ExecutionStatus, FailureOrigin
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.artifacts.values import load_value
 from kitaru.client._convert import to_artifact
 from kitaru.client._executions import Executions
+from kitaru.client._inputs import parse_json_text
 from kitaru.client._target import ExecutionTarget
 from kitaru.models import (
     ArtifactRef,
     CheckpointAttempt,
     CheckpointCall,
+    DeletionResult,
     Execution,
     FailureInfo,
     LogEntry,
@@ -37,6 +40,7 @@ __all__ = [
     "CheckpointAttempt",
     "CheckpointCall",
     "CheckpointType",
+    "DeletionResult",
     "Execution",
     "ExecutionStatus",
     "ExecutionTarget",
@@ -46,6 +50,7 @@ __all__ = [
     "LogEntry",
     "PendingWait",
     "parse_answer_text",
+    "parse_json_text",
 ]
 
 
@@ -109,4 +114,12 @@ class KitaruClient:
         self.artifacts = _Artifacts(self)
 
     def _load_artifact(self, artifact_id: str) -> Any:
-        return load_value(self._artifacts, self._store.get_artifact(artifact_id))
+        store = self._store
+        record = store.get_artifact(artifact_id)
+        # Classes of a script's flow load from that script, looked up only when a value needs it.
+        return load_value(
+            self._artifacts,
+            record,
+            shared_store=store.shared,
+            script=lambda: source_script(store.get_execution(record.exec_id).source),
+        )

@@ -12,16 +12,18 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from kitaru._answers import record_answer
 from kitaru._bulk import gc_paused
-from kitaru._leases import is_orphaned
+from kitaru._leases import is_orphaned, lease_seconds
 from kitaru._types import ExecutionStatus
 from kitaru.client._convert import to_artifact, to_calls, to_execution, to_log, to_pending_wait
+from kitaru.client._orphans import orphan_error, orphan_hint, stuck_orphan
+from kitaru.client._retention import Progress, delete_executions, prune_executions
 from kitaru.errors import KitaruStateError, KitaruUsageError
-from kitaru.models import CheckpointCall, Execution, LogEntry, PendingWait
+from kitaru.models import CheckpointCall, DeletionResult, Execution, LogEntry, PendingWait
 from kitaru.records import ANSWERED_BY_CLIENT, CallRecord, ExecutionRecord
 
 if TYPE_CHECKING:
@@ -176,7 +178,9 @@ class Executions:
 
         ``checkpoint`` limits them to one call (invocation id, call id or a checkpoint
         name called once). ``follow=True`` returns an iterator that yields new lines
-        until the execution ends.
+        until the execution ends; when its runner is gone with nothing to continue it (an
+        orphan), it yields the last lines and raises :class:`KitaruStateError` saying so
+        and naming the command that resumes it.
         """
         store = self._client._store
         record = self._record(exec_id)
@@ -191,20 +195,33 @@ class Executions:
         store = self._client._store
         after: int | None = None
         while True:
-            ended = store.get_execution(exec_id).status.is_terminal
+            execution = store.get_execution(exec_id)
+            ended = execution.status.is_terminal
+            # Read before the lines: a dead runner writes none after it was seen gone.
+            orphan = None if ended else stuck_orphan(store, execution)
             for record in store.list_logs(exec_id, call_id=call_id, after_seq=after):
                 after = record.seq
                 yield to_log(record)
             if ended:
                 return
+            if orphan is not None:
+                raise orphan_error(orphan)
             time.sleep(poll_interval)
 
     # -- acting -----------------------------------------------------------
     def _pick_wait(self, record: ExecutionRecord, wait: str | None) -> CallRecord:
-        pending = self._client._store.list_pending_waits(record.exec_id)
+        store = self._client._store
+        if record.status.is_terminal:
+            raise KitaruStateError(
+                f"Execution {record.exec_id} already ended ({record.status.value}): it has no pending wait; "
+                "nothing to answer."
+            )
+        pending = store.list_pending_waits(record.exec_id)
         if not pending:
+            orphan = stuck_orphan(store, record)
             raise KitaruStateError(
                 f"Execution {record.exec_id} ({record.status.value}) has no pending wait; nothing to answer."
+                + ("" if orphan is None else f" {orphan_hint(orphan)}")
             )
         if wait is None:
             if len(pending) > 1:
@@ -221,11 +238,13 @@ class Executions:
         raise KitaruStateError(f"Execution {record.exec_id} has no pending wait {wait!r}; pending: {names}.")
 
     def input(self, exec_id: str, *, wait: str | None = None, value: Any = None) -> Execution:
-        """Answer a pending wait; the execution continues (here, when its runner has left).
+        """Answer a pending wait; the execution continues: in the live runner that holds it,
+        or here when its runner left or is gone (an orphan is claimed as ``resume`` claims it).
 
         Raises:
             KitaruWaitValidationError: the value does not fit the wait's schema (nothing recorded).
-            KitaruStateError: no such pending wait.
+            KitaruStateError: no such pending wait; or the answer was recorded but the
+                execution cannot be continued (the error says what to do).
         """
         record = self._record(exec_id)
         call = self._pick_wait(record, wait)
@@ -243,33 +262,71 @@ class Executions:
         store, artifacts = self._client._store, self._client._artifacts
         by = ANSWERED_BY_CLIENT
         if not record_answer(store, artifacts, call, value=value, aborted=aborted, answered_by=by):
+            orphan = stuck_orphan(store, store.get_execution(record.exec_id))
             raise KitaruStateError(
                 f"Wait {call.invocation_id!r} of execution {record.exec_id} was answered meanwhile."
+                + ("" if orphan is None else f" {orphan_hint(orphan)}")
             )
+        self._continue_answered(record.exec_id, call.invocation_id)
+
+    def _continue_answered(self, exec_id: str, wait_name: str) -> None:
+        """Make sure something continues the execution now that its wait is answered.
+
+        - No runner holds it (it left at the wait): it continues here.
+        - Its runner is gone, whatever the status (it died holding the wait, or a resumed
+          run died before it entered the wait again): it is claimed with the same
+          compare-and-set as ``resume`` and continues here.
+        - A live runner holds it ``running`` (it reaches the wait later and takes the
+          answer) or ``waiting`` at another pending wait: that runner continues it.
+        - A live runner holds it ``waiting`` with no wait pending: it is polling for this
+          answer. Returning now would leave nothing continuing should it die before it
+          takes the execution back, so this waits until it did, or died (then as above).
+          A runner that neither takes it nor counts as gone within two leases (by then a
+          runner that stopped renewing its lease is gone) is reported, not waited for.
+        """
+        store = self._client._store
+        patience = 2 * lease_seconds()
+        deadline = time.monotonic() + patience
+        delay = 0.005
+        while True:
+            record = store.get_execution(exec_id)
+            if record.status.is_terminal:
+                return
+            left = record.status is ExecutionStatus.WAITING and record.runner_id is None
+            if left or is_orphaned(record):
+                if self._continue_here(record, wait_name):
+                    return
+                # Another process claimed it first: look again at who holds it now.
+            elif record.status is not ExecutionStatus.WAITING or store.list_pending_waits(exec_id):
+                return
+            if time.monotonic() >= deadline:
+                raise KitaruStateError(
+                    f"The answer to wait {wait_name!r} of execution {exec_id} was recorded, but its "
+                    f"runner {record.runner_id} has not taken it within {patience:g} s, though it "
+                    "still counts as alive. It continues the execution when it does; if that process "
+                    f"is stuck, end it, then continue the execution with `kitaru executions resume "
+                    f"{exec_id}`."
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def _continue_here(self, record: ExecutionRecord, wait_name: str) -> bool:
+        """Claim the execution as it was read and continue it in this process; ``False``
+        when another process claimed it first."""
         try:
-            self._continue_if_left(record.exec_id)
+            return self._client._target.continue_execution(
+                self._client._store,
+                self._client._artifacts,
+                record.exec_id,
+                expected={record.status},
+                expected_runner=record.runner_id,
+            )
         except KitaruStateError as exc:
             raise KitaruStateError(
-                f"The answer to wait {call.invocation_id!r} was recorded, but execution {record.exec_id} "
+                f"The answer to wait {wait_name!r} was recorded, but execution {record.exec_id} "
                 f"could not be continued in this process: {exc} Once its code can be loaded here, "
-                "continue it with executions.resume()."
+                f"continue it with executions.resume() (`kitaru executions resume {record.exec_id}`)."
             ) from exc
-
-    def _continue_if_left(self, exec_id: str) -> bool:
-        """Continue a waiting execution here when no live runner holds it."""
-        store = self._client._store
-        record = store.get_execution(exec_id)
-        if record.status is not ExecutionStatus.WAITING:
-            return False
-        if record.runner_id is not None and not is_orphaned(record):
-            return False  # its runner is still polling and picks the answer up
-        return self._client._target.continue_execution(
-            store,
-            self._client._artifacts,
-            exec_id,
-            expected={ExecutionStatus.WAITING},
-            expected_runner=record.runner_id,
-        )
 
     def resume(self, exec_id: str) -> Execution:
         """Continue a ``waiting`` execution whose input is resolved, or an orphaned one."""
@@ -395,17 +452,85 @@ class Executions:
             )
         return self.get(record.exec_id)
 
+    def delete(self, *exec_ids: str, progress: Progress | None = None) -> DeletionResult:
+        """Delete executions (ids or unique prefixes) with their calls, attempts,
+        artifacts and log lines, and the blobs no other artifact uses.
+
+        An execution that ended may be deleted, and so may one that no live runner
+        holds (a waiting execution whose runner left, an orphaned one). Calls of
+        other executions that use one of its outputs (cache hits, replays) keep a
+        copy of it. ``progress(done, total)`` is called after each batch.
+
+        Raises:
+            KitaruStateError: an id matches nothing, or a live runner holds one of the
+                executions (nothing is deleted: cancel it first).
+            KitaruUsageError: no id given.
+
+        Example:
+            >>> KitaruClient().executions.delete("0199c0de").executions  # doctest: +SKIP
+            1
+        """
+        return delete_executions(self._client, exec_ids, progress=progress)
+
+    def prune(
+        self,
+        *,
+        older_than: dt.timedelta | str | None = None,
+        status: ExecutionStatus | str | Iterable[ExecutionStatus | str] | None = None,
+        keep_last: int | None = None,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> DeletionResult:
+        """Delete the executions a retention policy selects, as :meth:`delete` does.
+
+        Selected (in the store) are executions with one of ``status`` (by default
+        the ended ones: completed, failed, cancelled) that ended more than
+        ``older_than`` ago (a ``timedelta`` or ``"30d"``, ``"12h"``, ``"90m"``,
+        ``"2w"``; one that has not ended counts from its last change), except the
+        ``keep_last`` newest of each flow among those with one of ``status``. At
+        least one of ``older_than`` and ``keep_last`` is needed. Executions that a
+        live runner holds are skipped (``skipped`` says why). Blobs no artifact
+        uses any more are deleted, and so are unreferenced blobs older than an hour
+        left by interrupted writes or deletions. ``dry_run=True`` deletes nothing
+        and reports what would go.
+
+        Raises:
+            KitaruUsageError: an invalid duration, status or ``keep_last``, or neither
+                ``older_than`` nor ``keep_last``.
+
+        Example:
+            >>> client = KitaruClient()  # doctest: +SKIP
+            >>> client.executions.prune(older_than="30d", keep_last=10, dry_run=True)  # doctest: +SKIP
+            DeletionResult(dry_run=True, ...)
+        """
+        return prune_executions(
+            self._client,
+            older_than=older_than,
+            status=status,
+            keep_last=keep_last,
+            dry_run=dry_run,
+            progress=progress,
+        )
+
     def wait_for(self, exec_id: str, *, timeout: float | None = None) -> Execution:
-        """Block until the execution ends (or waits for input); return it."""
+        """Block until the execution ends (or waits for input); return it.
+
+        Raises:
+            KitaruStateError: its runner is gone and nothing continues it (an orphan); the
+                message names the command that resumes it.
+            TimeoutError: ``timeout`` seconds passed first.
+        """
+        store = self._client._store
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.01
         while True:
             record = self._record(exec_id)
-            pending = record.status is ExecutionStatus.WAITING and self._client._store.list_pending_waits(
-                record.exec_id
-            )
+            pending = record.status is ExecutionStatus.WAITING and store.list_pending_waits(record.exec_id)
             if record.status.is_terminal or pending:
                 return self.get(record.exec_id)
+            orphan = stuck_orphan(store, record)
+            if orphan is not None:
+                raise orphan_error(orphan)
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(
                     f"Execution {record.exec_id} is still {record.status.value} after {timeout} s."

@@ -37,6 +37,7 @@ from kitaru.config._layers import (
     mask_url,
     pyproject_layer,
     redact,
+    url_passwords,
     validate_cache,
     validate_retries,
     validate_setting,
@@ -65,6 +66,7 @@ __all__ = [
     "resolve_home",
     "resolve_settings",
     "stack_layer",
+    "url_passwords",
     "validate_cache",
     "validate_retries",
 ]
@@ -189,7 +191,7 @@ def connect(server_url: str, *, api_key: str | None = None) -> None:
     if api_key is not None:
         validate_setting("api_key", api_key, source="kitaru.connect()")
     raise KitaruFeatureNotAvailableError(
-        f"Cannot connect to {url}: connecting to a Kitaru server is not available yet (the server "
+        f"Cannot connect to {mask_url(url)}: connecting to a Kitaru server is not available yet (the server "
         "arrives with its own release). Executions run on the local store of the active stack; "
         "`kitaru status` shows where."
     )

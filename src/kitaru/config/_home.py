@@ -6,7 +6,11 @@ user data directory. Besides the store (``kitaru.db``, ``artifacts/``) it holds
 ``config.json`` (stacks, the active stack, model aliases) and the encrypted
 secrets. Files are written atomically (a temporary file renamed into place)
 under an advisory lock, so a crash or a concurrent writer never leaves half a
-file; reads are cached per process until the file changes.
+file; reads are cached per process until the file changes. What Kitaru creates
+here is private to the user (directories 0700, files 0600: see
+:mod:`kitaru._files`), and a data directory that cannot be used (``KITARU_HOME``
+naming a file, a directory this user may not write) is a ``KitaruUsageError``
+that says which and what to do.
 
 Example:
     >>> from kitaru.config._home import resolve_home
@@ -17,15 +21,18 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from kitaru.errors import KitaruUsageError
+from kitaru._files import PRIVATE_FILE_MODE, make_private_dirs
+from kitaru.errors import KitaruBackendError, KitaruError, KitaruUsageError
 
 __all__ = [
     "CONFIG_FILE",
@@ -68,11 +75,33 @@ def resolve_home() -> Path:
     """
     env = os.environ.get("KITARU_HOME")
     if env:
-        return Path(env).expanduser().resolve()
+        return _usable(Path(env).expanduser().resolve(), f"KITARU_HOME={env}")
     project = _project_dir()
     if project is not None:
         return project
-    return user_data_dir()
+    folder = user_data_dir()
+    return _usable(folder, f"The user data directory {folder}")
+
+
+def _usable(folder: Path, what: str) -> Path:
+    """``folder`` when it is a directory or can become one (it is created when first written)."""
+    try:
+        mode = folder.stat().st_mode
+    except FileNotFoundError:
+        return folder
+    except NotADirectoryError:
+        problem = "is not a directory: a part of its path is a file"
+    except OSError as exc:
+        problem = f"cannot be used: {exc.strerror or exc}"
+    else:
+        if stat.S_ISDIR(mode):
+            return folder
+        problem = "is not a directory"
+    raise KitaruUsageError(
+        f"{what} {problem}. Kitaru keeps its data (executions, artifacts, settings) in a directory: "
+        "set KITARU_HOME to a directory this user may write (it is created when missing), or run "
+        "`kitaru init` in your project."
+    )
 
 
 def user_data_dir() -> Path:
@@ -116,10 +145,12 @@ def read_json(path: Path, *, default: Callable[[], Any]) -> Any:
     """
     key = str(path)
     try:
-        stat = path.stat()
+        status = path.stat()
     except FileNotFoundError:
         return default()
-    stamp = (stat.st_mtime_ns, stat.st_size)
+    except OSError as exc:
+        raise _unusable(path, exc, "read") from None
+    stamp = (status.st_mtime_ns, status.st_size)
     cached = _cache.get(key)
     if cached is not None and cached[0] == stamp:
         return cached[1]
@@ -129,16 +160,43 @@ def read_json(path: Path, *, default: Callable[[], Any]) -> Any:
         raise KitaruUsageError(
             f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}). Fix or remove the file."
         ) from None
+    except OSError as exc:
+        raise _unusable(path, exc, "read") from None
     with _cache_lock:
         _cache[key] = (stamp, value)
     return value
 
 
-def write_json(path: Path, value: Any, *, mode: int = 0o644) -> None:
-    """Write ``value`` as JSON to ``path`` atomically (temporary file, fsync, rename)."""
+def _unusable(path: Path, exc: OSError, action: str) -> KitaruError:
+    """The error for a file of the data directory that cannot be read or written."""
+    reason = exc.strerror or str(exc)
+    if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
+        return KitaruBackendError(f"Cannot {action} {path}: {reason}. Check the disk, then try again.")
+    return KitaruUsageError(
+        f"Cannot {action} {path}: {reason}. The data directory {path.parent} ({home_source()}) must be a "
+        "directory this user may read and write: fix its permissions, or set KITARU_HOME to "
+        "another directory."
+    )
+
+
+def write_json(path: Path, value: Any, *, mode: int = PRIVATE_FILE_MODE) -> None:
+    """Write ``value`` as JSON to ``path`` atomically (temporary file, fsync, rename).
+
+    The file gets ``mode`` (the user's only, by default: a store URL may hold a password).
+
+    Raises:
+        KitaruUsageError: the directory cannot be created or written (naming it).
+    """
+    try:
+        make_private_dirs(path.parent)
+        _write_json(path, value, mode)
+    except OSError as exc:
+        raise _unusable(path, exc, "write") from None
+
+
+def _write_json(path: Path, value: Any, mode: int) -> None:
     import tempfile
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -156,9 +214,18 @@ def write_json(path: Path, value: Any, *, mode: int = 0o644) -> None:
 
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """Hold an advisory lock beside ``path`` (``path.lock``) for a read-modify-write."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path.with_name(path.name + ".lock"), "a+b")  # noqa: SIM115  (closed below)
+    """Hold an advisory lock beside ``path`` (``path.lock``) for a read-modify-write.
+
+    Raises:
+        KitaruUsageError: the lock file cannot be created (naming it).
+    """
+    lock = path.with_name(path.name + ".lock")
+    try:
+        make_private_dirs(path.parent)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE_MODE)
+    except OSError as exc:
+        raise _unusable(lock, exc, "create") from None
+    handle = os.fdopen(fd, "r+b")
     try:
         try:
             import fcntl

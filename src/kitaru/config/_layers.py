@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kitaru._sources import TRUSTED_PATHS_ENV, find_pyproject, parse_trusted_paths, tool_table
+from kitaru._types import FLAG_WORDS, parse_flag
 from kitaru.errors import KitaruUsageError
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "mask_url",
     "pyproject_layer",
     "redact",
+    "url_passwords",
     "validate_cache",
     "validate_retries",
     "validate_setting",
@@ -43,8 +45,6 @@ __all__ = [
 
 #: Keys whose values are secrets: redacted in execution specs and in ``kitaru status``.
 SECRET_PATTERN = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL|AUTH", re.IGNORECASE)
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 _STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -112,7 +112,9 @@ def _validate_model(value: Any, *, source: str) -> str:
 def _validate_server_url(value: Any, *, source: str) -> str:
     text = _validate_text("server_url")(value, source=source)
     if not text.startswith(("http://", "https://")):
-        raise KitaruUsageError(f"{source}: server_url must start with http:// or https://, got {value!r}.")
+        raise KitaruUsageError(
+            f"{source}: server_url must start with http:// or https://, got {mask_url(text)!r}."
+        )
     return text.rstrip("/")
 
 
@@ -165,6 +167,7 @@ KNOWN_ENV: tuple[str, ...] = (
     "KITARU_HEARTBEAT_SECONDS",
     "KITARU_LEASE_SECONDS",
     "KITARU_ALLOW_PICKLE",
+    TRUSTED_PATHS_ENV,
     "KITARU_LLM_MOCK_RESPONSE",
     "KITARU_DEBUG",
 )
@@ -200,12 +203,10 @@ def env_layer(environ: Mapping[str, str] | None = None) -> Layer:
             continue
         source = f"environment variable {var}"
         if name == "cache":
-            lowered = raw.strip().lower()
-            if lowered not in _TRUE | _FALSE:
-                raise KitaruUsageError(
-                    f"{source}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off."
-                )
-            values[name] = lowered in _TRUE
+            flag = parse_flag(raw)
+            if flag is None:
+                raise KitaruUsageError(f"{source}={raw!r} is not a boolean; use {FLAG_WORDS}.")
+            values[name] = flag
         elif name == "retries":
             try:
                 number = int(raw.strip())
@@ -217,45 +218,6 @@ def env_layer(environ: Mapping[str, str] | None = None) -> Layer:
     return Layer("environment", values)
 
 
-def find_pyproject(start: Path | None = None) -> Path | None:
-    """Return the nearest ``pyproject.toml`` walking up from ``start`` (the current directory).
-
-    Example:
-        >>> find_pyproject()  # doctest: +SKIP
-        PosixPath('/home/ada/project/pyproject.toml')
-    """
-    here = start or Path.cwd()
-    for folder in (here, *here.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-_toml_lock = threading.Lock()
-_toml_cache: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
-
-
-def _tool_table(path: Path) -> dict[str, Any]:
-    stat = path.stat()
-    stamp = (stat.st_mtime_ns, stat.st_size)
-    cached = _toml_cache.get(str(path))
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    import tomllib
-
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise KitaruUsageError(f"{path} is not valid TOML: {exc}. Fix the file.") from None
-    table = data.get("tool", {}).get("kitaru", {})
-    if not isinstance(table, dict):
-        raise KitaruUsageError(f"{path}: [tool.kitaru] must be a table, got {table!r}.")
-    with _toml_lock:
-        _toml_cache[str(path)] = (stamp, table)
-    return table
-
-
 def pyproject_layer(start: Path | None = None) -> Layer:
     """Read ``[tool.kitaru]`` of the nearest ``pyproject.toml`` (an empty layer when none).
 
@@ -265,7 +227,7 @@ def pyproject_layer(start: Path | None = None) -> Layer:
     if path is None:
         return Layer("pyproject.toml", {})
     source = f"[tool.kitaru] in {path}"
-    table = _tool_table(path)
+    table = tool_table(path)
     values: dict[str, Any] = {}
     for key, value in table.items():
         name = key.replace("-", "_")
@@ -274,18 +236,65 @@ def pyproject_layer(start: Path | None = None) -> Layer:
                 f"{source}: api_key does not belong in a project file that gets committed; "
                 "remove it and set KITARU_API_KEY instead."
             )
+        if name == "trusted_paths":  # read where code is loaded (kitaru._sources), checked here too
+            parse_trusted_paths(value, source=f"trusted_paths in {source}", base=path.parent)
+            continue
         values[name] = validate_setting(name, value, source=source)
     return Layer(source, values)
 
 
+# ``scheme://user:password@``: the password runs to the last "@" (SQLAlchemy reads up to the
+# first one; masking more than it reads is the safe side).
+_URL_PASSWORD = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/?#]*:)(?P<password>.*)@", re.DOTALL)
+# Query parameters whose name looks secret: ``?password=``, ``&sslpassword=``, ``&api_key=``, ...
+_QUERY_SECRET = re.compile(
+    r"(?P<head>[?&;][^=&#;]*(?:KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL|AUTH)[^=&#;]*=)(?P<value>[^&#;]*)",
+    re.IGNORECASE,
+)
+
+
 def mask_url(url: str) -> str:
-    """Hide the password of a URL (``scheme://user:***@host/...``).
+    """Hide the secrets of a URL: the password (``user:***@``) and secret-looking query
+    parameters (``?password=***``). The one masking of store and server URLs, wherever
+    they are shown, stored or put in a message.
 
     Example:
         >>> mask_url("postgresql://ada:pw@db/kitaru")
         'postgresql://ada:***@db/kitaru'
+        >>> mask_url("postgresql://ada@db/kitaru?password=pw&sslmode=require")
+        'postgresql://ada@db/kitaru?password=***&sslmode=require'
     """
-    return re.sub(r"(//[^/:@]*):[^/@]*@", r"\1:***@", url)
+    if "://" not in url:
+        return url
+    masked = _QUERY_SECRET.sub(lambda m: m["head"] + "***" if m["value"] else m[0], url)
+    match = _URL_PASSWORD.match(masked)
+    if match is None or not match["password"]:
+        return masked
+    return match["head"] + "***@" + masked[match.end() :]
+
+
+def url_passwords(url: str) -> tuple[str, ...]:
+    """Return the secrets :func:`mask_url` hides in ``url`` (also URL-decoded), so messages that
+    repeat them (a driver's, say) can be cleaned too.
+
+    Example:
+        >>> url_passwords("postgresql://ada:p%40ss@db/kitaru?sslpassword=x2")
+        ('p%40ss', 'p@ss', 'x2')
+    """
+    from urllib.parse import unquote
+
+    found: list[str] = []
+    found += [query["value"] for query in _QUERY_SECRET.finditer(url)]
+    userinfo = _URL_PASSWORD.match(_QUERY_SECRET.sub(lambda m: m["head"], url))
+    if userinfo is not None:
+        # Up to the last "@", and up to the first one, where SQLAlchemy ends it.
+        found[:0] = [userinfo["password"], userinfo["password"].split("@", 1)[0]]
+    secrets: list[str] = []
+    for value in found:
+        for variant in (value, unquote(value)):
+            if variant and variant not in secrets:
+                secrets.append(variant)
+    return tuple(secrets)
 
 
 def redact(value: Any) -> Any:
@@ -305,6 +314,6 @@ def redact(value: Any) -> Any:
         }
     if isinstance(value, list | tuple):
         return [redact(v) for v in value]
-    if isinstance(value, str) and "://" in value and "@" in value:
+    if isinstance(value, str) and "://" in value:
         return mask_url(value)
     return value

@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kitaru._files import make_private_dirs
 from kitaru.config._home import locked, read_json, resolve_home, write_json
 from kitaru.errors import KitaruStateError, KitaruUsageError
 
@@ -64,28 +66,64 @@ class SecretInfo:
 
 
 def _fernet(home: Path, *, create: bool) -> Any:
+    """The cipher of the stored secrets; ``create``: make the key when there is none (or when an
+    unusable key guards no secret, e.g. an empty file left by a crash)."""
     from cryptography.fernet import Fernet
 
     path = home / KEY_FILE
     try:
-        return Fernet(path.read_bytes().strip())
+        key = path.read_bytes().strip()
     except FileNotFoundError:
         if not create:
             raise KitaruStateError(
                 f"The key of the stored secrets ({path}) is missing; the secrets cannot be decrypted. "
                 "Restore the key file, or delete secrets.json and set the secrets again."
             ) from None
-    home.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key()
+        return Fernet(_new_key(path, replace=False))
+    except OSError as exc:
+        raise KitaruStateError(
+            f"Cannot read the key of the stored secrets ({path}): {exc.strerror or exc}. Make it "
+            "readable for this user (it should be the user's only: chmod 600)."
+        ) from None
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first: use theirs
-        return Fernet(path.read_bytes().strip())
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
-        handle.flush()
-        os.fsync(handle.fileno())
-    return Fernet(key)
+        return Fernet(key)
+    except ValueError:  # empty, truncated or not a key at all
+        if create and not _records(home):
+            return Fernet(_new_key(path, replace=True))
+        state = "empty" if not key else "not a valid key (32 url-safe base64-encoded bytes)"
+        raise KitaruStateError(
+            f"The key of the stored secrets ({path}) is {state}, so the secrets cannot be decrypted. "
+            f"Restore the key file from a backup, or delete {path} and {home / SECRETS_FILE} and set "
+            "the secrets again with `kitaru secrets set`."
+        ) from None
+
+
+def _new_key(path: Path, *, replace: bool) -> bytes:
+    """Write a new key to ``path`` whole or not at all (a temporary file linked or renamed into
+    place); when another process created one first (and ``replace`` is false), return theirs."""
+    import tempfile
+
+    from cryptography.fernet import Fernet
+
+    key = Fernet.generate_key()
+    make_private_dirs(path.parent)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:  # mkstemp makes it 0600
+            handle.write(key)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if replace:
+            os.replace(temporary, path)
+            return key
+        try:
+            os.link(temporary, path)
+        except FileExistsError:  # another process created it first: use theirs
+            return path.read_bytes().strip()
+        return key
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
 
 
 def _records(home: Path) -> dict[str, dict[str, Any]]:

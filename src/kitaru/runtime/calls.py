@@ -24,7 +24,12 @@ from typing import Any
 
 from kitaru._types import CallKind, CallStatus, copied_call_id, new_id, utcnow
 from kitaru.artifacts.values import load_value, make_artifact
-from kitaru.errors import KitaruDivergenceError, KitaruUsageError
+from kitaru.errors import (
+    KitaruArtifactIntegrityError,
+    KitaruDivergenceError,
+    KitaruStateError,
+    KitaruUsageError,
+)
 from kitaru.records import AttemptRecord, CallRecord
 from kitaru.runtime import pending
 from kitaru.runtime.context import CallScope, ExecutionContext
@@ -144,6 +149,8 @@ class DurableCall:
     is_reused: bool = field(init=False, default=False)
     """Whether the journal holds the completed outcome of this same work (§2)."""
     rerun_reason: dict[str, Any] | None = field(init=False, default=None)
+    cache_skipped: dict[str, Any] | None = field(init=False, default=None)
+    """The cache hit this call could not use (its output could not be loaded), and why."""
     _fingerprinted: bool = field(init=False, default=False)
     begun: pending.PendingBegin | None = field(init=False, default=None)
 
@@ -186,7 +193,9 @@ class DurableCall:
         """The recorded output of a completed call."""
         recorded = self.slot.recorded
         assert recorded is not None and recorded.output is not None
-        return load_value(self.ctx.artifacts, recorded.output)
+        return load_value(
+            self.ctx.artifacts, recorded.output, shared_store=self.ctx.store.shared, script=self.ctx.script
+        )
 
     def _record(self, status: CallStatus) -> CallRecord:
         return CallRecord(
@@ -247,10 +256,19 @@ class DurableCall:
         )
         if hit is None or hit.output is None:
             return False, None
-        value = load_value(self.ctx.artifacts, hit.output)
+        try:
+            value = load_value(
+                self.ctx.artifacts, hit.output, shared_store=self.ctx.store.shared, script=self.ctx.script
+            )
+        except (KitaruArtifactIntegrityError, KitaruStateError) as exc:
+            # The cache is a shortcut, never a reason to fail: a hit whose output is missing,
+            # corrupt, refused (a pickle) or unloadable counts as a miss, and the call runs live.
+            self.cache_skipped = {"exec_id": hit.exec_id, "call_id": hit.call_id, "reason": str(exc)}
+            return False, None
         marker = {"kitaru": {"cached_from": {"exec_id": hit.exec_id, "call_id": hit.call_id}}}
         record = replace(self._record(CallStatus.CACHED), ended_at=utcnow(), metadata=marker)
-        self.ctx.writes.record_cached_call(record, source=hit)
+        if not self.ctx.writes.record_cached_call(record, source=hit):
+            return False, None  # the source's execution was deleted since the lookup: a miss
         return True, value
 
     def begin(self) -> CallScope:
@@ -276,6 +294,9 @@ class DurableCall:
             # The recorded call's row exists already: the reason goes on it now.
             self._note_rerun(self.rerun_reason)
             self.rerun_reason = None
+        if self.cache_skipped is not None:
+            self._note_cache_skipped(self.cache_skipped)
+            self.cache_skipped = None
         return CallScope(self.ctx, self.call_id, self.slot.invocation_id, self.target.name)
 
     def _note_rerun(self, reason: dict[str, Any]) -> None:
@@ -288,6 +309,21 @@ class DurableCall:
                 f"Call {self.slot.invocation_id!r} runs again: arguments changed since it was "
                 f"recorded (fingerprint {reason['recorded_fingerprint'][:12]} -> "
                 f"{reason['fingerprint'][:12]}).",
+                call_id=self.call_id,
+                invocation_id=self.slot.invocation_id,
+            )
+
+    def _note_cache_skipped(self, skipped: dict[str, Any]) -> None:
+        """Record on the call, and in the execution's logs, why it runs live despite a cache hit."""
+        assert self.begun is not None
+        pending.flush(self.begun)  # rare: the row is needed now, to carry the reason
+        self.ctx.writes.merge_call_metadata(self.call_id, {"kitaru": {"cache_skipped": skipped}})
+        if self.ctx.logs is not None:
+            self.ctx.logs.emit(
+                "kitaru",
+                "WARNING",
+                f"Call {self.slot.invocation_id!r} runs live: its cache hit (call {skipped['call_id']} of "
+                f"execution {skipped['exec_id']}) could not be loaded: {skipped['reason']}",
                 call_id=self.call_id,
                 invocation_id=self.slot.invocation_id,
             )

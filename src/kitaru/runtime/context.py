@@ -74,6 +74,9 @@ class ExecutionContext:
     """``False`` in a replay: no call is answered from the cache, whatever its setting."""
     cancel_reason: str | None = None
     """Who asked to cancel (e.g. Ctrl-C), when known; recorded with the cancellation."""
+    script: str | None = None
+    """The script of the flow when it was defined in one run as ``__main__``: what ``__main__``
+    in the types of the execution's recorded values means."""
     epoch: InitVar[int | None] = None
     """The epoch of the runner's claim (its fencing token); ``None``: writes are not fenced."""
     lease_seconds: InitVar[float] = 30.0

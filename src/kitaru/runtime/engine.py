@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kitaru._leases import lease_settings, new_runner_id
+from kitaru._sources import CodeNotLoadable, source_script
 from kitaru._types import ExecutionStatus, new_id, utcnow
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.artifacts.values import make_artifact
@@ -187,6 +188,7 @@ def _run_once(
         runner_id=settings.runner_id,
         epoch=record.epoch,
         lease_seconds=settings.lease_seconds,
+        script=source_script(record.source),
     )
     ctx.overrides = dict(settings.overrides)
     ctx.interactive = settings.interactive
@@ -305,6 +307,18 @@ def _cancel_failure(error: BaseException, ctx: ExecutionContext) -> dict[str, An
     }
 
 
+def _failure(error: BaseException, exec_id: str) -> dict[str, Any]:
+    """The stored failure of a run; one caused by code this process cannot load says it is
+    recoverable, and where to retry."""
+    failure = failure_from(error)
+    if failure.get("recoverable"):
+        failure["message"] += (
+            f" Nothing recorded is lost: retry the execution where that code can be loaded, e.g. "
+            f"`kitaru executions retry {exec_id}` in its project directory."
+        )
+    return failure
+
+
 def _end_run(
     ctx: ExecutionContext,
     target: FlowEntry,
@@ -346,10 +360,10 @@ def _end_run(
     retry = (
         retries_left
         and isinstance(error, Exception)
-        and not isinstance(error, KitaruDivergenceError | KitaruUsageError)
+        and not isinstance(error, KitaruDivergenceError | KitaruUsageError | CodeNotLoadable)
     )
     if not retry:
-        failure = failure_from(error)
+        failure = _failure(error, ctx.exec_id)
         writes.finish_execution(ExecutionStatus.FAILED, failure=failure)
         outcome.status, outcome.error, outcome.failure = ExecutionStatus.FAILED, error, failure
         return True

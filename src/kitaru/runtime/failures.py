@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kitaru._sources import CodeNotLoadable
 from kitaru._types import FailureOrigin
 from kitaru.errors import (
     KitaruBackendError,
@@ -68,6 +69,7 @@ def failure_of(
         origin=origin_of(exc),
         attempt=attempt,
         invocation_id=invocation_id,
+        recoverable=isinstance(exc, CodeNotLoadable),
     )
 
 

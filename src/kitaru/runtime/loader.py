@@ -1,18 +1,21 @@
 """Find a flow again from an execution's source reference.
 
 Every flow registers itself here when it is defined, so a process that defined
-it continues its executions directly. Another process imports it: by module
-and qualname, or, for a script run as ``__main__``, by running the script's
-file under another name (so its ``if __name__ == "__main__":`` block does not
-run).
+it continues its executions directly. Another process loads it through
+:mod:`kitaru._sources`, and only from a place it trusts (its project root, its
+installed packages, ``KITARU_TRUSTED_PATHS``): a module by name, or, for a
+script run as ``__main__``, the script's file as a module of its own (its
+``if __name__ == "__main__":`` block does not run).
 """
 
 from __future__ import annotations
 
-import importlib
+import os
+import sys
 import threading
 from typing import Any
 
+from kitaru._sources import import_trusted, load_script, lookup, script_module_name
 from kitaru.errors import KitaruStateError
 from kitaru.records import SourceRef
 from kitaru.runtime.engine import FlowEntry
@@ -21,8 +24,6 @@ __all__ = ["load_flow", "register_flow"]
 
 _lock = threading.Lock()
 _registry: dict[tuple[str, str], FlowEntry] = {}
-_scripts: dict[str, dict[str, Any]] = {}
-SCRIPT_MODULE = "__kitaru_main__"
 
 
 def register_flow(target: FlowEntry) -> None:
@@ -32,13 +33,6 @@ def register_flow(target: FlowEntry) -> None:
         _registry[(func.__module__, func.__qualname__)] = target
 
 
-def _lookup(namespace: Any, qualname: str) -> Any:
-    obj = namespace
-    for part in qualname.split("."):
-        obj = obj[part] if isinstance(obj, dict) else getattr(obj, part)
-    return obj
-
-
 def _as_target(obj: Any, where: str) -> FlowEntry:
     target = getattr(obj, "_entry", None)
     if not isinstance(target, FlowEntry):
@@ -46,17 +40,26 @@ def _as_target(obj: Any, where: str) -> FlowEntry:
     return target
 
 
-def load_flow(source: dict[str, Any], *, flow_name: str) -> FlowEntry:
-    """Return the flow of an execution, defined in this process or imported.
+def _defined_here(module: str, qualname: str, path: str | None) -> FlowEntry | None:
+    """The flow when this process defined it: a script's flow only when it is that same script."""
+    if module != "__main__" or path is None:
+        return _registry.get((module, qualname))
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if isinstance(main_file, str) and os.path.realpath(main_file) == os.path.realpath(path):
+        return _registry.get(("__main__", qualname))
+    return _registry.get((script_module_name(path), qualname))
+
+
+def load_flow(source: dict[str, Any], *, flow_name: str, exec_id: str | None = None) -> FlowEntry:
+    """Return the flow of an execution, defined in this process or loaded from a trusted place.
 
     Raises:
-        KitaruStateError: when the code cannot be found, saying what was looked for.
+        KitaruStateError: when the code cannot be found or is not trusted here
+            (``CodeNotLoadable``), saying what was looked for and what to do.
     """
     ref = SourceRef.from_dict(source)
     module, qualname, path = ref.module, ref.qualname or flow_name, ref.path
-    found = _registry.get((module, qualname))
-    if found is None and module == "__main__":
-        found = _registry.get((SCRIPT_MODULE, qualname))
+    found = _defined_here(module, qualname, path)
     if found is not None:
         return found
     if "<locals>" in qualname:
@@ -65,38 +68,15 @@ def load_flow(source: dict[str, Any], *, flow_name: str) -> FlowEntry:
             "that defined it can continue its executions. Define flows at module level to continue "
             "them from another process."
         )
+    what = f"flow {flow_name!r}"
+    named_by = "the source reference of " + ("the execution" if exec_id is None else f"execution {exec_id}")
     if module == "__main__":
         if not path:
             raise KitaruStateError(
                 f"Flow {flow_name!r} was defined in an interactive session; its code cannot be loaded "
                 "by another process."
             )
-        namespace = _run_script(path, flow_name)
-        return _as_target(_lookup(namespace, qualname), f"{path}:{qualname}")
-    try:
-        imported = importlib.import_module(module)
-        obj = _lookup(imported, qualname)
-    except (ImportError, AttributeError, KeyError) as exc:
-        raise KitaruStateError(
-            f"Cannot load flow {flow_name!r} from {module}:{qualname}: {exc}. Run this from the project "
-            "whose code defines the flow (with it on the import path)."
-        ) from exc
-    return _as_target(obj, f"{module}:{qualname}")
-
-
-def _run_script(path: str, flow_name: str) -> dict[str, Any]:
-    import runpy
-
-    with _lock:
-        cached = _scripts.get(path)
-    if cached is not None:
-        return cached
-    try:
-        namespace = runpy.run_path(path, run_name=SCRIPT_MODULE)
-    except FileNotFoundError as exc:
-        raise KitaruStateError(
-            f"Cannot load flow {flow_name!r}: its script {path} no longer exists."
-        ) from exc
-    with _lock:
-        _scripts[path] = namespace
-    return namespace
+        loaded = load_script(path, what=what, named_by=named_by)
+        return _as_target(lookup(loaded, qualname, what=what), f"{path}:{qualname}")
+    imported = import_trusted(module, what=f"{what} ({module}:{qualname})", named_by=named_by)
+    return _as_target(lookup(imported, qualname, what=what), f"{module}:{qualname}")

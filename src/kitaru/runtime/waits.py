@@ -6,7 +6,14 @@ the store's ``begin_wait``); the runner prompts in its terminal, or polls
 cheaply for the answer up to ``timeout`` seconds and then releases its thread
 (the execution stays ``waiting``). An answer given later continues the
 execution elsewhere. Answers are checked and stored by :mod:`kitaru._answers`,
-as every other surface's are.
+as every other surface's are: with the wait's own type, which the request
+records (:func:`kitaru.serde.describe_type`) so that another process can
+rebuild it.
+
+An answer that was recorded but that the flow's type refuses when it takes it
+(only its JSON schema could be checked where it was given, or the code changed
+since) does not fail the execution: the wait is entered again, says why in its
+request (``rejected``) and in the execution's logs, and asks anew.
 """
 
 from __future__ import annotations
@@ -17,14 +24,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from kitaru._answers import parse_answer_text, record_answer
-from kitaru._types import CallKind, CallStatus, ExecutionStatus, new_id, utcnow
+from kitaru._answers import describe_validation_error, parse_answer_text, record_answer
+from kitaru._types import CallKind, CallStatus, ExecutionStatus, copied_call_id, new_id, utcnow
 from kitaru.artifacts.values import load_value
 from kitaru.errors import KitaruUsageError, KitaruWaitAbortedError, KitaruWaitValidationError
 from kitaru.records import ANSWERED_BY_TERMINAL, AttemptRecord, CallRecord, WaitAnswer, WaitRequest
 from kitaru.runtime.calls import CallEntry, assign_slot
 from kitaru.runtime.context import ExecutionContext
 from kitaru.runtime.signals import ExecutionCancelled, RunnerReleased
+from kitaru.serde import describe_type
 
 __all__ = ["WaitSpec", "typed_answer", "wait_for_input"]
 
@@ -82,7 +90,9 @@ def typed_answer(adapter: Any, value: Any, *, wait_name: str) -> Any:
     try:
         return adapter.validate_python(value)
     except Exception as exc:
-        raise KitaruWaitValidationError(f"Input for wait {wait_name!r} is not valid: {exc}") from None
+        raise KitaruWaitValidationError(
+            f"Input for wait {wait_name!r} is not valid for its type: {describe_validation_error(exc)}"
+        ) from None
 
 
 def _answer(ctx: ExecutionContext, record: CallRecord, adapter: Any) -> Any:
@@ -94,7 +104,11 @@ def _answer(ctx: ExecutionContext, record: CallRecord, adapter: Any) -> Any:
             status=ExecutionStatus.CANCELLED,
             failure_origin="cancelled",
         )
-    value = load_value(ctx.artifacts, record.output) if record.output is not None else None
+    value = (
+        load_value(ctx.artifacts, record.output, shared_store=ctx.store.shared, script=ctx.script)
+        if record.output is not None
+        else None
+    )
     return typed_answer(adapter, value, wait_name=record.invocation_id)
 
 
@@ -104,6 +118,8 @@ def _prompt(ctx: ExecutionContext, request: WaitRequest, adapter: Any) -> tuple[
     print(f"\n[kitaru] execution {ctx.exec_id} waits for input at {request.name!r}", file=out)
     if request.question:
         print(f"  {request.question}", file=out)
+    if request.rejected:
+        print(f"  asked again: {request.rejected}", file=out)
     if request.schema is not None:
         print(f"  schema: {json.dumps(request.schema)}", file=out)
     hint = "press Enter to continue" if adapter is None else "enter a JSON value"
@@ -155,30 +171,76 @@ def _left(ctx: ExecutionContext, wait_name: str) -> BaseException:
 
 
 def wait_for_input(ctx: ExecutionContext, spec: WaitSpec) -> Any:
-    """Run one ``wait()`` of the flow body and return the (validated) input."""
+    """Run one ``wait()`` of the flow body and return the (validated) input.
+
+    A recorded answer that the wait's type refuses enters the wait again, so it asks anew.
+    """
     adapter = spec.adapter()
     slot = assign_slot(ctx, _target(spec.name), None)
     recorded = slot.recorded
+    rejected = None
     if recorded is not None and recorded.status.is_done:
-        return _answer(ctx, recorded, adapter)
+        try:
+            return _answer(ctx, recorded, adapter)
+        except KitaruWaitValidationError as exc:
+            rejected = _reject(ctx, recorded, exc)
+    while True:
+        answered = _ask(ctx, spec, slot.invocation_id, slot.seq, adapter, recorded, rejected)
+        try:
+            return _answer(ctx, answered, adapter)
+        except KitaruWaitValidationError as exc:
+            recorded, rejected = answered, _reject(ctx, answered, exc)
+
+
+def _reject(ctx: ExecutionContext, answered: CallRecord, error: KitaruWaitValidationError) -> str:
+    """Say (in the execution's logs) that a recorded answer is refused and the wait asks again."""
+    reason = f"the answer recorded before was refused by the wait's type: {error}"
+    if ctx.logs is not None:
+        ctx.logs.emit(
+            "kitaru",
+            "WARNING",
+            f"Wait {answered.invocation_id!r} asks again: {reason}. Answer it with "
+            f"`kitaru executions input {ctx.exec_id} --value JSON`.",
+            invocation_id=answered.invocation_id,
+        )
+    return reason
+
+
+def _ask(
+    ctx: ExecutionContext,
+    spec: WaitSpec,
+    invocation_id: str,
+    seq: int,
+    adapter: Any,
+    recorded: CallRecord | None,
+    rejected: str | None,
+) -> CallRecord:
+    """Enter the wait (pending, execution ``waiting``), get it answered, return the answered call."""
     if ctx.cancel_event.is_set():
         raise ExecutionCancelled(ctx.exec_id)
     store, writes = ctx.store, ctx.writes
     reused = recorded if recorded is not None and recorded.kind is CallKind.WAIT else None
     pending = reused is not None and reused.status is CallStatus.RUNNING
     request = WaitRequest(
-        name=slot.invocation_id,
+        name=invocation_id,
         question=spec.question,
         schema=adapter.json_schema() if adapter is not None else None,
         metadata=spec.metadata,
         timeout=spec.timeout,
+        type=describe_type(spec.schema) if adapter is not None else None,
+        rejected=rejected,
     )
     now = utcnow()
+    call_id = new_id()
+    if reused is not None:
+        # A call a replay reused from its source execution has a derived id here.
+        same = reused.exec_id == ctx.exec_id
+        call_id = reused.call_id if same else copied_call_id(ctx.exec_id, reused.call_id)
     call = CallRecord(
-        call_id=reused.call_id if reused is not None else new_id(),
+        call_id=call_id,
         exec_id=ctx.exec_id,
-        invocation_id=slot.invocation_id,
-        seq=slot.seq,
+        invocation_id=invocation_id,
+        seq=seq,
         name=spec.name,
         kind=CallKind.WAIT,
         status=CallStatus.RUNNING,
@@ -196,14 +258,19 @@ def wait_for_input(ctx: ExecutionContext, spec: WaitSpec) -> Any:
         aborted, value = _prompt(ctx, request, adapter)
         # False when another surface answered first: its answer is the one read below.
         record_answer(
-            store, ctx.artifacts, call, value=value, aborted=aborted, answered_by=ANSWERED_BY_TERMINAL
+            store,
+            ctx.artifacts,
+            call,
+            value=value,
+            aborted=aborted,
+            answered_by=ANSWERED_BY_TERMINAL,
+            adapter=adapter,
         )
         _resume_running(ctx, spec.name)
     else:
         _poll(ctx, call.call_id, spec)
     journal = writes.read("read its answer", lambda: store.load_journal(ctx.exec_id))
-    answered = next(c for c in journal if c.call_id == call.call_id)
-    return _answer(ctx, answered, adapter)
+    return next(c for c in journal if c.call_id == call.call_id)
 
 
 def _pending(ctx: ExecutionContext, call_id: str) -> bool:

@@ -138,9 +138,9 @@ class RunnerStore:
             final=final,
         )
 
-    def record_cached_call(self, call: CallRecord, *, source: CallRecord) -> None:
-        """Record a cache hit."""
-        self._write("recorded a cache hit", self.store.record_cached_call, call, source=source)
+    def record_cached_call(self, call: CallRecord, *, source: CallRecord) -> bool:
+        """Record a cache hit; ``False`` when its source is gone (see the store's method)."""
+        return self._write("recorded a cache hit", self.store.record_cached_call, call, source=source)
 
     def begin_wait(self, call: CallRecord, attempt: AttemptRecord | None) -> bool:
         """Enter a wait (the execution becomes ``waiting``) while this runner holds it."""

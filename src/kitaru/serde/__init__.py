@@ -27,17 +27,20 @@ from kitaru.serde._registry import (
     serialize,
     unregister_serializer,
 )
+from kitaru.serde._types import describe_type, rebuild_type
 
 __all__ = [
     "ALLOW_PICKLE_ENV",
     "BUILTIN_SERIALIZERS",
     "SerializedValue",
     "Serializer",
+    "describe_type",
     "deserialize",
     "fingerprint",
     "get_serializer",
     "is_json_native",
     "pickle_allowed_by_default",
+    "rebuild_type",
     "register_serializer",
     "resolve_type",
     "serialize",

@@ -12,11 +12,18 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import weakref
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from kitaru._sources import (
+    current_script,
+    import_trusted,
+    is_main_module,
+    is_script_module,
+    lookup,
+    main_module,
+)
 from kitaru.errors import KitaruStateError
 
 __all__ = [
@@ -87,12 +94,19 @@ class Serializer(Protocol):
 def type_path_of(cls: type) -> str:
     """Return ``"module:qualname"`` of a class.
 
+    A class of a script (run as ``__main__``, or loaded by path in another
+    process) gets the module ``__main__``: loading resolves it in the script of
+    the value's execution.
+
     Example:
         >>> from collections import OrderedDict
         >>> type_path_of(OrderedDict)
         'collections:OrderedDict'
     """
-    return f"{cls.__module__}:{cls.__qualname__}"
+    module = cls.__module__
+    if is_script_module(module):
+        module = "__main__"
+    return f"{module}:{cls.__qualname__}"
 
 
 # Classes whose values were serialized in this process, by type path. Loading
@@ -118,30 +132,35 @@ def remember_type(cls: type) -> str:
 def resolve_type(path: str) -> type:
     """Return the class named by a ``"module:qualname"`` type path.
 
+    The module is imported only from a place this process trusts (see
+    :mod:`kitaru._sources`). ``__main__`` means the script of the execution
+    whose value is being loaded, when that is known (``deserialize(script=...)``),
+    else this process's own ``__main__``.
+
     Raises:
-        KitaruStateError: The module cannot be imported or has no such class.
+        KitaruStateError: The path is malformed, the module cannot be imported (or
+            is not trusted), or it has no such class.
 
     Example:
         >>> resolve_type("collections:OrderedDict").__name__
         'OrderedDict'
     """
-    known = _known_types.get(path)
-    if known is not None:
-        return known
     module_name, sep, qualname = path.partition(":")
     if not sep or not module_name or not qualname:
         raise KitaruStateError(f"Invalid type path {path!r}: expected 'module:qualname'.")
-    try:
-        obj: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-    except Exception as exc:
-        raise KitaruStateError(
-            f"Cannot import the type {path!r} to load a value: {type(exc).__name__}: {exc}. "
-            "Make sure the module that defines it is importable here (same code and "
-            "dependencies as the process that saved the value), and that the class is "
-            "defined at module level."
-        ) from exc
+    what = f"the type {path}"
+    if is_main_module(module_name):
+        script = current_script()
+        known = _known_types.get(path) if script is None else None
+        if known is not None:
+            return known
+        module = main_module(module_name, what=what)
+    else:
+        known = _known_types.get(path)
+        if known is not None:
+            return known
+        module = import_trusted(module_name, what=what, named_by="a stored value's type path")
+    obj = lookup(module, qualname, what=what)
     if not isinstance(obj, type):
         raise KitaruStateError(f"The type path {path!r} names {type(obj).__name__!s}, not a class.")
     return obj

@@ -287,10 +287,11 @@ class PickleSerializer:
         return pickle.dumps(value, protocol=5)
 
     def loads(self, data: bytes, type_path: str) -> Any:
-        """Unpickle (the caller decides whether pickles are allowed)."""
-        import pickle
+        """Unpickle (the caller decides whether pickles are allowed); what the pickle names is
+        imported only from trusted places, ``__main__`` as the execution's script."""
+        from kitaru.serde._unpickle import load_pickle
 
-        return pickle.loads(data)
+        return load_pickle(data)
 
 
 JSON: Final = JsonSerializer()

@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Final
 
+from kitaru._sources import ScriptSource, scripts_from
+from kitaru._types import FLAG_WORDS, parse_flag
 from kitaru.errors import KitaruError, KitaruStateError, KitaruUsageError
 from kitaru.serde._base import SerializedValue, Serializer, type_path_of
 from kitaru.serde._builtin import BUILTIN_SERIALIZERS, JSON, PICKLE, dump_str, is_json_native
@@ -31,7 +33,7 @@ __all__ = [
     "unregister_serializer",
 ]
 
-#: Environment variable that sets whether pickles may be loaded (``0`` refuses).
+#: Environment variable that sets whether pickles may be loaded (``1`` allows, ``0`` refuses).
 ALLOW_PICKLE_ENV: Final = "KITARU_ALLOW_PICKLE"
 
 _BUILTIN_BY_NAME: Final[dict[str, Serializer]] = {s.name: s for s in BUILTIN_SERIALIZERS}
@@ -314,15 +316,67 @@ def _unserializable(cls: type, exc: BaseException) -> KitaruUsageError:
     )
 
 
-def pickle_allowed_by_default() -> bool:
-    """Whether pickles may be loaded when the caller does not say (``KITARU_ALLOW_PICKLE``).
+def _pickle_setting() -> tuple[bool, str] | None:
+    """The explicit ``KITARU_ALLOW_PICKLE`` (allowed, as written), ``None`` when unset.
+
+    Read strictly: a value other than a yes/no word is an error, never a guess.
+    """
+    raw = os.environ.get(ALLOW_PICKLE_ENV)
+    if raw is None:
+        return None
+    flag = parse_flag(raw)
+    if flag is None:
+        raise KitaruUsageError(
+            f"environment variable {ALLOW_PICKLE_ENV}={raw!r} is not a boolean; use {FLAG_WORDS} "
+            f"({ALLOW_PICKLE_ENV}=1 allows loading pickles, {ALLOW_PICKLE_ENV}=0 refuses it), or unset "
+            "it for the default: allowed on the embedded local store, refused on a shared store "
+            "(PostgreSQL, a server)."
+        )
+    return flag, raw.strip()
+
+
+def pickle_allowed_by_default(*, shared_store: bool = False) -> bool:
+    """Whether pickles may be loaded when the caller does not say.
+
+    ``KITARU_ALLOW_PICKLE`` decides when it is set (``1/true/yes/on`` or
+    ``0/false/no/off``, any case); unset, pickles are allowed from the embedded
+    local store and refused from a shared one (``shared_store=True``: PostgreSQL,
+    a server), where anyone who can write the store could plant one.
+
+    Raises:
+        KitaruUsageError: ``KITARU_ALLOW_PICKLE`` has any other value (empty included).
 
     Example:
         >>> isinstance(pickle_allowed_by_default(), bool)
         True
     """
-    setting = os.environ.get(ALLOW_PICKLE_ENV)
-    return setting is None or setting.strip().lower() not in {"0", "false", "no", "off"}
+    setting = _pickle_setting()
+    return not shared_store if setting is None else setting[0]
+
+
+def _check_pickle(type_path: str, allow_pickle: bool | None, shared_store: bool) -> None:
+    """Raise unless a pickle may be loaded; the message says why not and how to allow it."""
+    if allow_pickle is None:
+        setting = _pickle_setting()
+        if (not shared_store) if setting is None else setting[0]:
+            return
+        if setting is None:
+            why = (
+                "the value comes from a shared store (PostgreSQL or a server), where anyone who can write "
+                f"the store could plant one, and {ALLOW_PICKLE_ENV} is not set"
+            )
+        else:
+            why = f"{ALLOW_PICKLE_ENV}={setting[1]} refuses them"
+    elif allow_pickle:
+        return
+    else:
+        why = "the caller refused them (allow_pickle=False)"
+    raise KitaruStateError(
+        f"Refusing to load a pickled value of type {type_path}: loading pickles is disabled because "
+        f"{why}; unpickling runs code from the data. Set {ALLOW_PICKLE_ENV}=1 only if you trust "
+        "everyone who can write this store, or register a serializer for the type "
+        "(kitaru.register_serializer) so that new values are not pickled."
+    )
 
 
 def deserialize(
@@ -331,6 +385,8 @@ def deserialize(
     data: bytes | bytearray | memoryview,
     *,
     allow_pickle: bool | None = None,
+    shared_store: bool = False,
+    script: ScriptSource = None,
 ) -> Any:
     """Load a value written by :func:`serialize`.
 
@@ -338,12 +394,20 @@ def deserialize(
         serializer: The recorded serializer name.
         type_path: The recorded type path.
         data: The recorded bytes.
-        allow_pickle: Whether a pickle may be loaded; ``None`` uses the process
-            default (allowed unless ``KITARU_ALLOW_PICKLE=0``).
+        allow_pickle: Whether a pickle may be loaded; ``None`` follows
+            :func:`pickle_allowed_by_default` for ``shared_store``.
+        shared_store: Whether the data comes from a store that others can write
+            (PostgreSQL, a server): pickles from it are refused unless allowed.
+        script: The script of the value's execution, when its flow was defined in a
+            script run as ``__main__`` (a path, or a callable returning it when
+            needed): what ``__main__`` in the value's types means.
 
     Raises:
         KitaruStateError: The serializer is not registered in this process,
-            pickles are refused, or the data cannot be loaded.
+            pickles are refused, or the data cannot be loaded. Code that cannot be
+            loaded here (not found, or not in a trusted place) raises its subclass
+            ``CodeNotLoadable``: the data is fine, another process can load it.
+        KitaruUsageError: ``KITARU_ALLOW_PICKLE`` is invalid (only read for a pickle).
 
     Example:
         >>> deserialize("json", "builtins:list", b"[1,2]")
@@ -362,15 +426,13 @@ def deserialize(
             "registered in this process. Register it before loading: import the module that calls "
             "kitaru.register_serializer(...) for that type, with the same name."
         )
-    if found is PICKLE and not (pickle_allowed_by_default() if allow_pickle is None else allow_pickle):
-        raise KitaruStateError(
-            f"Refusing to load a pickled value of type {type_path}: loading pickles is disabled "
-            f"(allow_pickle=False or {ALLOW_PICKLE_ENV}=0) because unpickling runs code from the data. "
-            "Allow it only for stores you trust, or register a serializer for the type so new values "
-            "are not pickled."
-        )
+    if found is PICKLE:
+        _check_pickle(type_path, allow_pickle, shared_store)
     try:
-        return found.loads(raw, type_path)
+        if script is None:
+            return found.loads(raw, type_path)
+        with scripts_from(script, named_by="the source reference of the value's execution"):
+            return found.loads(raw, type_path)
     except KitaruError:
         raise
     except Exception as exc:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from kitaru._types import ExecutionStatus
 from kitaru.errors import KitaruStateError, KitaruUsageError
 
-__all__ = ["pick_exec_id", "status_of"]
+__all__ = ["check_exec_id_prefix", "pick_exec_id", "status_of"]
 
 
 def status_of(status: ExecutionStatus | str) -> ExecutionStatus:
@@ -27,6 +27,26 @@ def status_of(status: ExecutionStatus | str) -> ExecutionStatus:
     except ValueError:
         valid = ", ".join(s.value for s in ExecutionStatus)
         raise KitaruUsageError(f"Unknown execution status {status!r}; use one of: {valid}.") from None
+
+
+def check_exec_id_prefix(prefix: str, *, store_name: str) -> None:
+    """Refuse an empty (or blank) id prefix, which would match every execution.
+
+    ``kitaru executions cancel "$ID"`` with an unset variable must not cancel the
+    only execution there is.
+
+    Raises:
+        KitaruUsageError: ``prefix`` is empty or only whitespace.
+
+    Example:
+        >>> check_exec_id_prefix("0199c0de", store_name="kitaru.db")
+    """
+    if not prefix.strip():
+        raise KitaruUsageError(
+            f"The execution id is empty ({prefix!r}); an empty prefix would match every execution in "
+            f"store '{store_name}'. Give the id or a unique prefix of it (see `kitaru executions list` "
+            "or KitaruClient().executions.list())."
+        )
 
 
 def pick_exec_id(prefix: str, ids: Sequence[str], *, store_name: str) -> str:

@@ -29,7 +29,14 @@ from collections.abc import Collection, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from kitaru._types import ExecutionStatus
-from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
+from kitaru.records import (
+    ArtifactRecord,
+    AttemptRecord,
+    CallRecord,
+    DeletedRows,
+    ExecutionRecord,
+    LogRecord,
+)
 
 __all__ = ["MetadataStore"]
 
@@ -37,6 +44,16 @@ __all__ = ["MetadataStore"]
 @runtime_checkable
 class MetadataStore(Protocol):
     """Storage of executions, calls, attempts and artifact rows."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether others can write this store (a database server, a Kitaru server), not only
+        this machine's user (the embedded SQLite file, memory).
+
+        Values read from a shared store are not trusted to run code: pickles from it are
+        refused unless ``KITARU_ALLOW_PICKLE`` allows them.
+        """
+        ...
 
     # -- executions -------------------------------------------------------
     def create_execution(self, record: ExecutionRecord, *, inputs: ArtifactRecord | None = None) -> None:
@@ -50,7 +67,8 @@ class MetadataStore(Protocol):
     def resolve_exec_id(self, prefix: str) -> str:
         """Return the full id of the one execution whose id starts with ``prefix``.
 
-        ``KitaruStateError`` when none matches or several do (listing them).
+        ``KitaruStateError`` when none matches or several do (listing them);
+        ``KitaruUsageError`` when ``prefix`` is empty or blank (it would match every execution).
         """
         ...
 
@@ -219,7 +237,7 @@ class MetadataStore(Protocol):
         ``failed`` with the same failure and ``ended_at``. Fenced by ``epoch``."""
         ...
 
-    def record_cached_call(self, call: CallRecord, *, source: CallRecord, epoch: int | None = None) -> None:
+    def record_cached_call(self, call: CallRecord, *, source: CallRecord, epoch: int | None = None) -> bool:
         """Record a cache hit in one transaction: insert (or update, as in
         :meth:`begin_attempt`) ``call`` with status ``cached`` and ``source``'s
         output artifact as its output (``source`` is a completed call of another
@@ -227,7 +245,10 @@ class MetadataStore(Protocol):
         metadata, then ``call``'s, into the call's metadata; copy every artifact
         ``source`` saved (its ``call_id`` is ``source.call_id``; not its output)
         into ``call.exec_id`` under new ids, linked to the call; copy ``source``'s
-        log lines to the call. No attempt. Fenced by ``epoch``."""
+        log lines to the call. No attempt. Returns ``True``; ``False`` (nothing
+        recorded: the caller counts a miss) when ``source``'s output artifact no
+        longer exists, because its execution was deleted since it was found.
+        Fenced by ``epoch``."""
         ...
 
     def begin_wait(
@@ -269,7 +290,9 @@ class MetadataStore(Protocol):
         """Insert copies of done calls into another execution (replay reuses them), in
         one transaction. Each record is inserted as given (its ``call_id``, status,
         ``output_artifact_id`` pointing at an existing artifact, metadata), with
-        ``exec_id`` replaced by ``exec_id``; no attempts are copied."""
+        ``exec_id`` replaced by ``exec_id``; no attempts are copied.
+        ``KitaruStateError`` (nothing inserted) when an output artifact does not
+        exist (its execution was deleted)."""
         ...
 
     def copy_calls(
@@ -338,6 +361,42 @@ class MetadataStore(Protocol):
         """Return the execution's log records in insertion order (``seq`` ascending),
         filtered in the database: one call's, only those after ``after_seq``
         (for following), at most ``limit``."""
+        ...
+
+    # -- retention --------------------------------------------------------
+    def list_prunable_executions(
+        self,
+        *,
+        statuses: Collection[ExecutionStatus],
+        before: dt.datetime | None = None,
+        keep_last: int | None = None,
+    ) -> list[ExecutionRecord]:
+        """Return the executions a retention policy selects, oldest first (by
+        ``created_at``, then ``exec_id``), chosen in the database: status in
+        ``statuses``; ended before ``before`` (one that has not ended: last
+        updated before it), when given; and not among the ``keep_last`` newest
+        executions (by ``created_at``, then ``exec_id``) of its flow with one of
+        ``statuses``, when given. ``KitaruUsageError`` for a negative ``keep_last``."""
+        ...
+
+    def delete_executions(self, records: Sequence[ExecutionRecord], *, dry_run: bool = False) -> DeletedRows:
+        """Delete executions with all their rows (calls, attempts, artifacts, logs) in
+        one transaction, and say what went.
+
+        Each execution of ``records`` is deleted only while its status and
+        ``runner_id`` are still those of its record (compare-and-set: one claimed
+        or changed meanwhile is skipped, as is one that no longer exists). An
+        artifact row of a deleted execution that a call of a kept execution links
+        as its output (a cache hit, a replayed call) is first copied into that
+        call's execution under a new id, produced by that call, and the link moves
+        to the copy: nothing kept points at a deleted row. ``blobs`` of the result
+        are the blob keys (with sizes) the deleted artifact rows held that no
+        artifact row references after the deletion. With ``dry_run`` everything is
+        counted the same way and nothing changes."""
+        ...
+
+    def referenced_blob_keys(self, keys: Collection[str]) -> set[str]:
+        """Return those of ``keys`` that an artifact row references as its blob key."""
         ...
 
     # -- lifecycle --------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 
 from kitaru._bulk import gc_paused
 from kitaru._leases import lease_settings, new_runner_id
+from kitaru._sources import source_script
 from kitaru._types import ExecutionStatus
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.artifacts.values import load_value
@@ -42,7 +43,8 @@ def load_inputs(
             f"Execution {record.exec_id} cannot be continued here: its inputs could not be stored "
             f"({reason}). Only the process that started it could have continued it."
         )
-    inputs = load_value(artifacts, store.get_artifact(record.inputs_artifact_id))
+    artifact = store.get_artifact(record.inputs_artifact_id)
+    inputs = load_value(artifacts, artifact, shared_store=store.shared, script=source_script(record.source))
     return tuple(inputs["args"]), dict(inputs["kwargs"])
 
 
@@ -153,7 +155,7 @@ class LocalTarget:
     ) -> bool:
         """Load the flow and inputs, claim the execution, and continue it in the background."""
         record = store.get_execution(exec_id)
-        target = load_flow(record.source, flow_name=record.flow_name)
+        target = load_flow(record.source, flow_name=record.flow_name, exec_id=exec_id)
         args, kwargs = load_inputs(store, artifacts, record)
         runner = new_runner_id()
         settings = _settings(record.spec, runner_id=runner, interactive=False)
@@ -184,7 +186,7 @@ class LocalTarget:
         requested = select_call(calls, from_, exec_id=source.exec_id)
         pinned = parse_overrides(overrides, calls, exec_id=source.exec_id)
         frontier = plan_frontier(calls, requested, pinned)
-        target = load_flow(source.source, flow_name=source.flow_name)
+        target = load_flow(source.source, flow_name=source.flow_name, exec_id=source.exec_id)
         args, kwargs = load_inputs(store, artifacts, source)
         args, kwargs = _bind(target, args, kwargs, flow_inputs)
         runner = new_runner_id()

@@ -46,6 +46,7 @@ pytest.register_assert_rewrite(
     "kitaru.store.conformance.wait_suite",
     "kitaru.store.conformance.paging_suite",
     "kitaru.store.conformance.fencing_suite",
+    "kitaru.store.conformance.retention_suite",
 )
 
 from kitaru.store.base import MetadataStore  # noqa: E402

@@ -6,7 +6,8 @@ test module runs ``ALL_TESTS`` against its own stores (see
 lifecycle, waits, replay seeds and logs live in ``lifecycle_suite``, those of
 whole executions, refused writes and copies in ``integrity_suite``, those of
 call listings in ``paging_suite``, those of copying a replay's calls in
-``copy_suite``, those of fencing tokens in ``fencing_suite``; all are part of ``ALL_TESTS``.
+``copy_suite``, those of deleting executions in ``retention_suite``, those of fencing
+tokens in ``fencing_suite``; all are part of ``ALL_TESTS``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from kitaru.store.conformance.records import (
     only_call,
     run_call,
 )
+from kitaru.store.conformance.retention_suite import RETENTION_TESTS
 from kitaru.store.conformance.wait_suite import WAIT_TESTS
 
 __all__ = ["ALL_TESTS"]
@@ -166,6 +168,16 @@ def test_resolve_exec_id_takes_the_prefix_literally(store: MetadataStore) -> Non
         store.resolve_exec_id("%")
     with pytest.raises(KitaruStateError):
         store.resolve_exec_id("upp")
+
+
+def test_resolve_exec_id_refuses_an_empty_prefix(store: MetadataStore) -> None:
+    # An empty prefix (an unset shell variable) would match the only execution and act on it.
+    only = add_execution(store, "eeee1111").exec_id
+    for blank in ("", " ", "\t\n"):
+        with pytest.raises(KitaruUsageError, match="empty") as info:
+            store.resolve_exec_id(blank)
+        assert "kitaru executions list" in str(info.value)
+    assert store.resolve_exec_id("eeee") == only
 
 
 def test_list_executions_newest_first(store: MetadataStore) -> None:
@@ -551,6 +563,13 @@ def test_closed_store_refuses_work(store: MetadataStore) -> None:
     store.close()
 
 
+def test_shared_is_a_fixed_flag(store: MetadataStore) -> None:
+    """Whether others can write the store decides whether values from it may run code (pickles)."""
+    assert type(store.shared) is bool
+    add_execution(store)
+    assert store.shared is store.shared
+
+
 #: Every case of the suite, as plain functions of one argument: the store under test.
 ALL_TESTS: list[Callable[[MetadataStore], None]] = (
     [value for name, value in list(globals().items()) if name.startswith("test_") and callable(value)]
@@ -560,5 +579,6 @@ ALL_TESTS: list[Callable[[MetadataStore], None]] = (
     + WAIT_TESTS
     + PAGING_TESTS
     + COPY_TESTS
+    + RETENTION_TESTS
     + FENCING_TESTS
 )

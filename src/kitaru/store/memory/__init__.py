@@ -27,9 +27,10 @@ from typing import Any
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, new_id, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
-from kitaru.store._common import pick_exec_id
+from kitaru.store._common import check_exec_id_prefix, pick_exec_id
 from kitaru.store.memory._calls import CallReadMethods
 from kitaru.store.memory._lifecycle import LifecycleMethods
+from kitaru.store.memory._retention import RetentionMethods
 from kitaru.store.memory._rows import (
     artifact_in,
     artifact_out,
@@ -54,11 +55,12 @@ _RUNNING, _COMPLETED, _CACHED, _FAILED = (
 _LONG_AGO = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
-class InMemoryStore(LifecycleMethods, CallReadMethods):
+class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods):
     """A thread-safe :class:`~kitaru.store.base.MetadataStore` that keeps everything in memory.
 
     Executions, calls, artifacts and logs are here; the runner lifecycle,
-    waits and replay seeds come from the method group it extends.
+    waits and replay seeds, call listings and retention come from the method
+    groups it extends.
 
     Args:
         name: How messages name the store.
@@ -104,8 +106,10 @@ class InMemoryStore(LifecycleMethods, CallReadMethods):
     def resolve_exec_id(self, prefix: str) -> str:
         """Return the full id of the one execution whose id starts with ``prefix``.
 
-        ``KitaruStateError`` when none matches or several do (listing them).
+        ``KitaruStateError`` when none matches or several do (listing them);
+        ``KitaruUsageError`` when ``prefix`` is empty.
         """
+        check_exec_id_prefix(prefix, store_name=self._name)
         with self._lock:
             self._check_open()
             if prefix in self._executions:
@@ -293,13 +297,14 @@ class InMemoryStore(LifecycleMethods, CallReadMethods):
                     )
                 )
 
-    def record_cached_call(self, call: CallRecord, *, source: CallRecord, epoch: int | None = None) -> None:
+    def record_cached_call(self, call: CallRecord, *, source: CallRecord, epoch: int | None = None) -> bool:
         """In one transaction: insert (or update, as in :meth:`begin_attempt`) ``call`` with
         status ``cached`` and the output of ``source`` (a call of another execution);
         merge ``source``'s metadata, then ``call``'s, into the call's metadata; copy
         the artifacts ``source`` saved (not its output) to the call under new ids and
-        ``source``'s log lines to the call. No attempt. With ``epoch``: only while it is
-        the execution's."""
+        ``source``'s log lines to the call. No attempt. Returns ``False`` and records
+        nothing when ``source``'s output no longer exists (its execution was deleted).
+        With ``epoch``: only while it is the execution's."""
         if source.output_artifact_id is None:
             raise KitaruUsageError(
                 f"Call '{source.call_id}' of execution '{source.exec_id}' has no output; "
@@ -308,6 +313,8 @@ class InMemoryStore(LifecycleMethods, CallReadMethods):
         with self._lock:
             self._check_open()
             self._fence(call.exec_id, epoch)
+            if source.output_artifact_id not in self._artifacts:
+                return False
             saved = [
                 self._artifacts[artifact_id]
                 for artifact_id in self._artifacts_of.get(source.exec_id, ())
@@ -336,6 +343,7 @@ class InMemoryStore(LifecycleMethods, CallReadMethods):
             ]
             self._last_log_seq += len(copies)
             self._logs[call.exec_id].extend(copies)
+        return True
 
     def find_cached_call(
         self, cache_key: str, *, exclude_exec_id: str, not_before: dt.datetime | None = None

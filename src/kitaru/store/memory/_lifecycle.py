@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from kitaru._types import CallKind, CallStatus, ExecutionStatus, copied_call_id, merge_metadata, utcnow
-from kitaru.errors import KitaruUsageError
+from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
 from kitaru.store.memory._rows import (
     artifact_in,
@@ -223,6 +223,13 @@ class LifecycleMethods(MemoryTables):
         ]
         with self._lock:
             self._execution(exec_id)
+            gone = sorted({c for row in rows if (c := row.output_artifact_id) and c not in self._artifacts})
+            if gone:
+                raise KitaruStateError(
+                    f"Cannot seed calls into execution '{exec_id}': their output artifacts "
+                    f"{', '.join(gone)} no longer exist in store '{self._name}' (their execution was "
+                    "deleted). Read the source execution again."
+                )
             call_ids = [row.call_id for row in rows]
             invocations = [row.invocation_id for row in rows]
             taken = [c for c in call_ids if c in self._calls] + [

@@ -51,6 +51,11 @@ class MemoryTables:
         """The store's name, as shown in messages."""
         return self._name
 
+    @property
+    def shared(self) -> bool:
+        """``False``: only this process sees an in-memory store."""
+        return False
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._name!r})"
 

@@ -22,13 +22,14 @@ from kitaru._bulk import gc_paused
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
-from kitaru.store._common import pick_exec_id
+from kitaru.store._common import check_exec_id_prefix, pick_exec_id
 from kitaru.store.sql import _rows
 from kitaru.store.sql._attempts import AttemptMethods
 from kitaru.store.sql._cache import CacheMethods
 from kitaru.store.sql._calls import CallReadMethods
 from kitaru.store.sql._connection import status_of, status_value
 from kitaru.store.sql._logs import LogMethods
+from kitaru.store.sql._retention import RetentionMethods
 from kitaru.store.sql._runners import LifecycleMethods
 from kitaru.store.sql._seeds import SeedMethods
 from kitaru.store.sql._sqlite import sqlite_url
@@ -42,13 +43,20 @@ _FAILED = CallStatus.FAILED.value
 
 
 class SqlStore(
-    LifecycleMethods, WaitMethods, SeedMethods, CacheMethods, LogMethods, AttemptMethods, CallReadMethods
+    LifecycleMethods,
+    WaitMethods,
+    SeedMethods,
+    CacheMethods,
+    LogMethods,
+    AttemptMethods,
+    CallReadMethods,
+    RetentionMethods,
 ):
     """A :class:`~kitaru.store.base.MetadataStore` on a SQLite file or a PostgreSQL database.
 
     Opening migrates the schema when needed. The store is thread-safe; share
     one instance per process and database. The runner lifecycle, waits and
-    logs, and the call listings come from the method groups it combines;
+    logs, the call listings and retention come from the method groups it combines;
     executions, the call write path and artifacts are here.
 
     Args:
@@ -101,8 +109,10 @@ class SqlStore(
     def resolve_exec_id(self, prefix: str) -> str:
         """Return the full id of the one execution whose id starts with ``prefix``.
 
-        ``KitaruStateError`` when none matches or several do (listing them).
+        ``KitaruStateError`` when none matches or several do (listing them);
+        ``KitaruUsageError`` when ``prefix`` is empty.
         """
+        check_exec_id_prefix(prefix, store_name=self._name)
         pattern = prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
         try:
             with self._reading() as cur:

@@ -25,13 +25,17 @@ _CACHED = CallStatus.CACHED.value
 class CacheMethods(StoreCore):
     """The methods of :class:`~kitaru.store.sql.SqlStore` for the cross-execution cache."""
 
-    def record_cached_call(self, call: CallRecord, *, source: CallRecord, epoch: int | None = None) -> None:
+    def record_cached_call(self, call: CallRecord, *, source: CallRecord, epoch: int | None = None) -> bool:
         """In one transaction: insert (or update, as in :meth:`begin_attempt`) ``call`` with
         status ``cached`` and the output of ``source`` (a call of another execution);
         merge ``source``'s metadata, then ``call``'s, into the call's metadata; copy
         the artifacts ``source`` saved (not its output) to the call under new ids and
         ``source``'s log lines to the call. No attempt. With ``epoch``: only while it is
-        the execution's (``KitaruFencedError`` otherwise, nothing written)."""
+        the execution's (``KitaruFencedError`` otherwise, nothing written).
+
+        Returns ``False`` and records nothing when ``source``'s output no longer
+        exists (its execution was deleted since the lookup): the caller counts a miss.
+        """
         if source.output_artifact_id is None:
             raise KitaruUsageError(
                 f"Call '{source.call_id}' of execution '{source.exec_id}' has no output; "
@@ -42,6 +46,8 @@ class CacheMethods(StoreCore):
         try:
             with self._writing() as cur:
                 self._fence(cur, call.exec_id, epoch)
+                if not self._linkable_artifacts(cur, [source.output_artifact_id]):
+                    return False
                 row = s.upsert_cached_call.one(cur, params)
                 call_id = row[0] if row else call.call_id
                 old = s.lock_call_metadata.one(cur, {"b_call_id": call_id})
@@ -70,6 +76,7 @@ class CacheMethods(StoreCore):
                 )
         except self._errors as exc:
             self._raise_for_execution(call.exec_id, f"record cached call '{call.invocation_id}'", exc)
+        return True
 
     def find_cached_call(
         self, cache_key: str, *, exclude_exec_id: str, not_before: dt.datetime | None = None

@@ -9,20 +9,26 @@ missing rows.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, NoReturn, Self, cast
 
 from kitaru._types import ExecutionStatus
+from kitaru.config import mask_url, url_passwords
 from kitaru.errors import KitaruBackendError, KitaruError, KitaruFencedError, KitaruStateError
 from kitaru.store._common import status_of
 from kitaru.store.sql._migrate import HEAD_REVISION
 from kitaru.store.sql._prepared import Transaction
-from kitaru.store.sql._sqlite import SqlitePool, SqliteStatements, sqlite_database
+from kitaru.store.sql._sqlite import SqlitePool, SqliteStatements, is_read_only_error, sqlite_database
 
 if TYPE_CHECKING:
     from kitaru.store.sql._statements import Statements
 
 __all__ = ["StoreCore", "status_of", "status_value"]
+
+# How SQLite write transactions begin: they then take turns (one writer at a time).
+_SQLITE_WRITE_BEGIN = "BEGIN IMMEDIATE"
 
 
 class StoreCore:
@@ -33,17 +39,21 @@ class StoreCore:
     """
 
     def __init__(self, url: str) -> None:
-        self._write_begin = "BEGIN IMMEDIATE"
+        self._write_begin = _SQLITE_WRITE_BEGIN
         self._write_lock: Any = None
         self._errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
         self._integrity_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
         # Locked, full, unreadable: what may pass when tried again (a runner retries those).
         self._transient_errors: tuple[type[BaseException], ...] = (sqlite3.OperationalError,)
+        #: Passwords of the URL: never part of a message, even where a driver repeats them.
+        self._secrets = url_passwords(url)
         database = sqlite_database(url)
+        self._shared = database is None  # a database server: other users and machines write it too
         if database is not None:
             self._name = database
             self._open_sqlite(url, database)
         else:
+            self._name = mask_url(url)
             self._open_sqlalchemy(url)
 
     def _open_sqlite(self, url: str, database: str) -> None:
@@ -52,9 +62,17 @@ class StoreCore:
         try:
             pool = SqlitePool(database)
         except OSError as exc:
-            raise KitaruBackendError(f"Could not open store {url!r}: {exc}") from exc
+            raise self._cannot_create(database, exc) from exc
         try:
-            if pool.revision() != HEAD_REVISION:
+            revision = pool.revision()
+            if pool.read_only and revision != HEAD_REVISION:
+                raise KitaruBackendError(
+                    f"The store '{database}' is read-only for this user and its schema is not the one "
+                    f"this Kitaru uses (revision {revision or 'none'}, needed {HEAD_REVISION}), so it cannot "
+                    "be created or upgraded here. Open it once as a user who may write the file and its "
+                    "directory."
+                )
+            if revision != HEAD_REVISION:
                 self._open_sqlalchemy(url)
                 self._engine.dispose()
                 self._errors, self._integrity_errors = (sqlite3.Error,), (sqlite3.IntegrityError,)
@@ -74,7 +92,7 @@ class StoreCore:
         try:
             engines = create_engines(url)
         except OSError as exc:
-            raise KitaruBackendError(f"Could not open store {url!r}: {exc}") from exc
+            raise self._cannot_create(self._name, exc) from exc
         self._engine = engines.read
         self._write_begin = engines.write_begin
         self._name = engines.name
@@ -89,18 +107,42 @@ class StoreCore:
             engines.read.dispose()
             self._wrap_open_error(exc)
 
+    def _cannot_create(self, database: str, exc: OSError) -> KitaruBackendError:
+        reason = exc.strerror or str(exc)
+        folder = exc.filename if exc.filename and str(exc.filename) != database else None
+        folder = folder or os.path.dirname(database) or "."
+        return KitaruBackendError(
+            f"Could not create the store '{database}': {reason} ({folder}). Make {folder} a "
+            "directory this user may write, or use another data directory (KITARU_HOME) or store "
+            "(KITARU_STORE_URL)."
+        )
+
     def _wrap_open_error(self, exc: BaseException) -> NoReturn:
         if isinstance(exc, KitaruError) or not isinstance(exc, Exception):
             raise exc
+        if _read_only(exc):
+            self._raise("open the store", exc)
         hint = ""
         if type(exc).__module__.startswith("alembic"):
             hint = " The store's schema may come from a newer Kitaru; upgrade Kitaru to open it."
-        raise KitaruBackendError(f"Could not open store '{self._name}': {_detail(exc)}.{hint}") from exc
+        raise KitaruBackendError(f"Could not open store '{self._name}': {self._detail(exc)}.{hint}") from exc
+
+    def _detail(self, exc: BaseException) -> str:
+        """The driver's message of ``exc``, without the URL's passwords."""
+        text = _detail(exc)
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     @property
     def name(self) -> str:
         """The store's location (file path or URL without password), as shown in messages."""
         return self._name
+
+    @property
+    def shared(self) -> bool:
+        """Whether others can write this store: ``True`` for PostgreSQL, ``False`` for a SQLite file."""
+        return self._shared
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._name!r})"
@@ -124,6 +166,31 @@ class StoreCore:
 
     def _reading(self) -> Transaction:
         return Transaction(self._engine, None, False)
+
+    # -- links to other executions' artifacts ----------------------------------
+    @property
+    def _writers_take_turns(self) -> bool:
+        """Whether write transactions run one at a time (SQLite): row locks that order
+        concurrent writers are then not needed."""
+        return self._write_begin == _SQLITE_WRITE_BEGIN
+
+    def _linkable_artifacts(self, cursor: Any, artifact_ids: Collection[str]) -> set[str]:
+        """Return those of ``artifact_ids`` that exist, inside the transaction of ``cursor``,
+        and keep them from being deleted until it ends.
+
+        A write that links artifacts of another execution (a cache hit, replay seeds)
+        calls this first. On PostgreSQL it takes a key-share lock on the rows of the
+        executions that own them: a deletion locks those rows for update before it
+        looks for links into them (:mod:`kitaru.store.sql._retention`), so it either
+        finishes first (the artifacts are gone here) or waits for this transaction
+        and then sees its links. SQLite's writers take turns, so no lock is needed.
+        """
+        ids = {"b_artifact_ids": sorted(set(artifact_ids))}
+        if not ids["b_artifact_ids"]:
+            return set()
+        if not self._writers_take_turns:
+            self._s.share_artifact_owners.all(cursor, ids)
+        return {str(row[0]) for row in self._s.existing_artifacts.all(cursor, ids)}
 
     # -- missing rows -------------------------------------------------------
     def _execution_exists(self, exec_id: str, cursor: Any = None) -> bool:
@@ -194,11 +261,24 @@ class StoreCore:
         self._raise(what, exc)
 
     def _raise(self, what: str, exc: BaseException) -> NoReturn:
+        if _read_only(exc):
+            sqlite = is_read_only_error(_driver_error(exc))
+            fix = (
+                "make the file and its directory writable for this user"
+                if sqlite
+                else "connect to a primary server with a role whose transactions may write"
+            )
+            raise KitaruBackendError(
+                f"Could not {what}: the store '{self._name}' is read-only"
+                f"{' for this user' if sqlite else ''} ({self._detail(exc)}). It can still be listed "
+                f"and read. To change it, {fix}, or use a store you may write (KITARU_HOME, "
+                "KITARU_STORE_URL)."
+            ) from exc
         transient = isinstance(exc, self._transient_errors) or bool(
             getattr(exc, "connection_invalidated", False)
         )
         raise KitaruBackendError(
-            f"Could not {what} in store '{self._name}': {_detail(exc)}", transient=transient
+            f"Could not {what} in store '{self._name}': {self._detail(exc)}", transient=transient
         ) from exc
 
 
@@ -212,9 +292,20 @@ class _ClosedEngine:
         raise KitaruStateError(f"The store '{self._name}' is closed. Open a new store to use it again.")
 
 
+def _driver_error(exc: BaseException) -> BaseException:
+    orig = getattr(exc, "orig", None)  # SQLAlchemy wraps the driver's exception
+    return orig if isinstance(orig, BaseException) else exc
+
+
 def _detail(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    return str(orig if isinstance(orig, BaseException) else exc).strip()
+    return str(_driver_error(exc)).strip()
+
+
+def _read_only(exc: BaseException) -> bool:
+    """Whether the database refused a write because it is read-only (SQLite file, or a
+    PostgreSQL read-only transaction or standby: SQLSTATE 25006)."""
+    error = _driver_error(exc)
+    return is_read_only_error(error) or getattr(error, "sqlstate", None) == "25006"
 
 
 def status_value(status: ExecutionStatus | str | None) -> str | None:

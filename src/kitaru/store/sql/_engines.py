@@ -23,8 +23,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.pool import QueuePool
 
+from kitaru.config import mask_url
 from kitaru.errors import KitaruFeatureNotAvailableError, KitaruUsageError
-from kitaru.store.sql._sqlite import SQLITE_BUSY_TIMEOUT_S, configure_connection
+from kitaru.store.sql._sqlite import SQLITE_BUSY_TIMEOUT_S, configure_connection, prepare_database_file
 
 __all__ = ["StoreEngines", "create_engines", "sqlite_url"]
 
@@ -83,16 +84,19 @@ def create_engines(url: str) -> StoreEngines:
     """
     try:
         parsed = sa.make_url(url)
-    except sa.exc.ArgumentError as exc:
-        raise KitaruUsageError(f"Invalid store URL {url!r}: {exc}.") from exc
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: e.g. a port that is no number
+        raise KitaruUsageError(
+            f"Invalid store URL {mask_url(url)!r}: it is not a valid URL (a port is a number; '@', "
+            "':' and '/' in a password are written %40, %3A and %2F). Use 'sqlite:///path/to/file.db' "
+            "or 'postgresql+psycopg://user:password@host/database'."
+        ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engines(parsed)
     if backend in ("postgresql", "postgres"):
         return _postgres_engines(parsed)
-    shown = parsed.render_as_string(hide_password=True)
     raise KitaruUsageError(
-        f"Unsupported store URL {shown!r}: use 'sqlite:///path/to/file.db' "
+        f"Unsupported store URL {mask_url(url)!r}: use 'sqlite:///path/to/file.db' "
         "or 'postgresql+psycopg://user:password@host/database'."
     )
 
@@ -103,7 +107,7 @@ def _sqlite_engines(url: URL) -> StoreEngines:
         raise KitaruUsageError(
             f"The SQLite store needs a file, got {url.render_as_string()!r}; use 'sqlite:///path/to/file.db'."
         )
-    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    prepare_database_file(database)
     engine = sa.create_engine(
         url,
         poolclass=QueuePool,
@@ -163,7 +167,7 @@ def _postgres_engines(url: URL) -> StoreEngines:
         write=engine.execution_options(**{_BEGIN_OPTION: "BEGIN"}),
         read=engine,
         write_begin="BEGIN",
-        name=url.render_as_string(hide_password=True),
+        name=mask_url(url.render_as_string(hide_password=False)),
         errors=(sa.exc.SQLAlchemyError, psycopg.Error),
         integrity_errors=(sa.exc.IntegrityError, psycopg.IntegrityError),
         transient_errors=(*_TRANSIENT, psycopg.OperationalError, psycopg.InterfaceError),

@@ -42,6 +42,10 @@ class SeedMethods(StoreCore):
         params = {"b_exec_id": exec_id, "b_source_exec_id": source_exec_id, "b_before_seq": before_seq}
         try:
             with self._writing() as cur:
+                if not self._writers_take_turns:
+                    # Deletions of the executions whose artifacts the copies link wait for this
+                    # transaction (or it waits for them): see ``StoreCore._linkable_artifacts``.
+                    s.share_copied_output_owners.all(cur, params)
                 copied = s.copy_calls.execute(cur, params)
                 if exclude:
                     gone = [{"b_exec_id": exec_id, "b_invocation_id": i} for i in exclude]

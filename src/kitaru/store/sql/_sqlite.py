@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kitaru._files import create_private_file, make_private_dirs
 from kitaru.store._codecs import BIND, RESULT
 from kitaru.store.sql._prepared import Prepared
 
@@ -25,6 +26,8 @@ __all__ = [
     "SqlitePool",
     "SqliteStatements",
     "configure_connection",
+    "is_read_only_error",
+    "prepare_database_file",
     "sqlite_database",
     "sqlite_url",
 ]
@@ -35,6 +38,9 @@ SQLITE_BUSY_TIMEOUT_S = 60
 _IDLE = 8
 # Characters a SQLAlchemy URL escapes in a database path: such paths take the SQLAlchemy route.
 _ESCAPED = frozenset("%?#")
+# SQLite's primary result codes (the low byte of an extended code).
+_SQLITE_READONLY = 8
+_SQLITE_CANTOPEN = 14
 
 
 def configure_connection(cursor: Any) -> None:
@@ -59,6 +65,32 @@ def configure_connection(cursor: Any) -> None:
         delay = min(delay * 2, 0.1)
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA foreign_keys = ON")
+
+
+def prepare_database_file(database: str) -> None:
+    """Create the SQLite file ``database`` (and its directory) when missing, private to the user.
+
+    SQLite itself would create it with mode 0644; its ``-wal`` and ``-shm`` files take the
+    mode of the database, so they are private too. An existing file keeps its mode.
+
+    Raises:
+        OSError: The directory or the file could not be created.
+    """
+    path = Path(database).expanduser()
+    make_private_dirs(path.parent)
+    create_private_file(path)
+
+
+def is_read_only_error(exc: BaseException) -> bool:
+    """Whether ``exc`` (a ``sqlite3`` error) says the database file cannot be written."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF == _SQLITE_READONLY
+
+
+def _cannot_write(exc: sqlite3.Error) -> bool:
+    """An error opening a connection that a read-only connection may avoid."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (_SQLITE_READONLY, _SQLITE_CANTOPEN)
 
 
 def sqlite_url(path: str | os.PathLike[str]) -> str:
@@ -106,16 +138,29 @@ class SqlitePool:
     timeout, WAL, ``synchronous=NORMAL``, foreign keys); transactions are
     begun explicitly by :class:`kitaru.store.sql._prepared.Transaction`.
 
+    A file this user may read but not write (or in a directory it may not
+    write, where SQLite cannot create its ``-shm`` file) is opened read-only:
+    reads work, and a write fails with SQLite's "readonly database" error,
+    which the store turns into a message saying so. When SQLite cannot open
+    it read-only either (no ``-shm`` file, none may be created) and no
+    write-ahead log lies beside it, the file is read as it is (SQLite's
+    ``immutable``): right for a store nobody writes, while writes that another
+    user makes meanwhile may go unseen.
+
     Args:
-        database: The SQLite file (its directory is created when missing).
+        database: The SQLite file (created, with its directory, when missing).
+
+    Attributes:
+        read_only: Whether the pool fell back to read-only connections.
     """
 
     def __init__(self, database: str) -> None:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        prepare_database_file(database)
         self._database = database
         self._idle: list[sqlite3.Connection] = []
         self._closed = False
         self._lock = threading.Lock()
+        self.read_only = False
         #: Held by write transactions: this process's writers queue here, in order, instead of
         #: polling for SQLite's write lock (its busy handler sleeps up to 100 ms between tries).
         #: Reentrant, so a write inside a write waits in SQLite as before rather than here.
@@ -126,16 +171,54 @@ class SqlitePool:
         """The pool's file as a SQLite URL."""
         return "sqlite:///" + self._database
 
-    def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(
-            self._database,
+    def _open(self, target: str, *, uri: bool = False) -> sqlite3.Connection:
+        return sqlite3.connect(
+            target,
             timeout=SQLITE_BUSY_TIMEOUT_S,
             isolation_level=None,
             check_same_thread=False,
             cached_statements=256,
+            uri=uri,
         )
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.read_only:
+            return self._connect_read_only()
+        connection = self._open(self._database)
         try:
             configure_connection(connection.cursor())
+        except sqlite3.Error as exc:
+            connection.close()
+            if not _cannot_write(exc) or not os.path.isfile(self._database):
+                raise
+            read_only = self._connect_read_only()
+            self.read_only = True
+            return read_only
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        from urllib.parse import quote
+
+        uri = "file:" + quote(str(Path(self._database).expanduser().absolute())) + "?mode=ro"
+        try:
+            return self._configured_read_only(uri)
+        except sqlite3.Error as exc:
+            if not _cannot_write(exc) or os.path.exists(self._database + "-wal"):
+                raise
+        # SQLite cannot create the -shm file here. With no write-ahead log, the file itself holds
+        # every committed write: read it as it is.
+        return self._configured_read_only(uri + "&immutable=1")
+
+    def _configured_read_only(self, uri: str) -> sqlite3.Connection:
+        connection = self._open(uri, uri=True)
+        try:
+            cursor = connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
+            cursor.execute("PRAGMA query_only = ON")
+            cursor.execute("SELECT count(*) FROM sqlite_master").fetchall()  # opens the file now
         except BaseException:
             connection.close()
             raise

@@ -271,6 +271,19 @@ class Statements:
                 sa.select(*(copied_from.get(name, C.c[name]) for name in keys)).where(*source_calls),
             )
         )
+        # The executions owning the outputs the copies will link (PostgreSQL locks them, see
+        # ``StoreCore._linkable_artifacts``).
+        self.share_copied_output_owners = prepare(
+            sa.select(E.c.exec_id)
+            .where(
+                E.c.exec_id.in_(
+                    sa.select(R.c.exec_id)
+                    .select_from(C.join(R, R.c.artifact_id == C.c.output_artifact_id))
+                    .where(*source_calls)
+                )
+            )
+            .with_for_update(read=True, key_share=True, of=E)
+        )
         self.copied_metadata = prepare(
             sa.select(C.c.call_id, C.c.metadata)
             .where(*source_calls, sa.type_coerce(C.c.metadata, sa.Text()) != empty)
@@ -346,11 +359,97 @@ class Statements:
             C.update().where(C.c.call_id == _p("b_call_id")).values(metadata=_p("b_metadata", JsonText()))
         )
 
+        self._retention_statements()
+
         self.insert_logs = prepare(L.insert(), column_keys=_LOG_KEYS, many=True)
         self.get_artifact = prepare(sa.select(R).where(R.c.artifact_id == _p("b_artifact_id")))
         # The same columns as the table, with the inline data left out.
         self._artifact_rows = sa.select(
             *(sa.null().label("data") if column.name == "data" else column for column in R.c)
+        )
+
+    def _json_values(self, name: str) -> Any:
+        """``SELECT value FROM <the elements of the JSON list bound as name>``: a list of any
+        length in one bind (the statement stays the same for every length)."""
+        bind = _p(name, JsonText())
+        if self._dialect.name == "sqlite":
+            values = sa.func.json_each(bind).table_valued("value")
+        else:
+            values = (
+                sa.func.json_array_elements_text(sa.cast(bind, sa.JSON()))
+                .table_valued("value")
+                .render_derived()
+            )
+        return sa.select(values.c.value)
+
+    def _retention_statements(self) -> None:
+        """Deleting executions with their rows, choosing what a retention policy deletes,
+        and the row locks that order deletions against writes that link other executions'
+        artifacts (:mod:`kitaru.store.sql._retention`)."""
+        prepare = self._prepare
+        ids = self._json_values("b_exec_ids")
+        # A deletion locks the rows of the executions it deletes before it looks for links
+        # into them; a write that links another execution's artifact first takes a key-share
+        # lock on that execution's row (PostgreSQL; SQLite's writers take turns).
+        self.lock_doomed_executions = prepare(
+            sa.select(E.c.exec_id, E.c.status, E.c.runner_id)
+            .where(E.c.exec_id.in_(ids))
+            .with_for_update(of=E)
+        )
+        self.share_artifact_owners = prepare(
+            sa.select(E.c.exec_id)
+            .where(
+                E.c.exec_id.in_(
+                    sa.select(R.c.exec_id).where(R.c.artifact_id.in_(self._json_values("b_artifact_ids")))
+                )
+            )
+            .with_for_update(read=True, key_share=True, of=E)
+        )
+        self.existing_artifacts = prepare(
+            sa.select(R.c.artifact_id).where(R.c.artifact_id.in_(self._json_values("b_artifact_ids")))
+        )
+        self.doomed_blobs = prepare(
+            sa.select(R.c.blob_key, R.c.size).where(R.c.exec_id.in_(ids), R.c.blob_key.is_not(None))
+        )
+        # Calls of kept executions whose output is an artifact of a deleted one.
+        self.links_into_doomed = prepare(
+            sa.select(C.c.call_id, C.c.exec_id, R)
+            .select_from(C.join(R, R.c.artifact_id == C.c.output_artifact_id))
+            .where(R.c.exec_id.in_(ids), C.c.exec_id.not_in(ids))
+            .order_by(C.c.exec_id, C.c.seq, C.c.call_id)
+        )
+        self.relink_output = prepare(
+            C.update()
+            .where(C.c.call_id == _p("b_call_id"))
+            .values(output_artifact_id=_p("b_output_id", sa.String()))
+        )
+        self.delete_attempts_of = prepare(
+            A.delete().where(A.c.call_id.in_(sa.select(C.c.call_id).where(C.c.exec_id.in_(ids))))
+        )
+        self.delete_logs_of = prepare(L.delete().where(L.c.exec_id.in_(ids)))
+        self.delete_artifacts_of = prepare(R.delete().where(R.c.exec_id.in_(ids)))
+        self.delete_calls_of = prepare(C.delete().where(C.c.exec_id.in_(ids)))
+        self.delete_executions = prepare(E.delete().where(E.c.exec_id.in_(ids)))
+        self.referenced_blob_keys = prepare(
+            sa.select(R.c.blob_key).distinct().where(R.c.blob_key.in_(self._json_values("b_keys")))
+        )
+        # What a retention policy deletes: the statuses asked for, ended (or last changed)
+        # before the cutoff, and not among the newest ``keep_last`` of its flow.
+        rank = (
+            sa.func.row_number()
+            .over(partition_by=E.c.flow_name, order_by=(E.c.created_at.desc(), E.c.exec_id.desc()))
+            .label("newest_rank")
+        )
+        ranked = sa.select(E, rank).where(E.c.status.in_(self._json_values("b_statuses"))).subquery("ranked")
+        before = _p("b_before", UtcDateTime())
+        self.prunable_executions = prepare(
+            sa.select(*(ranked.c[column.name] for column in E.c))
+            .where(
+                ranked.c.newest_rank
+                > sa.func.coalesce(_p("b_keep_last", sa.Integer()), sa.literal_column("0", sa.Integer())),
+                sa.or_(before.is_(None), sa.func.coalesce(ranked.c.ended_at, ranked.c.updated_at) < before),
+            )
+            .order_by(ranked.c.created_at, ranked.c.exec_id)
         )
 
     def _prepare(self, stmt: Any, *, column_keys: Any = None, many: bool = False) -> Prepared:

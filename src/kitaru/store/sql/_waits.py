@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kitaru._types import CallKind, CallStatus, ExecutionStatus, merge_metadata, utcnow
-from kitaru.errors import KitaruUsageError
+from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord
 from kitaru.store.sql._connection import StoreCore
 from kitaru.store.sql._rows import artifact_params, attempt_params, call_from_row, call_params
@@ -149,11 +149,20 @@ class WaitMethods(StoreCore):
         in the whole store, so copies carry new ids.
 
         Raises:
-            KitaruStateError: The execution does not exist.
+            KitaruStateError: The execution, or an output artifact, does not exist;
+                nothing is inserted.
             KitaruBackendError: A call id or invocation id is taken; nothing is inserted.
         """
+        outputs = {c.output_artifact_id for c in calls if c.output_artifact_id is not None}
         try:
             with self._writing() as cur:
+                gone = outputs - self._linkable_artifacts(cur, outputs)
+                if gone:
+                    raise KitaruStateError(
+                        f"Cannot seed calls into execution '{exec_id}': their output artifacts "
+                        f"{', '.join(sorted(gone))} no longer exist in store '{self._name}' (their "
+                        "execution was deleted). Read the source execution again."
+                    )
                 # In batches: the driver's parameters of a long journal need not all exist at once.
                 for start in range(0, len(calls), _SEED_BATCH):
                     rows = []
