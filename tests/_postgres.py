@@ -17,9 +17,17 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PostgresNotInstalled", "create_database", "find_pg_bin", "postgres_server"]
+__all__ = [
+    "Cluster",
+    "PostgresNotInstalled",
+    "create_database",
+    "find_pg_bin",
+    "postgres_cluster",
+    "postgres_server",
+]
 
 SUPERUSER = "kitaru"
 _INSTALL_HINT = (
@@ -61,9 +69,30 @@ def _run(args: list[str], user: str | None) -> None:
         )
 
 
+@dataclass
+class Cluster:
+    """A running throwaway cluster that a test may stop and start again (same port and data)."""
+
+    url: str
+    """The URL of its ``kitaru`` database."""
+    _pg_ctl: list[str]
+    _options: str
+    _log: Path
+    _user: str | None
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server as a restart does: sessions are cut, committed data stays (the
+        cluster runs without fsync and synchronous commits, so ``immediate`` loses recent commits)."""
+        _run([*self._pg_ctl, "-m", mode, "-w", "stop"], self._user)
+
+    def start(self) -> None:
+        """Start the server again."""
+        _run([*self._pg_ctl, "-o", self._options, "-l", str(self._log), "-w", "start"], self._user)
+
+
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """Start a fresh cluster; yield the URL of its ``kitaru`` database; stop and remove it."""
+def postgres_cluster() -> Iterator[Cluster]:
+    """Start a fresh cluster; yield it (with the URL of its ``kitaru`` database); stop and remove it."""
     pg_bin = find_pg_bin()
     user: str | None = None
     root = Path(tempfile.mkdtemp(prefix="kitaru-pg-"))
@@ -93,15 +122,25 @@ def postgres_server() -> Iterator[str]:
             f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        log = root / "server.log"
-        _run([str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start"], user)
+        pg_ctl = [str(pg_bin / "pg_ctl"), "-D", str(data)]
+        cluster = Cluster("", pg_ctl, options, root / "server.log", user)
+        cluster.start()
         try:
             url = f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{port}/postgres"
-            yield create_database(url, "kitaru")
+            cluster.url = create_database(url, "kitaru")
+            yield cluster
         finally:
-            _run([str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], user)
+            if (data / "postmaster.pid").exists():
+                cluster.stop("immediate")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """Start a fresh cluster; yield the URL of its ``kitaru`` database; stop and remove it."""
+    with postgres_cluster() as cluster:
+        yield cluster.url
 
 
 def create_database(url: str, name: str) -> str:

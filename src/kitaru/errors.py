@@ -21,6 +21,7 @@ __all__ = [
     "KitaruError",
     "KitaruExecutionError",
     "KitaruFeatureNotAvailableError",
+    "KitaruFencedError",
     "KitaruLogRetrievalError",
     "KitaruRuntimeError",
     "KitaruStateError",
@@ -49,6 +50,33 @@ class KitaruContextError(KitaruError):
 
 class KitaruStateError(KitaruError):
     """An operation does not apply to the current state (e.g. no such artifact)."""
+
+
+class KitaruFencedError(KitaruStateError):
+    """A runner's write carried a stale fencing token: another runner holds the execution now.
+
+    Every claim of an execution (a start, a resume, a retry, a recovery) gives it a
+    new, higher *epoch*; a runner writes with the epoch of its claim, and the store
+    refuses, without writing anything, a write whose epoch is no longer the
+    execution's. So a runner that stalled past its lease (a laptop that slept, a
+    stopped process) cannot write over the runner that took over.
+
+    Attributes:
+        exec_id: The execution.
+        epoch: The epoch the write carried.
+        current: The execution's epoch now.
+    """
+
+    def __init__(self, exec_id: str, epoch: int, current: int, *, store: str = "") -> None:
+        where = f" in store '{store}'" if store else ""
+        super().__init__(
+            f"Execution {exec_id}{where} is now held under epoch {current}; a write of its runner of "
+            f"epoch {epoch} was refused and nothing was written. Another runner took the execution "
+            "over (its lease had expired) or it was released; the runner of the older epoch must stop."
+        )
+        self.exec_id = exec_id
+        self.epoch = epoch
+        self.current = current
 
 
 class KitaruRuntimeError(KitaruError):
@@ -91,7 +119,17 @@ class KitaruWaitAbortedError(KitaruExecutionError):
 
 
 class KitaruBackendError(KitaruRuntimeError):
-    """A store or artifact backend failed (database, disk, network)."""
+    """A store or artifact backend failed (database, disk, network).
+
+    Attributes:
+        transient: Whether the same operation may work when tried again later: the
+            database was unreachable or restarting, the disk full, a lock timed out.
+            ``False`` for a write the backend refuses as such.
+    """
+
+    def __init__(self, message: str = "", *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class KitaruArtifactIntegrityError(KitaruBackendError):

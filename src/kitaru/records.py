@@ -139,7 +139,9 @@ class ExecutionRecord:
     ``traceback``, ``origin`` (a ``FailureOrigin`` value) or ``None``.
     ``source`` says how to import the flow: ``{"module", "qualname", "path"}``.
     ``run_count`` counts how often the flow body was started (first run,
-    flow retries, re-runs in place).
+    flow retries, re-runs in place). ``epoch`` is the fencing token: every
+    start and claim raises it, and so does a release by anyone but the runner;
+    a runner's writes carry the epoch of its claim and the store refuses stale ones.
     """
 
     exec_id: str
@@ -160,6 +162,7 @@ class ExecutionRecord:
     heartbeat_at: dt.datetime | None = None
     run_count: int = 0
     cancel_requested: bool = False
+    epoch: int = 0
 
 
 @dataclass(frozen=True, slots=True)

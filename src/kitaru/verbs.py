@@ -50,14 +50,14 @@ def log(**metadata: Any) -> None:
     scope = current_call()
     if scope is not None:
         flush_call(scope.call_id)  # the call's running row may still be deferred
-        scope.execution.store.merge_call_metadata(scope.call_id, metadata)
+        scope.execution.writes.merge_call_metadata(scope.call_id, metadata)
         return
     ctx = current_execution()
     if ctx is None:
         raise KitaruContextError(
             "kitaru.log() was called outside a running flow. Call it in a @flow body or a @checkpoint."
         )
-    ctx.store.merge_execution_metadata(ctx.exec_id, metadata)
+    ctx.writes.merge_execution_metadata(metadata)
 
 
 def save(name: str, value: Any, *, type: str = "output", tags: Iterable[str] | None = None) -> None:
@@ -99,7 +99,7 @@ def save(name: str, value: Any, *, type: str = "output", tags: Iterable[str] | N
         call_id=scope.call_id,
         tags=tag_list,
     )
-    ctx.store.add_artifact(artifact)
+    ctx.writes.add_artifact(artifact)
 
 
 def _candidates(saved: list[ArtifactRecord], calls: list[CallRecord]) -> str:

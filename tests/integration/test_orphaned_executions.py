@@ -380,7 +380,7 @@ def test_input_to_a_stopped_runner_continues_or_says_what_to_do(work: Path) -> N
         answered = subprocess.run(
             [sys.executable, "-m", "kitaru", "executions", "input", exec_id, "--value", "41"],
             cwd=work,
-            env=_env(_home(work), KITARU_LEASE_SECONDS="1"),
+            env=_env(_home(work), KITARU_LEASE_SECONDS="1", KITARU_HEARTBEAT_SECONDS="0.2"),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,

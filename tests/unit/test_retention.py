@@ -3,6 +3,7 @@ use stays; executions a live runner holds are refused or skipped."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import sqlite3
@@ -17,7 +18,7 @@ from tests._helpers import wait_until
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru._connect import default_stores
-from kitaru._leases import new_runner_id
+from kitaru._leases import RunnerIdentity, new_runner_id
 from kitaru._types import ExecutionStatus, new_id, utcnow
 from kitaru.artifacts.local import LocalArtifactStore
 from kitaru.client import DeletionResult
@@ -261,7 +262,8 @@ def _dead_pid() -> int:
 
 def test_an_orphaned_or_abandoned_execution_can_be_deleted(kitaru_home: Path) -> None:
     store = default_stores().metadata
-    host, _, token = new_runner_id().split(":")
+    this_process = RunnerIdentity.parse(new_runner_id())
+    assert this_process is not None
     now = utcnow()
     orphan = ExecutionRecord(
         exec_id=new_id(),
@@ -269,7 +271,7 @@ def test_an_orphaned_or_abandoned_execution_can_be_deleted(kitaru_home: Path) ->
         status=ExecutionStatus.RUNNING,
         created_at=now,
         updated_at=now,
-        runner_id=f"{host}:{_dead_pid()}:{token}",
+        runner_id=str(dataclasses.replace(this_process, pid=_dead_pid())),  # certainly dead
         heartbeat_at=now,
     )
     left = ExecutionRecord(  # waits for input; its runner released it

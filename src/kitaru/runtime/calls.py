@@ -92,6 +92,8 @@ def assign_slot(ctx: ExecutionContext, target: CallEntry, explicit_id: str | Non
     different completed call at the same position is a divergence."""
     if ctx.divergence is not None:
         raise ctx.divergence
+    if ctx.writes.stopped is not None:  # fenced off, or the store lost: the runner stops here
+        raise ctx.writes.stopped
     if ctx.cancel_event.is_set():
         raise ExecutionCancelled(ctx.exec_id)
     with ctx.lock:
@@ -220,7 +222,7 @@ class DurableCall:
         self.fingerprint, self._fingerprinted = None, True
         self.begin()
         self.succeed(value)
-        self.ctx.store.merge_call_metadata(self.call_id, {"kitaru": {"override": True}})
+        self.ctx.writes.merge_call_metadata(self.call_id, {"kitaru": {"override": True}})
         return True, value
 
     def cache_on(self) -> bool:
@@ -247,8 +249,10 @@ class DurableCall:
         self.cache_key = hashlib.sha256(raw).hexdigest()
         ttl = self.target.cache_ttl
         not_before = None if ttl is None else utcnow() - dt.timedelta(seconds=ttl)
-        hit = self.ctx.store.find_cached_call(
-            self.cache_key, exclude_exec_id=self.ctx.exec_id, not_before=not_before
+        key, exec_id = self.cache_key, self.ctx.exec_id
+        hit = self.ctx.writes.read(
+            "looked up the cache",
+            lambda: self.ctx.store.find_cached_call(key, exclude_exec_id=exec_id, not_before=not_before),
         )
         if hit is None or hit.output is None:
             return False, None
@@ -263,7 +267,7 @@ class DurableCall:
             return False, None
         marker = {"kitaru": {"cached_from": {"exec_id": hit.exec_id, "call_id": hit.call_id}}}
         record = replace(self._record(CallStatus.CACHED), ended_at=utcnow(), metadata=marker)
-        if not self.ctx.store.record_cached_call(record, source=hit):
+        if not self.ctx.writes.record_cached_call(record, source=hit):
             return False, None  # the source's execution was deleted since the lookup: a miss
         return True, value
 
@@ -272,7 +276,9 @@ class DurableCall:
 
         The ``running`` row is deferred (:mod:`kitaru.runtime.pending`): written with the
         outcome in one transaction when the attempt ends soon, else by a background thread.
+        First the runner makes sure it still holds the execution (:meth:`RunnerStore.check`).
         """
+        self.ctx.writes.check()
         self.attempts_done += 1
         self.attempt_id = new_id()
         record = self._record(CallStatus.RUNNING)
@@ -283,7 +289,7 @@ class DurableCall:
             status=CallStatus.RUNNING,
             started_at=record.started_at,
         )
-        self.begun = pending.defer(self.ctx.store, record, attempt)
+        self.begun = pending.defer(self.ctx.writes, record, attempt)
         if self.rerun_reason is not None:
             # The recorded call's row exists already: the reason goes on it now.
             self._note_rerun(self.rerun_reason)
@@ -295,7 +301,7 @@ class DurableCall:
 
     def _note_rerun(self, reason: dict[str, Any]) -> None:
         """Record on the call, and in the execution's logs, why a recorded call runs again."""
-        self.ctx.store.merge_call_metadata(self.call_id, {"kitaru": reason})
+        self.ctx.writes.merge_call_metadata(self.call_id, {"kitaru": reason})
         if self.ctx.logs is not None:
             self.ctx.logs.emit(
                 "kitaru",
@@ -311,7 +317,7 @@ class DurableCall:
         """Record on the call, and in the execution's logs, why it runs live despite a cache hit."""
         assert self.begun is not None
         pending.flush(self.begun)  # rare: the row is needed now, to carry the reason
-        self.ctx.store.merge_call_metadata(self.call_id, {"kitaru": {"cache_skipped": skipped}})
+        self.ctx.writes.merge_call_metadata(self.call_id, {"kitaru": {"cache_skipped": skipped}})
         if self.ctx.logs is not None:
             self.ctx.logs.emit(
                 "kitaru",
@@ -344,11 +350,11 @@ class DurableCall:
         begun = self.begun
         if begun is not None and pending.settle(begun):
             # One commit: the attempt's running row was not written yet.
-            self.ctx.store.record_completed_attempt(
+            self.ctx.writes.record_completed_attempt(
                 begun.call, begun.attempt, output=artifact, ended_at=utcnow()
             )
         else:
-            self.ctx.store.complete_call(self.call_id, self.attempt_id, output=artifact, ended_at=utcnow())
+            self.ctx.writes.complete_call(self.call_id, self.attempt_id, output=artifact, ended_at=utcnow())
 
     def fail(self, exc: BaseException, *, retryable: bool = True) -> float | None:
         """Record the failed attempt; return the delay before a retry, or ``None`` when final."""
@@ -359,7 +365,7 @@ class DurableCall:
             failure["origin"] = "cancelled"
         if self.begun is not None:
             pending.flush(self.begun)  # a failed attempt keeps its running row, then its failure
-        self.ctx.store.fail_attempt(
+        self.ctx.writes.fail_attempt(
             self.call_id, self.attempt_id, failure=failure, ended_at=utcnow(), final=not retry
         )
         if not retry:

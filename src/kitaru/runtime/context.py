@@ -11,12 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.errors import KitaruContextError, KitaruDivergenceError
 from kitaru.records import CallRecord
+from kitaru.runtime.writes import RunnerStore
 from kitaru.store.base import MetadataStore
 
 if TYPE_CHECKING:
@@ -76,12 +77,31 @@ class ExecutionContext:
     script: str | None = None
     """The script of the flow when it was defined in one run as ``__main__``: what ``__main__``
     in the types of the execution's recorded values means."""
+    epoch: InitVar[int | None] = None
+    """The epoch of the runner's claim (its fencing token); ``None``: writes are not fenced."""
+    lease_seconds: InitVar[float] = 30.0
+    writes: RunnerStore = field(init=False)
+    """Every write of this run goes through it: fenced, retried through store outages."""
+
+    def __post_init__(self, epoch: int | None, lease_seconds: float) -> None:
+        self.writes = RunnerStore(
+            self.store,
+            self.exec_id,
+            self.runner_id,
+            epoch=epoch,
+            lease_seconds=lease_seconds,
+            on_stop=lambda _: self._interrupt(),
+        )
 
     def request_cancel(self, reason: str | None = None) -> None:
         """Mark the execution cancelled and interrupt running async checkpoint calls."""
         if reason is not None and self.cancel_reason is None:
             self.cancel_reason = reason
         self.cancel_event.set()
+        self._interrupt()
+
+    def _interrupt(self) -> None:
+        """Cancel the running async checkpoint calls (a cancel, or the runner must stop)."""
         with self.lock:
             tasks = list(self.async_tasks)
         for loop, task in tasks:

@@ -9,17 +9,19 @@ are reused from the journal; the first call without a record runs live.
 from __future__ import annotations
 
 import inspect
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kitaru._leases import heartbeat_seconds, new_runner_id
+from kitaru._leases import lease_settings, new_runner_id
 from kitaru._sources import CodeNotLoadable, source_script
 from kitaru._types import ExecutionStatus, new_id, utcnow
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.artifacts.values import make_artifact
 from kitaru.errors import (
+    KitaruBackendError,
     KitaruDivergenceError,
     KitaruExecutionError,
     KitaruUsageError,
@@ -35,7 +37,7 @@ from kitaru.runtime.context import (
 )
 from kitaru.runtime.failures import failure_from, type_path
 from kitaru.runtime.heartbeat import Heartbeat
-from kitaru.runtime.signals import ExecutionCancelled, RunnerReleased
+from kitaru.runtime.signals import ExecutionCancelled, RunnerFenced, RunnerReleased, StoreLost
 from kitaru.serde import serialize
 from kitaru.store.base import MetadataStore
 
@@ -57,7 +59,11 @@ class FlowEntry:
 
 @dataclass(eq=False)
 class Outcome:
-    """How a run of an execution ended, as seen by the process that ran it."""
+    """How a run of an execution ended, as seen by the process that ran it.
+
+    ``status`` ``waiting`` means this runner left the execution (a wait timed out, or
+    another runner took it over): whoever continues it records its end in the store.
+    """
 
     status: ExecutionStatus
     value: Any = None
@@ -141,8 +147,13 @@ class RunSettings:
     """``False`` in a replay: calls from the frontier on run live, even with ``cache=True``."""
     retries: int = 0
     runner_id: str = ""
-    claimed: bool = False
-    """The caller already claimed the execution for ``runner_id`` (a continuation)."""
+    claimed: ExecutionRecord | None = None
+    """The execution as the caller's claim for ``runner_id`` left it (a continuation): the run
+    starts from that claim instead of starting the execution itself."""
+    heartbeat_seconds: float = 2.0
+    """How often the runner renews its lease (``KITARU_HEARTBEAT_SECONDS``)."""
+    lease_seconds: float = 30.0
+    """How long a renewal holds (``KITARU_LEASE_SECONDS``)."""
     overrides: dict[str, Any] = field(default_factory=dict)
     interactive: bool = True
     log_sink: Callable[[MetadataStore, str], Any] | None = None
@@ -162,13 +173,11 @@ def _run_once(
     store: MetadataStore,
     artifacts: ArtifactStore,
     settings: RunSettings,
-    claimed: bool,
+    claimed: ExecutionRecord | None,
     journal: Sequence[CallRecord] | None,
+    held: int,
 ) -> tuple[Any, BaseException | None, ExecutionContext]:
-    if claimed:
-        record = store.get_execution(exec_id)
-    else:
-        record = store.start_execution(exec_id, runner_id=settings.runner_id)
+    record = claimed or _start(store, exec_id, settings.runner_id, held)
     ctx = ExecutionContext.from_journal(
         store.load_journal(exec_id) if journal is None else journal,
         exec_id=exec_id,
@@ -177,6 +186,8 @@ def _run_once(
         artifacts=artifacts,
         cache_enabled=settings.cache,
         runner_id=settings.runner_id,
+        epoch=record.epoch,
+        lease_seconds=settings.lease_seconds,
         script=source_script(record.source),
     )
     ctx.overrides = dict(settings.overrides)
@@ -187,14 +198,14 @@ def _run_once(
     if record.cancel_requested:
         ctx.cancel_event.set()
     register_running(ctx)
-    heartbeat = Heartbeat(ctx, heartbeat_seconds()).start()
+    heartbeat = Heartbeat(ctx, settings.heartbeat_seconds).start()
     token = enter_execution(ctx)
     try:
         if ctx.cancel_event.is_set():
             raise ExecutionCancelled(exec_id)
         value = _run_body(target, args, kwargs)
     except BaseException as exc:
-        return None, ctx.divergence or exc, ctx
+        return None, _stopped(ctx) or ctx.divergence or exc, ctx
     finally:
         exit_execution(token)
         ctx.shutdown_pool()
@@ -205,6 +216,76 @@ def _run_once(
     if ctx.divergence is not None:
         return None, ctx.divergence, ctx
     return value, None, ctx
+
+
+def _start(store: MetadataStore, exec_id: str, runner_id: str, held: int) -> ExecutionRecord:
+    """Start a run of the body: a claim of the execution this runner holds (it created it,
+    or ran it before a flow retry), so a runner whose execution was taken over meanwhile
+    does not take it back.
+
+    Raises:
+        RunnerFenced: Another runner holds the execution now, or it was released.
+    """
+    record = store.claim_execution(
+        exec_id,
+        runner_id=runner_id,
+        expected=(ExecutionStatus.PENDING, ExecutionStatus.RUNNING),
+        expected_runner=runner_id,
+    )
+    if record is None:
+        raise RunnerFenced(exec_id, held, store.get_execution(exec_id).epoch)
+    return record
+
+
+def _stopped(ctx: ExecutionContext) -> BaseException | None:
+    """Why the runner had to stop, whatever the body raised on its way out: fenced off, or
+    the store lost (user code may have turned the signal into another exception)."""
+    return ctx.writes.stopped
+
+
+def _fenced_off(store: MetadataStore, fenced: RunnerFenced, outcome: Outcome) -> None:
+    """The runner lost the execution to another one: say so, write nothing, and let the
+    handle follow the execution in the store (its new runner stores the end)."""
+    exec_id, message = fenced.exec_id, str(fenced)
+    try:
+        record = store.get_execution(exec_id)
+    except Exception:  # only the wording depends on it
+        record = None
+    if record is not None and record.runner_id is None and record.status.is_terminal:
+        how = f"was {record.status.value} by another process"
+        message = str(RunnerFenced(exec_id, fenced.epoch, fenced.current, how=how))
+    print(
+        f"kitaru: {message}. Follow the execution with `kitaru executions get {exec_id}`.",
+        file=sys.__stderr__,
+        flush=True,
+    )
+    outcome.status = ExecutionStatus.WAITING  # this runner left; the store has the end
+
+
+def _store_lost(ctx: ExecutionContext, lost: StoreLost, outcome: Outcome) -> None:
+    """The store failed for longer than the lease: give the execution up. It ends ``failed``
+    (origin ``backend``) when the store takes that; otherwise its lease runs out (this
+    runner no longer renews it) and it is orphaned: either way another process can continue it."""
+    error = KitaruBackendError(
+        f"{str(lost)[0].upper()}{str(lost)[1:]}. The runner gave the execution up; once the store "
+        f"works again, continue it with `kitaru executions retry {ctx.exec_id}`."
+    )
+    error.__cause__ = lost.cause
+    failure = failure_from(error)
+    epoch = ctx.writes.epoch
+    try:
+        ctx.store.finish_execution(ctx.exec_id, ExecutionStatus.FAILED, failure=failure, epoch=epoch)
+    except Exception as exc:
+        print(
+            f"kitaru: execution {ctx.exec_id} could not be marked failed either ({exc}); it stays "
+            f"{ExecutionStatus.RUNNING.value} until its lease expires, then `kitaru executions resume "
+            f"{ctx.exec_id}` continues it.",
+            file=sys.__stderr__,
+            flush=True,
+        )
+    else:
+        print(f"kitaru: {error}", file=sys.__stderr__, flush=True)
+    outcome.status, outcome.error, outcome.failure = ExecutionStatus.FAILED, error, failure
 
 
 def _is_cancel(error: BaseException, ctx: ExecutionContext) -> bool:
@@ -238,6 +319,57 @@ def _failure(error: BaseException, exec_id: str) -> dict[str, Any]:
     return failure
 
 
+def _end_run(
+    ctx: ExecutionContext,
+    target: FlowEntry,
+    value: Any,
+    error: BaseException | None,
+    outcome: Outcome,
+    *,
+    retries_left: bool,
+) -> bool:
+    """Record how one run of the body ended; ``False`` when the flow retries it.
+
+    Raises:
+        RunnerFenced: The runner was fenced off (nothing is recorded).
+        StoreLost: The store failed for longer than the lease.
+    """
+    if isinstance(error, RunnerFenced | StoreLost):
+        raise error
+    if isinstance(error, RunnerReleased):
+        outcome.status = ExecutionStatus.WAITING
+        return True
+    writes = ctx.writes
+    if error is None:
+        try:
+            result = make_artifact(
+                ctx.artifacts, serialize(value), exec_id=ctx.exec_id, name="result", kind="result"
+            )
+        except KitaruUsageError as exc:
+            error = KitaruUsageError(f"Flow {target.name!r} returned a value that cannot be stored: {exc}")
+            error.__cause__ = exc
+        else:
+            writes.finish_execution(ExecutionStatus.COMPLETED, result=result)
+            outcome.status, outcome.value = ExecutionStatus.COMPLETED, value
+            return True
+    if _is_cancel(error, ctx):
+        failure = _cancel_failure(error, ctx)
+        writes.finish_execution(ExecutionStatus.CANCELLED, failure=failure)
+        outcome.status, outcome.error, outcome.failure = ExecutionStatus.CANCELLED, error, failure
+        return True
+    retry = (
+        retries_left
+        and isinstance(error, Exception)
+        and not isinstance(error, KitaruDivergenceError | KitaruUsageError | CodeNotLoadable)
+    )
+    if not retry:
+        failure = _failure(error, ctx.exec_id)
+        writes.finish_execution(ExecutionStatus.FAILED, failure=failure)
+        outcome.status, outcome.error, outcome.failure = ExecutionStatus.FAILED, error, failure
+        return True
+    return False
+
+
 def run_in_place(
     exec_id: str,
     target: FlowEntry,
@@ -257,58 +389,45 @@ def run_in_place(
     releases the runner: the outcome is then ``waiting`` and the execution
     continues elsewhere when its input arrives.
     """
-    settings = settings or RunSettings()
+    if settings is None:
+        heartbeat, lease = lease_settings()
+        settings = RunSettings(heartbeat_seconds=heartbeat, lease_seconds=lease)
     if not settings.runner_id:
         settings = replace(settings, runner_id=new_runner_id())
     outcome = outcome or Outcome(status=ExecutionStatus.RUNNING)
+    held = 0  # the epoch this runner last held: none yet for a new execution
     try:
         for run_number in range(settings.retries + 1):
-            value, error, ctx = _run_once(
-                exec_id,
-                target,
-                args,
-                kwargs,
-                store=store,
-                artifacts=artifacts,
-                settings=settings,
-                claimed=settings.claimed and run_number == 0,
-                journal=settings.journal if run_number == 0 else None,
-            )
-            if isinstance(error, RunnerReleased):
-                outcome.status = ExecutionStatus.WAITING
+            try:
+                value, error, ctx = _run_once(
+                    exec_id,
+                    target,
+                    args,
+                    kwargs,
+                    store=store,
+                    artifacts=artifacts,
+                    settings=settings,
+                    claimed=settings.claimed if run_number == 0 else None,
+                    journal=settings.journal if run_number == 0 else None,
+                    held=held,
+                )
+            except RunnerFenced as fenced:  # taken over before the body started
+                _fenced_off(store, fenced, outcome)
                 return outcome
-            if error is None:
-                try:
-                    result = make_artifact(
-                        artifacts, serialize(value), exec_id=exec_id, name="result", kind="result"
-                    )
-                except KitaruUsageError as exc:
-                    error = KitaruUsageError(
-                        f"Flow {target.name!r} returned a value that cannot be stored: {exc}"
-                    )
-                    error.__cause__ = exc
-                else:
-                    store.finish_execution(exec_id, ExecutionStatus.COMPLETED, result=result)
-                    outcome.status, outcome.value = ExecutionStatus.COMPLETED, value
+            held = ctx.writes.epoch or 0
+            try:
+                if _end_run(ctx, target, value, error, outcome, retries_left=run_number < settings.retries):
                     return outcome
-            if _is_cancel(error, ctx):
-                failure = _cancel_failure(error, ctx)
-                store.finish_execution(exec_id, ExecutionStatus.CANCELLED, failure=failure)
-                outcome.status, outcome.error, outcome.failure = ExecutionStatus.CANCELLED, error, failure
+                assert error is not None
+                ctx.writes.merge_execution_metadata(
+                    {"kitaru": {"flow_retries": {str(run_number + 1): failure_from(error)["message"]}}}
+                )
+            except RunnerFenced as fenced:
+                _fenced_off(store, fenced, outcome)
                 return outcome
-            retry = (
-                run_number < settings.retries
-                and isinstance(error, Exception)
-                and not isinstance(error, KitaruDivergenceError | KitaruUsageError | CodeNotLoadable)
-            )
-            if not retry:
-                failure = _failure(error, exec_id)
-                store.finish_execution(exec_id, ExecutionStatus.FAILED, failure=failure)
-                outcome.status, outcome.error, outcome.failure = ExecutionStatus.FAILED, error, failure
+            except StoreLost as lost:
+                _store_lost(ctx, lost, outcome)
                 return outcome
-            store.merge_execution_metadata(
-                exec_id, {"kitaru": {"flow_retries": {str(run_number + 1): failure_from(error)["message"]}}}
-            )
         raise AssertionError("unreachable")  # pragma: no cover
     except BaseException as exc:  # the store itself failed: report, never hang the handle
         if outcome.status is ExecutionStatus.RUNNING:

@@ -15,7 +15,8 @@ class Heartbeat:
 
     When the store says a cancel was requested, the run is told at once
     (running async checkpoint calls are cancelled; the body stops at the next
-    durable boundary).
+    durable boundary). When another runner took the execution over, the run is
+    stopped the same way (:meth:`kitaru.runtime.writes.RunnerStore.renew`).
     """
 
     def __init__(self, ctx: ExecutionContext, interval: float) -> None:
@@ -37,12 +38,29 @@ class Heartbeat:
 
     def _run(self) -> None:
         ctx = self._ctx
+        failing = False
         while not self._stop.wait(self._interval):
             try:
-                record = ctx.store.heartbeat(ctx.exec_id, runner_id=ctx.runner_id)
+                record = ctx.writes.renew()
             except Exception as exc:  # a flaky store must not kill the run; the next beat retries
-                print(f"kitaru: heartbeat of execution {ctx.exec_id} failed: {exc}", file=sys.__stderr__)
+                if not failing:
+                    print(
+                        f"kitaru: heartbeat of execution {ctx.exec_id} failed: {exc}; trying again every "
+                        f"{self._interval:g} s",
+                        file=sys.__stderr__,
+                        flush=True,
+                    )
+                failing = True
                 continue
+            except BaseException:  # fenced off: the run stops at its next boundary and says why
+                return
+            if failing:
+                print(
+                    f"kitaru: heartbeat of execution {ctx.exec_id} works again.",
+                    file=sys.__stderr__,
+                    flush=True,
+                )
+                failing = False
             if record is not None and record.cancel_requested:
                 ctx.request_cancel()
             if ctx.logs is not None:  # so quiet runs' last lines show up while following

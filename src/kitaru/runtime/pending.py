@@ -31,7 +31,7 @@ import threading
 import time
 
 from kitaru.records import AttemptRecord, CallRecord
-from kitaru.store.base import MetadataStore
+from kitaru.runtime.writes import RunnerStore
 
 __all__ = ["RUNNING_ROW_DELAY_S", "PendingBegin", "defer", "flush", "flush_call", "settle"]
 
@@ -43,11 +43,11 @@ _PENDING, _WRITING, _WRITTEN = 0, 1, 2
 
 
 class PendingBegin:
-    """A begun attempt and where its ``running`` row goes."""
+    """A begun attempt and where its ``running`` row goes (the runner's fenced writes)."""
 
     __slots__ = ("attempt", "call", "deadline", "state", "store")
 
-    def __init__(self, store: MetadataStore, call: CallRecord, attempt: AttemptRecord) -> None:
+    def __init__(self, store: RunnerStore, call: CallRecord, attempt: AttemptRecord) -> None:
         self.store = store
         self.call = call
         self.attempt = attempt
@@ -60,7 +60,7 @@ _pending: dict[str, PendingBegin] = {}
 _writer: threading.Thread | None = None
 
 
-def defer(store: MetadataStore, call: CallRecord, attempt: AttemptRecord) -> PendingBegin:
+def defer(store: RunnerStore, call: CallRecord, attempt: AttemptRecord) -> PendingBegin:
     """Register a begun attempt; its row is written with its outcome or after the delay."""
     global _writer
     entry = PendingBegin(store, call, attempt)
@@ -107,17 +107,19 @@ def flush_call(call_id: str) -> None:
 def _write(entry: PendingBegin, *, raise_errors: bool) -> None:
     ok = False
     try:
-        entry.store.begin_attempt(entry.call, entry.attempt)
+        # In the background one try: the owner writes the begin with the outcome instead (and
+        # retries that through a store outage, or stops when the runner was fenced off).
+        entry.store.begin_attempt(entry.call, entry.attempt, retry=raise_errors)
         ok = True
-    except Exception as exc:
+    except BaseException as exc:
         if raise_errors:
             raise
-        # The owner writes the begin with the outcome instead; say why it is not visible yet.
-        print(
-            f"kitaru: recording the running attempt of call {entry.call.invocation_id!r} "
-            f"of execution {entry.call.exec_id} failed: {exc}",
-            file=sys.__stderr__,
-        )
+        if isinstance(exc, Exception):  # not a stop of the runner, which says why itself
+            print(
+                f"kitaru: recording the running attempt of call {entry.call.invocation_id!r} "
+                f"of execution {entry.call.exec_id} failed: {exc}",
+                file=sys.__stderr__,
+            )
     finally:
         with _cond:
             entry.state = _WRITTEN if ok else _PENDING

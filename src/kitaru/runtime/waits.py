@@ -218,7 +218,7 @@ def _ask(
     """Enter the wait (pending, execution ``waiting``), get it answered, return the answered call."""
     if ctx.cancel_event.is_set():
         raise ExecutionCancelled(ctx.exec_id)
-    store = ctx.store
+    store, writes = ctx.store, ctx.writes
     reused = recorded if recorded is not None and recorded.kind is CallKind.WAIT else None
     pending = reused is not None and reused.status is CallStatus.RUNNING
     request = WaitRequest(
@@ -252,7 +252,7 @@ def _ask(
         number = (recorded.attempt_count if recorded is not None else 0) + 1
         attempt = AttemptRecord(new_id(), call.call_id, number, CallStatus.RUNNING, now)
     # One transaction: the pending wait and the execution's `waiting` status.
-    if not store.begin_wait(call, attempt, runner_id=ctx.runner_id):
+    if not writes.begin_wait(call, attempt):
         raise _left(ctx, spec.name)
     if _interactive(ctx):
         aborted, value = _prompt(ctx, request, adapter)
@@ -269,43 +269,37 @@ def _ask(
         _resume_running(ctx, spec.name)
     else:
         _poll(ctx, call.call_id, spec)
-    return next(c for c in store.load_journal(ctx.exec_id) if c.call_id == call.call_id)
+    journal = writes.read("read its answer", lambda: store.load_journal(ctx.exec_id))
+    return next(c for c in journal if c.call_id == call.call_id)
 
 
 def _pending(ctx: ExecutionContext, call_id: str) -> bool:
-    return any(c.call_id == call_id for c in ctx.store.list_pending_waits(ctx.exec_id))
+    waits = ctx.writes.read("polled for input", lambda: ctx.store.list_pending_waits(ctx.exec_id))
+    return any(c.call_id == call_id for c in waits)
 
 
 def _resume_running(ctx: ExecutionContext, wait_name: str) -> None:
     """The wait was answered: this runner takes the execution from ``waiting`` back to ``running``."""
-    if not ctx.store.set_execution_status(
-        ctx.exec_id, ExecutionStatus.RUNNING, expected={ExecutionStatus.WAITING}, runner_id=ctx.runner_id
-    ):
+    if not ctx.writes.set_status(ExecutionStatus.RUNNING, expected={ExecutionStatus.WAITING}):
         raise _left(ctx, wait_name)
 
 
 def _poll(ctx: ExecutionContext, call_id: str, spec: WaitSpec) -> None:
-    store, me = ctx.store, ctx.runner_id
+    writes = ctx.writes
     start = time.monotonic()
     deadline = start + spec.timeout
     while _pending(ctx, call_id):
+        if writes.stopped is not None:  # fenced off while it waited (the heartbeat found out)
+            raise writes.stopped
         if ctx.cancel_event.is_set():
             raise ExecutionCancelled(ctx.exec_id)
         now = time.monotonic()
         if now >= deadline:
-            store.set_execution_status(
-                ctx.exec_id,
-                ExecutionStatus.WAITING,
-                expected={ExecutionStatus.WAITING},
-                runner_id=me,
-                release=True,
-            )
+            writes.set_status(ExecutionStatus.WAITING, expected={ExecutionStatus.WAITING}, release=True)
             # An answer may have arrived just before the release: take the execution back then.
             if _pending(ctx, call_id):
                 raise RunnerReleased(ctx.exec_id, spec.name)
-            claimed = store.claim_execution(
-                ctx.exec_id, runner_id=me, expected={ExecutionStatus.WAITING}, expected_runner=None
-            )
+            claimed = writes.claim({ExecutionStatus.WAITING})
             if claimed is None:
                 raise RunnerReleased(ctx.exec_id, spec.name)  # another process continues it
             return

@@ -7,6 +7,15 @@ thread-safe and each write is one short transaction. Driver exceptions stop at
 the store and become :class:`kitaru.errors.KitaruBackendError`; a missing row
 is a :class:`kitaru.errors.KitaruStateError`.
 
+Fencing: every execution has an ``epoch`` that each start and claim raises
+(and a release by anyone but its runner). The writes a runner makes take an
+``epoch`` keyword: the runner's epoch, checked atomically with the write
+(in the same transaction, the execution's row locked against a claim until
+the commit); a stale one is refused with
+:class:`kitaru.errors.KitaruFencedError` and nothing is written. ``epoch=None``
+(the default) is a write of no runner (a client, an operator) and is not checked.
+A remote store passes the epoch through to the store that decides.
+
 Example:
     >>> from kitaru.store.base import MetadataStore
     >>> def count(store: MetadataStore) -> int:
@@ -78,8 +87,8 @@ class MetadataStore(Protocol):
         """Mark the execution ``running`` for a (re-)run of its body.
 
         Sets ``started_at`` when unset, clears ``ended_at`` and ``failure``,
-        increments ``run_count``, records ``runner_id`` and ``heartbeat_at``.
-        Returns the updated record.
+        increments ``run_count`` and ``epoch``, records ``runner_id`` and ``heartbeat_at``.
+        Returns the updated record (the runner writes with its ``epoch``).
         """
         ...
 
@@ -90,13 +99,18 @@ class MetadataStore(Protocol):
         *,
         result: ArtifactRecord | None = None,
         failure: dict[str, Any] | None = None,
+        epoch: int | None = None,
     ) -> None:
         """End a run of the body: set status, ``ended_at`` (for terminal statuses),
-        the failure, and insert and link the result artifact, in one transaction."""
+        the failure, and insert and link the result artifact, in one transaction.
+        Fenced by ``epoch`` (see the module)."""
         ...
 
-    def merge_execution_metadata(self, exec_id: str, patch: dict[str, Any]) -> None:
-        """Merge ``patch`` into the execution's metadata (``merge_metadata`` rules)."""
+    def merge_execution_metadata(
+        self, exec_id: str, patch: dict[str, Any], *, epoch: int | None = None
+    ) -> None:
+        """Merge ``patch`` into the execution's metadata (``merge_metadata`` rules).
+        Fenced by ``epoch``."""
         ...
 
     def claim_execution(
@@ -112,7 +126,7 @@ class MetadataStore(Protocol):
         Succeeds only when the status is in ``expected`` and the stored
         ``runner_id`` equals ``expected_runner`` (``None``: no runner holds it).
         On success does what :meth:`start_execution` does (status ``running``,
-        ``run_count`` + 1, ``runner_id``, ``heartbeat_at`` now, ``started_at`` when
+        ``run_count`` + 1, ``epoch`` + 1, ``runner_id``, ``heartbeat_at`` now, ``started_at`` when
         unset, ``ended_at`` and ``failure`` cleared, ``cancel_requested`` kept) and
         returns the updated record; otherwise returns ``None`` and changes nothing.
         """
@@ -126,18 +140,22 @@ class MetadataStore(Protocol):
         expected: Collection[ExecutionStatus] | None = None,
         runner_id: str | None = None,
         release: bool = False,
+        epoch: int | None = None,
     ) -> bool:
         """Set the status (compare-and-set): only when the current status is in
         ``expected`` (any when ``None``) and, when ``runner_id`` is given, the stored
         runner is that one. ``release=True`` also clears ``runner_id`` (the runner
-        left). Terminal statuses set ``ended_at``. Returns whether it changed.
-        ``KitaruStateError`` when the execution does not exist."""
+        left) and raises ``epoch`` (whatever still writes for the old holder is
+        fenced off). Terminal statuses set ``ended_at``. Returns whether it changed.
+        ``KitaruStateError`` when the execution does not exist. Fenced by ``epoch``
+        (a runner changing its own status): a stale one raises ``KitaruFencedError``."""
         ...
 
-    def heartbeat(self, exec_id: str, *, runner_id: str) -> ExecutionRecord | None:
+    def heartbeat(self, exec_id: str, *, runner_id: str, epoch: int | None = None) -> ExecutionRecord | None:
         """Renew the runner's lease: set ``heartbeat_at`` to now when ``runner_id`` holds
         the execution. Returns the updated record (so the runner sees
-        ``cancel_requested``), or ``None`` when another runner or none holds it."""
+        ``cancel_requested``), or ``None`` when another runner or none holds it.
+        Fenced by ``epoch``: a stale one raises ``KitaruFencedError``."""
         ...
 
     def request_cancel(self, exec_id: str) -> ExecutionRecord:
@@ -168,12 +186,12 @@ class MetadataStore(Protocol):
         """Return the number of calls the execution has recorded."""
         ...
 
-    def begin_attempt(self, call: CallRecord, attempt: AttemptRecord) -> None:
+    def begin_attempt(self, call: CallRecord, attempt: AttemptRecord, *, epoch: int | None = None) -> None:
         """In one transaction: insert the call, or update the existing row with the same
         ``(exec_id, invocation_id)`` (new seq, name, type, status ``running``,
         cache key, fingerprint, after; keeps its ``call_id``, metadata and
         attempts), and insert the attempt. ``call.call_id`` of an existing row wins:
-        callers pass the id from the journal when there is one."""
+        callers pass the id from the journal when there is one. Fenced by ``epoch``."""
         ...
 
     def complete_call(
@@ -183,9 +201,11 @@ class MetadataStore(Protocol):
         *,
         output: ArtifactRecord,
         ended_at: dt.datetime,
+        epoch: int | None = None,
     ) -> None:
         """In one transaction: insert the output artifact, mark the attempt and the
-        call ``completed``, link the output, set ``ended_at``, clear ``failure``."""
+        call ``completed``, link the output, set ``ended_at``, clear ``failure``.
+        Fenced by ``epoch`` (the epoch of the call's execution)."""
         ...
 
     def record_completed_attempt(
@@ -195,10 +215,12 @@ class MetadataStore(Protocol):
         *,
         output: ArtifactRecord,
         ended_at: dt.datetime,
+        epoch: int | None = None,
     ) -> None:
         """In one transaction: what :meth:`begin_attempt` of ``call`` and ``attempt``
         and then :meth:`complete_call` of that attempt with ``output`` and
-        ``ended_at`` would record (the attempt and the call end ``completed``)."""
+        ``ended_at`` would record (the attempt and the call end ``completed``).
+        Fenced by ``epoch``."""
         ...
 
     def fail_attempt(
@@ -209,12 +231,13 @@ class MetadataStore(Protocol):
         failure: dict[str, Any],
         ended_at: dt.datetime,
         final: bool,
+        epoch: int | None = None,
     ) -> None:
         """Mark the attempt ``failed`` with ``failure``; when ``final``, mark the call
-        ``failed`` with the same failure and ``ended_at``."""
+        ``failed`` with the same failure and ``ended_at``. Fenced by ``epoch``."""
         ...
 
-    def record_cached_call(self, call: CallRecord, *, source: CallRecord) -> bool:
+    def record_cached_call(self, call: CallRecord, *, source: CallRecord, epoch: int | None = None) -> bool:
         """Record a cache hit in one transaction: insert (or update, as in
         :meth:`begin_attempt`) ``call`` with status ``cached`` and ``source``'s
         output artifact as its output (``source`` is a completed call of another
@@ -224,10 +247,13 @@ class MetadataStore(Protocol):
         into ``call.exec_id`` under new ids, linked to the call; copy ``source``'s
         log lines to the call. No attempt. Returns ``True``; ``False`` (nothing
         recorded: the caller counts a miss) when ``source``'s output artifact no
-        longer exists, because its execution was deleted since it was found."""
+        longer exists, because its execution was deleted since it was found.
+        Fenced by ``epoch``."""
         ...
 
-    def begin_wait(self, call: CallRecord, attempt: AttemptRecord | None, *, runner_id: str) -> bool:
+    def begin_wait(
+        self, call: CallRecord, attempt: AttemptRecord | None, *, runner_id: str, epoch: int | None = None
+    ) -> bool:
         """Enter a wait, in one transaction: record the pending ``wait`` call (insert, or
         update the row with the same ``(exec_id, invocation_id)`` as :meth:`begin_attempt`
         does; the top-level keys of ``call.metadata`` replace the row's) and insert
@@ -236,7 +262,8 @@ class MetadataStore(Protocol):
         ``running`` execution with a pending wait. Returns ``False`` and changes
         nothing when the execution is not ``running`` or another runner (or none)
         holds it. ``KitaruUsageError`` for a call that is not a ``wait``;
-        ``KitaruStateError`` when the execution does not exist."""
+        ``KitaruStateError`` when the execution does not exist. Fenced by ``epoch``
+        (checked first: a stale one raises ``KitaruFencedError``)."""
         ...
 
     def resolve_wait(
@@ -292,13 +319,14 @@ class MetadataStore(Protocol):
         or ``None``. Copies of calls seeded into a replay (no attempts) never answer."""
         ...
 
-    def merge_call_metadata(self, call_id: str, patch: dict[str, Any]) -> None:
-        """Merge ``patch`` into the call's metadata (``merge_metadata`` rules)."""
+    def merge_call_metadata(self, call_id: str, patch: dict[str, Any], *, epoch: int | None = None) -> None:
+        """Merge ``patch`` into the call's metadata (``merge_metadata`` rules). Fenced by
+        ``epoch`` (the epoch of the call's execution)."""
         ...
 
     # -- artifacts --------------------------------------------------------
-    def add_artifact(self, artifact: ArtifactRecord) -> None:
-        """Insert one artifact row (e.g. a value saved with ``kitaru.save``)."""
+    def add_artifact(self, artifact: ArtifactRecord, *, epoch: int | None = None) -> None:
+        """Insert one artifact row (e.g. a value saved with ``kitaru.save``). Fenced by ``epoch``."""
         ...
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:

@@ -157,6 +157,8 @@ executions = sa.Table(
     sa.Column("heartbeat_at", UtcDateTime(), nullable=True),
     sa.Column("run_count", sa.Integer(), nullable=False),
     sa.Column("cancel_requested", sa.Boolean(), nullable=False, server_default=sa.false()),
+    # The fencing token: raised by every claim; a runner's writes must carry the current one.
+    sa.Column("epoch", sa.Integer(), nullable=False, server_default=sa.text("0")),
     # Lists are ordered newest first; exec_id breaks ties so the index serves the whole ORDER BY.
     sa.Index(None, "created_at", "exec_id"),
     sa.Index(None, "flow_name", "created_at", "exec_id"),

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from kitaru._bulk import gc_paused
-from kitaru._leases import new_runner_id
+from kitaru._leases import lease_settings, new_runner_id
 from kitaru._sources import source_script
 from kitaru._types import ExecutionStatus
 from kitaru.artifacts.base import ArtifactStore
@@ -80,11 +80,16 @@ def log_sink_factory() -> Any:
 
 
 def _settings(spec: dict[str, Any], **extra: Any) -> RunSettings:
+    """The settings of a run; called before anything is recorded, so a bad lease setting
+    stops the operation while nothing has started."""
     options = spec.get("options", {})
+    heartbeat, lease = lease_settings()
     return RunSettings(
         cache=bool(options.get("cache", False)),
         retries=int(options.get("retries", 0)),
         log_sink=log_sink_factory(),
+        heartbeat_seconds=heartbeat,
+        lease_seconds=lease,
         **extra,
     )
 
@@ -125,6 +130,7 @@ class LocalTarget:
         new exec id and the outcome holder the handle waits on.
         """
         runner = new_runner_id()
+        settings = _settings(spec, runner_id=runner)
         exec_id = create_execution(
             store,
             artifacts,
@@ -135,7 +141,7 @@ class LocalTarget:
             source=source,
             runner_id=runner,
         )
-        outcome = launch(store, artifacts, exec_id, entry, args, kwargs, _settings(spec, runner_id=runner))
+        outcome = launch(store, artifacts, exec_id, entry, args, kwargs, settings)
         return exec_id, outcome
 
     def continue_execution(
@@ -152,12 +158,13 @@ class LocalTarget:
         target = load_flow(record.source, flow_name=record.flow_name, exec_id=exec_id)
         args, kwargs = load_inputs(store, artifacts, record)
         runner = new_runner_id()
+        settings = _settings(record.spec, runner_id=runner, interactive=False)
         claimed = store.claim_execution(
             exec_id, runner_id=runner, expected=expected, expected_runner=expected_runner
         )
         if claimed is None:
             return False
-        settings = _settings(record.spec, runner_id=runner, claimed=True, interactive=False)
+        settings = replace(settings, claimed=claimed)
         launch(store, artifacts, exec_id, target, args, kwargs, settings)
         return True
 
@@ -182,6 +189,11 @@ class LocalTarget:
         target = load_flow(source.source, flow_name=source.flow_name, exec_id=source.exec_id)
         args, kwargs = load_inputs(store, artifacts, source)
         args, kwargs = _bind(target, args, kwargs, flow_inputs)
+        runner = new_runner_id()
+        # Calls from the frontier on run live: the cache would answer them from the source.
+        settings = replace(
+            _settings(source.spec, overrides=pinned, interactive=False, runner_id=runner), cache_allowed=False
+        )
         spec = {
             **source.spec,
             "replay": {
@@ -200,7 +212,7 @@ class LocalTarget:
             spec=spec,
             source=source.source,
             original_exec_id=source.exec_id,
-            runner_id=(runner := new_runner_id()),
+            runner_id=runner,
         )
         with gc_paused():
             journal = plan_seed(calls, frontier, pinned)
@@ -210,12 +222,7 @@ class LocalTarget:
             copied = store.copy_calls(new_exec, source.exec_id, before_seq=frontier.seq, exclude=pinned)
         if copied != len(journal):
             journal = store.load_journal(new_exec)
-        # Calls from the frontier on run live: the cache would answer them from the source.
-        settings = replace(
-            _settings(source.spec, overrides=pinned, interactive=False, runner_id=runner, journal=journal),
-            cache_allowed=False,
-        )
-        launch(store, artifacts, new_exec, target, args, kwargs, settings)
+        launch(store, artifacts, new_exec, target, args, kwargs, replace(settings, journal=journal))
         return new_exec
 
     def cancel_here(self, exec_id: str) -> None:

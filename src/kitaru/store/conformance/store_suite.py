@@ -6,8 +6,8 @@ test module runs ``ALL_TESTS`` against its own stores (see
 lifecycle, waits, replay seeds and logs live in ``lifecycle_suite``, those of
 whole executions, refused writes and copies in ``integrity_suite``, those of
 call listings in ``paging_suite``, those of copying a replay's calls in
-``copy_suite``, those of deleting executions in ``retention_suite``; all are
-part of ``ALL_TESTS``.
+``copy_suite``, those of deleting executions in ``retention_suite``, those of fencing
+tokens in ``fencing_suite``; all are part of ``ALL_TESTS``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
 from kitaru.store.base import MetadataStore
 from kitaru.store.conformance.cache_suite import CACHE_TESTS
 from kitaru.store.conformance.copy_suite import COPY_TESTS
+from kitaru.store.conformance.fencing_suite import FENCING_TESTS
 from kitaru.store.conformance.integrity_suite import INTEGRITY_TESTS
 from kitaru.store.conformance.lifecycle_suite import LIFECYCLE_TESTS
 from kitaru.store.conformance.paging_suite import PAGING_TESTS
@@ -75,6 +76,7 @@ def test_execution_round_trips_every_field(store: MetadataStore) -> None:
         heartbeat_at=at(4),
         run_count=3,
         cancel_requested=True,
+        epoch=7,
     )
     store.create_execution(record)
     assert store.get_execution(record.exec_id) == record
@@ -578,4 +580,5 @@ ALL_TESTS: list[Callable[[MetadataStore], None]] = (
     + PAGING_TESTS
     + COPY_TESTS
     + RETENTION_TESTS
+    + FENCING_TESTS
 )

@@ -154,17 +154,20 @@ class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods):
         *,
         result: ArtifactRecord | None = None,
         failure: dict[str, Any] | None = None,
+        epoch: int | None = None,
     ) -> None:
         """End a run of the body: set status, ``ended_at`` (for terminal statuses),
         the failure, and insert and link the result artifact, in one transaction.
 
         For a status that is not terminal (``waiting``), ``ended_at`` stays as it is.
+        With ``epoch``: only while it is the execution's (``KitaruFencedError`` otherwise).
         """
         value = status_of(status)
         stored_failure = json_copy(failure, "failure")
         stored_result = None if result is None else artifact_in(result)
         with self._lock:
             row = self._execution(exec_id)
+            self._fence(exec_id, epoch)
             if stored_result is not None:
                 self._check_new_artifact(stored_result, f"finish execution '{exec_id}'")
             now = utcnow()
@@ -179,10 +182,14 @@ class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods):
             if stored_result is not None:
                 self._put_artifact(stored_result)
 
-    def merge_execution_metadata(self, exec_id: str, patch: dict[str, Any]) -> None:
-        """Merge ``patch`` into the execution's metadata (``merge_metadata`` rules)."""
+    def merge_execution_metadata(
+        self, exec_id: str, patch: dict[str, Any], *, epoch: int | None = None
+    ) -> None:
+        """Merge ``patch`` into the execution's metadata (``merge_metadata`` rules); with
+        ``epoch``, only while it is the execution's (``KitaruFencedError`` otherwise)."""
         with self._lock:
             row = self._execution(exec_id)
+            self._fence(exec_id, epoch)
             merged = json_copy(merge_metadata(row.metadata, patch), "metadata")
             self._executions[exec_id] = dataclasses.replace(row, metadata=merged, updated_at=utcnow())
 
@@ -197,10 +204,12 @@ class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods):
                 out.append(call_out(row, None if output is None else artifact_out(output)))
             return out
 
-    def begin_attempt(self, call: CallRecord, attempt: AttemptRecord) -> None:
+    def begin_attempt(self, call: CallRecord, attempt: AttemptRecord, *, epoch: int | None = None) -> None:
         """Insert the call, or update the row with the same ``(exec_id, invocation_id)``
-        (keeping its ``call_id``, metadata and attempts), and insert the attempt."""
+        (keeping its ``call_id``, metadata and attempts), and insert the attempt; with
+        ``epoch``, only while it is the execution's (``KitaruFencedError`` otherwise)."""
         with self._lock:
+            self._fence(call.exec_id, epoch)
             row = self._upsert_call(call, _RUNNING, None, count_attempt=True, attempt_id=attempt.attempt_id)
             self._attempts[attempt.attempt_id] = attempt_in(attempt, row.call_id)
             self._attempts_of.setdefault(row.call_id, []).append(attempt.attempt_id)
@@ -212,12 +221,15 @@ class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods):
         *,
         output: ArtifactRecord,
         ended_at: dt.datetime,
+        epoch: int | None = None,
     ) -> None:
         """Insert the output artifact, mark the attempt and the call ``completed``, link
-        the output, set ``ended_at``, clear ``failure``: all or nothing."""
+        the output, set ``ended_at``, clear ``failure``: all or nothing; with ``epoch``,
+        only while it is the epoch of the call's execution."""
         stored = artifact_in(output)
         ended = utc(ended_at)
         with self._lock:
+            self._fence_call(call_id, epoch)
             self._check_new_artifact(stored, f"complete call '{call_id}'")
             attempt = self._attempt(call_id, attempt_id)
             self._put_artifact(stored)
@@ -242,12 +254,15 @@ class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods):
         *,
         output: ArtifactRecord,
         ended_at: dt.datetime,
+        epoch: int | None = None,
     ) -> None:
         """In one transaction: what ``begin_attempt(call, attempt)`` and then
         ``complete_call(call_id, attempt.attempt_id, output=output, ended_at=ended_at)``
-        record, where ``call_id`` is the id of the stored call row."""
+        record, where ``call_id`` is the id of the stored call row; with ``epoch``, only
+        while it is the execution's."""
         with self._lock:  # reentrant: the two steps below run as one
             self._execution(call.exec_id)
+            self._fence(call.exec_id, epoch)
             self._check_new_artifact(artifact_in(output), f"complete call '{call.invocation_id}'")
             self.begin_attempt(call, attempt)  # checks everything before it changes anything
             stored_id = self._call_by_invocation[(call.exec_id, call.invocation_id)]
@@ -261,12 +276,15 @@ class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods):
         failure: dict[str, Any],
         ended_at: dt.datetime,
         final: bool,
+        epoch: int | None = None,
     ) -> None:
         """Mark the attempt ``failed`` with ``failure``; when ``final``, mark the call
-        ``failed`` with the same failure and ``ended_at``."""
+        ``failed`` with the same failure and ``ended_at``; with ``epoch``, only while it
+        is the epoch of the call's execution."""
         stored = json_copy(failure, "failure")
         ended = utc(ended_at)
         with self._lock:
+            self._fence_call(call_id, epoch)
             attempt = self._attempt(call_id, attempt_id)
             self._attempts[attempt_id] = dataclasses.replace(
                 attempt, status=_FAILED, ended_at=ended, failure=stored
@@ -279,13 +297,14 @@ class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods):
                     )
                 )
 
-    def record_cached_call(self, call: CallRecord, *, source: CallRecord) -> bool:
+    def record_cached_call(self, call: CallRecord, *, source: CallRecord, epoch: int | None = None) -> bool:
         """In one transaction: insert (or update, as in :meth:`begin_attempt`) ``call`` with
         status ``cached`` and the output of ``source`` (a call of another execution);
         merge ``source``'s metadata, then ``call``'s, into the call's metadata; copy
         the artifacts ``source`` saved (not its output) to the call under new ids and
         ``source``'s log lines to the call. No attempt. Returns ``False`` and records
-        nothing when ``source``'s output no longer exists (its execution was deleted)."""
+        nothing when ``source``'s output no longer exists (its execution was deleted).
+        With ``epoch``: only while it is the execution's."""
         if source.output_artifact_id is None:
             raise KitaruUsageError(
                 f"Call '{source.call_id}' of execution '{source.exec_id}' has no output; "
@@ -293,6 +312,7 @@ class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods):
             )
         with self._lock:
             self._check_open()
+            self._fence(call.exec_id, epoch)
             if source.output_artifact_id not in self._artifacts:
                 return False
             saved = [
@@ -352,18 +372,22 @@ class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods):
             row, artifact = found
             return call_out(row, artifact_out(artifact), self._attempts_of_call(row.call_id))
 
-    def merge_call_metadata(self, call_id: str, patch: dict[str, Any]) -> None:
-        """Merge ``patch`` into the call's metadata (``merge_metadata`` rules)."""
+    def merge_call_metadata(self, call_id: str, patch: dict[str, Any], *, epoch: int | None = None) -> None:
+        """Merge ``patch`` into the call's metadata (``merge_metadata`` rules); with ``epoch``,
+        only while it is the epoch of the call's execution."""
         with self._lock:
+            self._fence_call(call_id, epoch)
             row = self._call(call_id)
             merged = json_copy(merge_metadata(row.metadata, patch), "metadata")
             self._put_call(dataclasses.replace(row, metadata=merged))
 
     # -- artifacts --------------------------------------------------------
-    def add_artifact(self, artifact: ArtifactRecord) -> None:
-        """Insert one artifact row (e.g. a value saved with ``kitaru.save``)."""
+    def add_artifact(self, artifact: ArtifactRecord, *, epoch: int | None = None) -> None:
+        """Insert one artifact row (e.g. a value saved with ``kitaru.save``); with ``epoch``,
+        only while it is the epoch of the artifact's execution."""
         stored = artifact_in(artifact)
         with self._lock:
+            self._fence(artifact.exec_id, epoch)
             self._check_new_artifact(
                 stored, f"add artifact '{stored.name}' ({stored.artifact_id})", plain=True
             )

@@ -66,15 +66,18 @@ class LifecycleMethods(MemoryTables):
         expected: Collection[ExecutionStatus] | None = None,
         runner_id: str | None = None,
         release: bool = False,
+        epoch: int | None = None,
     ) -> bool:
         """Set the status (compare-and-set) when the current status is in ``expected``
         (any when ``None``) and, when ``runner_id`` is given, that runner holds the
-        execution. ``release=True`` also clears ``runner_id``. Terminal statuses set
-        ``ended_at``. Returns whether it changed; ``KitaruStateError`` when missing."""
+        execution. ``release=True`` also clears ``runner_id`` and raises the epoch. Terminal
+        statuses set ``ended_at``. Returns whether it changed; ``KitaruStateError`` when
+        missing; ``KitaruFencedError`` when ``epoch`` is given and is not the execution's."""
         value = status_of(status)
         statuses = None if expected is None else {status_of(s) for s in expected}
         with self._lock:
             row = self._execution(exec_id)
+            self._fence(exec_id, epoch)
             if statuses is not None and row.status not in statuses:
                 return False
             if runner_id is not None and row.runner_id != runner_id:
@@ -86,14 +89,17 @@ class LifecycleMethods(MemoryTables):
                 updated_at=now,
                 ended_at=now if value.is_terminal else row.ended_at,
                 runner_id=None if release else row.runner_id,
+                epoch=row.epoch + 1 if release else row.epoch,
             )
             return True
 
-    def heartbeat(self, exec_id: str, *, runner_id: str) -> ExecutionRecord | None:
+    def heartbeat(self, exec_id: str, *, runner_id: str, epoch: int | None = None) -> ExecutionRecord | None:
         """Renew the runner's lease (``heartbeat_at`` now) when ``runner_id`` holds the
-        execution; return the updated record, or ``None`` when another runner or none does."""
+        execution; return the updated record, or ``None`` when another runner or none does.
+        ``KitaruFencedError`` when ``epoch`` is given and is not the execution's."""
         with self._lock:
             row = self._execution(exec_id)
+            self._fence(exec_id, epoch)
             if row.runner_id is None or row.runner_id != runner_id:
                 return None
             row = self._executions[exec_id] = dataclasses.replace(row, heartbeat_at=utcnow())
@@ -109,7 +115,9 @@ class LifecycleMethods(MemoryTables):
             return execution_out(row)
 
     # -- waits and replay seeds ---------------------------------------------
-    def begin_wait(self, call: CallRecord, attempt: AttemptRecord | None, *, runner_id: str) -> bool:
+    def begin_wait(
+        self, call: CallRecord, attempt: AttemptRecord | None, *, runner_id: str, epoch: int | None = None
+    ) -> bool:
         """Enter a wait, in one transaction: record the pending ``wait`` call and move the
         execution from ``running`` to ``waiting`` (compare-and-set on ``runner_id``).
 
@@ -118,7 +126,8 @@ class LifecycleMethods(MemoryTables):
         ``call.metadata`` replace the row's. ``attempt``, when given, is inserted
         and counted; ``None`` re-enters a wait that is already pending. Returns
         ``False`` and changes nothing unless the execution is ``running`` and
-        held by ``runner_id``.
+        held by ``runner_id``; ``KitaruFencedError`` when ``epoch`` is given and is not
+        the execution's.
         """
         if call.kind is not CallKind.WAIT:
             raise KitaruUsageError(
@@ -127,6 +136,7 @@ class LifecycleMethods(MemoryTables):
             )
         with self._lock:
             row = self._execution(call.exec_id)
+            self._fence(call.exec_id, epoch)
             if row.status is not ExecutionStatus.RUNNING or row.runner_id != runner_id:
                 return False
             metadata = json_copy(call.metadata, "metadata")

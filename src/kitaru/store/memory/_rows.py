@@ -112,6 +112,7 @@ def execution_in(record: ExecutionRecord) -> ExecutionRecord:
         source=json_copy(record.source, "source"),
         run_count=int(record.run_count),
         cancel_requested=bool(record.cancel_requested),
+        epoch=int(record.epoch),
     )
 
 

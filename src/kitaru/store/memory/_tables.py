@@ -15,7 +15,7 @@ import threading
 from typing import NoReturn, Self
 
 from kitaru._types import CallStatus, ExecutionStatus, utcnow
-from kitaru.errors import KitaruBackendError, KitaruStateError
+from kitaru.errors import KitaruBackendError, KitaruFencedError, KitaruStateError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
 from kitaru.store.memory._rows import attempt_out, call_in
 
@@ -110,8 +110,27 @@ class MemoryTables:
             runner_id=runner_id,
             heartbeat_at=now,
             updated_at=now,
+            epoch=row.epoch + 1,
         )
         return row
+
+    def _fence(self, exec_id: str, epoch: int | None) -> None:
+        """Refuse a runner's write whose ``epoch`` is not the execution's (``None``: not a
+        runner's write). ``KitaruStateError`` when the execution does not exist."""
+        if epoch is None:
+            return
+        row = self._execution(exec_id)
+        if row.epoch != epoch:
+            raise KitaruFencedError(exec_id, epoch, row.epoch, store=self._name)
+
+    def _fence_call(self, call_id: str, epoch: int | None) -> None:
+        """:meth:`_fence` for a write to a call (a missing call is left to the write to report)."""
+        if epoch is None:
+            return
+        self._check_open()
+        row = self._calls.get(call_id)
+        if row is not None:
+            self._fence(row.exec_id, epoch)
 
     def _call(self, call_id: str) -> CallRecord:
         self._check_open()

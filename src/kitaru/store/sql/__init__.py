@@ -170,11 +170,14 @@ class SqlStore(
         *,
         result: ArtifactRecord | None = None,
         failure: dict[str, Any] | None = None,
+        epoch: int | None = None,
     ) -> None:
         """End a run of the body: set status, ``ended_at`` (for terminal statuses),
         the failure, and insert and link the result artifact, in one transaction.
 
         For a status that is not terminal (``waiting``), ``ended_at`` stays as it is.
+        With ``epoch``: only while it is the execution's (``KitaruFencedError``
+        otherwise, nothing written).
         """
         value = status_of(status)
         now = utcnow()
@@ -188,6 +191,7 @@ class SqlStore(
         }
         try:
             with self._writing() as cur:
+                self._fence(cur, exec_id, epoch, exclusive=True)
                 if self._s.finish_execution.execute(cur, params) != 1:
                     self._missing_execution(exec_id)
                 if result is not None:
@@ -195,10 +199,14 @@ class SqlStore(
         except self._errors as exc:
             self._raise(f"finish execution '{exec_id}'", exc)
 
-    def merge_execution_metadata(self, exec_id: str, patch: dict[str, Any]) -> None:
-        """Merge ``patch`` into the execution's metadata (``merge_metadata`` rules)."""
+    def merge_execution_metadata(
+        self, exec_id: str, patch: dict[str, Any], *, epoch: int | None = None
+    ) -> None:
+        """Merge ``patch`` into the execution's metadata (``merge_metadata`` rules). With
+        ``epoch``: only while it is the execution's (``KitaruFencedError`` otherwise)."""
         try:
             with self._writing() as cur:
+                self._fence(cur, exec_id, epoch, exclusive=True)
                 old = self._s.lock_execution_metadata.one(cur, {"b_exec_id": exec_id})
                 if old is None:
                     self._missing_execution(exec_id)
@@ -225,7 +233,7 @@ class SqlStore(
                 self._raise(f"load the journal of execution '{exec_id}'", exc)
         return journal
 
-    def begin_attempt(self, call: CallRecord, attempt: AttemptRecord) -> None:
+    def begin_attempt(self, call: CallRecord, attempt: AttemptRecord, *, epoch: int | None = None) -> None:
         """In one transaction: insert the call, or update the existing row with the same
         ``(exec_id, invocation_id)`` (new seq, name, type, status ``running``,
         cache key, fingerprint, after; keeps its ``call_id``, metadata and
@@ -235,13 +243,15 @@ class SqlStore(
         The other columns of the call (kind, ``started_at``, ``ended_at``,
         ``failure``, the output link, the parent) are set from ``call`` as well,
         so a call that runs again shows no stale end, failure or output. The
-        attempt is recorded under the call id of the stored row.
+        attempt is recorded under the call id of the stored row. With ``epoch``:
+        only while it is the execution's (``KitaruFencedError`` otherwise, nothing written).
         """
         params = _rows.call_params(call, _RUNNING, None)
         params["attempt_count"] = 1
         s = self._s
         try:
             with self._writing() as cur:
+                self._fence(cur, call.exec_id, epoch)
                 row = s.upsert_running_call.one(cur, params)
                 s.insert_attempt.execute(cur, _rows.attempt_params(attempt, row[0] if row else call.call_id))
         except self._errors as exc:
@@ -256,9 +266,12 @@ class SqlStore(
         *,
         output: ArtifactRecord,
         ended_at: dt.datetime,
+        epoch: int | None = None,
     ) -> None:
         """In one transaction: insert the output artifact, mark the attempt and the
-        call ``completed``, link the output, set ``ended_at``, clear ``failure``."""
+        call ``completed``, link the output, set ``ended_at``, clear ``failure``. With
+        ``epoch``: only while it is the epoch of the call's execution (``KitaruFencedError``
+        otherwise, nothing written)."""
         ended = {
             "b_call_id": call_id,
             "b_attempt_id": attempt_id,
@@ -270,6 +283,7 @@ class SqlStore(
         s = self._s
         try:
             with self._writing() as cur:
+                self._fence_call(cur, call_id, epoch)
                 s.insert_artifact.execute(cur, _rows.artifact_params(output))
                 if s.end_attempt.execute(cur, ended) != 1:
                     self._missing_attempt(call_id, attempt_id)
@@ -285,9 +299,11 @@ class SqlStore(
         failure: dict[str, Any],
         ended_at: dt.datetime,
         final: bool,
+        epoch: int | None = None,
     ) -> None:
         """Mark the attempt ``failed`` with ``failure``; when ``final``, mark the call
-        ``failed`` with the same failure and ``ended_at``."""
+        ``failed`` with the same failure and ``ended_at``. With ``epoch``: only while it
+        is the epoch of the call's execution (``KitaruFencedError`` otherwise)."""
         ended = {
             "b_call_id": call_id,
             "b_attempt_id": attempt_id,
@@ -297,6 +313,7 @@ class SqlStore(
         }
         try:
             with self._writing() as cur:
+                self._fence_call(cur, call_id, epoch)
                 if self._s.end_attempt.execute(cur, ended) != 1:
                     self._missing_attempt(call_id, attempt_id)
                 if final:
@@ -304,10 +321,12 @@ class SqlStore(
         except self._errors as exc:
             self._raise(f"record the failure of attempt '{attempt_id}' of call '{call_id}'", exc)
 
-    def merge_call_metadata(self, call_id: str, patch: dict[str, Any]) -> None:
-        """Merge ``patch`` into the call's metadata (``merge_metadata`` rules)."""
+    def merge_call_metadata(self, call_id: str, patch: dict[str, Any], *, epoch: int | None = None) -> None:
+        """Merge ``patch`` into the call's metadata (``merge_metadata`` rules). With ``epoch``:
+        only while it is the epoch of the call's execution (``KitaruFencedError`` otherwise)."""
         try:
             with self._writing() as cur:
+                self._fence_call(cur, call_id, epoch)
                 old = self._s.lock_call_metadata.one(cur, {"b_call_id": call_id})
                 if old is None:
                     self._missing_call(call_id)
@@ -317,10 +336,12 @@ class SqlStore(
             self._raise(f"update the metadata of call '{call_id}'", exc)
 
     # -- artifacts --------------------------------------------------------
-    def add_artifact(self, artifact: ArtifactRecord) -> None:
-        """Insert one artifact row (e.g. a value saved with ``kitaru.save``)."""
+    def add_artifact(self, artifact: ArtifactRecord, *, epoch: int | None = None) -> None:
+        """Insert one artifact row (e.g. a value saved with ``kitaru.save``). With ``epoch``:
+        only while it is the epoch of the artifact's execution (``KitaruFencedError`` otherwise)."""
         try:
             with self._writing() as cur:
+                self._fence(cur, artifact.exec_id, epoch)
                 self._s.insert_artifact.execute(cur, _rows.artifact_params(artifact))
         except self._errors as exc:
             if isinstance(exc, self._integrity_errors):

@@ -32,15 +32,18 @@ class AttemptMethods(StoreCore):
         *,
         output: ArtifactRecord,
         ended_at: dt.datetime,
+        epoch: int | None = None,
     ) -> None:
         """In one transaction: what ``begin_attempt(call, attempt)`` and then
         ``complete_call(call_id, attempt.attempt_id, output=output, ended_at=ended_at)``
-        record, where ``call_id`` is the id of the stored call row."""
+        record, where ``call_id`` is the id of the stored call row. With ``epoch``: only
+        while it is the execution's (``KitaruFencedError`` otherwise, nothing written)."""
         params = _rows.call_params(call, _RUNNING, None)
         params["attempt_count"] = 1
         s = self._s
         try:
             with self._writing() as cur:
+                self._fence(cur, call.exec_id, epoch)
                 row = s.upsert_running_call.one(cur, params)
                 call_id = row[0] if row else call.call_id
                 s.insert_attempt.execute(cur, _rows.attempt_params(attempt, call_id))

@@ -25,12 +25,13 @@ _CACHED = CallStatus.CACHED.value
 class CacheMethods(StoreCore):
     """The methods of :class:`~kitaru.store.sql.SqlStore` for the cross-execution cache."""
 
-    def record_cached_call(self, call: CallRecord, *, source: CallRecord) -> bool:
+    def record_cached_call(self, call: CallRecord, *, source: CallRecord, epoch: int | None = None) -> bool:
         """In one transaction: insert (or update, as in :meth:`begin_attempt`) ``call`` with
         status ``cached`` and the output of ``source`` (a call of another execution);
         merge ``source``'s metadata, then ``call``'s, into the call's metadata; copy
         the artifacts ``source`` saved (not its output) to the call under new ids and
-        ``source``'s log lines to the call. No attempt.
+        ``source``'s log lines to the call. No attempt. With ``epoch``: only while it is
+        the execution's (``KitaruFencedError`` otherwise, nothing written).
 
         Returns ``False`` and records nothing when ``source``'s output no longer
         exists (its execution was deleted since the lookup): the caller counts a miss.
@@ -44,6 +45,7 @@ class CacheMethods(StoreCore):
         s = self._s
         try:
             with self._writing() as cur:
+                self._fence(cur, call.exec_id, epoch)
                 if not self._linkable_artifacts(cur, [source.output_artifact_id]):
                     return False
                 row = s.upsert_cached_call.one(cur, params)

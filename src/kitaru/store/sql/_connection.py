@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Self, cast
 
 from kitaru._types import ExecutionStatus
 from kitaru.config import mask_url, url_passwords
-from kitaru.errors import KitaruBackendError, KitaruError, KitaruStateError
+from kitaru.errors import KitaruBackendError, KitaruError, KitaruFencedError, KitaruStateError
 from kitaru.store._common import status_of
 from kitaru.store.sql._migrate import HEAD_REVISION
 from kitaru.store.sql._prepared import Transaction
@@ -43,6 +43,8 @@ class StoreCore:
         self._write_lock: Any = None
         self._errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
         self._integrity_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
+        # Locked, full, unreadable: what may pass when tried again (a runner retries those).
+        self._transient_errors: tuple[type[BaseException], ...] = (sqlite3.OperationalError,)
         #: Passwords of the URL: never part of a message, even where a driver repeats them.
         self._secrets = url_passwords(url)
         database = sqlite_database(url)
@@ -74,6 +76,7 @@ class StoreCore:
                 self._open_sqlalchemy(url)
                 self._engine.dispose()
                 self._errors, self._integrity_errors = (sqlite3.Error,), (sqlite3.IntegrityError,)
+                self._transient_errors = (sqlite3.OperationalError,)
             self._engine: Any = pool
             self._write_lock = pool.write_lock
             self._s = cast("Statements", SqliteStatements())
@@ -95,6 +98,7 @@ class StoreCore:
         self._name = engines.name
         self._errors = engines.errors
         self._integrity_errors = engines.integrity_errors
+        self._transient_errors = engines.transient_errors
         try:
             ensure_schema(engines.read, engines.write)
             # Compiled after the first connect, when the dialect knows the server's settings.
@@ -221,6 +225,34 @@ class StoreCore:
             "Record the attempt with begin_attempt() before ending it."
         )
 
+    # -- fencing ------------------------------------------------------------
+    def _fence(self, cursor: Any, exec_id: str, epoch: int | None, *, exclusive: bool = False) -> None:
+        """Refuse a runner's write whose ``epoch`` is not the execution's (the first statement
+        of its transaction; ``None``: not a runner's write, nothing checked). The execution's
+        row stays locked until the commit: ``exclusive`` for a write that changes that row.
+
+        Raises:
+            KitaruFencedError: The execution's epoch is another one.
+            KitaruStateError: The execution does not exist.
+        """
+        if epoch is None:
+            return
+        stmt = self._s.lock_epoch if exclusive else self._s.share_epoch
+        row = stmt.one(cursor, {"b_exec_id": exec_id})
+        if row is None:
+            self._missing_execution(exec_id)
+        if row[0] != epoch:
+            raise KitaruFencedError(exec_id, epoch, int(row[0]), store=self._name)
+
+    def _fence_call(self, cursor: Any, call_id: str, epoch: int | None) -> None:
+        """:meth:`_fence` for a write to the call ``call_id`` of the runner's execution (a
+        missing call is left to the write itself to report)."""
+        if epoch is None:
+            return
+        row = self._s.share_call_epoch.one(cursor, {"b_call_id": call_id})
+        if row is not None and row[1] != epoch:
+            raise KitaruFencedError(str(row[0]), epoch, int(row[1]), store=self._name)
+
     # -- errors -------------------------------------------------------------
     def _raise_for_execution(self, exec_id: str, what: str, exc: BaseException) -> NoReturn:
         """Raise for a failed write that needs ``exec_id``: missing, or a backend error."""
@@ -242,7 +274,12 @@ class StoreCore:
                 f"and read. To change it, {fix}, or use a store you may write (KITARU_HOME, "
                 "KITARU_STORE_URL)."
             ) from exc
-        raise KitaruBackendError(f"Could not {what} in store '{self._name}': {self._detail(exc)}") from exc
+        transient = isinstance(exc, self._transient_errors) or bool(
+            getattr(exc, "connection_invalidated", False)
+        )
+        raise KitaruBackendError(
+            f"Could not {what} in store '{self._name}': {self._detail(exc)}", transient=transient
+        ) from exc
 
 
 class _ClosedEngine:

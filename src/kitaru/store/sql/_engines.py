@@ -30,6 +30,12 @@ from kitaru.store.sql._sqlite import SQLITE_BUSY_TIMEOUT_S, configure_connection
 __all__ = ["StoreEngines", "create_engines", "sqlite_url"]
 
 _BEGIN_OPTION = "kitaru_begin"
+# SQLAlchemy's wrappers of the drivers' operational errors, and its pool running dry.
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.TimeoutError,
+)
 _BEGIN_WRITE = "BEGIN IMMEDIATE"
 
 
@@ -46,6 +52,8 @@ class StoreEngines:
         name: The store's URL without password, for messages.
         errors: Exception types that mean the database failed.
         integrity_errors: Exception types of violated constraints.
+        transient_errors: Exception types of failures that may pass (the database
+            unreachable or restarting, a full disk, a lock timeout).
     """
 
     write: Engine
@@ -54,6 +62,7 @@ class StoreEngines:
     name: str
     errors: tuple[type[BaseException], ...]
     integrity_errors: tuple[type[BaseException], ...]
+    transient_errors: tuple[type[BaseException], ...]
 
 
 def sqlite_url(path: str | os.PathLike[str]) -> str:
@@ -116,6 +125,7 @@ def _sqlite_engines(url: URL) -> StoreEngines:
         name=database,
         errors=(sa.exc.SQLAlchemyError, sqlite3.Error),
         integrity_errors=(sa.exc.IntegrityError, sqlite3.IntegrityError),
+        transient_errors=(*_TRANSIENT, sqlite3.OperationalError),
     )
 
 
@@ -160,4 +170,5 @@ def _postgres_engines(url: URL) -> StoreEngines:
         name=mask_url(url.render_as_string(hide_password=False)),
         errors=(sa.exc.SQLAlchemyError, psycopg.Error),
         integrity_errors=(sa.exc.IntegrityError, psycopg.IntegrityError),
+        transient_errors=(*_TRANSIENT, psycopg.OperationalError, psycopg.InterfaceError),
     )

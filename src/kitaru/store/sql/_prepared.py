@@ -259,6 +259,7 @@ class Transaction:
             if self._begin is not None:
                 cursor.execute(self._begin)
         except BaseException:
+            _rollback(connection)  # a connection that cannot even begin is dropped, not pooled again
             connection.close()
             if lock is not None:
                 lock.release()

@@ -60,6 +60,7 @@ def execution_params(record: ExecutionRecord) -> dict[str, Any]:
         "heartbeat_at": record.heartbeat_at,
         "run_count": record.run_count,
         "cancel_requested": record.cancel_requested,
+        "epoch": record.epoch,
     }
 
 
@@ -84,6 +85,7 @@ def execution_from_row(r: Sequence[Any]) -> ExecutionRecord:
         r[15],
         r[16],
         r[17],
+        r[18],
     )
 
 

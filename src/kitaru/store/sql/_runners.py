@@ -71,16 +71,19 @@ class LifecycleMethods(StoreCore):
         expected: Collection[ExecutionStatus] | None = None,
         runner_id: str | None = None,
         release: bool = False,
+        epoch: int | None = None,
     ) -> bool:
         """Set the status (compare-and-set).
 
         Applies only when the current status is in ``expected`` (any when
         ``None``) and, when ``runner_id`` is given, the stored runner is that
-        one. ``release=True`` also clears ``runner_id`` (the runner left).
+        one. ``release=True`` also clears ``runner_id`` (the runner left) and
+        raises the epoch (a runner still holding it is fenced off).
         Terminal statuses set ``ended_at``; other statuses keep it.
         ``updated_at`` is set whenever the status is. Returns whether it changed.
 
         Raises:
+            KitaruFencedError: ``epoch`` (a runner's write) is not the execution's; nothing written.
             KitaruStateError: The execution does not exist.
         """
         value = status_of(status)
@@ -105,6 +108,7 @@ class LifecycleMethods(StoreCore):
         )
         try:
             with self._writing() as cur:
+                self._fence(cur, exec_id, epoch, exclusive=True)
                 changed = stmt.execute(cur, params) == 1
                 if not changed:
                     self._require_execution(exec_id, cur)
@@ -112,7 +116,7 @@ class LifecycleMethods(StoreCore):
             self._raise(f"set the status of execution '{exec_id}' to '{value}'", exc)
         return changed
 
-    def heartbeat(self, exec_id: str, *, runner_id: str) -> ExecutionRecord | None:
+    def heartbeat(self, exec_id: str, *, runner_id: str, epoch: int | None = None) -> ExecutionRecord | None:
         """Renew the runner's lease: set ``heartbeat_at`` to now when ``runner_id`` holds
         the execution.
 
@@ -121,11 +125,13 @@ class LifecycleMethods(StoreCore):
         a heartbeat changes nothing about the execution itself.
 
         Raises:
+            KitaruFencedError: ``epoch`` is given and is not the execution's.
             KitaruStateError: The execution does not exist.
         """
         params = {"b_exec_id": exec_id, "b_runner_id": runner_id, "b_now": utcnow()}
         try:
             with self._writing() as cur:
+                self._fence(cur, exec_id, epoch, exclusive=True)
                 row = self._s.heartbeat.one(cur, params)
                 if row is None:
                     self._require_execution(exec_id, cur)

@@ -92,8 +92,10 @@ def _expected(count: int) -> list[sa.BindParameter[Any]]:
     return [_p(f"b_expected_{index}", sa.String()) for index in range(count)]
 
 
-# What (re-)starting a run of the body sets; binds ``b_now`` and ``b_runner_id``.
+# What (re-)starting a run of the body sets; binds ``b_now`` and ``b_runner_id``. Every start
+# raises the fencing token.
 _START_VALUES: dict[str, Any] = {
+    "epoch": E.c.epoch + 1,
     "status": "running",
     "started_at": sa.func.coalesce(E.c.started_at, _p("b_now", UtcDateTime())),
     "ended_at": None,
@@ -157,6 +159,19 @@ class Statements:
                 failure=_p("b_failure", JsonText()),
                 result_artifact_id=sa.func.coalesce(_p("b_result_id", sa.String()), E.c.result_artifact_id),
             )
+        )
+        # The fencing check of a runner's write, the first statement of its transaction. The row
+        # stays locked until the commit, so no claim can come between the check and the write:
+        # as an UPDATE locks it (FOR NO KEY UPDATE, which lets the foreign-key checks of other
+        # inserts pass) for writes that change the execution's row, shared for the others (their
+        # calls, attempts and artifacts), so concurrent calls of one runner do not queue. On
+        # SQLite the write transaction holds the database's write lock anyway.
+        epoch_of = sa.select(E.c.epoch).where(E.c.exec_id == _p("b_exec_id"))
+        self.lock_epoch = prepare(epoch_of.with_for_update(key_share=True))
+        self.share_epoch = prepare(epoch_of.with_for_update(read=True))
+        call_exec = sa.select(C.c.exec_id).where(C.c.call_id == _p("b_call_id")).scalar_subquery()
+        self.share_call_epoch = prepare(
+            sa.select(E.c.exec_id, E.c.epoch).where(E.c.exec_id == call_exec).with_for_update(read=True)
         )
         self.lock_execution_metadata = prepare(
             sa.select(E.c.metadata).where(E.c.exec_id == _p("b_exec_id")).with_for_update()
@@ -544,7 +559,7 @@ class Statements:
         Binds ``b_exec_id``, ``b_status``, ``b_now`` and ``b_ended_at`` (kept when
         ``NULL``); ``expected`` is the number of allowed statuses (``b_expected_0``
         ..., no check when ``None``), ``runner`` whether ``b_runner_id`` must hold
-        the execution, ``release`` whether the runner is cleared.
+        the execution, ``release`` whether the runner is cleared (and the epoch raised).
         """
         key = ("status", expected, runner, release)
         prepared = self._variants.get(key)
@@ -561,6 +576,7 @@ class Statements:
             }
             if release:
                 values["runner_id"] = None
+                values["epoch"] = E.c.epoch + 1  # the released runner is fenced off
             prepared = self._variants[key] = self._prepare(stmt.values(**values))
         return prepared
 

@@ -29,7 +29,9 @@ _SEED_BATCH = 1000
 class WaitMethods(StoreCore):
     """The methods of :class:`~kitaru.store.sql.SqlStore` for waits and replayed calls."""
 
-    def begin_wait(self, call: CallRecord, attempt: AttemptRecord | None, *, runner_id: str) -> bool:
+    def begin_wait(
+        self, call: CallRecord, attempt: AttemptRecord | None, *, runner_id: str, epoch: int | None = None
+    ) -> bool:
         """Enter a wait, in one transaction: record the pending ``wait`` call and move the
         execution from ``running`` to ``waiting`` (compare-and-set on ``runner_id``).
 
@@ -43,6 +45,7 @@ class WaitMethods(StoreCore):
 
         Raises:
             KitaruUsageError: ``call`` is not a ``wait`` call.
+            KitaruFencedError: ``epoch`` is given and is not the execution's; nothing written.
             KitaruStateError: The execution does not exist.
         """
         if call.kind is not CallKind.WAIT:
@@ -63,6 +66,7 @@ class WaitMethods(StoreCore):
         params["attempt_count"] = 0 if attempt is None else 1
         try:
             with self._writing() as cur:
+                self._fence(cur, call.exec_id, epoch, exclusive=True)
                 if s.set_execution_status(expected=1, runner=True, release=False).execute(cur, waiting) != 1:
                     self._require_execution(call.exec_id, cur)
                     return False
