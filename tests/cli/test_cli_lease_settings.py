@@ -66,3 +66,19 @@ def test_good_values_and_empty_ones_run(workspace: Cli, tmp_path: Path) -> None:
         )
         assert result.code == 0, result
         assert result.json["item"]["status"] == "completed", result
+
+
+def test_a_bad_lease_setting_refuses_an_answer_before_recording_it(workspace: Cli) -> None:
+    (waiting,) = workspace.seed(("approve", {"draft": "post"}))
+    result = workspace(
+        "executions", "input", waiting, "--value", "true", "-o", "json", env={"KITARU_LEASE_SECONDS": "abc"}
+    )
+    assert result.code == 1, result
+    assert "KITARU_LEASE_SECONDS='abc'" in result.error["message"], result
+    # Nothing was recorded: the wait is still pending, and a good setting answers it.
+    shown = workspace("executions", "get", waiting, "-o", "json")
+    assert shown.json["item"]["status"] == "waiting", shown
+    assert shown.json["item"]["pending_waits"], shown
+    answered = workspace("executions", "input", waiting, "--value", "true", "-o", "json")
+    assert answered.code == 0, answered
+    assert answered.json["item"]["status"] == "completed", answered

@@ -308,7 +308,7 @@ def test_sigkill_at_random_points_never_loses_or_repeats_completed_work(tmp_path
             assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, (
                 f"{where}: prune failed: {report.read_text() if report.exists() else status}"
             )
-            assert not [p for p in home.rglob("*.tmp") if p.is_file()], f"{where}: temporary files after prune"
+            assert not [p for p in home.rglob("*.tmp") if p.is_file()], f"{where}: .tmp after prune"
             check_integrity(home)
     # the random delays must actually have interrupted runs, not only watched them finish
     print(f"crash trials: {outcomes}")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from kitaru._answers import record_answer
 from kitaru._bulk import gc_paused
-from kitaru._leases import is_orphaned, lease_seconds
+from kitaru._leases import is_orphaned, lease_seconds, lease_settings
 from kitaru._types import ExecutionStatus
 from kitaru.client._convert import to_artifact, to_calls, to_execution, to_log, to_pending_wait
 from kitaru.client._orphans import orphan_error, orphan_hint, stuck_orphan
@@ -261,6 +261,7 @@ class Executions:
     def _resolve(self, record: ExecutionRecord, call: CallRecord, *, value: Any, aborted: bool) -> None:
         store, artifacts = self._client._store, self._client._artifacts
         by = ANSWERED_BY_CLIENT
+        lease_settings()  # a bad lease setting stops here, before the answer is recorded
         if not record_answer(store, artifacts, call, value=value, aborted=aborted, answered_by=by):
             orphan = stuck_orphan(store, store.get_execution(record.exec_id))
             raise KitaruStateError(
