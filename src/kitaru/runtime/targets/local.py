@@ -19,31 +19,16 @@ from kitaru._bulk import gc_paused
 from kitaru._leases import new_runner_id
 from kitaru._types import ExecutionStatus
 from kitaru.artifacts.base import ArtifactStore
-from kitaru.artifacts.values import load_value
-from kitaru.errors import KitaruStateError, KitaruUsageError
-from kitaru.records import ExecutionRecord
+from kitaru.errors import KitaruUsageError
 from kitaru.runtime.context import running_here
 from kitaru.runtime.engine import FlowEntry, Outcome, RunSettings, create_execution, run_in_place
+from kitaru.runtime.inputs import load_inputs
 from kitaru.runtime.interrupt import track
 from kitaru.runtime.loader import load_flow
 from kitaru.runtime.replay import parse_overrides, plan_frontier, plan_seed, select_call
 from kitaru.store.base import MetadataStore
 
-__all__ = ["LocalTarget", "launch", "load_inputs", "log_sink_factory"]
-
-
-def load_inputs(
-    store: MetadataStore, artifacts: ArtifactStore, record: ExecutionRecord
-) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """Return the stored arguments of an execution."""
-    if record.inputs_artifact_id is None:
-        reason = record.spec.get("inputs_error", "they were not stored")
-        raise KitaruStateError(
-            f"Execution {record.exec_id} cannot be continued here: its inputs could not be stored "
-            f"({reason}). Only the process that started it could have continued it."
-        )
-    inputs = load_value(artifacts, store.get_artifact(record.inputs_artifact_id))
-    return tuple(inputs["args"]), dict(inputs["kwargs"])
+__all__ = ["LocalTarget", "launch", "log_sink_factory"]
 
 
 def launch(
@@ -132,6 +117,7 @@ class LocalTarget:
             spec=spec,
             source=source,
             runner_id=runner,
+            func=entry.func,
         )
         outcome = launch(store, artifacts, exec_id, entry, args, kwargs, _settings(spec, runner_id=runner))
         return exec_id, outcome
@@ -199,6 +185,7 @@ class LocalTarget:
             source=source.source,
             original_exec_id=source.exec_id,
             runner_id=(runner := new_runner_id()),
+            func=target.func,
         )
         with gc_paused():
             journal = plan_seed(calls, frontier, pinned)
