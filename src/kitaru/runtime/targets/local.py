@@ -59,7 +59,7 @@ def log_sink_factory() -> Any:
     from kitaru.runtime import logs
 
     logs.install()
-    return logs.LogSink
+    return logs.execution_sink
 
 
 def _settings(spec: dict[str, Any], **extra: Any) -> RunSettings:

@@ -1,0 +1,346 @@
+"""Capture of what is written to file descriptors 1 and 2 while executions run here.
+
+Subprocesses, C extensions and ``os.write`` bypass ``sys.stdout`` and
+``sys.stderr``. While at least one execution with log capture runs in this
+process (:func:`activate` … :func:`deactivate`), a pipe stands in for each of
+the two descriptors (``dup2``). One reader thread copies everything it reads to
+where the descriptor pointed before, so the terminal still shows it, and hands
+the text to the router that :func:`set_router` installed (the log capture,
+which records it for an execution). When the last such execution ends, the
+descriptors are put back, unless something else replaced them meanwhile (a
+test runner's own capture): that is then left alone.
+
+Python-level writes of the capture proxies go straight to the saved descriptor
+(:func:`write_direct`), never through the pipe: they are recorded once, by the
+proxy, with their checkpoint call. Before such a write, and when a checkpoint
+call starts or ends, :func:`settle` waits until what was already written to
+the pipes has been copied and routed, so order is kept.
+
+The pipes and the reader thread are made once and kept (switching between
+executions costs two ``dup2`` calls per descriptor). A child process that
+still holds a pipe after the descriptors were put back keeps being copied to
+the terminal. POSIX only: elsewhere :func:`activate` does nothing.
+
+Caveat: a C extension that writes more than the pipe holds (1 MiB on Linux,
+64 KiB elsewhere) while holding the GIL blocks until the GIL is released,
+because the reader thread needs the GIL to empty the pipe.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["activate", "deactivate", "direct_isatty", "set_router", "settle", "shutdown", "write_direct"]
+
+if os.name == "posix":
+    import fcntl
+    import termios
+
+    _ioctl, _FIONREAD = fcntl.ioctl, termios.FIONREAD
+
+_SOURCES = {1: "stdout", 2: "stderr"}
+_PIPE_SIZE = 1 << 20
+_SETTLE_TIMEOUT = 0.5
+_CHUNK = 1 << 16
+
+
+@dataclass(eq=False)
+class _Pipe:
+    """One captured descriptor: its pipe, where output goes, and how much was routed."""
+
+    fd: int
+    source: str
+    read_fd: int
+    write_fd: int
+    identity: tuple[int, int]
+    saved: int = -1
+    """A copy of what ``fd`` pointed to when capture began; closed only under ``tee_lock``."""
+    read_total: int = 0
+    processed: int = 0
+    open: bool = True
+    tee_lock: threading.Lock = field(default_factory=threading.Lock)
+    decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace"))
+
+
+_switch = threading.Lock()  # held for a whole activation, deactivation or shutdown
+_cond = threading.Condition(threading.Lock())  # guards the counters of the pipes
+_pipes: dict[int, _Pipe] = {}
+_active: dict[int, _Pipe] = {}  # the pipes standing in for their descriptor right now
+_users = 0
+_reader: threading.Thread | None = None
+_router: Callable[[str, str], None] | None = None
+_stalled_until = 0.0
+
+
+def set_router(router: Callable[[str, str], None] | None) -> None:
+    """Install the function that receives captured text: ``router(source, text)``."""
+    global _router
+    _router = router
+
+
+def _identity(fd: int) -> tuple[int, int] | None:
+    try:
+        stat = os.fstat(fd)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _new_pipe(fd: int) -> _Pipe | None:
+    if _identity(fd) is None:  # closed (a daemon): nothing to capture
+        return None
+    read_fd, write_fd = os.pipe()
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux: a bigger buffer where the system allows it
+    if set_size is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(write_fd, set_size, _PIPE_SIZE)
+    os.set_blocking(read_fd, False)
+    identity = _identity(write_fd)
+    assert identity is not None
+    return _Pipe(fd, _SOURCES[fd], read_fd, write_fd, identity)
+
+
+def activate() -> bool:
+    """One more execution needs capture; the first puts the pipes in place (and gets ``True``)."""
+    global _users
+    if os.name != "posix":
+        return False
+    with _switch:
+        _users += 1
+        if _users > 1:
+            return False
+        _flush_streams()  # what Python buffered before capture goes where it was meant to
+        with _cond:
+            if not _pipes:
+                _make_pipes()
+            for pipe in _pipes.values():
+                if _identity(pipe.fd) == pipe.identity:
+                    _active[pipe.fd] = pipe  # never put back (replaced meanwhile, then given back)
+                    continue
+                try:
+                    saved = os.dup(pipe.fd)
+                except OSError:  # closed since: leave this one alone
+                    continue
+                with pipe.tee_lock:
+                    old, pipe.saved = pipe.saved, saved
+                    if old >= 0:
+                        os.close(old)
+                os.dup2(pipe.write_fd, pipe.fd)
+                _active[pipe.fd] = pipe
+        return True
+
+
+def _make_pipes() -> None:
+    global _reader
+    for fd in _SOURCES:
+        pipe = _new_pipe(fd)
+        if pipe is not None:
+            _pipes[fd] = pipe
+    if _pipes:
+        _reader = threading.Thread(
+            target=_read_loop, args=(list(_pipes.values()),), name="kitaru-fd-capture", daemon=True
+        )
+        _reader.start()
+
+
+def deactivate() -> bool:
+    """One execution less needs capture; the last routes what is pending and puts the descriptors
+    back (and gets ``True``)."""
+    global _users
+    with _switch:
+        if _users == 0:
+            return False
+        _users -= 1
+        if _users > 0:
+            return False
+        _flush_streams()  # what Python buffered during capture is routed too
+        with _cond:
+            _settle_locked(force=True)
+            _restore_locked()
+        return True
+
+
+def _flush_streams() -> None:
+    for stream in {id(s): s for s in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)}.values():
+        with contextlib.suppress(Exception):
+            stream.flush()  # type: ignore[union-attr]
+
+
+def _restore_locked() -> None:
+    for pipe in list(_active.values()):
+        del _active[pipe.fd]
+        if _identity(pipe.fd) == pipe.identity:  # still ours: nobody replaced it meanwhile
+            with contextlib.suppress(OSError):
+                os.dup2(pipe.saved, pipe.fd)
+
+
+def shutdown() -> None:
+    """Put the descriptors back and let the reader end (it ends when no process holds a pipe)."""
+    global _users, _reader
+    with _switch:
+        if _users:
+            _users = 0
+            _flush_streams()
+            with _cond:
+                _settle_locked(force=True)
+                _restore_locked()
+        with _cond:
+            for pipe in _pipes.values():
+                with contextlib.suppress(OSError):
+                    os.close(pipe.write_fd)
+            _pipes.clear()
+            _reader = None
+
+
+def settle() -> None:
+    """Wait (briefly) until what was written to the pipes so far has been copied and routed."""
+    if not _active or threading.current_thread() is _reader:
+        return
+    with _cond:
+        _settle_locked(force=False)
+
+
+def _pending(pipe: _Pipe) -> int:
+    """Bytes in the pipe not read yet."""
+    try:
+        buffer = _ioctl(pipe.read_fd, _FIONREAD, b"\0\0\0\0")
+    except OSError:
+        return 0
+    return int.from_bytes(buffer, sys.byteorder)
+
+
+def _settle_locked(*, force: bool) -> None:
+    global _stalled_until
+    if threading.current_thread() is _reader:
+        return
+    targets = [(pipe, pipe.read_total + _pending(pipe)) for pipe in _pipes.values() if pipe.open]
+    targets = [(pipe, target) for pipe, target in targets if pipe.processed < target]
+    if not targets:
+        return
+    now = time.monotonic()
+    if not force and now < _stalled_until:
+        return  # the reader is stuck (its terminal does not take output): do not hold up every write
+    deadline = now + _SETTLE_TIMEOUT
+    for pipe, target in targets:
+        while pipe.open and pipe.processed < target:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                _stalled_until = time.monotonic() + 5.0
+                return
+            _cond.wait(left)
+
+
+def write_direct(fd: int, data: bytes) -> bool:
+    """Write ``data`` to where descriptor ``fd`` pointed before capture; ``False`` when it is not captured."""
+    pipe = _active.get(fd)
+    if pipe is None:
+        return False
+    settle()
+    with pipe.tee_lock:
+        if pipe.saved < 0:
+            return False
+        _write_all(pipe.saved, data)
+    return True
+
+
+def direct_isatty(fd: int) -> bool | None:
+    """Whether what descriptor ``fd`` pointed to before capture is a terminal; ``None`` when not captured."""
+    pipe = _active.get(fd)
+    if pipe is None:
+        return None
+    with pipe.tee_lock:
+        return pipe.saved >= 0 and os.isatty(pipe.saved)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except InterruptedError:
+            continue
+        except OSError:  # the terminal went away: the text is still routed
+            return
+        view = view[written:]
+
+
+def _read_loop(pipes: list[_Pipe]) -> None:
+    import select
+
+    poller = select.poll()
+    by_fd = {pipe.read_fd: pipe for pipe in pipes}
+    for read_fd in by_fd:
+        poller.register(read_fd, select.POLLIN)
+    while by_fd:
+        try:
+            events = poller.poll()
+        except InterruptedError:
+            continue
+        for read_fd, _ in events:
+            pipe = by_fd.get(read_fd)
+            if pipe is None:
+                continue
+            with _cond:
+                try:
+                    data = os.read(read_fd, _CHUNK)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:  # every writer closed its end: this pipe is done
+                    _close(pipe)
+                    poller.unregister(read_fd)
+                    del by_fd[read_fd]
+                    _cond.notify_all()
+                    continue
+                pipe.read_total += len(data)
+            _copy_and_route(pipe, data)
+            with _cond:
+                pipe.processed += len(data)
+                _cond.notify_all()
+
+
+def _copy_and_route(pipe: _Pipe, data: bytes) -> None:
+    with pipe.tee_lock:
+        if pipe.saved >= 0:
+            _write_all(pipe.saved, data)
+    router = _router
+    if router is None:
+        return
+    with contextlib.suppress(Exception):  # the captured code never breaks because of capture
+        text = pipe.decoder.decode(data)
+        if text:
+            router(pipe.source, text)
+
+
+def _close(pipe: _Pipe) -> None:
+    pipe.open = False
+    with contextlib.suppress(OSError):
+        os.close(pipe.read_fd)
+    with pipe.tee_lock:
+        if pipe.saved >= 0 and _active.get(pipe.fd) is not pipe:
+            with contextlib.suppress(OSError):
+                os.close(pipe.saved)
+            pipe.saved = -1
+
+
+def _forget_in_child() -> None:
+    """After ``fork()``: the child has no reader thread. Its descriptors stay the parent's pipes
+    (the parent's reader copies and routes what it writes there); nothing here writes past them."""
+    global _switch, _cond, _users, _reader
+    _switch, _cond = threading.Lock(), threading.Condition(threading.Lock())
+    _active.clear()
+    _pipes.clear()
+    _users, _reader = 0, None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
