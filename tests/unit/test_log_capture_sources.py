@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -205,7 +206,7 @@ def test_a_stream_handler_on_the_original_stream_is_stored_once(capfd: pytest.Ca
 
 
 SCRIPT = """
-import logging, os, subprocess, sys, threading
+import logging, os, subprocess, sys, threading, warnings
 import kitaru
 from kitaru import checkpoint, flow
 
@@ -222,6 +223,16 @@ def work() -> int:
     thread = threading.Thread(target=print, args=("thread 7",))
     thread.start()
     thread.join()
+    if hasattr(os, "fork"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads running
+            pid = os.fork()
+        if pid == 0:
+            print("child 8", flush=True)
+            os._exit(0)
+        os.waitpid(pid, 0)
+    else:
+        print("child 8")
     return 1
 
 @flow
@@ -245,13 +256,13 @@ def test_a_script_shows_and_stores_each_line_once_in_order(tmp_path: Any) -> Non
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout.splitlines()
-    assert out[:6] == ["before", "print 1", "echo 2", "os 3", "print 4", "thread 7"]
-    assert out[7:] == ["isatty False"]
+    assert out[:7] == ["before", "print 1", "echo 2", "os 3", "print 4", "thread 7", "child 8"]
+    assert out[8:] == ["isatty False"]
     assert done.stderr.splitlines() == ["err 5", "BASIC log 6"]
     from kitaru.testing import isolated_home
 
     with isolated_home(tmp_path / "home"):
-        stored = logged(out[6])
+        stored = logged(out[7])
     assert stored == [
         ("work", "stdout", "print 1"),
         ("work", "stdout", "echo 2"),
@@ -260,6 +271,7 @@ def test_a_script_shows_and_stores_each_line_once_in_order(tmp_path: Any) -> Non
         ("work", "stderr", "err 5"),
         ("work", "logging", "log 6"),
         ("work", "stdout", "thread 7"),
+        ("work", "stdout", "child 8"),
     ]
 
 
@@ -290,3 +302,31 @@ def test_with_two_executions_descriptor_output_goes_to_the_one_running_call() ->
     assert first.wait(timeout=30) == 0
     assert logged(second.exec_id) == [("loud", "stdout", "loud raw"), ("loud", "stdout", "loud echo")]
     assert logged(first.exec_id) == []
+
+
+@checkpoint
+def forks() -> int:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads running
+        pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(1, b"raw from the child\n")
+            for i in range(250):  # more than a batch: a copy of the parent's sink would store them
+                print(f"child line {i}")  # (pytest's buffer here, not descriptor 1: see the script test)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    return 6
+
+
+@flow
+def forking() -> int:
+    return forks()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_is_recorded_once_by_its_parent() -> None:
+    handle = forking.run()
+    assert handle.wait(timeout=30) == 6
+    assert logged(handle.exec_id) == [("forks", "stdout", "raw from the child")]

@@ -182,6 +182,12 @@ class LogSink:
         finally:
             guard.active = was
 
+    def disown(self) -> None:
+        """Stop recording and store nothing more: in a forked child, whose copy of its parent's
+        sink must not write to the parent's store (the parent records the child's output)."""
+        self._closed, self._on_close = True, None
+        self._buffer, self._partial = [], {}
+
     # -- internals (callers hold self._lock) ---------------------------------
     def _add_text(self, source: str, level: str, text: str, call_id: str | None, inv: str | None) -> None:
         key = (source, call_id)

@@ -30,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 import weakref
@@ -285,6 +286,21 @@ def _make_handler() -> logging.Handler:
                 guard.active = was
 
     return _CaptureHandler()
+
+
+def _disown_in_child() -> None:
+    """After ``fork()``: the parent's executions are not the child's. What the child writes
+    reaches the parent's pipes, and the parent records it."""
+    global _attached_lock, _switch_lock
+    _attached_lock, _switch_lock = threading.Lock(), threading.Lock()
+    for sink in list(_attached):
+        sink.disown()
+    _attached.clear()
+    _retargeted.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_disown_in_child)
 
 
 def install() -> None:
