@@ -65,6 +65,9 @@ class _Pipe:
     """A copy of what ``fd`` pointed to when capture began; closed only under ``tee_lock``."""
     read_total: int = 0
     processed: int = 0
+    busy: bool = False
+    """Set (under the lock) before the reader takes bytes out of the pipe, cleared once they
+    are routed: a pipe that is empty and not busy has nothing on its way."""
     open: bool = True
     tee_lock: threading.Lock = field(default_factory=threading.Lock)
     decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace"))
@@ -76,6 +79,7 @@ _pipes: dict[int, _Pipe] = {}
 _active: dict[int, _Pipe] = {}  # the pipes standing in for their descriptor right now
 _users = 0
 _reader: threading.Thread | None = None
+_probe: Any = None  # a poll object over the pipes' read ends: are bytes waiting?
 _router: Callable[[str, str], None] | None = None
 _stalled_until = 0.0
 
@@ -139,12 +143,17 @@ def activate() -> bool:
 
 
 def _make_pipes() -> None:
-    global _reader
+    global _reader, _probe
     for fd in _SOURCES:
         pipe = _new_pipe(fd)
         if pipe is not None:
             _pipes[fd] = pipe
     if _pipes:
+        import select
+
+        _probe = select.poll()
+        for pipe in _pipes.values():
+            _probe.register(pipe.read_fd, select.POLLIN)
         _reader = threading.Thread(
             target=_read_loop, args=(list(_pipes.values()),), name="kitaru-fd-capture", daemon=True
         )
@@ -184,7 +193,7 @@ def _restore_locked() -> None:
 
 def shutdown() -> None:
     """Put the descriptors back and let the reader end (it ends when no process holds a pipe)."""
-    global _users, _reader
+    global _users, _reader, _probe
     with _switch:
         if _users:
             _users = 0
@@ -197,12 +206,21 @@ def shutdown() -> None:
                 with contextlib.suppress(OSError):
                     os.close(pipe.write_fd)
             _pipes.clear()
-            _reader = None
+            _reader = _probe = None
 
 
 def settle() -> None:
     """Wait (briefly) until what was written to the pipes so far has been copied and routed."""
-    if not _active or threading.current_thread() is _reader:
+    if not _active:
+        return
+    probe = _probe
+    try:  # without the lock: the pipes first, then the reader's flags
+        quiet = probe is not None and not probe.poll(0) and not any(p.busy for p in _active.values())
+    except (RuntimeError, OSError):  # another thread is probing right now: take the lock instead
+        quiet = False
+    if quiet:
+        return  # nothing on its way (the usual case: a microsecond)
+    if threading.current_thread() is _reader:
         return
     with _cond:
         _settle_locked(force=False)
@@ -289,22 +307,26 @@ def _read_loop(pipes: list[_Pipe]) -> None:
             if pipe is None:
                 continue
             with _cond:
+                pipe.busy = True
                 try:
                     data = os.read(read_fd, _CHUNK)
                 except BlockingIOError:
-                    continue
+                    data = None
                 except OSError:
                     data = b""
-                if not data:  # every writer closed its end: this pipe is done
-                    _close(pipe)
-                    poller.unregister(read_fd)
-                    del by_fd[read_fd]
-                    _cond.notify_all()
+                if not data:
+                    pipe.busy = False
+                    if data is not None:  # every writer closed its end: this pipe is done
+                        _close(pipe)
+                        poller.unregister(read_fd)
+                        del by_fd[read_fd]
+                        _cond.notify_all()
                     continue
                 pipe.read_total += len(data)
             _copy_and_route(pipe, data)
             with _cond:
                 pipe.processed += len(data)
+                pipe.busy = False
                 _cond.notify_all()
 
 
@@ -335,11 +357,11 @@ def _close(pipe: _Pipe) -> None:
 def _forget_in_child() -> None:
     """After ``fork()``: the child has no reader thread. Its descriptors stay the parent's pipes
     (the parent's reader copies and routes what it writes there); nothing here writes past them."""
-    global _switch, _cond, _users, _reader
+    global _switch, _cond, _users, _reader, _probe
     _switch, _cond = threading.Lock(), threading.Condition(threading.Lock())
     _active.clear()
     _pipes.clear()
-    _users, _reader = 0, None
+    _users, _reader, _probe = 0, None, None
 
 
 if hasattr(os, "register_at_fork"):
