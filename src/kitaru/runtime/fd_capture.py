@@ -35,7 +35,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["activate", "deactivate", "direct_isatty", "set_router", "settle", "shutdown", "write_direct"]
@@ -52,25 +51,38 @@ _SETTLE_TIMEOUT = 0.5
 _CHUNK = 1 << 16
 
 
-@dataclass(eq=False)
 class _Pipe:
-    """One captured descriptor: its pipe, where output goes, and how much was routed."""
+    """One captured descriptor: its pipe, where output goes, and how much was routed.
 
-    fd: int
-    source: str
-    read_fd: int
-    write_fd: int
-    identity: tuple[int, int]
-    saved: int = -1
-    """A copy of what ``fd`` pointed to when capture began; closed only under ``tee_lock``."""
-    read_total: int = 0
-    processed: int = 0
-    busy: bool = False
-    """Set (under the lock) before the reader takes bytes out of the pipe, cleared once they
-    are routed: a pipe that is empty and not busy has nothing on its way."""
-    open: bool = True
-    tee_lock: threading.Lock = field(default_factory=threading.Lock)
-    decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace"))
+    ``saved`` is a copy of what ``fd`` pointed to when capture began (closed only
+    under ``tee_lock``). ``busy`` is set (under the lock) before the reader takes
+    bytes out of the pipe and cleared once they are routed: a pipe that is empty
+    and not busy has nothing on its way.
+    """
+
+    __slots__ = (
+        "busy",
+        "decoder",
+        "fd",
+        "identity",
+        "open",
+        "processed",
+        "read_fd",
+        "read_total",
+        "saved",
+        "source",
+        "tee_lock",
+        "write_fd",
+    )
+
+    def __init__(self, fd: int, read_fd: int, write_fd: int, identity: tuple[int, int]) -> None:
+        self.fd, self.source = fd, _SOURCES[fd]
+        self.read_fd, self.write_fd, self.identity = read_fd, write_fd, identity
+        self.saved = -1
+        self.read_total = self.processed = 0
+        self.busy, self.open = False, True
+        self.tee_lock = threading.Lock()
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
 
 _switch = threading.Lock()  # held for a whole activation, deactivation or shutdown
@@ -109,7 +121,7 @@ def _new_pipe(fd: int) -> _Pipe | None:
     os.set_blocking(read_fd, False)
     identity = _identity(write_fd)
     assert identity is not None
-    return _Pipe(fd, _SOURCES[fd], read_fd, write_fd, identity)
+    return _Pipe(fd, read_fd, write_fd, identity)
 
 
 def activate() -> bool:
