@@ -238,14 +238,16 @@ def _point_handlers_at_proxies() -> None:
         for handler in list(logger.handlers):
             target = targets.get(id(getattr(handler, "stream", None)))
             if target is not None and isinstance(handler, logging.StreamHandler):
-                _retargeted.append((handler, handler.setStream(target)))
+                with contextlib.suppress(Exception):  # e.g. a stream that is a read-only property
+                    _retargeted.append((handler, handler.setStream(target)))
 
 
 def _give_handlers_back() -> None:
     while _retargeted:
         handler, original = _retargeted.pop()
         if isinstance(handler.stream, _TeeStream):  # not changed by its owner since
-            handler.setStream(original)
+            with contextlib.suppress(Exception):
+                handler.setStream(original)
 
 
 def _make_handler() -> logging.Handler:
