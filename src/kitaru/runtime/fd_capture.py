@@ -37,7 +37,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["activate", "deactivate", "direct_isatty", "set_router", "settle", "shutdown", "write_direct"]
+__all__ = [
+    "Terminal",
+    "activate",
+    "deactivate",
+    "direct_isatty",
+    "set_router",
+    "settle",
+    "shutdown",
+    "write_direct",
+    "write_terminal",
+]
 
 if os.name == "posix":
     import fcntl
@@ -279,6 +289,46 @@ def write_direct(fd: int, data: bytes) -> bool:
             return False
         _write_all(pipe.saved, data)
     return True
+
+
+def write_terminal(fd: int, text: str, *, wait: bool = True) -> None:
+    """Write kitaru's own message to the terminal (past the pipe: shown, never recorded); never raise.
+
+    ``wait=False`` for a signal handler: it never waits for a lock, and falls back to the
+    original stream (through the pipe) when the copy target is busy.
+    """
+    pipe = _active.get(fd)
+    if pipe is not None and pipe.tee_lock.acquire(blocking=wait):
+        try:
+            if pipe.saved >= 0:
+                _write_all(pipe.saved, text.encode(errors="replace"))
+                return
+        finally:
+            pipe.tee_lock.release()
+    stream: Any = sys.__stdout__ if fd == 1 else sys.__stderr__
+    with contextlib.suppress(Exception):
+        stream.write(text)
+        stream.flush()
+
+
+class Terminal:
+    """The terminal's stdout (1) or stderr (2) for kitaru's own messages: prompts, warnings.
+
+    Example:
+        >>> print("kitaru: shown, not recorded", file=Terminal(1))
+        kitaru: shown, not recorded
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def write(self, text: str) -> int:
+        """Write ``text`` at once (see :func:`write_terminal`)."""
+        write_terminal(self.fd, text)
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing is buffered here."""
 
 
 def direct_isatty(fd: int) -> bool | None:

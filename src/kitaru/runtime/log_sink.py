@@ -38,12 +38,12 @@ guard = _Guard()
 def say(line: str) -> None:
     """Write one line to the terminal's stderr, past every capture proxy and pipe; never raise."""
     data = line.replace("\n", " ") + "\n"
-    with contextlib.suppress(Exception):
-        if fd_capture.write_direct(2, data.encode(errors="replace")):
-            return
     stream: Any = sys.stderr
     while getattr(type(stream), "kitaru_tee", False):
         stream = stream._original
+    if stream is sys.__stderr__:  # descriptor 2: past its pipe while it is captured
+        fd_capture.write_terminal(2, data)
+        return
     with contextlib.suppress(Exception):
         stream.write(data)
         stream.flush()

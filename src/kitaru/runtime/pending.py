@@ -26,7 +26,6 @@ again), and readers see a short call only once it ended.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 
@@ -113,10 +112,12 @@ def _write(entry: PendingBegin, *, raise_errors: bool) -> None:
         if raise_errors:
             raise
         # The owner writes the begin with the outcome instead; say why it is not visible yet.
-        print(
+        from kitaru.runtime.fd_capture import write_terminal
+
+        write_terminal(
+            2,
             f"kitaru: recording the running attempt of call {entry.call.invocation_id!r} "
-            f"of execution {entry.call.exec_id} failed: {exc}",
-            file=sys.__stderr__,
+            f"of execution {entry.call.exec_id} failed: {exc}\n",
         )
     finally:
         with _cond:
