@@ -28,6 +28,7 @@ because the reader thread needs the GIL to empty the pipe.
 
 from __future__ import annotations
 
+import _thread
 import codecs
 import contextlib
 import os
@@ -48,12 +49,6 @@ __all__ = [
     "write_direct",
     "write_terminal",
 ]
-
-if os.name == "posix":
-    import fcntl
-    import termios
-
-    _ioctl, _FIONREAD = fcntl.ioctl, termios.FIONREAD
 
 _SOURCES = {1: "stdout", 2: "stderr"}
 _PIPE_SIZE = 1 << 20
@@ -100,7 +95,7 @@ _cond = threading.Condition(threading.Lock())  # guards the counters of the pipe
 _pipes: dict[int, _Pipe] = {}
 _active: dict[int, _Pipe] = {}  # the pipes standing in for their descriptor right now
 _users = 0
-_reader: threading.Thread | None = None
+_reader: int | None = None  # the reader thread's ident
 _probe: Any = None  # a poll object over the pipes' read ends: are bytes waiting?
 _router: Callable[[str, str], None] | None = None
 _stalled_until = 0.0
@@ -123,6 +118,8 @@ def _identity(fd: int) -> tuple[int, int] | None:
 def _new_pipe(fd: int) -> _Pipe | None:
     if _identity(fd) is None:  # closed (a daemon): nothing to capture
         return None
+    import fcntl
+
     read_fd, write_fd = os.pipe()
     set_size = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux: a bigger buffer where the system allows it
     if set_size is not None:
@@ -165,21 +162,15 @@ def activate() -> bool:
 
 
 def _make_pipes() -> None:
-    global _reader, _probe
+    global _reader
     for fd in _SOURCES:
         pipe = _new_pipe(fd)
         if pipe is not None:
             _pipes[fd] = pipe
     if _pipes:
-        import select
-
-        _probe = select.poll()
-        for pipe in _pipes.values():
-            _probe.register(pipe.read_fd, select.POLLIN)
-        _reader = threading.Thread(
-            target=_read_loop, args=(list(_pipes.values()),), name="kitaru-fd-capture", daemon=True
-        )
-        _reader.start()
+        # A bare thread: started without waiting for it to run (the first execution does not
+        # wait), not joined at exit, and no thread of an execution.
+        _reader = _thread.start_new_thread(_read_loop, (list(_pipes.values()),))
 
 
 def deactivate() -> bool:
@@ -233,16 +224,9 @@ def shutdown() -> None:
 
 def settle() -> None:
     """Wait (briefly) until what was written to the pipes so far has been copied and routed."""
-    if not _active:
-        return
-    probe = _probe
-    try:  # without the lock: the pipes first, then the reader's flags
-        quiet = probe is not None and not probe.poll(0) and not any(p.busy for p in _active.values())
-    except (RuntimeError, OSError):  # another thread is probing right now: take the lock instead
-        quiet = False
-    if quiet:
+    if not _active or _quiet():
         return  # nothing on its way (the usual case: a microsecond)
-    if threading.current_thread() is _reader:
+    if threading.get_ident() == _reader:
         return
     with _cond:
         _settle_locked(force=False)
@@ -250,16 +234,31 @@ def settle() -> None:
 
 def _pending(pipe: _Pipe) -> int:
     """Bytes in the pipe not read yet."""
+    import fcntl  # here, not at import: only when something is on its way
+    import termios
+
     try:
-        buffer = _ioctl(pipe.read_fd, _FIONREAD, b"\0\0\0\0")
+        buffer = fcntl.ioctl(pipe.read_fd, termios.FIONREAD, b"\0\0\0\0")
     except OSError:
         return 0
     return int.from_bytes(buffer, sys.byteorder)
 
 
+def _quiet() -> bool:
+    """Whether nothing is on its way: the pipes are empty and the reader holds no bytes (checked
+    in that order, without the lock). ``False`` when unsure."""
+    probe = _probe
+    if probe is None:
+        return False
+    try:
+        return not probe.poll(0) and not any(pipe.busy for pipe in _active.values())
+    except (RuntimeError, OSError):  # another thread is probing right now
+        return False
+
+
 def _settle_locked(*, force: bool) -> None:
     global _stalled_until
-    if threading.current_thread() is _reader:
+    if threading.get_ident() == _reader or _quiet():
         return
     targets = [(pipe, pipe.read_total + _pending(pipe)) for pipe in _pipes.values() if pipe.open]
     targets = [(pipe, target) for pipe, target in targets if pipe.processed < target]
@@ -353,12 +352,17 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _read_loop(pipes: list[_Pipe]) -> None:
-    import select
+    global _probe
+    import select  # here: the first execution does not wait for it
 
-    poller = select.poll()
+    poller, probe = select.poll(), select.poll()
     by_fd = {pipe.read_fd: pipe for pipe in pipes}
     for read_fd in by_fd:
         poller.register(read_fd, select.POLLIN)
+        probe.register(read_fd, select.POLLIN)
+    with _cond:
+        if all(_pipes.get(pipe.fd) is pipe for pipe in pipes):  # not replaced since (shutdown)
+            _probe = probe
     while by_fd:
         try:
             events = poller.poll()
