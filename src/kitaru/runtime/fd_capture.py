@@ -150,13 +150,16 @@ def activate() -> bool:
                     continue
                 try:
                     saved = os.dup(pipe.fd)
-                except OSError:  # closed since: leave this one alone
+                except OSError:  # closed since, or no descriptor left: leave this one alone
                     continue
                 with pipe.tee_lock:
                     old, pipe.saved = pipe.saved, saved
                     if old >= 0:
                         os.close(old)
-                os.dup2(pipe.write_fd, pipe.fd)
+                try:
+                    os.dup2(pipe.write_fd, pipe.fd)
+                except OSError:
+                    continue
                 _active[pipe.fd] = pipe
         return True
 
@@ -164,7 +167,10 @@ def activate() -> bool:
 def _make_pipes() -> None:
     global _reader
     for fd in _SOURCES:
-        pipe = _new_pipe(fd)
+        try:
+            pipe = _new_pipe(fd)
+        except OSError:  # no descriptor left: this process runs without descriptor capture
+            pipe = None
         if pipe is not None:
             _pipes[fd] = pipe
     if _pipes:
@@ -286,7 +292,7 @@ def write_direct(fd: int, data: bytes) -> bool:
     with pipe.tee_lock:
         if pipe.saved < 0:
             return False
-        _write_all(pipe.saved, data)
+        _write_all(pipe.saved, data, quiet=False)
     return True
 
 
@@ -339,19 +345,37 @@ def direct_isatty(fd: int) -> bool | None:
         return pipe.saved >= 0 and os.isatty(pipe.saved)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes, *, quiet: bool = True) -> None:
+    """Write all of ``data``; an error is dropped when ``quiet`` (the terminal went away: the text
+    is still routed), else raised as the original stream would (``BrokenPipeError``)."""
     view = memoryview(data)
     while view:
         try:
             written = os.write(fd, view)
         except InterruptedError:
             continue
-        except OSError:  # the terminal went away: the text is still routed
-            return
+        except OSError:
+            if quiet:
+                return
+            raise
         view = view[written:]
 
 
 def _read_loop(pipes: list[_Pipe]) -> None:
+    try:
+        _read(pipes)
+    except BaseException:  # never leave the descriptors on pipes nobody empties
+        for pipe in pipes:
+            pipe.open = False
+            if _active.get(pipe.fd) is pipe and _identity(pipe.fd) == pipe.identity:
+                with contextlib.suppress(OSError):
+                    os.dup2(pipe.saved, pipe.fd)
+            _active.pop(pipe.fd, None)
+        with _cond:
+            _cond.notify_all()
+
+
+def _read(pipes: list[_Pipe]) -> None:
     global _probe
     import select  # here: the first execution does not wait for it
 
