@@ -21,9 +21,12 @@ executions costs two ``dup2`` calls per descriptor). A child process that
 still holds a pipe after the descriptors were put back keeps being copied to
 the terminal. POSIX only: elsewhere :func:`activate` does nothing.
 
-Caveat: a C extension that writes more than the pipe holds (1 MiB on Linux,
+Caveats: a C extension that writes more than the pipe holds (1 MiB on Linux,
 64 KiB elsewhere) while holding the GIL blocks until the GIL is released,
-because the reader thread needs the GIL to empty the pipe.
+because the reader thread needs the GIL to empty the pipe. What is still in a
+pipe when the process ends abruptly (``os._exit``, a signal) is not shown.
+Child processes see a pipe, not a terminal, on their stdout and stderr (no
+colours); Python code asking ``sys.stdout.isatty()`` gets the terminal's answer.
 """
 
 from __future__ import annotations
