@@ -121,13 +121,7 @@ def _identity(fd: int) -> tuple[int, int] | None:
 def _new_pipe(fd: int) -> _Pipe | None:
     if _identity(fd) is None:  # closed (a daemon): nothing to capture
         return None
-    import fcntl
-
     read_fd, write_fd = os.pipe()
-    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux: a bigger buffer where the system allows it
-    if set_size is not None:
-        with contextlib.suppress(OSError):
-            fcntl.fcntl(write_fd, set_size, _PIPE_SIZE)
     os.set_blocking(read_fd, False)
     identity = _identity(write_fd)
     assert identity is not None
@@ -168,7 +162,7 @@ def activate() -> bool:
 
 
 def _make_pipes() -> None:
-    global _reader
+    global _reader, _probe
     for fd in _SOURCES:
         try:
             pipe = _new_pipe(fd)
@@ -177,6 +171,11 @@ def _make_pipes() -> None:
         if pipe is not None:
             _pipes[fd] = pipe
     if _pipes:
+        import select
+
+        _probe = select.poll()
+        for pipe in _pipes.values():
+            _probe.register(pipe.read_fd, select.POLLIN)
         # A bare thread: started without waiting for it to run (the first execution does not
         # wait), not joined at exit, and no thread of an execution.
         _reader = _thread.start_new_thread(_read_loop, (list(_pipes.values()),))
@@ -379,17 +378,18 @@ def _read_loop(pipes: list[_Pipe]) -> None:
 
 
 def _read(pipes: list[_Pipe]) -> None:
-    global _probe
-    import select  # here: the first execution does not wait for it
+    import fcntl
+    import select
 
-    poller, probe = select.poll(), select.poll()
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux: a bigger buffer where the system allows it
+    if set_size is not None:
+        for each in pipes:
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(each.write_fd, set_size, _PIPE_SIZE)
+    poller = select.poll()
     by_fd = {pipe.read_fd: pipe for pipe in pipes}
     for read_fd in by_fd:
         poller.register(read_fd, select.POLLIN)
-        probe.register(read_fd, select.POLLIN)
-    with _cond:
-        if all(_pipes.get(pipe.fd) is pipe for pipe in pipes):  # not replaced since (shutdown)
-            _probe = probe
     while by_fd:
         try:
             events = poller.poll()

@@ -32,7 +32,6 @@ from types import FrameType
 from typing import Any
 
 from kitaru.runtime.context import running_here
-from kitaru.runtime.fd_capture import write_terminal
 from kitaru.store.base import MetadataStore
 
 __all__ = ["EXIT_AT_ONCE_STATUS", "installed", "release_when_idle", "track"]
@@ -102,8 +101,15 @@ def _install() -> None:
 
 
 def _say(line: str) -> None:
-    """Tell the terminal, past log capture (never waiting for a lock: this runs in a signal handler)."""
-    write_terminal(2, line + "\n", wait=False)  # never raises: a closed stderr must not stop the cancel
+    """Tell the terminal, past log capture when it runs (its module is loaded then: this runs in
+    a signal handler, which neither imports nor waits for a lock)."""
+    capture = sys.modules.get("kitaru.runtime.fd_capture")
+    if capture is not None:
+        capture.write_terminal(2, line + "\n", wait=False)  # never raises
+        return
+    stream = sys.__stderr__ or sys.stderr
+    with contextlib.suppress(OSError, ValueError):  # a closed stderr must not stop the cancel
+        print(line, file=stream, flush=True)
 
 
 def _ids(runs: list[_Run]) -> str:
