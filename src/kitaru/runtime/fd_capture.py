@@ -99,7 +99,18 @@ _pipes: dict[int, _Pipe] = {}
 _active: dict[int, _Pipe] = {}  # the pipes standing in for their descriptor right now
 _users = 0
 _reader: int | None = None  # the reader thread's ident
-_probe: Any = None  # a poll object over the pipes' read ends: are bytes waiting?
+_generation = 0  # counts the sets of pipes made: a thread's probe of an older set is rebuilt
+
+
+class _Probe(threading.local):
+    """This thread's poll object over the pipes' read ends (poll objects are not shared between
+    threads): are bytes waiting?"""
+
+    generation = -1
+    poll: Any = None
+
+
+_probe = _Probe()
 _router: Callable[[str, str], None] | None = None
 _stalled_until = 0.0
 
@@ -162,7 +173,7 @@ def activate() -> bool:
 
 
 def _make_pipes() -> None:
-    global _reader, _probe
+    global _reader, _generation
     for fd in _SOURCES:
         try:
             pipe = _new_pipe(fd)
@@ -171,11 +182,7 @@ def _make_pipes() -> None:
         if pipe is not None:
             _pipes[fd] = pipe
     if _pipes:
-        import select
-
-        _probe = select.poll()
-        for pipe in _pipes.values():
-            _probe.register(pipe.read_fd, select.POLLIN)
+        _generation += 1
         # A bare thread: started without waiting for it to run (the first execution does not
         # wait), not joined at exit, and no thread of an execution.
         _reader = _thread.start_new_thread(_read_loop, (list(_pipes.values()),))
@@ -214,7 +221,7 @@ def _restore_locked() -> None:
 
 def shutdown() -> None:
     """Put the descriptors back and let the reader end (it ends when no process holds a pipe)."""
-    global _users, _reader, _probe
+    global _users, _reader, _generation
     with _switch:
         if _users:
             _users = 0
@@ -227,7 +234,8 @@ def shutdown() -> None:
                 with contextlib.suppress(OSError):
                     os.close(pipe.write_fd)
             _pipes.clear()
-            _reader = _probe = None
+            _reader = None
+            _generation += 1
 
 
 def settle() -> None:
@@ -256,11 +264,16 @@ def _quiet() -> bool:
     """Whether nothing is on its way: the pipes are empty and the reader holds no bytes (checked
     in that order, without the lock). ``False`` when unsure."""
     probe = _probe
-    if probe is None:
-        return False
     try:
-        return not probe.poll(0) and not any(pipe.busy for pipe in _active.values())
-    except (RuntimeError, OSError):  # another thread is probing right now
+        if probe.generation != _generation:
+            import select
+
+            probe.poll, probe.generation = select.poll(), _generation
+            for pipe in list(_pipes.values()):
+                probe.poll.register(pipe.read_fd, select.POLLIN)
+        return not probe.poll.poll(0) and not any(pipe.busy for pipe in _active.values())
+    except (RuntimeError, OSError, ValueError):
+        probe.generation = -1
         return False
 
 
@@ -450,11 +463,12 @@ def _close(pipe: _Pipe) -> None:
 def _forget_in_child() -> None:
     """After ``fork()``: the child has no reader thread. Its descriptors stay the parent's pipes
     (the parent's reader copies and routes what it writes there); nothing here writes past them."""
-    global _switch, _cond, _users, _reader, _probe
+    global _switch, _cond, _users, _reader, _generation
     _switch, _cond = threading.Lock(), threading.Condition(threading.Lock())
     _active.clear()
     _pipes.clear()
-    _users, _reader, _probe = 0, None, None
+    _users, _reader = 0, None
+    _generation += 1
 
 
 if hasattr(os, "register_at_fork"):
