@@ -330,3 +330,38 @@ def test_a_forked_child_is_recorded_once_by_its_parent() -> None:
     handle = forking.run()
     assert handle.wait(timeout=30) == 6
     assert logged(handle.exec_id) == [("forks", "stdout", "raw from the child")]
+
+
+RACE = """
+import sys
+from kitaru import KitaruClient, flow
+
+@flow
+def quick() -> int:
+    return 1
+
+saved = sys.stdout  # kept before capture was installed, as a command line's output object is
+ids = []
+for i in range(150):
+    handle = quick.run()
+    print("main thread line", i)  # races with the run starting capture in its own thread
+    print("saved stream line", i, file=saved)
+    handle.wait()
+    ids.append(handle.exec_id)
+client = KitaruClient()
+stored = [entry.message for exec_id in ids for entry in client.executions.logs(exec_id)]
+print("stored", len(stored), stored[:3], file=sys.stderr)
+"""
+
+
+def test_lines_of_the_main_thread_are_never_stored_while_a_run_starts(tmp_path: Any) -> None:
+    (tmp_path / "race.py").write_text(RACE)
+    env = {k: v for k, v in os.environ.items() if k not in ("KITARU_STORE_URL", "KITARU_ARTIFACTS_DIR")}
+    env["KITARU_HOME"] = str(tmp_path / "home")
+    done = subprocess.run(
+        [sys.executable, "race.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for i in range(150) for line in (f"main thread line {i}", f"saved stream line {i}")]
+    assert done.stdout.splitlines() == lines
+    assert "stored 0 []" in done.stderr, done.stderr

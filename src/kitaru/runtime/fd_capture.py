@@ -10,11 +10,15 @@ which records it for an execution). When the last such execution ends, the
 descriptors are put back, unless something else replaced them meanwhile (a
 test runner's own capture): that is then left alone.
 
-Python-level writes of the capture proxies go straight to the saved descriptor
-(:func:`write_direct`), never through the pipe: they are recorded once, by the
-proxy, with their checkpoint call. Before such a write, and when a checkpoint
-call starts or ends, :func:`settle` waits until what was already written to
-the pipes has been copied and routed, so order is kept.
+Python-level text never goes through a pipe: while capture is active, the
+original stream objects (``sys.__stdout__``, ``sys.__stderr__`` and those the
+log capture's proxies write to, see :func:`adopt`) write straight to where
+their descriptor pointed before. What the proxies record, they record once, with its checkpoint
+call; code that kept a reference to an original stream (a CLI's output, a
+``logging.StreamHandler`` made before capture) is shown and not recorded, as
+without descriptor capture. Before such a write, and when a checkpoint call
+starts or ends, :func:`settle` waits until what was already written to the
+pipes has been copied and routed, so order is kept.
 
 The pipes and the reader thread are made once and kept (switching between
 executions costs two ``dup2`` calls per descriptor). A child process that
@@ -38,20 +42,10 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = [
-    "Terminal",
-    "activate",
-    "deactivate",
-    "direct_isatty",
-    "set_router",
-    "settle",
-    "shutdown",
-    "write_direct",
-    "write_terminal",
-]
+__all__ = ["activate", "adopt", "deactivate", "set_router", "settle", "shutdown", "write_terminal"]
 
 _SOURCES = {1: "stdout", 2: "stderr"}
 _PIPE_SIZE = 1 << 20
@@ -94,6 +88,8 @@ class _Pipe:
 
 
 _switch = threading.Lock()  # held for a whole activation, deactivation or shutdown
+_handover = threading.RLock()  # held while the descriptors switch, and by each Python-level write
+_patched: list[tuple[Any, int]] = []  # (original stream, its descriptor) writing past the pipe
 _cond = threading.Condition(threading.Lock())  # guards the counters of the pipes
 _pipes: dict[int, _Pipe] = {}
 _active: dict[int, _Pipe] = {}  # the pipes standing in for their descriptor right now
@@ -144,7 +140,7 @@ def activate() -> bool:
     global _users
     if os.name != "posix":
         return False
-    with _switch:
+    with _switch, _handover:
         _users += 1
         if _users > 1:
             return False
@@ -172,6 +168,83 @@ def activate() -> bool:
         return True
 
 
+def adopt(streams: Iterable[Any]) -> None:
+    """Make these original stream objects (and ``sys.__stdout__``, ``sys.__stderr__``) write past
+    the pipes while capture is active, until :func:`shutdown`.
+
+    Their ``write`` and ``isatty`` are set as instance attributes (the class's methods stay
+    untouched). Every write then decides, under the lock a switch holds, where it goes: no text
+    is left in a stream's buffer to be flushed into a pipe after a switch.
+    """
+    if os.name != "posix":
+        return
+    with _handover:
+        seen = {id(stream) for stream, _ in _patched}
+        for stream in [sys.__stdout__, sys.__stderr__, *streams]:
+            if stream is None or id(stream) in seen:
+                continue
+            try:
+                fd = stream.fileno()
+            except Exception:  # not backed by a descriptor (a test runner's buffer)
+                continue
+            if fd not in _SOURCES:
+                continue
+            with contextlib.suppress(Exception):  # one that takes no attributes goes through the pipe
+                stream.write = _writer(stream, fd)
+                stream.isatty = _isatty(stream, fd)
+                _patched.append((stream, fd))
+                seen.add(id(stream))
+
+
+def _unpatch_streams() -> None:
+    while _patched:
+        stream, _ = _patched.pop()
+        for name in ("write", "isatty"):
+            with contextlib.suppress(Exception):
+                if getattr(vars(stream).get(name), "kitaru_past_pipe", False):
+                    delattr(stream, name)
+
+
+def _writer(stream: Any, fd: int) -> Callable[[Any], int]:
+    method = type(stream).write
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    errors = getattr(stream, "errors", None) or "strict"
+
+    def write(text: Any) -> int:
+        if threading.get_ident() == _reader and type(text) is str:  # it never waits for a switch
+            write_terminal(fd, text)
+            return len(text)
+        with _handover:  # the choice and the write are one step: a switch never splits them
+            pipe = _active.get(fd)
+            if pipe is not None and type(text) is str:
+                settle()
+                data = text.encode(encoding, errors)
+                with pipe.tee_lock:
+                    if pipe.saved >= 0:
+                        _write_all(pipe.saved, data, quiet=False)
+                        return len(text)
+            written: int = method(stream, text)
+            return written
+
+    write.kitaru_past_pipe = True  # type: ignore[attr-defined]
+    return write
+
+
+def _isatty(stream: Any, fd: int) -> Callable[[], bool]:
+    method = type(stream).isatty
+
+    def isatty() -> bool:
+        pipe = _active.get(fd)
+        if pipe is None:
+            answer: bool = method(stream)
+            return answer
+        with pipe.tee_lock:
+            return pipe.saved >= 0 and os.isatty(pipe.saved)
+
+    isatty.kitaru_past_pipe = True  # type: ignore[attr-defined]
+    return isatty
+
+
 def _make_pipes() -> None:
     global _reader, _generation
     for fd in _SOURCES:
@@ -192,7 +265,7 @@ def deactivate() -> bool:
     """One execution less needs capture; the last routes what is pending and puts the descriptors
     back (and gets ``True``)."""
     global _users
-    with _switch:
+    with _switch, _handover:
         if _users == 0:
             return False
         _users -= 1
@@ -222,13 +295,14 @@ def _restore_locked() -> None:
 def shutdown() -> None:
     """Put the descriptors back and let the reader end (it ends when no process holds a pipe)."""
     global _users, _reader, _generation
-    with _switch:
+    with _switch, _handover:
         if _users:
             _users = 0
             _flush_streams()
             with _cond:
                 _settle_locked(force=True)
                 _restore_locked()
+        _unpatch_streams()
         with _cond:
             for pipe in _pipes.values():
                 with contextlib.suppress(OSError):
@@ -298,24 +372,12 @@ def _settle_locked(*, force: bool) -> None:
             _cond.wait(left)
 
 
-def write_direct(fd: int, data: bytes) -> bool:
-    """Write ``data`` to where descriptor ``fd`` pointed before capture; ``False`` when it is not captured."""
-    pipe = _active.get(fd)
-    if pipe is None:
-        return False
-    settle()
-    with pipe.tee_lock:
-        if pipe.saved < 0:
-            return False
-        _write_all(pipe.saved, data, quiet=False)
-    return True
-
-
 def write_terminal(fd: int, text: str, *, wait: bool = True) -> None:
-    """Write kitaru's own message to the terminal (past the pipe: shown, never recorded); never raise.
+    """Write text to where descriptor ``fd`` pointed before capture (shown, never recorded), at
+    once, without waiting for a switch; never raise. For the reader thread and signal handlers.
 
-    ``wait=False`` for a signal handler: it never waits for a lock, and falls back to the
-    original stream (through the pipe) when the copy target is busy.
+    ``wait=False`` (a signal handler) never waits for a lock either: when the copy target is
+    busy, the text goes to the original stream (through the pipe).
     """
     pipe = _active.get(fd)
     if pipe is not None and pipe.tee_lock.acquire(blocking=wait):
@@ -327,37 +389,8 @@ def write_terminal(fd: int, text: str, *, wait: bool = True) -> None:
             pipe.tee_lock.release()
     stream: Any = sys.__stdout__ if fd == 1 else sys.__stderr__
     with contextlib.suppress(Exception):
-        stream.write(text)
+        type(stream).write(stream, text)  # the class's own write, never the one set while capturing
         stream.flush()
-
-
-class Terminal:
-    """The terminal's stdout (1) or stderr (2) for kitaru's own messages: prompts, warnings.
-
-    Example:
-        >>> print("kitaru: shown, not recorded", file=Terminal(1))
-        kitaru: shown, not recorded
-    """
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def write(self, text: str) -> int:
-        """Write ``text`` at once (see :func:`write_terminal`)."""
-        write_terminal(self.fd, text)
-        return len(text)
-
-    def flush(self) -> None:
-        """Nothing is buffered here."""
-
-
-def direct_isatty(fd: int) -> bool | None:
-    """Whether what descriptor ``fd`` pointed to before capture is a terminal; ``None`` when not captured."""
-    pipe = _active.get(fd)
-    if pipe is None:
-        return None
-    with pipe.tee_lock:
-        return pipe.saved >= 0 and os.isatty(pipe.saved)
 
 
 def _write_all(fd: int, data: bytes, *, quiet: bool = True) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 from kitaru.runtime.context import ExecutionContext
@@ -40,9 +41,7 @@ class Heartbeat:
             try:
                 record = ctx.store.heartbeat(ctx.exec_id, runner_id=ctx.runner_id)
             except Exception as exc:  # a flaky store must not kill the run; the next beat retries
-                from kitaru.runtime.fd_capture import write_terminal
-
-                write_terminal(2, f"kitaru: heartbeat of execution {ctx.exec_id} failed: {exc}\n")
+                print(f"kitaru: heartbeat of execution {ctx.exec_id} failed: {exc}", file=sys.__stderr__)
                 continue
             if record is not None and record.cancel_requested:
                 ctx.request_cancel()

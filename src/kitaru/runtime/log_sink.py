@@ -16,7 +16,6 @@ from typing import Any
 
 from kitaru._types import utcnow
 from kitaru.records import LogRecord
-from kitaru.runtime import fd_capture
 from kitaru.store.base import MetadataStore
 
 __all__ = ["STREAM_LEVELS", "LogSink", "guard", "say"]
@@ -36,16 +35,13 @@ guard = _Guard()
 
 
 def say(line: str) -> None:
-    """Write one line to the terminal's stderr, past every capture proxy and pipe; never raise."""
-    data = line.replace("\n", " ") + "\n"
+    """Write one line to the original stderr (past every capture proxy, and past the descriptor's
+    pipe while it is captured); never raise."""
     stream: Any = sys.stderr
     while getattr(type(stream), "kitaru_tee", False):
         stream = stream._original
-    if stream is sys.__stderr__:  # descriptor 2: past its pipe while it is captured
-        fd_capture.write_terminal(2, data)
-        return
     with contextlib.suppress(Exception):
-        stream.write(data)
+        stream.write(line.replace("\n", " ") + "\n")
         stream.flush()
 
 

@@ -15,9 +15,9 @@ there is exactly one, else to the one execution running here (its flow body),
 else nowhere (it is still shown).
 
 Each line is recorded once: a ``logging`` record is recorded by the handler,
-not again as the text a ``StreamHandler`` writes for it to the proxies; stream
-handlers made before capture began, which write to the original streams, are
-pointed at the proxies while executions run.
+not again as the text a ``StreamHandler`` writes for it to the proxies; code
+that writes to the original streams (a handler made before capture began) is
+shown, not recorded (it never goes through the descriptors' pipes either).
 
 Example:
     >>> from kitaru.runtime.logs import install, uninstall
@@ -57,8 +57,6 @@ _record_codes: frozenset[Any] = frozenset()  # logging code that writes a record
 _thread_start: Any = None  # threading.Thread.start as found
 _attached: dict[LogSink, None] = {}  # sinks of executions running here with descriptor capture
 _attached_lock = threading.Lock()
-_switch_lock = threading.Lock()  # descriptor capture and the stream handlers switch together
-_retargeted: list[tuple[Any, Any]] = []  # (stream handler, its original stream) while executions run
 
 
 def _origin() -> Origin | None:
@@ -116,9 +114,7 @@ def execution_sink(store: MetadataStore, exec_id: str) -> LogSink:
     sink = LogSink(store, exec_id, on_close=_detach)
     with _attached_lock:
         _attached[sink] = None
-    with _switch_lock:
-        if fd_capture.activate():
-            _point_handlers_at_proxies()
+    fd_capture.activate()
     return sink
 
 
@@ -126,9 +122,7 @@ def _detach(sink: LogSink) -> None:
     fd_capture.settle()  # its last descriptor-level output is recorded while it still counts
     with _attached_lock:
         _attached.pop(sink, None)
-    with _switch_lock:
-        if fd_capture.deactivate():
-            _give_handlers_back()
+    fd_capture.deactivate()
 
 
 def _from_captured_record() -> bool:
@@ -169,34 +163,21 @@ class _TeeStream:
     def __init__(self, original: Any, source: str) -> None:
         self._original, self._active = original, True
         self._source, self._level = source, STREAM_LEVELS[source]
-        try:
-            fd = original.fileno()
-        except Exception:  # not backed by a descriptor (a test runner's buffer)
-            fd = None
-        self._fd: int | None = fd if fd in (1, 2) else None
-        self._encoding = getattr(original, "encoding", None) or "utf-8"
-        self._errors = getattr(original, "errors", None) or "strict"
 
     def write(self, text: str) -> int:
+        written: int  # the original's answer, whatever it is
         if not self._active or guard.active or type(text) is not str:
-            return self._through(text)
+            written = self._original.write(text)
+            return written
         origin = _origin()
         if origin is not None and not _from_captured_record():
             fd_capture.settle()  # what reached the descriptors before is recorded before this
             _emit(origin, self._source, self._level, text)
         guard.active = True  # a proxy behind this one (wrapped by other code) must not capture again
         try:
-            return self._through(text)
+            written = self._original.write(text)
         finally:
             guard.active = False
-
-    def _through(self, text: Any) -> int:
-        """Write to the original stream; past the descriptor's pipe while it is captured."""
-        if self._fd is not None and type(text) is str:
-            data = text.encode(self._encoding, self._errors)
-            if fd_capture.write_direct(self._fd, data):
-                return len(text)
-        written: int = self._original.write(text)
         return written
 
     def writelines(self, lines: Any) -> None:
@@ -207,8 +188,7 @@ class _TeeStream:
         self._original.flush()
 
     def isatty(self) -> bool:
-        direct = fd_capture.direct_isatty(self._fd) if self._fd is not None else None
-        answer: bool = self._original.isatty() if direct is None else direct
+        answer: bool = self._original.isatty()
         return answer
 
     def fileno(self) -> int:
@@ -219,35 +199,6 @@ class _TeeStream:
         if name == "_original":  # not set yet (a copy being built): do not recurse
             raise AttributeError(name)
         return getattr(self._original, name)
-
-
-def _point_handlers_at_proxies() -> None:
-    """Stream handlers writing to the original streams would reach the descriptors' pipes, and
-    their records be recorded twice: point them at the proxies while executions run."""
-    logging = sys.modules.get("logging")
-    if logging is None:
-        return
-    targets: dict[int, _TeeStream] = {}
-    with _install_lock:
-        for source, proxy in _proxies.items():
-            targets[id(proxy._original)] = proxy
-            targets.setdefault(id(getattr(sys, f"__{source}__", None)), proxy)
-    loggers = [logging.getLogger()]
-    loggers += [x for x in list(logging.Logger.manager.loggerDict.values()) if isinstance(x, logging.Logger)]
-    for logger in loggers:
-        for handler in list(logger.handlers):
-            target = targets.get(id(getattr(handler, "stream", None)))
-            if target is not None and isinstance(handler, logging.StreamHandler):
-                with contextlib.suppress(Exception):  # e.g. a stream that is a read-only property
-                    _retargeted.append((handler, handler.setStream(target)))
-
-
-def _give_handlers_back() -> None:
-    while _retargeted:
-        handler, original = _retargeted.pop()
-        if isinstance(handler.stream, _TeeStream):  # not changed by its owner since
-            with contextlib.suppress(Exception):
-                handler.setStream(original)
 
 
 def _make_handler() -> logging.Handler:
@@ -293,12 +244,11 @@ def _make_handler() -> logging.Handler:
 def _disown_in_child() -> None:
     """After ``fork()``: the parent's executions are not the child's. What the child writes
     reaches the parent's pipes, and the parent records it."""
-    global _attached_lock, _switch_lock
-    _attached_lock, _switch_lock = threading.Lock(), threading.Lock()
+    global _attached_lock
+    _attached_lock = threading.Lock()
     for sink in list(_attached):
         sink.disown()
     _attached.clear()
-    _retargeted.clear()
 
 
 if hasattr(os, "register_at_fork"):
@@ -340,6 +290,7 @@ def install() -> None:
         if threading.Thread.start is not _start_noting_origin:
             _thread_start = threading.Thread.start
             threading.Thread.start = _start_noting_origin  # type: ignore[method-assign,assignment]
+        fd_capture.adopt([proxy._original for proxy in _proxies.values()])
         fd_capture.set_router(_route)
         set_call_boundary(fd_capture.settle)
 
@@ -356,9 +307,7 @@ def uninstall() -> None:
         >>> uninstall()
     """
     global _handler
-    with _switch_lock:
-        fd_capture.shutdown()
-        _give_handlers_back()
+    fd_capture.shutdown()
     with _attached_lock:
         _attached.clear()
     with _install_lock:

@@ -26,6 +26,7 @@ again), and readers see a short call only once it ended.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 
@@ -112,12 +113,10 @@ def _write(entry: PendingBegin, *, raise_errors: bool) -> None:
         if raise_errors:
             raise
         # The owner writes the begin with the outcome instead; say why it is not visible yet.
-        from kitaru.runtime.fd_capture import write_terminal
-
-        write_terminal(
-            2,
+        print(
             f"kitaru: recording the running attempt of call {entry.call.invocation_id!r} "
-            f"of execution {entry.call.exec_id} failed: {exc}\n",
+            f"of execution {entry.call.exec_id} failed: {exc}",
+            file=sys.__stderr__,
         )
     finally:
         with _cond:

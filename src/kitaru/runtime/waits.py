@@ -100,9 +100,7 @@ def _answer(ctx: ExecutionContext, record: CallRecord, adapter: Any) -> Any:
 
 def _prompt(ctx: ExecutionContext, request: WaitRequest, adapter: Any) -> tuple[bool, Any]:
     """Ask in the terminal until the answer is valid; return (aborted, JSON value)."""
-    from kitaru.runtime.fd_capture import Terminal
-
-    out = Terminal(1)  # shown, not recorded as the execution's output
+    out = sys.__stdout__ or sys.stdout
     print(f"\n[kitaru] execution {ctx.exec_id} waits for input at {request.name!r}", file=out)
     if request.question:
         print(f"  {request.question}", file=out)
