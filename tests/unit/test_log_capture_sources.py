@@ -365,3 +365,24 @@ def test_lines_of_the_main_thread_are_never_stored_while_a_run_starts(tmp_path: 
     lines = [line for i in range(150) for line in (f"main thread line {i}", f"saved stream line {i}")]
     assert done.stdout.splitlines() == lines
     assert "stored 0 []" in done.stderr, done.stderr
+
+
+@checkpoint
+def floods() -> int:
+    code = "import sys\nfor i in range(5000): sys.stdout.write(f'{i:05d} ' + 'x' * 200 + '\\n')"
+    subprocess.run([sys.executable, "-c", code], check=True)  # 1 MB, more than a pipe holds at first
+    return 7
+
+
+@flow
+def flooding() -> int:
+    return floods()
+
+
+def test_much_descriptor_output_is_stored_and_shown_whole(capfd: pytest.CaptureFixture[str]) -> None:
+    handle = flooding.run()
+    assert handle.wait(timeout=60) == 7
+    lines = logged(handle.exec_id)
+    assert [m for _, _, m in lines] == [f"{i:05d} " + "x" * 200 for i in range(5000)]
+    assert {(inv, source) for inv, source, _ in lines} == {("floods", "stdout")}
+    assert capfd.readouterr().out.count("x" * 200 + "\n") == 5000

@@ -25,9 +25,9 @@ executions costs two ``dup2`` calls per descriptor). A child process that
 still holds a pipe after the descriptors were put back keeps being copied to
 the terminal. POSIX only: elsewhere :func:`activate` does nothing.
 
-Caveats: a C extension that writes more than the pipe holds (1 MiB on Linux,
-64 KiB elsewhere) while holding the GIL blocks until the GIL is released,
-because the reader thread needs the GIL to empty the pipe. What is still in a
+Caveats: a C extension that writes more than the pipe holds (64 KiB; 1 MiB on
+Linux once a pipe has filled up) while holding the GIL blocks until the GIL is
+released, because the reader thread needs the GIL to empty the pipe. What is still in a
 pipe when the process ends abruptly (``os._exit``, a signal) is not shown.
 Child processes see a pipe, not a terminal, on their stdout and stderr (no
 colours); Python code asking ``sys.stdout.isatty()`` gets the terminal's answer.
@@ -49,6 +49,7 @@ __all__ = ["activate", "adopt", "deactivate", "set_router", "settle", "shutdown"
 
 _SOURCES = {1: "stdout", 2: "stderr"}
 _PIPE_SIZE = 1 << 20
+_FULL = 1 << 15  # a read this big means the pipe was filling up: enlarge it
 _SETTLE_TIMEOUT = 0.5
 _CHUNK = 1 << 16
 
@@ -65,6 +66,7 @@ class _Pipe:
     __slots__ = (
         "busy",
         "decoder",
+        "enlarged",
         "fd",
         "identity",
         "open",
@@ -82,7 +84,7 @@ class _Pipe:
         self.read_fd, self.write_fd, self.identity = read_fd, write_fd, identity
         self.saved = -1
         self.read_total = self.processed = 0
-        self.busy, self.open = False, True
+        self.busy, self.open, self.enlarged = False, True, False
         self.tee_lock = threading.Lock()
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
@@ -423,15 +425,20 @@ def _read_loop(pipes: list[_Pipe]) -> None:
             _cond.notify_all()
 
 
-def _read(pipes: list[_Pipe]) -> None:
+def _enlarge(pipe: _Pipe) -> None:
+    """Give a pipe that filled up a bigger buffer (Linux), once: writers then rarely wait."""
     import fcntl
+
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if set_size is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(pipe.write_fd, set_size, _PIPE_SIZE)
+    pipe.enlarged = True
+
+
+def _read(pipes: list[_Pipe]) -> None:
     import select
 
-    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux: a bigger buffer where the system allows it
-    if set_size is not None:
-        for each in pipes:
-            with contextlib.suppress(OSError):
-                fcntl.fcntl(each.write_fd, set_size, _PIPE_SIZE)
     poller = select.poll()
     by_fd = {pipe.read_fd: pipe for pipe in pipes}
     for read_fd in by_fd:
@@ -462,6 +469,8 @@ def _read(pipes: list[_Pipe]) -> None:
                         _cond.notify_all()
                     continue
                 pipe.read_total += len(data)
+            if len(data) >= _FULL and not pipe.enlarged:
+                _enlarge(pipe)
             _copy_and_route(pipe, data)
             with _cond:
                 pipe.processed += len(data)
