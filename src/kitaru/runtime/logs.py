@@ -15,9 +15,10 @@ there is exactly one, else to the one execution running here (its flow body),
 else nowhere (it is still shown).
 
 Each line is recorded once: a ``logging`` record is recorded by the handler,
-not again as the text a ``StreamHandler`` writes for it to the proxies; code
-that writes to the original streams (a handler made before capture began) is
-shown, not recorded (it never goes through the descriptors' pipes either).
+not again as the text a ``StreamHandler`` writes for it to the proxies. Text
+written to the original streams directly (by a stream handler made before
+capture began, or a command line's output object) is shown and not recorded,
+as without descriptor capture: it never goes through the descriptors' pipes.
 
 Example:
     >>> from kitaru.runtime.logs import install, uninstall
