@@ -505,8 +505,8 @@ def _close(pipe: _Pipe) -> None:
 def _forget_in_child() -> None:
     """After ``fork()``: the child has no reader thread. Its descriptors stay the parent's pipes
     (the parent's reader copies and routes what it writes there); nothing here writes past them."""
-    global _switch, _cond, _users, _reader, _generation
-    _switch, _cond = threading.Lock(), threading.Condition(threading.Lock())
+    global _switch, _handover, _cond, _users, _reader, _generation
+    _switch, _handover, _cond = threading.Lock(), threading.RLock(), threading.Condition(threading.Lock())
     _active.clear()
     _pipes.clear()
     _users, _reader = 0, None
