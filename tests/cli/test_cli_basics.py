@@ -197,6 +197,7 @@ def test_list_and_get(cli: Cli, seeded: list[str]) -> None:
     )
     assert text.code == 0
     assert f"Execution  {second}" in text.out and "Status     failed" in text.out
+    assert "Inputs" not in text.out  # broken() takes no arguments
     assert "Failure    ValueError: boom [user_code]" in text.out
     assert "Checkpoint calls" in text.out and "explode" in text.out and "Traceback" in text.out
     assert "Frozen spec (secrets redacted)" in text.out and '"sources"' in text.out
@@ -204,6 +205,10 @@ def test_list_and_get(cli: Cli, seeded: list[str]) -> None:
     assert as_json.json["command"] == "executions.get"
     assert execution["exec_id"] == first and execution["spec"]["options"]["stack"] == "default"
     assert by_prefix.code == 0 and first in by_prefix.out
+    assert f"Inputs     name (kitaru artifacts list {first} --kind input)" in by_prefix.out
+    assert [(a["name"], a["serializer"]) for a in execution["artifacts"] if a["kind"] == "input"] == [
+        ("name", "json")
+    ]
 
 
 def test_get_unknown_and_ambiguous_ids(cli: Cli, seeded: list[str]) -> None:

@@ -11,6 +11,9 @@ import textwrap
 import time
 from pathlib import Path
 
+from kitaru import KitaruClient
+from kitaru.testing import isolated_home
+
 SCRIPT = textwrap.dedent(
     """
     import kitaru
@@ -67,3 +70,6 @@ def test_wait_prompts_in_a_terminal_and_reasks_on_invalid_input(tmp_path: Path) 
         if proc.poll() is None:
             proc.kill()
         os.close(primary)
+    with isolated_home(tmp_path / "home"):
+        (execution,) = KitaruClient().executions.list()
+        assert KitaruClient().executions.logs(execution.exec_id) == []  # the prompt is not the flow's output

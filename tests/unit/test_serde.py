@@ -182,7 +182,7 @@ def test_json_keeps_dict_order() -> None:
 @pytest.mark.parametrize(
     "value",
     [
-        (1, 2),
+        ((1, 2),),
         [1, (2, 3)],
         {"a": (1,)},
         {1: "a"},
@@ -222,6 +222,16 @@ def test_cycles_are_not_json_but_pickle() -> None:
 
 
 # --- other built-ins --------------------------------------------------------------------------------
+
+
+def test_a_tuple_of_json_values_is_json_and_loads_back_as_a_tuple() -> None:
+    sv, back = roundtrip((1, "two", [3.0, None], {"k": True}))
+    assert (sv.serializer, sv.type_path) == ("json", "builtins:tuple")
+    assert sv.data == b'[1,"two",[3.0,null],{"k":true}]'
+    assert back == (1, "two", [3.0, None], {"k": True}) and type(back) is tuple
+    assert deserialize("json", "builtins:list", sv.data) == [1, "two", [3.0, None], {"k": True}]
+    assert serialize(((1, 2), 3)).serializer == "pickle"  # a nested tuple would load back as a list
+    assert serialize(()).data == b"[]"
 
 
 def test_pydantic_models_round_trip() -> None:
@@ -558,7 +568,7 @@ def test_unknown_serializer_is_a_state_error() -> None:
 
 
 def test_pickles_can_be_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    sv = serialize((1, 2))
+    sv = serialize(((1, 2),))
     assert sv.serializer == "pickle"
     with pytest.raises(KitaruStateError, match="Refusing to load a pickled value of type builtins:tuple"):
         deserialize(sv.serializer, sv.type_path, sv.data, allow_pickle=False)
@@ -566,10 +576,10 @@ def test_pickles_can_be_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     assert kitaru.serde.pickle_allowed_by_default() is False
     with pytest.raises(KitaruStateError, match="KITARU_ALLOW_PICKLE=0"):
         deserialize(sv.serializer, sv.type_path, sv.data)
-    assert deserialize(sv.serializer, sv.type_path, sv.data, allow_pickle=True) == (1, 2)
+    assert deserialize(sv.serializer, sv.type_path, sv.data, allow_pickle=True) == ((1, 2),)
     assert deserialize("json", "builtins:int", b"1") == 1  # other serializers are unaffected
     monkeypatch.setenv("KITARU_ALLOW_PICKLE", "1")
-    assert deserialize(sv.serializer, sv.type_path, sv.data) == (1, 2)
+    assert deserialize(sv.serializer, sv.type_path, sv.data) == ((1, 2),)
 
 
 @pytest.mark.parametrize(

@@ -113,6 +113,10 @@ def show_execution(out: Output, execution: Any, *, offset: int = 0) -> None:
     ]
     if execution.original_exec_id:
         pairs.append(("Replay of", execution.original_exec_id))
+    inputs = [a.name for a in execution.artifacts if a.kind == "input" and a.producing_call_id is None]
+    if inputs:  # names only: arguments may hold secrets
+        listing = f"kitaru artifacts list {execution.exec_id} --kind input"
+        pairs.append(("Inputs", f"{', '.join(inputs)} ({listing})"))
     result = next((a for a in execution.artifacts if a.kind == "result"), None)
     if result is not None:
         pairs.append(

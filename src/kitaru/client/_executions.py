@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from kitaru._answers import record_answer
 from kitaru._bulk import gc_paused
 from kitaru._leases import is_orphaned, lease_seconds, lease_settings
-from kitaru._types import ExecutionStatus
+from kitaru._types import ArtifactKind, ExecutionStatus
 from kitaru.client._convert import to_artifact, to_calls, to_execution, to_log, to_pending_wait
 from kitaru.client._orphans import orphan_error, orphan_hint, stuck_orphan
 from kitaru.client._retention import Progress, delete_executions, prune_executions
@@ -69,11 +69,14 @@ class Executions:
         loader = self._client._load_artifact
         if not checkpoints:
             record, pending = self._with_pending(record)
-            ids = [i for i in (record.inputs_artifact_id, record.result_artifact_id) if i is not None]
+            inputs = store.list_artifacts(record.exec_id, kind=ArtifactKind.INPUT.value)
+            shown = [a for a in inputs if a.call_id is None]  # not the answers to its waits
+            if record.result_artifact_id is not None:
+                shown.append(store.get_artifact(record.result_artifact_id))
             return to_execution(
                 record,
                 [],
-                [store.get_artifact(i) for i in ids],
+                shown,
                 loader,
                 store.get_artifact,
                 pending=pending,

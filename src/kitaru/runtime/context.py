@@ -9,7 +9,7 @@ Example:
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import InitVar, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,8 @@ __all__ = [
     "exit_call",
     "exit_execution",
     "require_flow_body",
+    "running_calls",
+    "set_call_boundary",
 ]
 
 _MAX_WORKERS = 32
@@ -202,14 +204,46 @@ def exit_execution(token: Token[ExecutionContext | None]) -> None:
     _execution.reset(token)
 
 
+_calls_here: dict[CallScope, int] = {}  # the calls whose code runs in this process, and how often
+_calls_lock = threading.Lock()
+_call_boundary: Callable[[], None] | None = None
+
+
+def set_call_boundary(hook: Callable[[], None] | None) -> None:
+    """Run ``hook`` right before a checkpoint call's code starts and right after it ends,
+    while the call still counts as running (log capture routes pending output then)."""
+    global _call_boundary
+    _call_boundary = hook
+
+
+def running_calls() -> list[CallScope]:
+    """The checkpoint calls whose code is running in this process now, in any thread."""
+    with _calls_lock:
+        return list(_calls_here)
+
+
 def enter_call(scope: CallScope) -> Token[CallScope | None]:
     """Mark a checkpoint call's code as running; pass the token to :func:`exit_call`."""
+    hook = _call_boundary
+    if hook is not None:
+        hook()
+    with _calls_lock:
+        _calls_here[scope] = _calls_here.get(scope, 0) + 1
     return _call.set(scope)
 
 
 def exit_call(token: Token[CallScope | None]) -> None:
     """Undo :func:`enter_call`."""
+    scope = _call.get()
+    hook = _call_boundary
+    if hook is not None:
+        hook()
     _call.reset(token)
+    if scope is not None:
+        with _calls_lock:
+            count = _calls_here.pop(scope, 0) - 1
+            if count > 0:
+                _calls_here[scope] = count
 
 
 def require_flow_body(what: str) -> ExecutionContext:

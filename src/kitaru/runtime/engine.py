@@ -37,6 +37,7 @@ from kitaru.runtime.context import (
 )
 from kitaru.runtime.failures import failure_from, type_path
 from kitaru.runtime.heartbeat import Heartbeat
+from kitaru.runtime.inputs import store_inputs
 from kitaru.runtime.signals import ExecutionCancelled, RunnerFenced, RunnerReleased, StoreLost
 from kitaru.serde import serialize
 from kitaru.store.base import MetadataStore
@@ -94,24 +95,23 @@ def create_execution(
     source: dict[str, Any],
     original_exec_id: str | None = None,
     runner_id: str | None = None,
+    func: Callable[..., Any] | None = None,
 ) -> str:
-    """Create a ``pending`` execution with its inputs artifact and return its exec id.
+    """Create a ``pending`` execution with one input artifact per argument; return its exec id.
 
     ``runner_id`` names the runner about to start it, so an execution whose
     process died before it started counts as orphaned rather than pending forever.
+    ``func`` (the flow function) names the artifacts after its parameters.
 
-    Inputs that cannot be serialized are not stored (the execution can then only
-    continue in this process); the spec says so.
+    An argument that cannot be serialized is not stored (the execution can then
+    only continue in this process); the spec says which and why.
     """
     exec_id = new_id()
-    inputs = None
-    try:
-        serialized = serialize({"args": list(args), "kwargs": kwargs})
-    except KitaruUsageError as exc:
-        spec = {**spec, "inputs_stored": False, "inputs_error": str(exc)}
-    else:
-        inputs = make_artifact(artifacts, serialized, exec_id=exec_id, name="inputs", kind="input")
+    inputs, problem = store_inputs(artifacts, exec_id=exec_id, func=func, args=args, kwargs=kwargs)
+    if problem is None:
         spec = {**spec, "inputs_stored": True}
+    else:
+        spec = {**spec, "inputs_stored": False, "inputs_error": problem}
     now = utcnow()
     record = ExecutionRecord(
         exec_id=exec_id,
@@ -122,7 +122,6 @@ def create_execution(
         spec=spec,
         source=source,
         original_exec_id=original_exec_id,
-        inputs_artifact_id=inputs.artifact_id if inputs is not None else None,
         runner_id=runner_id,
     )
     store.create_execution(record, inputs=inputs)

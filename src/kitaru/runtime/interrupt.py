@@ -101,6 +101,12 @@ def _install() -> None:
 
 
 def _say(line: str) -> None:
+    """Tell the terminal, past log capture when it runs (its module is loaded then: this runs in
+    a signal handler, which neither imports nor waits for a lock)."""
+    capture = sys.modules.get("kitaru.runtime.fd_capture")
+    if capture is not None:
+        capture.write_terminal(2, line + "\n", wait=False)  # never raises
+        return
     stream = sys.__stderr__ or sys.stderr
     with contextlib.suppress(OSError, ValueError):  # a closed stderr must not stop the cancel
         print(line, file=stream, flush=True)

@@ -33,9 +33,13 @@ __all__ = [
     "NumpySerializer",
     "PickleSerializer",
     "PydanticSerializer",
+    "TUPLE_PATH",
     "dump_str",
     "is_json_native",
 ]
+
+TUPLE_PATH: Final = "builtins:tuple"
+"""The type path of a tuple stored as a JSON array by the json serializer."""
 
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 _ASCII_ENCODER: Final = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), check_circular=False)
@@ -94,9 +98,14 @@ def dump_str(value: str) -> bytes:
 class JsonSerializer:
     """Values made only of dict (``str`` keys), list, str, int, float, bool and None.
 
+    A tuple of such values is stored as a JSON array with the type path
+    ``builtins:tuple`` and loads back as a tuple (see :func:`kitaru.serde.serialize`).
+
     Example:
         >>> JSON.loads(JSON.dumps({"a": [1.0, True]}), "builtins:dict")
         {'a': [1.0, True]}
+        >>> JSON.loads(JSON.dumps((1, "x")), TUPLE_PATH)
+        (1, 'x')
     """
 
     name = "json"
@@ -115,15 +124,22 @@ class JsonSerializer:
             return _ASCII_ENCODER.encode(value).encode()
 
     def loads(self, data: bytes, type_path: str) -> Any:
-        """Decode JSON bytes."""
-        try:
-            text = data.decode()
-            value, end = _DECODER.raw_decode(text)
-            if end == len(text):
-                return value
-        except ValueError:
-            pass
-        return json.loads(data)  # other encodings, surrounding whitespace, or the precise error
+        """Decode JSON bytes (an array saved from a tuple loads back as a tuple)."""
+        value = _decode(data)
+        if type_path == TUPLE_PATH and type(value) is list:
+            return tuple(value)
+        return value
+
+
+def _decode(data: bytes) -> Any:
+    try:
+        text = data.decode()
+        value, end = _DECODER.raw_decode(text)
+        if end == len(text):
+            return value
+    except ValueError:
+        pass
+    return json.loads(data)  # other encodings, surrounding whitespace, or the precise error
 
 
 class PydanticSerializer:

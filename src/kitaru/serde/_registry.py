@@ -1,7 +1,8 @@
 """Choosing a serializer for a value, registering custom ones, and loading back.
 
 User-registered serializers win (exact type first, then the type's MRO), then
-the built-ins in order: json, pydantic, dataclass, bytes, numpy, pickle.
+the built-ins in order: json (also for a tuple of JSON values, loaded back as a
+tuple), pydantic, dataclass, bytes, numpy, pickle.
 
 Example:
     >>> sv = serialize({"answer": 42})
@@ -20,7 +21,7 @@ from kitaru._sources import ScriptSource, scripts_from
 from kitaru._types import FLAG_WORDS, parse_flag
 from kitaru.errors import KitaruError, KitaruStateError, KitaruUsageError
 from kitaru.serde._base import SerializedValue, Serializer, type_path_of
-from kitaru.serde._builtin import BUILTIN_SERIALIZERS, JSON, PICKLE, dump_str, is_json_native
+from kitaru.serde._builtin import BUILTIN_SERIALIZERS, JSON, PICKLE, TUPLE_PATH, dump_str, is_json_native
 
 __all__ = [
     "ALLOW_PICKLE_ENV",
@@ -276,6 +277,8 @@ def serialize(value: Any) -> SerializedValue:
             return SerializedValue("json", "builtins:dict", JSON.dumps(value))
     elif cls is list and is_json_native(value):
         return SerializedValue("json", "builtins:list", JSON.dumps(value))
+    elif cls is tuple and is_json_native(list(value)):  # a JSON array that loads back as a tuple
+        return SerializedValue("json", TUPLE_PATH, JSON.dumps(value))
     for candidate in _FALLBACKS:
         if candidate.can_serialize(value):
             try:

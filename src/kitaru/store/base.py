@@ -56,8 +56,8 @@ class MetadataStore(Protocol):
         ...
 
     # -- executions -------------------------------------------------------
-    def create_execution(self, record: ExecutionRecord, *, inputs: ArtifactRecord | None = None) -> None:
-        """Insert a new execution (and its inputs artifact) in one transaction."""
+    def create_execution(self, record: ExecutionRecord, *, inputs: Sequence[ArtifactRecord] = ()) -> None:
+        """Insert a new execution and its input artifacts (one per flow argument) in one transaction."""
         ...
 
     def get_execution(self, exec_id: str) -> ExecutionRecord:

@@ -17,35 +17,18 @@ from typing import Any
 
 from kitaru._bulk import gc_paused
 from kitaru._leases import lease_settings, new_runner_id
-from kitaru._sources import source_script
 from kitaru._types import ExecutionStatus
 from kitaru.artifacts.base import ArtifactStore
-from kitaru.artifacts.values import load_value
-from kitaru.errors import KitaruStateError, KitaruUsageError
-from kitaru.records import ExecutionRecord
+from kitaru.errors import KitaruUsageError
 from kitaru.runtime.context import running_here
 from kitaru.runtime.engine import FlowEntry, Outcome, RunSettings, create_execution, run_in_place
+from kitaru.runtime.inputs import load_inputs
 from kitaru.runtime.interrupt import track
 from kitaru.runtime.loader import load_flow
 from kitaru.runtime.replay import parse_overrides, plan_frontier, plan_seed, select_call
 from kitaru.store.base import MetadataStore
 
-__all__ = ["LocalTarget", "launch", "load_inputs", "log_sink_factory"]
-
-
-def load_inputs(
-    store: MetadataStore, artifacts: ArtifactStore, record: ExecutionRecord
-) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """Return the stored arguments of an execution."""
-    if record.inputs_artifact_id is None:
-        reason = record.spec.get("inputs_error", "they were not stored")
-        raise KitaruStateError(
-            f"Execution {record.exec_id} cannot be continued here: its inputs could not be stored "
-            f"({reason}). Only the process that started it could have continued it."
-        )
-    artifact = store.get_artifact(record.inputs_artifact_id)
-    inputs = load_value(artifacts, artifact, shared_store=store.shared, script=source_script(record.source))
-    return tuple(inputs["args"]), dict(inputs["kwargs"])
+__all__ = ["LocalTarget", "launch", "log_sink_factory"]
 
 
 def launch(
@@ -76,7 +59,7 @@ def log_sink_factory() -> Any:
     from kitaru.runtime import logs
 
     logs.install()
-    return logs.LogSink
+    return logs.execution_sink
 
 
 def _settings(spec: dict[str, Any], **extra: Any) -> RunSettings:
@@ -140,6 +123,7 @@ class LocalTarget:
             spec=spec,
             source=source,
             runner_id=runner,
+            func=entry.func,
         )
         outcome = launch(store, artifacts, exec_id, entry, args, kwargs, settings)
         return exec_id, outcome
@@ -213,6 +197,7 @@ class LocalTarget:
             source=source.source,
             original_exec_id=source.exec_id,
             runner_id=runner,
+            func=target.func,
         )
         with gc_paused():
             journal = plan_seed(calls, frontier, pinned)

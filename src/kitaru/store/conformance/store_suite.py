@@ -12,6 +12,7 @@ tokens in ``fencing_suite``; all are part of ``ALL_TESTS``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import inspect
 from collections.abc import Callable
@@ -97,8 +98,25 @@ def test_timestamps_come_back_aware_utc(store: MetadataStore) -> None:
 
 def test_create_execution_stores_its_inputs(store: MetadataStore) -> None:
     exec_id = new_id()
-    inputs = artifact(exec_id, name="inputs", kind=ArtifactKind.INPUT.value, data=b'{"x":1}')
+    kind = ArtifactKind.INPUT.value
+    inputs = [
+        artifact(exec_id, name=name, kind=kind, data=data, metadata={"kitaru": {"argument": place}})
+        for name, data, place in [("x", b"1", 0), ("pair", b"[1,2]", 1), ("label", b'"a"', "label")]
+    ]
     store.create_execution(execution(exec_id), inputs=inputs)
+    assert store.get_execution(exec_id).inputs_artifact_id is None  # set only by the single-artifact form
+    assert [store.get_artifact(a.artifact_id) for a in inputs] == inputs
+    listed = store.list_artifacts(exec_id, kind=kind)
+    assert [(a.artifact_id, a.name, a.metadata) for a in listed] == [
+        (a.artifact_id, a.name, a.metadata) for a in inputs
+    ]
+
+
+def test_create_execution_keeps_the_inputs_artifact_it_is_given(store: MetadataStore) -> None:
+    """Executions stored with one ``inputs`` artifact (all arguments in one value) read back as written."""
+    exec_id = new_id()
+    inputs = artifact(exec_id, name="inputs", kind=ArtifactKind.INPUT.value, data=b'{"args":[],"kwargs":{}}')
+    store.create_execution(execution(exec_id, inputs_artifact_id=inputs.artifact_id), inputs=[inputs])
     assert store.get_execution(exec_id).inputs_artifact_id == inputs.artifact_id
     assert store.get_artifact(inputs.artifact_id) == inputs
 
@@ -115,9 +133,12 @@ def test_create_execution_is_atomic(store: MetadataStore) -> None:
     store.add_artifact(taken)
     exec_id = new_id()
     with pytest.raises(KitaruBackendError):
-        store.create_execution(execution(exec_id), inputs=artifact(exec_id, artifact_id=taken.artifact_id))
+        store.create_execution(
+            execution(exec_id), inputs=[artifact(exec_id), artifact(exec_id, artifact_id=taken.artifact_id)]
+        )
     with pytest.raises(KitaruStateError):
         store.get_execution(exec_id)
+    assert store.list_artifacts(first.exec_id) == [dataclasses.replace(taken, data=None)]
 
 
 def test_get_missing_execution_names_it(store: MetadataStore) -> None:

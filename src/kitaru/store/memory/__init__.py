@@ -74,12 +74,10 @@ class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods):
     """
 
     # -- executions -------------------------------------------------------
-    def create_execution(self, record: ExecutionRecord, *, inputs: ArtifactRecord | None = None) -> None:
-        """Insert a new execution (and its inputs artifact) in one transaction."""
+    def create_execution(self, record: ExecutionRecord, *, inputs: Sequence[ArtifactRecord] = ()) -> None:
+        """Insert a new execution and its input artifacts (one per flow argument) in one transaction."""
         row = execution_in(record)
-        if inputs is not None and row.inputs_artifact_id is None:
-            row = dataclasses.replace(row, inputs_artifact_id=inputs.artifact_id)
-        stored_inputs = None if inputs is None else artifact_in(inputs)
+        stored_inputs = [artifact_in(artifact) for artifact in inputs]
         with self._lock:
             self._check_open()
             if row.exec_id in self._executions:
@@ -87,16 +85,17 @@ class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods):
                     f"An execution with id '{row.exec_id}' already exists in store '{self._name}'. "
                     "Create each execution with a new id."
                 )
-            if stored_inputs is not None:
-                self._check_new_artifact(
-                    stored_inputs, f"create execution '{row.exec_id}'", creating=row.exec_id
-                )
+            what = f"create execution '{row.exec_id}'"
+            for stored in stored_inputs:
+                self._check_new_artifact(stored, what, creating=row.exec_id)
+            if len({stored.artifact_id for stored in stored_inputs}) < len(stored_inputs):
+                self._backend_error(what, "two of its input artifacts have the same id")
             self._executions[row.exec_id] = row
             self._calls_of[row.exec_id] = {}
             self._artifacts_of[row.exec_id] = []
             self._logs[row.exec_id] = []
-            if stored_inputs is not None:
-                self._put_artifact(stored_inputs)
+            for stored in stored_inputs:
+                self._put_artifact(stored)
 
     def get_execution(self, exec_id: str) -> ExecutionRecord:
         """Return one execution; ``KitaruStateError`` when there is none."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from kitaru._bulk import gc_paused
@@ -77,16 +78,14 @@ class SqlStore(
         return cls(sqlite_url(path))
 
     # -- executions -------------------------------------------------------
-    def create_execution(self, record: ExecutionRecord, *, inputs: ArtifactRecord | None = None) -> None:
-        """Insert a new execution (and its inputs artifact) in one transaction."""
+    def create_execution(self, record: ExecutionRecord, *, inputs: Sequence[ArtifactRecord] = ()) -> None:
+        """Insert a new execution and its input artifacts (one per flow argument) in one transaction."""
         params = _rows.execution_params(record)
-        if inputs is not None and record.inputs_artifact_id is None:
-            params["inputs_artifact_id"] = inputs.artifact_id
         try:
             with self._writing() as cur:
                 self._s.insert_execution.execute(cur, params)
-                if inputs is not None:
-                    self._s.insert_artifact.execute(cur, _rows.artifact_params(inputs))
+                for artifact in inputs:
+                    self._s.insert_artifact.execute(cur, _rows.artifact_params(artifact))
         except self._errors as exc:
             if isinstance(exc, self._integrity_errors) and self._execution_exists(record.exec_id):
                 raise KitaruStateError(

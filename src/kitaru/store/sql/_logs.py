@@ -2,7 +2,10 @@
 
 The database numbers the lines (``seq``: SQLite's rowid, a PostgreSQL
 identity column) as they are inserted, so ``seq`` order is insertion order
-and a follower asks for the lines after the last ``seq`` it saw.
+and a follower asks for the lines after the last ``seq`` it saw. Appenders of
+one execution take turns (a lock on its row for the length of the append), so
+on PostgreSQL too a line never becomes visible after a line numbered later:
+a follower that moved past a ``seq`` has seen every line before it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ class LogMethods(StoreCore):
         rows = [log_params(record) for record in records]
         try:
             with self._writing() as cur:
+                for exec_id in sorted({record.exec_id for record in records}):  # one order: no deadlock
+                    if self._s.lock_execution_logs.one(cur, {"b_exec_id": exec_id}) is None:
+                        self._missing_execution(exec_id)
                 self._s.insert_logs.execute_many(cur, rows)
         except self._errors as exc:
             if isinstance(exc, self._integrity_errors):

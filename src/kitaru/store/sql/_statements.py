@@ -362,6 +362,12 @@ class Statements:
         self._retention_statements()
 
         self.insert_logs = prepare(L.insert(), column_keys=_LOG_KEYS, many=True)
+        # Taken before appending logs: appenders of one execution take turns, so the database
+        # numbers their lines (seq) in the order they become visible. FOR NO KEY UPDATE on
+        # PostgreSQL (inserts referencing the row are not held up); SQLite writers take turns anyway.
+        self.lock_execution_logs = prepare(
+            sa.select(E.c.exec_id).where(E.c.exec_id == _p("b_exec_id")).with_for_update(key_share=True)
+        )
         self.get_artifact = prepare(sa.select(R).where(R.c.artifact_id == _p("b_artifact_id")))
         # The same columns as the table, with the inline data left out.
         self._artifact_rows = sa.select(
