@@ -8,6 +8,7 @@ imported (the current directory is on the import path).
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -70,10 +71,27 @@ def load_flow_object(target: str) -> Any:
     return obj
 
 
-def _watch(out: Output, kitaru_client: Any, handle: Any) -> None:
-    """Block until the execution ends, announcing pending waits while it waits."""
-    from kitaru.errors import KitaruExecutionError
+def _left(handle: Any, kitaru_client: Any, seconds: float) -> bool:
+    """Whether the execution ended or this process's runner left it at a wait(), within ``seconds``."""
+    outcome = handle._outcome  # set when the runner of this process returns
+    if outcome is not None:
+        return bool(outcome.done.wait(seconds))
+    try:
+        kitaru_client.executions.wait_for(handle.exec_id, timeout=seconds)
+    except TimeoutError:
+        return False
+    return True
 
+
+def _watch(out: Output, kitaru_client: Any, handle: Any, *, timeout: float | None) -> tuple[bool, set[str]]:
+    """Block until the execution ends or leaves a wait(), reporting a pending wait once it shows.
+
+    Returns whether it did (``False``: ``timeout`` seconds passed first) and the ids of the
+    waits reported (the final report leaves them out, so the output is the same either way).
+    """
+    import time
+
+    deadline = None if timeout is None else time.monotonic() + timeout
     announced: set[str] = set()
     prompts_here = sys.stdin.isatty() and sys.stdout.isatty()  # wait() then asks in this terminal
     if prompts_here:
@@ -83,27 +101,37 @@ def _watch(out: Output, kitaru_client: Any, handle: Any) -> None:
     spinner.start()
     try:
         while True:
-            try:
-                handle.wait(timeout=0.5)
-                return
-            except KitaruExecutionError:
-                return
-            except TimeoutError:
-                pass
+            step = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
+            if _left(handle, kitaru_client, step):
+                return True, announced
+            if deadline is not None and time.monotonic() >= deadline:
+                return False, announced
             waits = kitaru_client.executions.pending_waits(handle.exec_id)
             if waits:
                 spinner.stop()
             else:
                 spinner.start()
-            for wait in waits:
-                if wait.wait_id in announced or prompts_here:
-                    continue
-                announced.add(wait.wait_id)
-                question = f": {wait.question}" if wait.question else ""
-                out.note(f"Waiting for input at {wait.name!r}{question}")
-                out.note(f"Answer with: kitaru executions input {handle.exec_id} --value JSON")
+            if waits and not prompts_here and not out.json and waits[0].wait_id not in announced:
+                announced.add(waits[0].wait_id)
+                report(out, kitaru_client.executions.get(handle.exec_id, checkpoints=False), what="Execution")
     finally:
         spinner.stop()
+
+
+def _give_up(out: Output, kitaru_client: Any, handle: Any, timeout: float) -> int:
+    """``--timeout`` passed: cancel the execution (it runs in this process) and say so."""
+    from kitaru.errors import KitaruStateError
+
+    with contextlib.suppress(KitaruStateError):  # it ended in the meantime
+        kitaru_client.executions.cancel(handle.exec_id)
+    _left(handle, kitaru_client, 60.0)
+    out.error(
+        f"Execution {handle.exec_id} did not end or reach a wait() within --timeout {timeout:g} s; "
+        "it was cancelled (it stops at its next checkpoint or wait). See what it did: "
+        f"kitaru executions get {handle.exec_id}; run it again with a longer --timeout.",
+        "TimeoutError",
+    )
+    return 1
 
 
 def run(
@@ -117,7 +145,16 @@ def run(
             allow_leading_hyphen=True,
         ),
     ] = None,
-    wait: Annotated[bool, Parameter(negative="", help="Wait for the end and print the result.")] = False,
+    wait: Annotated[
+        bool, Parameter(negative="", help="Print the result (or the pending wait) when it ends or waits.")
+    ] = False,
+    timeout: Annotated[
+        float | None,
+        Parameter(
+            help="Seconds to wait for the end or a wait(); then the execution is cancelled and the "
+            "command exits 1."
+        ),
+    ] = None,
     cache: Annotated[bool | None, Parameter(help="Use the cross-execution cache (off by default).")] = None,
     retries: Annotated[int | None, Parameter(help="Re-run the execution this many times on failure.")] = None,
     stack: Annotated[str | None, Parameter(help="Run on this stack instead of the active one.")] = None,
@@ -125,6 +162,8 @@ def run(
 ) -> int:
     """Start a flow."""
     out = Output("run", output)
+    if timeout is not None and timeout <= 0:
+        raise UsageProblem(f"--timeout must be more than 0 seconds, got {timeout:g}.")
     parsed = json_option(args, option="--args", kinds=(dict, list)) if args is not None else {}
     positional, keywords = (parsed, {}) if isinstance(parsed, list) else ([], parsed)
     options = {k: v for k, v in {"cache": cache, "retries": retries, "stack": stack}.items() if v is not None}
@@ -132,23 +171,25 @@ def run(
     handle = flow_object.with_options(**options).run(*positional, **keywords)
     if not out.json:
         out.line(f"Started execution {handle.exec_id} of flow {handle.flow_name!r}.")
-    if not wait:
-        if out.json:
-            out.item({"exec_id": handle.exec_id, "flow_name": handle.flow_name, "status": str(handle.status)})
-        else:
+        if not wait:
             out.note("It runs in this process: the command returns when it ends or leaves a wait().")
-        return 0
     from kitaru.client import KitaruClient
 
     stores = handle._stores  # the stack it runs on may not be the active one
     kitaru_client = KitaruClient(store=stores.metadata, artifacts=stores.artifacts)
-    _watch(out, kitaru_client, handle)
+    ended, announced = _watch(out, kitaru_client, handle, timeout=timeout)
+    if not ended:
+        assert timeout is not None
+        return _give_up(out, kitaru_client, handle, timeout)
     execution = kitaru_client.executions.get(handle.exec_id)
     has_result, result = jsonable_result(kitaru_client, execution)
     if out.json:
-        out.item({**execution.to_dict(), "result": result})  # the same shape as item_with_result()
-    else:
+        item = {**execution.to_dict(), "result": result}  # the same shape as item_with_result()
+        out.item(item)
+    elif execution.pending_waits and execution.pending_waits[0].wait_id in announced:
+        pass  # reported while the runner waited for the answer here
+    elif wait or str(execution.status) != "completed":
         report(out, execution, what="Execution")
-        if has_result:
+        if wait and has_result:
             out.line(f"Result: {dumps(result)}")
     return exit_code(execution)

@@ -1,0 +1,56 @@
+"""``kitaru run``: how the execution it started ended decides what it prints and its exit code."""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli.conftest import Cli
+
+
+def test_a_failed_execution_prints_its_failure_and_exits_1(cli: Cli) -> None:
+    text = cli("run", "flows.py:broken")
+    assert text.code == 1, text
+    assert "failed: ValueError: boom" in text.out
+    assert "kitaru executions get" in text.err
+    as_json = cli("run", "flows.py:broken", "-o", "json")
+    assert as_json.code == 1, as_json
+    assert as_json.json["item"]["status"] == "failed"
+    assert as_json.json["item"]["failure"]["exception_type"] == "ValueError"
+
+
+def test_json_reports_the_final_status_and_result(cli: Cli) -> None:
+    done = cli("run", "flows.py:greet", "--args", '{"name": "ada"}', "-o", "json")
+    assert done.code == 0, done
+    assert done.json["item"]["status"] == "completed"
+    assert done.json["item"]["result"] == "Hello, ADA!"
+
+
+def test_wait_returns_when_the_execution_leaves_a_wait(cli: Cli) -> None:
+    waiting = cli("run", "flows.py:approve", "--args", '{"draft": "post"}', "--wait", timeout=30)
+    assert waiting.code == 0, waiting
+    assert "waits for input at 'wait': Publish post?" in waiting.out
+    assert "kitaru executions input" in waiting.out
+    as_json = cli("run", "flows.py:approve", "--args", '{"draft": "x"}', "--wait", "-o", "json", timeout=30)
+    assert as_json.code == 0, as_json
+    assert as_json.json["item"]["status"] == "waiting"
+    assert as_json.json["item"]["result"] is None
+
+
+def test_wait_prints_the_result(cli: Cli) -> None:
+    done = cli("run", "flows.py:greet", "--args", '{"name": "ada"}', "--wait")
+    assert done.code == 0, done
+    assert 'Result: "Hello, ADA!"' in done.out
+
+
+def test_timeout_cancels_the_execution_and_exits_1(cli: Cli) -> None:
+    slow = cli("run", "flows.py:ticking", "--args", '{"n": 600}', "--wait", "--timeout", "0.5", "-o", "json")
+    assert slow.code == 1, slow
+    error = json.loads(slow.err[slow.err.index("{") :])["error"]  # after what the flow printed
+    assert error["type"] == "TimeoutError"
+    assert "--timeout 0.5 s" in error["message"] and "cancelled" in error["message"]
+    exec_id = error["message"].split()[1]
+    shown = cli("executions", "get", exec_id, "-o", "json")
+    assert shown.json["item"]["status"] == "cancelled", shown
+    refused = cli("run", "flows.py:greet", "--timeout", "0")
+    assert refused.code == 2, refused
+    assert "--timeout must be more than 0" in refused.err
