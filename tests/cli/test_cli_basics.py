@@ -190,22 +190,25 @@ def test_list_and_get(cli: Cli, seeded: list[str]) -> None:
     assert bad_since.code == 2 and "--since 'yesterday' is neither a duration" in bad_since.err
     assert recent.code == 0 and recent.out.strip() == "No executions match."
 
-    text, as_json, by_prefix = cli.many(
+    text, as_json, by_prefix, verbose = cli.many(
         ("executions", "get", second),
         ("executions", "get", first, "-o", "json"),
         ("executions", "get", first[:30]),
+        ("executions", "get", second, "-v"),
     )
     assert text.code == 0
     assert f"Execution  {second}" in text.out and "Status     failed" in text.out
     assert "Inputs" not in text.out  # broken() takes no arguments
     assert "Failure    ValueError: boom [user_code]" in text.out
     assert "Checkpoint calls" in text.out and "explode" in text.out and "Traceback" in text.out
-    assert "Frozen spec (secrets redacted)" in text.out and '"sources"' in text.out
+    assert "Frozen spec" not in text.out  # only with -v
+    assert "Frozen spec (secrets redacted)" in verbose.out and '"sources"' in verbose.out
     execution = as_json.json["item"]
     assert as_json.json["command"] == "executions.get"
     assert execution["exec_id"] == first and execution["spec"]["options"]["stack"] == "default"
     assert by_prefix.code == 0 and first in by_prefix.out
-    assert f"Inputs     name (kitaru artifacts list {first} --kind input)" in by_prefix.out
+    assert 'Inputs     name="Ada"' in by_prefix.out
+    assert 'Result     "Hello, ADA!"' in by_prefix.out
     assert [(a["name"], a["serializer"]) for a in execution["artifacts"] if a["kind"] == "input"] == [
         ("name", "json")
     ]

@@ -54,3 +54,16 @@ def test_timeout_cancels_the_execution_and_exits_1(cli: Cli) -> None:
     refused = cli("run", "flows.py:greet", "--timeout", "0")
     assert refused.code == 2, refused
     assert "--timeout must be more than 0" in refused.err
+
+
+def test_get_shows_inputs_and_result_short_and_in_full_with_verbose(cli: Cli) -> None:
+    long_name = "x" * 100
+    exec_id = cli.started("flows.py:greet", "--args", json.dumps({"name": long_name}))
+    short, full = cli.many(("executions", "get", exec_id), ("executions", "get", exec_id, "-v"))
+    assert short.code == 0 and full.code == 0, (short, full)
+    inputs = next(line for line in short.out.splitlines() if line.startswith("Inputs"))
+    assert f'name="{"x" * 50}' in inputs and long_name not in inputs and "or -v)" in inputs
+    result = next(line for line in short.out.splitlines() if line.startswith("Result"))
+    assert result.startswith('Result     "Hello, XXXX') and "or -v)" in result
+    assert f'name="{long_name}"' in full.out and f'"Hello, {long_name.upper()}!"' in full.out
+    assert "Frozen spec" not in short.out and "Frozen spec" in full.out

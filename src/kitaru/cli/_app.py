@@ -83,10 +83,13 @@ CATALOG: tuple[_Command, ...] = (
         "executions",
         "get",
         "_executions:get",
-        "Show one execution: status, checkpoint calls, pending waits, failure and frozen spec.\n\n"
-        "Long executions show a page of calls (--calls-limit per page, --page N; 0 for all).",
+        "Show one execution: status, inputs, result, checkpoint calls, pending waits and failure.\n\n"
+        "Input and result values are cut short; -v shows them in full, with the frozen spec (the "
+        "resolved configuration). Long executions show a page of calls (--calls-limit per page, "
+        "--page N; 0 for all).",
         (
             "kitaru executions get 0199c0de",
+            "kitaru executions get 0199c0de -v",
             "kitaru executions get 0199c0de --page 3",
             "kitaru executions get 0199c0de -o json",
         ),

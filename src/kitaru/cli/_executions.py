@@ -98,8 +98,31 @@ def list_(
     return 0
 
 
-def show_execution(out: Output, execution: Any, *, offset: int = 0) -> None:
-    """Print one execution as text: summary, calls, waits, failure, spec.
+SHORT_VALUE = 60
+"""How many characters of an input or result value ``executions get`` shows without ``-v``."""
+
+
+def _value_text(artifact: Any, *, verbose: bool) -> str:
+    """An input or result value as JSON: cut to :data:`SHORT_VALUE` characters unless ``verbose``.
+
+    A value that cannot be loaded here (its class is not importable) shows its type and the
+    command that loads it.
+    """
+    from kitaru.errors import KitaruError
+
+    load = f"kitaru artifacts load {artifact.artifact_id}"
+    try:
+        text = dumps(artifact.load(), indent=2 if verbose else None)
+    except (KitaruError, ImportError, AttributeError) as exc:
+        return f"<{artifact.type_path}, {artifact.size} B, not loadable here: {exc}> ({load})"
+    if verbose or len(text) <= SHORT_VALUE:
+        return text
+    return f"{text[: SHORT_VALUE - 1]}… ({load}, or -v)"
+
+
+def show_execution(out: Output, execution: Any, *, offset: int = 0, verbose: bool = False) -> None:
+    """Print one execution as text: summary, inputs, result, calls, waits, failure; the spec
+    only when ``verbose``.
 
     ``execution.checkpoints`` may be a page of the calls starting at ``offset``;
     a line then says which, and how to see the others.
@@ -113,15 +136,13 @@ def show_execution(out: Output, execution: Any, *, offset: int = 0) -> None:
     ]
     if execution.original_exec_id:
         pairs.append(("Replay of", execution.original_exec_id))
-    inputs = [a.name for a in execution.artifacts if a.kind == "input" and a.producing_call_id is None]
-    if inputs:  # names only: arguments may hold secrets
-        listing = f"kitaru artifacts list {execution.exec_id} --kind input"
-        pairs.append(("Inputs", f"{', '.join(inputs)} ({listing})"))
+    inputs = [a for a in execution.artifacts if a.kind == "input" and a.producing_call_id is None]
+    if inputs:
+        shown = ", ".join(f"{a.name}={_value_text(a, verbose=verbose)}" for a in inputs)
+        pairs.append(("Inputs", shown))
     result = next((a for a in execution.artifacts if a.kind == "result"), None)
     if result is not None:
-        pairs.append(
-            ("Result", f"artifact {result.artifact_id} (kitaru artifacts load {result.artifact_id})")
-        )
+        pairs.append(("Result", _value_text(result, verbose=verbose)))
     if execution.failure is not None:
         failure = execution.failure
         pairs.append(("Failure", f"{failure.exception_type}: {failure.message} [{failure.origin}]"))
@@ -163,7 +184,7 @@ def show_execution(out: Output, execution: Any, *, offset: int = 0) -> None:
         out.line()
         out.line("Traceback", style="bold")
         out.line(execution.failure.traceback.rstrip())
-    if execution.spec:
+    if execution.spec and verbose:
         out.line()
         out.line("Frozen spec (secrets redacted)", style="bold")
         out.line(dumps(execution.spec))
@@ -193,6 +214,14 @@ def get(
         int, Parameter(help=f"Show at most this many calls per page (0: all). Default {CALLS_LIMIT}.")
     ] = CALLS_LIMIT,
     page: Annotated[int, Parameter(help="Which page of calls to show (1 is the first).")] = 1,
+    verbose: Annotated[
+        bool,
+        Parameter(
+            name=["--verbose", "-v"],
+            negative="",
+            help="Show input and result values in full, and the frozen spec (the resolved configuration).",
+        ),
+    ] = False,
     output: OutputOption = "text",
 ) -> int:
     """Show one execution with a page of its calls."""
@@ -212,7 +241,7 @@ def get(
         item["checkpoints_page"] = {"offset": offset, "limit": limit, "page": page}
         out.item(item)
     else:
-        show_execution(out, execution, offset=offset)
+        show_execution(out, execution, offset=offset, verbose=verbose)
     return 0
 
 
