@@ -11,8 +11,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# The demo needs the package alone: no dev tools, so its first run takes seconds.
+$(VENV)/.demo-installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -e .
+	touch $@
+
 ## Run the demo flow on the embedded SQLite store (data in ./.kitaru-demo).
-demo: $(VENV)/.installed
+demo: $(VENV)/.demo-installed
 	KITARU_HOME=$${KITARU_HOME:-.kitaru-demo} $(PY) examples/demo.py
 
 ## Lint, type-check, check the layering, then run the whole test suite.

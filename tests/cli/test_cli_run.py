@@ -67,3 +67,12 @@ def test_get_shows_inputs_and_result_short_and_in_full_with_verbose(cli: Cli) ->
     assert result.startswith('Result     "Hello, XXXX') and "or -v)" in result
     assert f'name="{long_name}"' in full.out and f'"Hello, {long_name.upper()}!"' in full.out
     assert "Frozen spec" not in short.out and "Frozen spec" in full.out
+
+
+def test_boolean_options_take_true_and_false(cli: Cli) -> None:
+    on, off = cli.many(
+        ("run", "flows.py:greet", "--args", '{"name": "t"}', "--wait=true", "--cache=false"),
+        ("run", "flows.py:greet", "--args", '{"name": "f"}', "--wait=false"),
+    )
+    assert on.code == 0 and 'Result: "Hello, T!"' in on.out, on
+    assert off.code == 0 and "Result:" not in off.out, off

@@ -244,6 +244,12 @@ def input_(
             f"`kitaru executions resume {execution.exec_id}`.",
             style="red",
         )
+    elif str(execution.status) == "waiting" and not execution.pending_waits:
+        # Taken, not yet continued: the runner that holds it (or this process) goes on with it.
+        out.line(
+            f"The answer is recorded; execution {execution.exec_id} continues. Follow it with: "
+            f"kitaru executions logs {execution.exec_id} --follow"
+        )
     elif _elsewhere(execution):
         out.line(
             f"The answer is recorded; runner {execution.runner_id} continues execution "

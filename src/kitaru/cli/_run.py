@@ -188,7 +188,7 @@ def run(
         out.item(item)
     elif execution.pending_waits and execution.pending_waits[0].wait_id in announced:
         pass  # reported while the runner waited for the answer here
-    elif wait or str(execution.status) != "completed":
+    elif wait or announced or str(execution.status) != "completed":
         report(out, execution, what="Execution")
         if wait and has_result:
             out.line(f"Result: {dumps(result)}")
