@@ -14,6 +14,7 @@ from typing import Any, Final
 __all__ = [
     "COPY_SEPARATOR",
     "FLAG_WORDS",
+    "SHORT_ID_LENGTH",
     "UNSET",
     "ArtifactKind",
     "CallKind",
@@ -26,6 +27,7 @@ __all__ = [
     "merge_metadata",
     "new_id",
     "parse_flag",
+    "short_id",
     "utcnow",
 ]
 
@@ -166,6 +168,24 @@ def new_id() -> str:
     # The text form of uuid.UUID(int=value), without loading uuid (and the platform module it loads).
     text = f"{value:032x}"
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+SHORT_ID_LENGTH = 12
+"""How many characters of an id its short form keeps: the last group of the UUID."""
+
+
+def short_id(full_id: str) -> str:
+    """The short form of an id that tables print: its last :data:`SHORT_ID_LENGTH` characters.
+
+    The start of a time-ordered id is its creation time, which ids made within a minute
+    share; its end is random (48 bits), so it tells ids apart in practice. Anywhere an id
+    is accepted, its short form (or any other unique start or end of it) is too.
+
+    Example:
+        >>> short_id("0199c0de-1a2b-7000-8123-3f9a2c1b7e04")
+        '3f9a2c1b7e04'
+    """
+    return full_id[-SHORT_ID_LENGTH:]
 
 
 def utcnow() -> _dt.datetime:

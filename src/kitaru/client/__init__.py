@@ -75,8 +75,12 @@ class _Artifacts:
         return [to_artifact(r, self._client._load_artifact) for r in records]
 
     def get(self, artifact_id: str) -> ArtifactRef:
-        """Return one artifact; ``.load()`` gives its value."""
-        return to_artifact(self._client._store.get_artifact(artifact_id), self._client._load_artifact)
+        """Return one artifact (its id, a unique start of it, or its short form: the id's end);
+        ``.load()`` gives its value."""
+        store = self._client._store
+        return to_artifact(
+            store.get_artifact(store.resolve_artifact_id(artifact_id)), self._client._load_artifact
+        )
 
 
 class KitaruClient:

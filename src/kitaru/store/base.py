@@ -65,9 +65,10 @@ class MetadataStore(Protocol):
         ...
 
     def resolve_exec_id(self, prefix: str) -> str:
-        """Return the full id of the one execution whose id starts with ``prefix``.
+        """Return the full id of the one execution whose id starts or ends with ``prefix``
+        (``latest``: the newest execution). Its end is what tables print (``short_id``).
 
-        ``KitaruStateError`` when none matches or several do (listing them);
+        ``KitaruStateError`` when none matches or several do (listing them, one a line);
         ``KitaruUsageError`` when ``prefix`` is empty or blank (it would match every execution).
         """
         ...
@@ -331,6 +332,14 @@ class MetadataStore(Protocol):
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:
         """Return one artifact, data included; ``KitaruStateError`` when there is none."""
+        ...
+
+    def resolve_artifact_id(self, prefix: str) -> str:
+        """Return the full id of the one artifact whose id starts or ends with ``prefix``.
+
+        ``KitaruStateError`` when none matches or several do (listing them, one a line);
+        ``KitaruUsageError`` when ``prefix`` is empty or blank.
+        """
         ...
 
     def list_artifacts(

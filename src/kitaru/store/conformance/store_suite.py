@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from kitaru._types import ArtifactKind, CallKind, CallStatus, ExecutionStatus, new_id, utcnow
+from kitaru._types import ArtifactKind, CallKind, CallStatus, ExecutionStatus, new_id, short_id, utcnow
 from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
 from kitaru.store.base import MetadataStore
 from kitaru.store.conformance.cache_suite import CACHE_TESTS
@@ -154,6 +154,48 @@ def test_resolve_exec_id(store: MetadataStore) -> None:
     assert store.resolve_exec_id(a) == a
     assert store.resolve_exec_id("aaaa1") == a
     assert store.resolve_exec_id("b") == b
+
+
+def test_resolve_exec_id_by_its_end(store: MetadataStore) -> None:
+    # Tables print an id's end (its random part): it resolves like a prefix does.
+    a = add_execution(store, "0199c0de-0000-7000-8000-3f9a2c1b7e04").exec_id
+    b = add_execution(store, "0199c0de-0000-7000-8000-77aa2c1b7e04").exec_id
+    assert store.resolve_exec_id(short_id(a)) == a
+    assert store.resolve_exec_id("77aa2c1b7e04") == b
+    with pytest.raises(KitaruStateError) as info:
+        store.resolve_exec_id("2c1b7e04")
+    message = str(info.value)
+    assert f"\n  {a}\n  {b}\n" in message and "kitaru executions get" in message
+    add_execution(store, "a_b%c")
+    assert store.resolve_exec_id("%c") == "a_b%c"
+    with pytest.raises(KitaruStateError):
+        store.resolve_exec_id("_%c")
+
+
+def test_resolve_exec_id_latest(store: MetadataStore) -> None:
+    with pytest.raises(KitaruStateError, match="has none yet"):
+        store.resolve_exec_id("latest")
+    add_execution(store, new_id(), created_at=at(1))
+    newest = add_execution(store, new_id(), created_at=at(2)).exec_id
+    assert store.resolve_exec_id("latest") == newest
+
+
+def test_resolve_artifact_id(store: MetadataStore) -> None:
+    owner = add_execution(store, new_id())
+    made = [artifact(owner.exec_id, name=f"a{i}") for i in range(3)]
+    for record in made:
+        store.add_artifact(record)
+    first = made[0].artifact_id
+    assert store.resolve_artifact_id(first) == first
+    assert store.resolve_artifact_id(short_id(first)) == first
+    assert store.resolve_artifact_id(first[:-3]) == first
+    with pytest.raises(KitaruStateError, match="ambiguous") as info:
+        store.resolve_artifact_id(first[:8])
+    assert "kitaru artifacts get" in str(info.value)
+    with pytest.raises(KitaruStateError, match="No artifact id"):
+        store.resolve_artifact_id("zzzz")
+    with pytest.raises(KitaruUsageError, match="empty"):
+        store.resolve_artifact_id(" ")
 
 
 def test_resolve_exec_id_exact_match_wins(store: MetadataStore) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, new_id, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
-from kitaru.store._common import check_exec_id_prefix, pick_exec_id
+from kitaru.store._common import LATEST, check_exec_id_prefix, latest_exec_id, pick_exec_id
 from kitaru.store.memory._calls import CallReadMethods
 from kitaru.store.memory._lifecycle import LifecycleMethods
 from kitaru.store.memory._retention import RetentionMethods
@@ -103,18 +103,35 @@ class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods):
             return execution_out(self._execution(exec_id))
 
     def resolve_exec_id(self, prefix: str) -> str:
-        """Return the full id of the one execution whose id starts with ``prefix``.
+        """Return the full id of the one execution whose id starts or ends with ``prefix``
+        (``latest``: the newest execution).
 
         ``KitaruStateError`` when none matches or several do (listing them);
         ``KitaruUsageError`` when ``prefix`` is empty.
         """
         check_exec_id_prefix(prefix, store_name=self._name)
+        if prefix == LATEST:
+            return latest_exec_id(self.list_executions(limit=1), store_name=self._name)
         with self._lock:
             self._check_open()
             if prefix in self._executions:
                 return prefix
-            ids = sorted(exec_id for exec_id in self._executions if exec_id.startswith(prefix))[:21]
+            ids = sorted(i for i in self._executions if i.startswith(prefix) or i.endswith(prefix))[:21]
         return pick_exec_id(prefix, ids, store_name=self._name)
+
+    def resolve_artifact_id(self, prefix: str) -> str:
+        """Return the full id of the one artifact whose id starts or ends with ``prefix``.
+
+        ``KitaruStateError`` when none matches or several do (listing them);
+        ``KitaruUsageError`` when ``prefix`` is empty.
+        """
+        check_exec_id_prefix(prefix, store_name=self._name, what="artifact")
+        with self._lock:
+            self._check_open()
+            if prefix in self._artifacts:
+                return prefix
+            ids = sorted(i for i in self._artifacts if i.startswith(prefix) or i.endswith(prefix))[:21]
+        return pick_exec_id(prefix, ids, store_name=self._name, what="artifact")
 
     def list_executions(
         self,

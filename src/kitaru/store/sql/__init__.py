@@ -23,7 +23,7 @@ from kitaru._bulk import gc_paused
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
-from kitaru.store._common import check_exec_id_prefix, pick_exec_id
+from kitaru.store._common import LATEST, check_exec_id_prefix, latest_exec_id, like_patterns, pick_exec_id
 from kitaru.store.sql import _rows
 from kitaru.store.sql._attempts import AttemptMethods
 from kitaru.store.sql._cache import CacheMethods
@@ -106,22 +106,39 @@ class SqlStore(
         return _rows.execution_from_row(row)
 
     def resolve_exec_id(self, prefix: str) -> str:
-        """Return the full id of the one execution whose id starts with ``prefix``.
+        """Return the full id of the one execution whose id starts or ends with ``prefix``
+        (``latest``: the newest execution).
 
         ``KitaruStateError`` when none matches or several do (listing them);
         ``KitaruUsageError`` when ``prefix`` is empty.
         """
         check_exec_id_prefix(prefix, store_name=self._name)
-        pattern = prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+        if prefix == LATEST:
+            return latest_exec_id(self.list_executions(limit=1), store_name=self._name)
         try:
             with self._reading() as cur:
                 if self._s.exact_exec_id.one(cur, {"b_exec_id": prefix}) is not None:
                     return prefix
-                params = {"b_pattern": pattern, "b_prefix": prefix, "b_length": len(prefix)}
-                ids = [str(row[0]) for row in self._s.prefix_exec_ids.all(cur, params)]
+                ids = [str(row[0]) for row in self._s.matching_exec_ids.all(cur, _match_params(prefix))]
         except self._errors as exc:
             self._raise(f"resolve execution id prefix '{prefix}'", exc)
         return pick_exec_id(prefix, ids, store_name=self._name)
+
+    def resolve_artifact_id(self, prefix: str) -> str:
+        """Return the full id of the one artifact whose id starts or ends with ``prefix``.
+
+        ``KitaruStateError`` when none matches or several do (listing them);
+        ``KitaruUsageError`` when ``prefix`` is empty.
+        """
+        check_exec_id_prefix(prefix, store_name=self._name, what="artifact")
+        try:
+            with self._reading() as cur:
+                if self._s.get_artifact.one(cur, {"b_artifact_id": prefix}) is not None:
+                    return prefix
+                ids = [str(row[0]) for row in self._s.matching_artifact_ids.all(cur, _match_params(prefix))]
+        except self._errors as exc:
+            self._raise(f"resolve artifact id prefix '{prefix}'", exc)
+        return pick_exec_id(prefix, ids, store_name=self._name, what="artifact")
 
     def list_executions(
         self,
@@ -388,3 +405,16 @@ class SqlStore(
         if not rows:
             self._require_execution(exec_id)
         return [_rows.artifact_from_row(row) for row in rows]
+
+
+def _match_params(token: str) -> dict[str, Any]:
+    """The binds of the ``matching_*_ids`` statements for ids that start or end with ``token``."""
+    starts, ends = like_patterns(token)
+    return {
+        "b_starts": starts,
+        "b_ends": ends,
+        "b_prefix": token,
+        "b_suffix": token,
+        "b_length": len(token),
+        "b_length_end": len(token),
+    }

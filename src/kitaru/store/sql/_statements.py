@@ -87,6 +87,25 @@ def _p(name: str, type_: Any = None) -> sa.BindParameter[Any]:
     return sa.bindparam(name, type_=type_)
 
 
+def _matching(column: Any) -> Any:
+    """The ids (at most 21, sorted) that start with ``b_token`` or end with it (``b_suffix``).
+
+    Binds: ``b_starts``/``b_ends`` (the LIKE patterns), ``b_prefix``/``b_suffix`` (the token,
+    compared exactly) and ``b_length``/``b_length_end`` (its length).
+    """
+    length = _p("b_length", sa.Integer())
+    starts = sa.and_(
+        column.like(_p("b_starts", sa.String()), escape="!"),
+        sa.func.substr(column, 1, length) == _p("b_prefix", sa.String()),
+    )
+    ends = sa.and_(
+        column.like(_p("b_ends", sa.String()), escape="!"),
+        sa.func.substr(column, sa.func.length(column) - _p("b_length_end", sa.Integer()) + 1)
+        == _p("b_suffix", sa.String()),
+    )
+    return sa.select(column).where(sa.or_(starts, ends)).order_by(column).limit(21)
+
+
 def _expected(count: int) -> list[sa.BindParameter[Any]]:
     """The binds ``b_expected_0`` ... of a status list, as a plain ``IN (...)`` (no expansion)."""
     return [_p(f"b_expected_{index}", sa.String()) for index in range(count)]
@@ -124,15 +143,8 @@ class Statements:
         self.get_execution = prepare(sa.select(E).where(E.c.exec_id == _p("b_exec_id")))
         self.exact_exec_id = prepare(sa.select(E.c.exec_id).where(E.c.exec_id == _p("b_exec_id")))
         # LIKE narrows the rows; substr keeps the match case-sensitive on every database.
-        self.prefix_exec_ids = prepare(
-            sa.select(E.c.exec_id)
-            .where(
-                E.c.exec_id.like(_p("b_pattern", sa.String()), escape="!"),
-                sa.func.substr(E.c.exec_id, 1, _p("b_length", sa.Integer())) == _p("b_prefix", sa.String()),
-            )
-            .order_by(E.c.exec_id)
-            .limit(21)
-        )
+        self.matching_exec_ids = prepare(_matching(E.c.exec_id))
+        self.matching_artifact_ids = prepare(_matching(R.c.artifact_id))
         now = _p("b_now", UtcDateTime())
         self.start_execution = prepare(
             E.update().where(E.c.exec_id == _p("b_exec_id")).values(**_START_VALUES).returning(*E.c)
