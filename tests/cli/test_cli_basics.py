@@ -177,7 +177,7 @@ def test_list_and_get(cli: Cli, seeded: list[str]) -> None:
     assert listed.code == 0
     header = listed.out.splitlines()[0].split()
     assert header == ["EXEC", "ID", "FLOW", "STATUS", "STARTED", "DURATION"]
-    assert first in listed.out and second in listed.out
+    assert first[-12:] in listed.out and second[-12:] in listed.out  # the short ids
     # STARTED is relative: "just now" under a second, "N s ago" after (the CLI may be that fast).
     assert "just now" in listed.out or " ago" in listed.out
     assert "\x1b[" not in listed.out  # no colour codes when piped
@@ -222,7 +222,7 @@ def test_get_unknown_and_ambiguous_ids(cli: Cli, seeded: list[str]) -> None:
         ("executions", "get", "ffffffff", "-o", "json"),
         ("executions", "get", common, "-o", "json"),
     )
-    assert unknown.code == 1 and unknown.err.startswith("Error: No execution id starts with 'ffffffff'")
+    assert unknown.code == 1 and unknown.err.startswith("Error: No execution id starts or ends with 'ffffffff'")
     assert unknown_json.code == 1 and unknown_json.out == ""
     assert unknown_json.error["type"] == "KitaruStateError"
     assert ambiguous.code == 1 and ambiguous.error["type"] == "KitaruStateError"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from tests.cli.conftest import Cli
+from tests.cli.conftest import Cli, make_workspace
 
 
 def test_a_failed_execution_prints_its_failure_and_exits_1(cli: Cli) -> None:
@@ -76,3 +77,27 @@ def test_boolean_options_take_true_and_false(cli: Cli) -> None:
     )
     assert on.code == 0 and 'Result: "Hello, T!"' in on.out, on
     assert off.code == 0 and "Result:" not in off.out, off
+
+
+def test_short_ids_and_latest_work_wherever_an_id_does(tmp_path: Path) -> None:
+    cli = make_workspace(tmp_path / "ids")
+    one, two = cli.seed(("greet", {"name": "Ada"}), ("greet", {"name": "Bo"}))
+    listed, latest, by_short = cli.many(
+        ("executions", "list"),
+        ("executions", "get", "latest", "-o", "json"),
+        ("executions", "get", one[-12:], "-o", "json"),
+    )
+    assert [line.split()[0] for line in listed.out.splitlines()[1:]] == [two[-12:], one[-12:]], listed
+    assert latest.json["item"]["exec_id"] == two, latest
+    assert by_short.json["item"]["exec_id"] == one, by_short
+    artifacts = cli("artifacts", "list", one[-12:], "--kind", "result")
+    short = artifacts.out.splitlines()[1].split()[0]
+    assert len(short) == 12, artifacts
+    loaded, shown = cli.many(("artifacts", "load", short), ("artifacts", "get", short, "-o", "json"))
+    assert loaded.out.strip() == "Hello, ADA!", loaded
+    assert shown.json["item"]["artifact_id"].endswith(short), shown
+    common = next(one[:i] for i in range(len(one), 0, -1) if two.startswith(one[:i]))  # time-ordered
+    ambiguous = cli("executions", "get", common)
+    assert ambiguous.code == 1, ambiguous
+    assert f"\n  {one}\n  {two}\n" in ambiguous.err
+    assert f"`kitaru executions get {one}`" in ambiguous.err

@@ -8,13 +8,21 @@ from typing import Annotated, Any
 
 from cyclopts import Parameter
 
-from kitaru.cli._executions import ExecId, client
+from kitaru._types import short_id
+from kitaru.cli._executions import ExecId, client, refuse_empty_id
 from kitaru.cli._humanize import ago, size
 from kitaru.cli._output import Output, OutputOption, dumps
 
 __all__ = ["get", "list_", "load"]
 
-ArtifactId = Annotated[str, Parameter(help="The artifact's id (see `kitaru artifacts list`).")]
+ArtifactId = Annotated[
+    str,
+    Parameter(
+        help="The artifact: its id, the short id `kitaru artifacts list` prints (the id's end), "
+        "or a unique start of it.",
+        validator=refuse_empty_id,
+    ),
+]
 
 
 def list_(
@@ -36,7 +44,9 @@ def list_(
     if not refs:
         out.line("No artifacts match.")
         return 0
-    rows = [(r.artifact_id, r.name, r.kind, r.type_path, size(r.size), ago(r.created_at)) for r in refs]
+    rows = [
+        (short_id(r.artifact_id), r.name, r.kind, r.type_path, size(r.size), ago(r.created_at)) for r in refs
+    ]
     out.table(["ARTIFACT ID", "NAME", "KIND", "TYPE", "SIZE", "CREATED"], rows)
     return 0
 
@@ -86,7 +96,9 @@ def load(
 ) -> int:
     """Print or save an artifact's value."""
     out = Output("artifacts.load", output)
-    value = client().artifacts.get(artifact_id).load()
+    ref = client().artifacts.get(artifact_id)
+    artifact_id = ref.artifact_id  # the full id, whichever form was given
+    value = ref.load()
     if to is not None:
         if isinstance(value, bytes):
             to.write_bytes(value)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from cyclopts import Parameter
 
+from kitaru._types import short_id
 from kitaru.cli._humanize import ago, duration, parse_since
 from kitaru.cli._output import Output, OutputOption, UsageProblem, dumps
 
@@ -34,7 +35,12 @@ def refuse_empty_id(type_: Any, value: Any) -> None:
 
 
 ExecId = Annotated[
-    str, Parameter(help="The execution's id or a unique prefix of it.", validator=refuse_empty_id)
+    str,
+    Parameter(
+        help="The execution: its id, the short id tables print (the id's end), a unique start of "
+        "it, or latest (the newest).",
+        validator=refuse_empty_id,
+    ),
 ]
 StatusChoice = Literal["pending", "running", "waiting", "completed", "failed", "cancelled"]
 
@@ -86,7 +92,7 @@ def list_(
         return 0
     rows = [
         (
-            e.exec_id,
+            short_id(e.exec_id),
             e.flow_name,
             out.status(describe_status(e)),
             ago(e.started_at or e.created_at),
@@ -110,7 +116,7 @@ def _value_text(artifact: Any, *, verbose: bool) -> str:
     """
     from kitaru.errors import KitaruError
 
-    load = f"kitaru artifacts load {artifact.artifact_id}"
+    load = f"kitaru artifacts load {short_id(artifact.artifact_id)}"
     try:
         text = dumps(artifact.load(), indent=2 if verbose else None)
     except (KitaruError, ImportError, AttributeError) as exc:
