@@ -222,7 +222,8 @@ def test_get_unknown_and_ambiguous_ids(cli: Cli, seeded: list[str]) -> None:
         ("executions", "get", "ffffffff", "-o", "json"),
         ("executions", "get", common, "-o", "json"),
     )
-    assert unknown.code == 1 and unknown.err.startswith("Error: No execution id starts or ends with 'ffffffff'")
+    assert unknown.code == 1
+    assert unknown.err.startswith("Error: No execution id starts or ends with 'ffffffff'")
     assert unknown_json.code == 1 and unknown_json.out == ""
     assert unknown_json.error["type"] == "KitaruStateError"
     assert ambiguous.code == 1 and ambiguous.error["type"] == "KitaruStateError"

@@ -1,8 +1,9 @@
 """The CLI session in README.md is real: each command runs here and must print what the README shows.
 
 Ids in the README are stand-ins (``0199c0de-0000-7000-8000-00000000000N`` in order of
-appearance, ``00000000000N`` as the short form tables print) mapped to the real ones; relative times, durations and clock times are
-compared loosely. After changing the CLI, regenerate the session with::
+appearance, ``00000000000N`` as the short form tables print) mapped to the real ones;
+relative times, durations and clock times are compared loosely.
+After changing the CLI, regenerate the session with::
 
     UPDATE_README=1 .venv/bin/python -m pytest tests/cli/test_readme.py
 """
