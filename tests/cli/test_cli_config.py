@@ -39,7 +39,7 @@ def test_artifacts_list_get_load(cli: Cli, tmp_path: Path) -> None:
     }
     assert written.code == 0 and target.read_text() == "Hello, ADA!"
     assert unknown.code == 1 and unknown.error["type"] == "KitaruStateError"
-    assert no_exec.code == 1 and "No execution id starts with 'ffffffff'" in no_exec.err
+    assert no_exec.code == 1 and "No execution id starts or ends with 'ffffffff'" in no_exec.err
 
 
 def test_models(tmp_path: Path) -> None:

@@ -116,7 +116,7 @@ def test_delete_by_prefix_with_rows_logs_and_unshared_blobs(ws: Cli) -> None:
     assert _ids(ws) == [] and _blobs(ws) == []
     missing = ws("executions", "delete", first, "--yes", "-o", "json")
     assert missing.code == 1 and missing.error["type"] == "KitaruStateError"
-    assert f"No execution id starts with '{first}'" in missing.error["message"]
+    assert f"No execution id starts or ends with '{first}'" in missing.error["message"]
 
 
 def test_prune_dry_run_older_than_status_and_keep_last(ws: Cli) -> None:

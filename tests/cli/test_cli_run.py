@@ -101,3 +101,12 @@ def test_short_ids_and_latest_work_wherever_an_id_does(tmp_path: Path) -> None:
     assert ambiguous.code == 1, ambiguous
     assert f"\n  {one}\n  {two}\n" in ambiguous.err
     assert f"`kitaru executions get {one}`" in ambiguous.err
+
+
+def test_errors_name_commands_not_python_calls(cli: Cli) -> None:
+    done = cli.started("flows.py:greet", "--args", '{"name": "r"}')
+    retried, unknown = cli.many(("executions", "retry", done), ("artifacts", "get", "zzzzzzzz"))
+    assert retried.code == 1, retried
+    assert f"`kitaru executions replay {done} --from CHECKPOINT`" in retried.err
+    assert "replay()" not in retried.err
+    assert unknown.code == 1 and "`kitaru artifacts list EXEC_ID`" in unknown.err, unknown

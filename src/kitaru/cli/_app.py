@@ -432,7 +432,9 @@ def _run(tokens: list[str], out: Any, help_hint: str | None) -> int:
     except KitaruError as exc:
         # The public class of the error tree (kitaru.errors) that it is, not a private subclass.
         public = next(c for c in type(exc).__mro__ if c.__module__ == "kitaru.errors")
-        out.error(str(exc), public.__name__)
+        from kitaru.cli._wording import cli_wording
+
+        out.error(cli_wording(str(exc)), public.__name__)  # the commands to run, not Python calls
         return 1
     except Exception as exc:
         if os.environ.get("KITARU_DEBUG"):
