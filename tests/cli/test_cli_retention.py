@@ -192,7 +192,7 @@ def test_a_live_running_execution_is_refused_until_it_ended(ws: Cli) -> None:
 
 def test_help_shows_examples(cli: Cli) -> None:
     delete, prune = cli.many(("executions", "delete", "--help"), ("executions", "prune", "--help"))
-    assert delete.code == 0 and "kitaru executions delete 0199c0de" in delete.out
+    assert delete.code == 0 and "kitaru executions delete 3f9a2c1b7e04" in delete.out
     assert prune.code == 0 and "kitaru executions prune --older-than 30d --dry-run" in prune.out
     assert "--keep-last" in prune.out and "--dry-run" in prune.out
 

@@ -110,3 +110,9 @@ def test_errors_name_commands_not_python_calls(cli: Cli) -> None:
     assert f"`kitaru executions replay {done} --from CHECKPOINT`" in retried.err
     assert "replay()" not in retried.err
     assert unknown.code == 1 and "`kitaru artifacts list EXEC_ID`" in unknown.err, unknown
+
+
+def test_help_of_a_group_shows_its_own_examples(cli: Cli) -> None:
+    stack, artifacts = cli.many(("stack", "--help"), ("artifacts", "--help"))
+    assert "kitaru stack create scratch" in stack.out and "kitaru run" not in stack.out, stack
+    assert "kitaru artifacts load" in artifacts.out and "kitaru run" not in artifacts.out, artifacts

@@ -88,10 +88,10 @@ CATALOG: tuple[_Command, ...] = (
         "resolved configuration). Long executions show a page of calls (--calls-limit per page, "
         "--page N; 0 for all).",
         (
-            "kitaru executions get 0199c0de",
-            "kitaru executions get 0199c0de -v",
-            "kitaru executions get 0199c0de --page 3",
-            "kitaru executions get 0199c0de -o json",
+            "kitaru executions get 3f9a2c1b7e04",
+            "kitaru executions get 3f9a2c1b7e04 -v",
+            "kitaru executions get 3f9a2c1b7e04 --page 3",
+            "kitaru executions get 3f9a2c1b7e04 -o json",
         ),
     ),
     _Command(
@@ -103,9 +103,9 @@ CATALOG: tuple[_Command, ...] = (
         "the exit code is 0 when the execution completed, 1 when it failed or was cancelled, "
         "or when its runner died and nothing continues it (resume it).",
         (
-            "kitaru executions logs 0199c0de",
-            "kitaru executions logs 0199c0de --checkpoint summarize",
-            "kitaru executions logs 0199c0de --follow -o json",
+            "kitaru executions logs 3f9a2c1b7e04",
+            "kitaru executions logs 3f9a2c1b7e04 --checkpoint summarize",
+            "kitaru executions logs 3f9a2c1b7e04 --follow -o json",
         ),
     ),
     _Command(
@@ -117,9 +117,9 @@ CATALOG: tuple[_Command, ...] = (
         "With -i each pending wait is shown with its question and schema and you choose to "
         "continue, abort, skip or quit; without an EXEC_ID every waiting execution is offered.",
         (
-            "kitaru executions input 0199c0de --value true",
-            "kitaru executions input 0199c0de --wait approval --value '{\"ok\": true}'",
-            "kitaru executions input 0199c0de --abort",
+            "kitaru executions input 3f9a2c1b7e04 --value true",
+            "kitaru executions input 3f9a2c1b7e04 --wait approval --value '{\"ok\": true}'",
+            "kitaru executions input 3f9a2c1b7e04 --abort",
             "kitaru executions input -i",
         ),
     ),
@@ -128,14 +128,14 @@ CATALOG: tuple[_Command, ...] = (
         "resume",
         "_actions:resume",
         "Continue a waiting execution whose input is given, or an orphaned one, here.",
-        ("kitaru executions resume 0199c0de",),
+        ("kitaru executions resume 3f9a2c1b7e04",),
     ),
     _Command(
         "executions",
         "retry",
         "_actions:retry",
         "Re-run a failed execution in place, reusing its completed checkpoints.",
-        ("kitaru executions retry 0199c0de",),
+        ("kitaru executions retry 3f9a2c1b7e04",),
     ),
     _Command(
         "executions",
@@ -145,9 +145,10 @@ CATALOG: tuple[_Command, ...] = (
         "Calls before --from are reused; from it on they run live. --args replaces flow "
         'inputs (a JSON object); --overrides pins outputs ({"checkpoint.NAME": value}).',
         (
-            "kitaru executions replay 0199c0de --from summarize",
-            'kitaru executions replay 0199c0de --from summarize --args \'{"topic": "agents"}\'',
-            'kitaru executions replay 0199c0de --from write --overrides \'{"checkpoint.outline": ["a"]}\'',
+            "kitaru executions replay 3f9a2c1b7e04 --from summarize",
+            'kitaru executions replay 3f9a2c1b7e04 --from summarize --args \'{"topic": "agents"}\'',
+            "kitaru executions replay 3f9a2c1b7e04 --from write "
+            '--overrides \'{"checkpoint.outline": ["a"]}\'',
         ),
     ),
     _Command(
@@ -155,7 +156,7 @@ CATALOG: tuple[_Command, ...] = (
         "cancel",
         "_actions:cancel",
         "Cancel an execution; its runner stops at the next durable boundary.",
-        ("kitaru executions cancel 0199c0de",),
+        ("kitaru executions cancel 3f9a2c1b7e04",),
     ),
     _Command(
         "executions",
@@ -167,8 +168,8 @@ CATALOG: tuple[_Command, ...] = (
         "replayed calls of other executions keep a copy of the outputs they use. Asks first in a "
         "terminal; --yes skips the question (needed in scripts and with -o json).",
         (
-            "kitaru executions delete 0199c0de",
-            "kitaru executions delete 0199c0de 0199c1aa --yes -o json",
+            "kitaru executions delete 3f9a2c1b7e04",
+            "kitaru executions delete 3f9a2c1b7e04 b71c2e9f04d5 --yes -o json",
         ),
     ),
     _Command(
@@ -192,21 +193,21 @@ CATALOG: tuple[_Command, ...] = (
         "list",
         "_artifacts:list_",
         "List the artifacts of an execution.",
-        ("kitaru artifacts list 0199c0de", "kitaru artifacts list 0199c0de --kind output -o json"),
+        ("kitaru artifacts list 3f9a2c1b7e04", "kitaru artifacts list 3f9a2c1b7e04 --kind output -o json"),
     ),
     _Command(
         "artifacts",
         "get",
         "_artifacts:get",
         "Show an artifact's metadata (not its value).",
-        ("kitaru artifacts get 0199c0e1-…",),
+        ("kitaru artifacts get 8d41c07a93e2",),
     ),
     _Command(
         "artifacts",
         "load",
         "_artifacts:load",
         "Print an artifact's value (JSON when it is JSON-like), or write it to a file.",
-        ("kitaru artifacts load 0199c0e1-…", "kitaru artifacts load 0199c0e1-… --to report.bin"),
+        ("kitaru artifacts load 8d41c07a93e2", "kitaru artifacts load 8d41c07a93e2 --to report.bin"),
     ),
     _Command(
         "model",
@@ -297,11 +298,20 @@ def build_app() -> object:
             (
                 "kitaru run agent.py:research --wait",
                 "kitaru executions list",
-                "kitaru executions get 0199c0de",
+                "kitaru executions get 3f9a2c1b7e04",
             )
         ),
     )
-    groups = {name: App(name=name, help=text, help_format="plaintext") for name, text in GROUPS.items()}
+    groups = {
+        name: App(
+            name=name,
+            help=text,
+            help_format="plaintext",
+            # Its own examples (one per command), not the root's it would inherit.
+            help_epilogue=_epilogue(tuple(c.examples[0] for c in CATALOG if c.group == name)),
+        )
+        for name, text in GROUPS.items()
+    }
     for command in CATALOG:
         parent = app if command.group is None else groups[command.group]
         parent.command(
