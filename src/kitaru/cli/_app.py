@@ -62,10 +62,12 @@ CATALOG: tuple[_Command, ...] = (
         "_run:run",
         "Start a flow: FILE.py:FLOW or package.module:FLOW.\n\n"
         "Prints the exec id at once. The execution runs in this process, so the command "
-        "returns when it ends (or leaves a wait()); --wait also prints the result.",
+        "returns when it ends (or leaves a wait()), and exits 1 when it failed or was cancelled; "
+        "--wait also prints the result, --timeout cancels the execution after that many seconds.",
         (
             'kitaru run agent.py:research --args \'{"topic": "durable agents"}\' --wait',
             "kitaru run myproject.flows:nightly --args '[3, \"fast\"]' -o json",
+            "kitaru run agent.py:research --wait --timeout 600",
         ),
     ),
     _Command(
