@@ -140,7 +140,7 @@ def _first_line_then_close(cli: Cli, *args: str) -> tuple[int, str, str]:
 
 def test_piping_into_head_ends_quietly(tmp_path: Path) -> None:
     cli = make_workspace(tmp_path / "many")
-    cli.seed(*[("greet", {"name": f"n{i}"}) for i in range(120)])
+    cli.seed(*[("greet", {"name": f"n{i}"}) for i in range(180)])  # rows of short ids: 8 KiB
     for args in (("executions", "list", "--limit", "200"), ("executions", "list", "-o", "json")):
         full = cli(*args)
         assert full.code == 0 and len(full.out) > 8000, full  # twice what the pipe holds
