@@ -313,6 +313,7 @@ PINNED: dict[str, list[str]] = {
         "CallRecord",
         "DeletedRows",
         "ExecutionRecord",
+        "ExecutionSummary",
         "Failure",
         "LogRecord",
         "SourceRef",

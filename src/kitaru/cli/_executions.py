@@ -36,7 +36,8 @@ def refuse_empty_id(type_: Any, value: Any) -> None:
 ExecId = Annotated[
     str, Parameter(help="The execution's id or a unique prefix of it.", validator=refuse_empty_id)
 ]
-StatusChoice = Literal["pending", "running", "waiting", "completed", "failed", "cancelled"]
+StatusChoice = Literal["pending", "running", "waiting", "completed", "failed", "cancelled", "orphaned"]
+_UNFINISHED = ("running", "waiting", "pending")
 
 
 def client() -> Any:
@@ -59,7 +60,13 @@ def describe_status(execution: Any) -> str:
 def list_(
     *,
     flow: Annotated[str | None, Parameter(help="Only executions of this flow.")] = None,
-    status: Annotated[StatusChoice | None, Parameter(help="Only executions with this status.")] = None,
+    status: Annotated[
+        StatusChoice | None,
+        Parameter(
+            help="Only executions with this status; orphaned: running, waiting or pending "
+            "with their runner gone (resume them)."
+        ),
+    ] = None,
     limit: Annotated[int, Parameter(help="At most this many (newest first).")] = 50,
     since: Annotated[str | None, Parameter(help="Only newer ones: 30m, 2h, 7d, or an ISO date.")] = None,
     output: OutputOption = "text",
@@ -72,9 +79,9 @@ def list_(
         after = parse_since(since) if since else None
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
-    executions = client().executions.list(flow=flow, status=status, limit=limit, since=after)
+    executions = _listed(flow, status, limit, after)
     if out.json:
-        out.items([e.to_dict() for e in executions])
+        out.items([list_item(e) for e in executions])
         return 0
     if not executions:
         filtered = any(v is not None for v in (flow, status, since))
@@ -96,6 +103,54 @@ def list_(
     ]
     out.table(["EXEC ID", "FLOW", "STATUS", "STARTED", "DURATION"], rows)
     return 0
+
+
+def _listed(flow: str | None, status: str | None, limit: int, since: Any) -> list[Any]:
+    """The executions to list; orphaned ones are the unfinished ones whose runner is gone."""
+    executions = client().executions
+    if status != "orphaned":
+        return executions.list(flow=flow, status=status, limit=limit, since=since)  # type: ignore[no-any-return]
+    unfinished = [
+        e for s in _UNFINISHED for e in executions.list(flow=flow, status=s, limit=None, since=since)
+    ]
+    orphaned = [e for e in unfinished if e.orphaned]
+    orphaned.sort(key=lambda e: (e.created_at, e.exec_id), reverse=True)
+    return orphaned[:limit]
+
+
+def status_reason(execution: Any) -> str | None:
+    """Why the execution is in its status, in words (``None`` when nothing needs saying)."""
+    if execution.orphaned:
+        return f"its runner is gone: kitaru executions resume {execution.exec_id}"
+    if execution.failure is not None:
+        return f"{execution.failure.exception_type}: {execution.failure.message}"
+    if execution.pending_waits:
+        return f"waiting for input at {execution.pending_waits[0].name!r}"
+    if execution.cancel_requested:
+        return "cancel requested" if not execution.status.is_terminal else "cancelled on request"
+    return None
+
+
+def list_item(execution: Any) -> dict[str, Any]:
+    """One execution of ``executions list -o json``: its fields with the first pending wait,
+    its flow id (``module:qualname``), stack, status reason and the store's counts."""
+    item: dict[str, Any] = execution.to_dict()
+    wait = execution.pending_waits[0] if execution.pending_waits else None
+    item["pending_wait"] = wait.to_dict() if wait is not None else None
+    flow = execution.spec.get("flow") or {}
+    connection = execution.spec.get("connection") or {}
+    module, qualname = flow.get("module"), flow.get("qualname")
+    defaults = {
+        "flow_id": f"{module}:{qualname}" if module and qualname else None,
+        "stack_name": connection.get("stack") or "default",
+        "status_reason": status_reason(execution),
+        "checkpoint_count": execution.checkpoint_count,
+        "artifact_count": execution.artifact_count,
+    }
+    for key, value in defaults.items():
+        if item.get(key) is None:
+            item[key] = value
+    return item
 
 
 def show_execution(out: Output, execution: Any, *, offset: int = 0) -> None:

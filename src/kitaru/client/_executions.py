@@ -151,10 +151,27 @@ class Executions:
         limit: int | None = 50,
         since: dt.datetime | None = None,
     ) -> list[Execution]:
-        """Return executions newest first, filtered by the store (without their calls)."""
+        """Return executions newest first, filtered by the store (without their calls).
+
+        Each carries ``checkpoint_count`` and ``artifact_count``, counted by the store in
+        the listing's query, and its pending waits when it has any.
+        """
         store = self._client._store
-        records = store.list_executions(flow=flow, status=status, limit=limit, since=since)
-        return [to_execution(r, [], [], None, store.get_artifact, client=self._client) for r in records]
+        summaries = store.list_execution_summaries(flow=flow, status=status, limit=limit, since=since)
+        return [
+            to_execution(
+                s.record,
+                [],
+                [],
+                None,
+                store.get_artifact,
+                pending=store.list_pending_waits(s.record.exec_id) if s.pending_wait_count else None,
+                client=self._client,
+                checkpoint_count=s.checkpoint_count,
+                artifact_count=s.artifact_count,
+            )
+            for s in summaries
+        ]
 
     def latest(
         self, *, flow: str | None = None, status: ExecutionStatus | str | None = None
