@@ -95,3 +95,58 @@ def test_list_status_orphaned(ws: Cli) -> None:
     assert item["status_reason"] == f"its runner is gone: kitaru executions resume {item['exec_id']}"
     assert item["exec_id"] in orphaned_text.out and "orphaned: resume it" in orphaned_text.out
     assert [i["exec_id"] for i in completed.json["items"]] == [done]
+
+
+def test_logs_source_grouped_and_verbose(ws: Cli) -> None:
+    exec_id = ws.seed(("chatty", {"n": 2}))[0]
+    step, runner, grouped, grouped_json, verbose, very = ws.many(
+        ("executions", "logs", exec_id, "--source", "step", "-o", "json"),
+        ("executions", "logs", exec_id, "--source", "runner", "--limit", "1", "-o", "json"),
+        ("executions", "logs", exec_id, "--grouped"),
+        ("executions", "logs", exec_id, "--grouped", "-o", "json"),
+        ("executions", "logs", exec_id, "-v"),
+        ("executions", "logs", exec_id, "-vv", "--source", "step"),
+    )
+    assert [e["message"] for e in step.json["items"]] == ["step 0", "step 1"], step
+    assert all(e["call_id"] for e in step.json["items"])
+    assert [e["message"] for e in runner.json["items"]] == ["planning"], runner
+    assert grouped.code == 0, grouped
+    lines = grouped.out.splitlines()
+    assert lines[0] == "flow (outside checkpoints) (2 lines)"
+    assert lines[1].endswith("  planning") and lines[2].endswith("  all steps done")
+    assert "step (1 line)" in lines and "step_2 (1 line)" in lines
+    groups = grouped_json.json["items"]
+    assert [(g["checkpoint"], g["count"]) for g in groups] == [(None, 2), ("step", 1), ("step_2", 1)]
+    assert [e["message"] for e in groups[1]["entries"]] == ["step 0"]
+    # -v: date with milliseconds, level and stream; -vv: also the call id.
+    first = verbose.out.splitlines()[0]
+    assert "INFO" in first and "stdout" in first and first.endswith("planning"), verbose
+    assert first[:4].isdigit() and first[4] == "-" and "." in first.split()[1]
+    assert "call=" not in verbose.out
+    assert all("call=" in line and "call=-" not in line for line in very.out.splitlines()), very
+
+
+def test_logs_follow_options(ws: Cli) -> None:
+    runner = ws.popen("run", "flows.py:ticking", "--args", '{"n": 3, "delay": 0.1}')
+    assert runner.stdout is not None
+    exec_id = runner.stdout.readline().split()[2]
+    followed = ws(
+        "executions", "logs", exec_id, "-f", "--interval", "0.05", "--source", "runner", "-o", "json"
+    )
+    assert runner.wait(timeout=60) == 0
+    assert followed.code == 0, followed
+    events = [json.loads(line) for line in followed.out.splitlines()]
+    assert [e["event"] for e in events] == ["terminal"]  # ticking prints only inside checkpoints
+    assert events[0] == {
+        "command": "executions.logs",
+        "event": "terminal",
+        "item": {"exec_id": exec_id, "status": "completed", "failure": None},
+    }
+    bad_interval, grouped_follow, bad_source = ws.many(
+        ("executions", "logs", exec_id, "-f", "--interval", "0", "-o", "json"),
+        ("executions", "logs", exec_id, "-f", "--grouped", "-o", "json"),
+        ("executions", "logs", exec_id, "--source", "driver", "-o", "json"),
+    )
+    assert bad_interval.code == 2 and "--interval" in bad_interval.error["message"]
+    assert grouped_follow.code == 2 and "--grouped" in grouped_follow.error["message"]
+    assert bad_source.code == 2 and "driver" in bad_source.error["message"]

@@ -99,13 +99,17 @@ CATALOG: tuple[_Command, ...] = (
         "logs",
         "_executions:logs",
         "Show captured log lines; --follow streams them until the execution ends.\n\n"
-        "With --follow -o json each line is a JSON event (log, waiting, terminal, orphaned); "
+        "--source step keeps the lines written inside checkpoints, runner those of the flow "
+        "outside them; --grouped groups them by call; -v/-vv show more per line. "
+        'With --follow -o json each line is a JSON event {"command", "event", "item"} '
+        "(event: log, waiting, terminal, orphaned); "
         "the exit code is 0 when the execution completed, 1 when it failed or was cancelled, "
         "or when its runner died and nothing continues it (resume it).",
         (
             "kitaru executions logs 0199c0de",
             "kitaru executions logs 0199c0de --checkpoint summarize",
-            "kitaru executions logs 0199c0de --follow -o json",
+            "kitaru executions logs 0199c0de --grouped -v",
+            "kitaru executions logs 0199c0de --follow --interval 1 --source step -o json",
         ),
     ),
     _Command(
