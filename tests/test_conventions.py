@@ -154,6 +154,7 @@ PINNED: dict[str, list[str]] = {
         "ExecutionStatus",
         "FailureOrigin",
         "FlowHandle",
+        "ImageSettings",
         "KitaruArtifactIntegrityError",
         "KitaruBackendError",
         "KitaruClient",
@@ -267,7 +268,9 @@ PINNED: dict[str, list[str]] = {
         "url_passwords",
         "validate_cache",
         "validate_retries",
+        "validate_setting",
     ],
+    "kitaru.config.images": ["ImageSettings", "coerce_image", "merge_images"],
     "kitaru.config.stacks": [
         "StackInfo",
         "create_stack",
@@ -355,6 +358,7 @@ def test_the_root_resolves_each_public_name_from_the_module_that_defines_it() ->
             n: "kitaru.client" for n in ("CheckpointType", "ExecutionStatus", "FailureOrigin", "KitaruClient")
         },
         **{n: "kitaru.config" for n in ("KitaruConfig", "configure", "connect")},
+        "ImageSettings": "kitaru.config.images",
         **{n: "kitaru.verbs" for n in ("load", "log", "save")},
         **{n: "kitaru.flow" for n in ("flow", "FlowHandle")},
         **{n: "kitaru.checkpoint" for n in ("checkpoint", "CheckpointFuture")},

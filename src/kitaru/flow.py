@@ -24,7 +24,7 @@ from kitaru._connect import Stores, default_stores, stack_stores
 from kitaru._sources import is_script_module, load_script, source_script
 from kitaru._types import ExecutionStatus
 from kitaru.artifacts.values import load_value
-from kitaru.config import build_spec, resolve_settings, validate_cache, validate_retries
+from kitaru.config import build_spec, resolve_settings, validate_cache, validate_retries, validate_setting
 from kitaru.config.model_aliases import registry_for_spec
 from kitaru.errors import (
     KitaruDivergenceError,
@@ -360,6 +360,8 @@ def _validated(options: dict[str, Any], *, source: str) -> dict[str, Any]:
         result["retries"] = validate_retries(result["retries"], source=source)
     if "cache" in result:
         result["cache"] = validate_cache(result["cache"], source=source)
+    if result.get("image") is not None:
+        result["image"] = validate_setting("image", result["image"], source=source)
     return result
 
 

@@ -235,6 +235,8 @@ def create_stack(
                 f"{source}: {key!r} cannot be set on a stack; stacks carry {', '.join(STACK_SETTINGS)}."
             )
         checked[key] = validate_setting(key, value, source=source)
+        if key == "image" and checked[key] is not None:
+            checked[key] = checked[key].to_dict()  # config.json holds JSON
     folder = home / "stacks" / name
     record = {
         "kind": "local",
