@@ -276,6 +276,7 @@ PINNED: dict[str, list[str]] = {
         "create_stack",
         "current_stack",
         "delete_stack",
+        "find_stack",
         "list_stacks",
         "stack_location",
         "use_stack",

@@ -115,7 +115,7 @@ def test_stacks(tmp_path: Path) -> None:
     cli = make_workspace(tmp_path)
     created = cli("stack", "create", "scratch", "--retries", "2", "--no-cache")
     assert created.code == 0, created
-    assert "Created stack 'scratch'." in created.out and "retries=2" in created.out
+    assert "Created stack 'scratch' and made it active." in created.out and "retries=2" in created.out
     made_json, duplicate, bad_url = cli.many(
         ("stack", "create", "team", "--store-url", str(tmp_path / "team.db"), "-o", "json"),
         ("stack", "create", "scratch"),
@@ -157,6 +157,9 @@ def test_stacks(tmp_path: Path) -> None:
         ("stack", "delete", "team"), ("stack", "delete", "scratch", "-o", "json"), ("stack", "use", "ghost")
     )
     assert busy.code == 1 and "is the active stack" in busy.err
-    assert gone.json == {"command": "stack.delete", "item": {"name": "scratch", "deleted": True}}
+    assert gone.json == {
+        "command": "stack.delete",
+        "item": {"name": "scratch", "deleted": True, "deleted_paths": []},
+    }
     assert unknown.code == 1 and "No stack named 'ghost'" in unknown.err
     assert json.loads(cli("stack", "list", "-o", "json").out)["count"] == 2
