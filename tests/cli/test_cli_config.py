@@ -163,3 +163,19 @@ def test_stacks(tmp_path: Path) -> None:
     }
     assert unknown.code == 1 and "No stack named 'ghost'" in unknown.err
     assert json.loads(cli("stack", "list", "-o", "json").out)["count"] == 2
+
+
+def test_status_shows_image_settings_as_data_with_secrets_redacted(tmp_path: Path) -> None:
+    cli = make_workspace(tmp_path)
+    image = '{"base_image": "python:3.12", "environment": {"HF_TOKEN": "hf-abc", "REGION": "eu"}}'
+    shown = cli("status", "-o", "json", env={"KITARU_IMAGE": image})
+    assert shown.code == 0, shown
+    assert shown.json["item"]["settings"]["image"] == {
+        "value": {"base_image": "python:3.12", "environment": {"HF_TOKEN": "***", "REGION": "eu"}},
+        "source": "environment variable KITARU_IMAGE",
+    }
+    assert "hf-abc" not in shown.out
+    text = cli("status", env={"KITARU_IMAGE": image})
+    assert text.code == 0 and "hf-abc" not in text.out and "REGION" in text.out
+    bad = cli("status", env={"KITARU_IMAGE": '{"parent_image": "x"}'})
+    assert bad.code == 1 and "environment variable KITARU_IMAGE" in bad.err and "parent_image" in bad.err

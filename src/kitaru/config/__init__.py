@@ -133,6 +133,11 @@ class ResolvedSettings:
     values: dict[str, Any]
     sources: dict[str, str]
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the values as JSON-serializable data (image settings as a dict), unredacted."""
+        image = self.values.get("image")
+        return {**self.values, "image": None if image is None else image.to_dict()}
+
     def options(self) -> RunOptions:
         """The run options of an execution with these settings."""
         return RunOptions(**{name: self.values[name] for name in _RUN_OPTIONS})
