@@ -257,6 +257,13 @@ CATALOG: tuple[_Command, ...] = (
     ),
     _Command(
         "stack",
+        "show",
+        "_stacks:show",
+        "Show a stack by name or id (the active one without a name).",
+        ("kitaru stack show", "kitaru stack show scratch"),
+    ),
+    _Command(
+        "stack",
         "use",
         "_stacks:use",
         "Make a stack the active one for this data directory.",
@@ -266,10 +273,10 @@ CATALOG: tuple[_Command, ...] = (
         "stack",
         "create",
         "_stacks:create",
-        "Create a local stack (by default under <data dir>/stacks/NAME/).",
+        "Create a local stack (by default under <data dir>/stacks/NAME/) and make it active.",
         (
             "kitaru stack create scratch",
-            "kitaru stack create team --store-url postgresql+psycopg://ada@db/kitaru --use",
+            "kitaru stack create team --store-url postgresql+psycopg://ada@db/kitaru --no-activate",
             "kitaru stack create ci --retries 2 --no-cache",
         ),
     ),
@@ -277,8 +284,8 @@ CATALOG: tuple[_Command, ...] = (
         "stack",
         "delete",
         "_stacks:delete",
-        "Delete a stack's entry (its data stays on disk).",
-        ("kitaru stack delete scratch",),
+        "Delete a stack's entry (its data stays on disk unless --recursive).",
+        ("kitaru stack delete scratch", "kitaru stack delete scratch --force --recursive"),
     ),
 )
 

@@ -424,11 +424,14 @@ class Executions:
         overrides: dict[str, Any] | None = None,
         flow_inputs: dict[str, Any] | None = None,
         flow: str | None = None,
+        options: dict[str, Any] | None = None,
     ) -> str:
         """The replay operation every surface goes through; returns the new exec id.
 
         Checks the state (and, with ``flow``, that the execution belongs to that
-        flow), then asks the execution target to start the replay.
+        flow), then asks the execution target to start the replay. ``options``
+        (validated ``cache``, ``retries``, ``image`` as a dict) change the new
+        execution's options.
 
         Raises:
             KitaruStateError: the execution still runs, or belongs to another flow.
@@ -452,6 +455,7 @@ class Executions:
             from_=from_,
             overrides=overrides,
             flow_inputs=dict(flow_inputs or {}),
+            options=dict(options or {}),
         )
 
     def cancel(self, exec_id: str) -> Execution:
