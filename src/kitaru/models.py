@@ -225,8 +225,10 @@ class Execution(_Record):
     runner_id: str | None = None
     heartbeat_at: dt.datetime | None = None
     checkpoint_count: int | None = None
-    """How many durable calls the execution recorded (``None`` where not counted, as in
-    ``executions.list()``); ``checkpoints`` holds them all unless it was read without them."""
+    """How many durable calls the execution recorded (``None`` where not counted);
+    ``checkpoints`` holds them all unless it was read without them."""
+    artifact_count: int | None = None
+    """How many artifacts the execution stored (counted by ``executions.list()``, else ``None``)."""
     _client: Any = field(default=None, repr=False, compare=False)
 
     @property

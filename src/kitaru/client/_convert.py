@@ -152,6 +152,7 @@ def to_execution(
     pending: list[CallRecord] | None = None,
     client: Any = None,
     checkpoint_count: int | None = None,
+    artifact_count: int | None = None,
 ) -> Execution:
     """Build an :class:`Execution` with its checkpoint calls and artifacts.
 
@@ -183,5 +184,6 @@ def to_execution(
         runner_id=record.runner_id,
         heartbeat_at=record.heartbeat_at,
         checkpoint_count=checkpoint_count,
+        artifact_count=artifact_count,
         _client=client,
     )
