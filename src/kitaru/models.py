@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from kitaru._types import CallStatus, CheckpointType, ExecutionStatus, FailureOrigin
+from kitaru._types import CallStatus, CheckpointType, ExecutionStatus, FailureOrigin, short_id
 from kitaru.records import Failure
 
 __all__ = [
@@ -112,6 +112,11 @@ class ArtifactRef(_Record):
     tags: tuple[str, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
     _loader: Callable[[str], Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def short_id(self) -> str:
+        """The id's end (its random part), as tables print it; accepted wherever the id is."""
+        return short_id(self.artifact_id)
 
     def load(self) -> Any:
         """Return the stored value.
@@ -230,6 +235,14 @@ class Execution(_Record):
     artifact_count: int | None = None
     """How many artifacts the execution stored (counted by ``executions.list()``, else ``None``)."""
     _client: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def short_id(self) -> str:
+        """The id's end (its random part), as tables print it; accepted wherever the id is.
+
+        Ids made within a minute share their start (the creation time), not their end.
+        """
+        return short_id(self.exec_id)
 
     @property
     def pending_wait(self) -> PendingWait | None:

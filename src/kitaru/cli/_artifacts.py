@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from cyclopts import Parameter
 
-from kitaru._types import short_id
 from kitaru.cli._executions import ExecId, client, refuse_empty_id
 from kitaru.cli._humanize import ago, size
 from kitaru.cli._output import Output, OutputOption, dumps
@@ -44,9 +43,7 @@ def list_(
     if not refs:
         out.line("No artifacts match.")
         return 0
-    rows = [
-        (short_id(r.artifact_id), r.name, r.kind, r.type_path, size(r.size), ago(r.created_at)) for r in refs
-    ]
+    rows = [(r.short_id, r.name, r.kind, r.type_path, size(r.size), ago(r.created_at)) for r in refs]
     out.table(["ARTIFACT ID", "NAME", "KIND", "TYPE", "SIZE", "CREATED"], rows)
     return 0
 

@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 
 from cyclopts import Parameter
 
-from kitaru._types import short_id
 from kitaru.cli._humanize import ago, duration, parse_since
 from kitaru.cli._output import Output, OutputOption, UsageProblem, dumps
 
@@ -103,7 +102,7 @@ def list_(
         return 0
     rows = [
         (
-            short_id(e.exec_id),
+            e.short_id,
             e.flow_name,
             out.status(describe_status(e)),
             ago(e.started_at or e.created_at),
@@ -175,7 +174,7 @@ def _value_text(artifact: Any, *, verbose: bool) -> str:
     """
     from kitaru.errors import KitaruError
 
-    load = f"kitaru artifacts load {short_id(artifact.artifact_id)}"
+    load = f"kitaru artifacts load {artifact.short_id}"
     try:
         text = dumps(artifact.load(), indent=2 if verbose else None)
     except (KitaruError, ImportError, AttributeError) as exc:
