@@ -221,6 +221,7 @@ def to_execution(
     refs = [to_artifact(a, loader, by_id.get(a.call_id) if a.call_id else None) for a in artifacts]
     known = {ref.artifact_id: ref for ref in refs} if calls else None
     checkpoint_calls = to_calls(calls, produced_by_call(refs), loader, fetch, known)
+    orphaned = is_orphaned(record)
     return Execution(
         exec_id=record.exec_id,
         flow_name=record.flow_name,
@@ -237,14 +238,14 @@ def to_execution(
         has_result=record.result_artifact_id is not None,
         run_count=record.run_count,
         pending_waits=tuple(to_pending_wait(c) for c in pending or ()),
-        orphaned=is_orphaned(record),
+        orphaned=orphaned,
         cancel_requested=record.cancel_requested,
         runner_id=record.runner_id,
         heartbeat_at=record.heartbeat_at,
         checkpoint_count=checkpoint_count,
         flow_id=record.flow_name,
         stack_name=_stack_name(record.spec),
-        status_reason=_status_reason(record),
+        status_reason=_status_reason(record, orphaned=orphaned),
         _client=client,
     )
 
@@ -257,14 +258,14 @@ def _stack_name(spec: dict[str, Any]) -> str | None:
     return None
 
 
-def _status_reason(record: ExecutionRecord) -> str | None:
+def _status_reason(record: ExecutionRecord, *, orphaned: bool) -> str | None:
     """Why the execution is in its status, in words, where that needs saying."""
     failure = FailureInfo.from_dict(record.failure)
     if failure is not None:
         return f"{failure.exception_type}: {failure.message}" if failure.exception_type else failure.message
     if record.status is ExecutionStatus.CANCELLED:
         return "cancelled"
-    if is_orphaned(record):
+    if orphaned:
         return (
             f"orphaned: the runner that held it is gone; resume it with "
             f"`kitaru executions resume {record.exec_id}`"
