@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from kitaru.checkpoint import CheckpointFuture, checkpoint
     from kitaru.client import KitaruClient
     from kitaru.config import KitaruConfig, configure, connect
+    from kitaru.config.images import ImageSettings
     from kitaru.config.stacks import (
         StackInfo,
         create_stack,
@@ -69,6 +70,7 @@ __all__ = [
     "ExecutionStatus",
     "FailureOrigin",
     "FlowHandle",
+    "ImageSettings",
     "KitaruArtifactIntegrityError",
     "KitaruBackendError",
     "KitaruClient",
@@ -115,6 +117,7 @@ _LAZY = {
     "flow": "kitaru.flow",
     "KitaruClient": "kitaru.client",
     "KitaruConfig": "kitaru.config",
+    "ImageSettings": "kitaru.config.images",
     "configure": "kitaru.config",
     "connect": "kitaru.config",
     "current_execution_id": "kitaru.runtime.context",

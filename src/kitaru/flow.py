@@ -20,11 +20,18 @@ import time
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any, Generic, NoReturn, ParamSpec, Protocol, TypeVar, overload
 
-from kitaru._connect import Stores, default_stores, stack_stores
+from kitaru._connect import Stores, stack_stores
 from kitaru._sources import is_script_module, load_script, source_script
 from kitaru._types import ExecutionStatus
 from kitaru.artifacts.values import load_value
-from kitaru.config import build_spec, resolve_settings, validate_cache, validate_retries
+from kitaru.config import (
+    active_stack,
+    build_spec,
+    resolve_settings,
+    validate_cache,
+    validate_retries,
+    validate_setting,
+)
 from kitaru.config.model_aliases import registry_for_spec
 from kitaru.errors import (
     KitaruDivergenceError,
@@ -72,7 +79,8 @@ def _execution_error(
         message = (
             f"Execution {exec_id} of flow {flow_name!r} failed{where}: "
             f"{failure.get('exception_type')}: {failure.get('message')}. "
-            f"The traceback is in KitaruClient().executions.get({exec_id!r}).failure."
+            f"Run it again from where it failed with `kitaru executions retry {exec_id}`; "
+            f"the traceback is in `kitaru executions get {exec_id}`."
         )
     if "KitaruWaitAbortedError" in str(failure.get("exception_type")):
         cls = KitaruWaitAbortedError
@@ -80,7 +88,10 @@ def _execution_error(
         cls = KitaruUserCodeError
     elif origin == "divergence":
         cls = KitaruDivergenceError
-        message = f"{failure.get('message')}"
+        message = (
+            f"{failure.get('message')} Once the code matches the recorded calls again, "
+            f"run it again with `kitaru executions retry {exec_id}`."
+        )
     error = cls(message, exec_id=exec_id, status=status, failure_origin=origin)
     error.__cause__ = cause
     return error
@@ -282,7 +293,7 @@ class _FlowDefinition(Generic[P, R]):
         return _FlowWithOptions(self, _validated(options, source=f"{self.name}.with_options()"))
 
     def replay(
-        self, exec_id: str, *, from_: str, overrides: dict[str, Any] | None = None, **flow_inputs: Any
+        self, exec_id: str, *, from_: str, overrides: dict[str, Any] | None = None, **kwargs: Any
     ) -> FlowHandle[R]:
         """Start a new execution of an execution of this flow that reuses its calls before
         the frontier and runs the rest live with the current code.
@@ -291,26 +302,56 @@ class _FlowDefinition(Generic[P, R]):
         before it is reused only when its arguments are unchanged; otherwise it runs
         live. This is ``KitaruClient().executions.replay`` with a check of the flow.
 
+        The keywords ``stack``, ``image``, ``cache`` and ``retries`` are options of the
+        new execution, as with :meth:`run` (unless the flow declares a parameter of
+        that name: then use :meth:`with_options`). ``stack`` is where the source
+        execution is looked up and the replay runs (a replay reuses calls from the
+        same store); ``retries`` and ``image`` replace (``image`` merges into) the
+        source's; ``cache=True`` lets calls from the frontier on be answered from the
+        cache, the source's outputs included (by default a replay runs them live).
+
         Args:
             exec_id: The source execution (a unique prefix works).
             from_: Where to start running live: a checkpoint name (unique in the
                 source), an invocation id, or a call id.
             overrides: ``{"checkpoint.<selector>": value}`` pins those calls' outputs.
-            **flow_inputs: New values for the flow's parameters.
+            **kwargs: New values for the flow's parameters, and the options above.
 
         Raises:
             KitaruStateError: the execution belongs to another flow, still runs, or
                 ``from_`` names no call (or several).
 
         Example:
-            >>> research.replay(exec_id, from_="summarize", topic="agents").wait()  # doctest: +SKIP
+            >>> research.replay(exec_id, from_="summarize", retries=2).wait()  # doctest: +SKIP
         """
+        options = {n: kwargs.pop(n) for n in _OPTION_NAMES if n not in self._own_options and n in kwargs}
+        return self._replay(
+            exec_id, from_, overrides, kwargs, {k: v for k, v in options.items() if v is not None}
+        )
+
+    def _replay(
+        self,
+        exec_id: str,
+        from_: str,
+        overrides: dict[str, Any] | None,
+        flow_inputs: dict[str, Any],
+        options: dict[str, Any],
+    ) -> FlowHandle[R]:
         from kitaru.client import KitaruClient
 
-        stores = default_stores()
+        source = f"{self.name}.replay()"
+        given = _validated(options, source=source)
+        if "stack" in given:
+            stack = validate_setting("stack", given.pop("stack"), source=source)
+            stores = stack_stores(stack, chosen_by=source)
+        else:
+            stack, chosen_by = active_stack(flow=self._options)
+            stores = stack_stores(stack, chosen_by=chosen_by)
+        if given.get("image") is not None:
+            given["image"] = given["image"].to_dict()  # the target merges it into the source's
         client = KitaruClient(store=stores.metadata, artifacts=stores.artifacts, target=stores.target)
         new_exec = client.executions.start_replay(
-            exec_id, from_=from_, overrides=overrides, flow_inputs=flow_inputs, flow=self.name
+            exec_id, from_=from_, overrides=overrides, flow_inputs=flow_inputs, flow=self.name, options=given
         )
         return FlowHandle(new_exec, flow_name=self.name, stores=stores)
 
@@ -353,6 +394,12 @@ class _FlowWithOptions(Generic[P, R]):
         """Start a new execution with the fixed options."""
         return self._definition._start(args, dict(kwargs), self._run_options)
 
+    def replay(
+        self, exec_id: str, *, from_: str, overrides: dict[str, Any] | None = None, **flow_inputs: Any
+    ) -> FlowHandle[R]:
+        """Replay an execution of the flow with the fixed options; every keyword goes to the flow."""
+        return self._definition._replay(exec_id, from_, overrides, flow_inputs, dict(self._run_options))
+
 
 def _validated(options: dict[str, Any], *, source: str) -> dict[str, Any]:
     result = dict(options)
@@ -360,6 +407,8 @@ def _validated(options: dict[str, Any], *, source: str) -> dict[str, Any]:
         result["retries"] = validate_retries(result["retries"], source=source)
     if "cache" in result:
         result["cache"] = validate_cache(result["cache"], source=source)
+    if result.get("image") is not None:
+        result["image"] = validate_setting("image", result["image"], source=source)
     return result
 
 

@@ -242,11 +242,11 @@ class Execution(_Record):
     ``executions.get(id)`` fills ``checkpoints`` with every call; for long
     executions read them a page at a time with :meth:`list_checkpoints`.
 
-    Flows are identified by their name: ``flow_id`` is ``flow_name``, so
-    ``executions.list(flow=execution.flow_id)`` finds its flow's executions.
-    ``stack_name`` is the stack it ran on, ``status_reason`` says in words why it is
-    in its status when that needs saying (the failure, a cancellation, a runner that
-    is gone), and ``frozen_execution_spec`` is ``spec``.
+    ``flow_id`` identifies the flow's definition (``module:qualname``; executions
+    are listed by ``flow_name``), ``stack_name`` is the stack it ran on,
+    ``status_reason`` says in words why it is in its status when that needs saying
+    (a runner that is gone, the failure, the wait it waits at, a cancel request),
+    and ``frozen_execution_spec`` is ``spec``.
     """
 
     exec_id: str
@@ -270,8 +270,10 @@ class Execution(_Record):
     runner_id: str | None = None
     heartbeat_at: dt.datetime | None = None
     checkpoint_count: int | None = None
-    """How many durable calls the execution recorded (``None`` where not counted, as in
-    ``executions.list()``); ``checkpoints`` holds them all unless it was read without them."""
+    """How many durable calls the execution recorded (``None`` where not counted);
+    ``checkpoints`` holds them all unless it was read without them."""
+    artifact_count: int | None = None
+    """How many artifacts the execution stored (counted by ``executions.list()``, else ``None``)."""
     flow_id: str | None = None
     stack_name: str | None = None
     status_reason: str | None = None

@@ -34,6 +34,7 @@ __all__ = [
     "CallRecord",
     "DeletedRows",
     "ExecutionRecord",
+    "ExecutionSummary",
     "Failure",
     "LogRecord",
     "SourceRef",
@@ -163,6 +164,17 @@ class ExecutionRecord:
     run_count: int = 0
     cancel_requested: bool = False
     epoch: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionSummary:
+    """One execution as listed, with what the store counted in the same query: its
+    recorded calls, its artifacts, and its waits that wait for input."""
+
+    record: ExecutionRecord
+    checkpoint_count: int
+    artifact_count: int
+    pending_wait_count: int
 
 
 @dataclass(frozen=True, slots=True)

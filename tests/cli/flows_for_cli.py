@@ -103,5 +103,13 @@ def essay(topic: str) -> str:
     return write(outline(topic))
 
 
+@flow
+def chatty(n: int) -> int:
+    print("planning")
+    total = sum(step(i) for i in range(n))
+    print("all steps done")
+    return total
+
+
 if __name__ == "__main__":
     print("MAIN BLOCK RAN")

@@ -115,7 +115,7 @@ def test_stacks(tmp_path: Path) -> None:
     cli = make_workspace(tmp_path)
     created = cli("stack", "create", "scratch", "--retries", "2", "--no-cache")
     assert created.code == 0, created
-    assert "Created stack 'scratch'." in created.out and "retries=2" in created.out
+    assert "Created stack 'scratch' and made it active." in created.out and "retries=2" in created.out
     made_json, duplicate, bad_url = cli.many(
         ("stack", "create", "team", "--store-url", str(tmp_path / "team.db"), "-o", "json"),
         ("stack", "create", "scratch"),
@@ -157,6 +157,25 @@ def test_stacks(tmp_path: Path) -> None:
         ("stack", "delete", "team"), ("stack", "delete", "scratch", "-o", "json"), ("stack", "use", "ghost")
     )
     assert busy.code == 1 and "is the active stack" in busy.err
-    assert gone.json == {"command": "stack.delete", "item": {"name": "scratch", "deleted": True}}
+    assert gone.json == {
+        "command": "stack.delete",
+        "item": {"name": "scratch", "deleted": True, "deleted_paths": []},
+    }
     assert unknown.code == 1 and "No stack named 'ghost'" in unknown.err
     assert json.loads(cli("stack", "list", "-o", "json").out)["count"] == 2
+
+
+def test_status_shows_image_settings_as_data_with_secrets_redacted(tmp_path: Path) -> None:
+    cli = make_workspace(tmp_path)
+    image = '{"base_image": "python:3.12", "environment": {"HF_TOKEN": "hf-abc", "REGION": "eu"}}'
+    shown = cli("status", "-o", "json", env={"KITARU_IMAGE": image})
+    assert shown.code == 0, shown
+    assert shown.json["item"]["settings"]["image"] == {
+        "value": {"base_image": "python:3.12", "environment": {"HF_TOKEN": "***", "REGION": "eu"}},
+        "source": "environment variable KITARU_IMAGE",
+    }
+    assert "hf-abc" not in shown.out
+    text = cli("status", env={"KITARU_IMAGE": image})
+    assert text.code == 0 and "hf-abc" not in text.out and "REGION" in text.out
+    bad = cli("status", env={"KITARU_IMAGE": '{"parent_image": "x"}'})
+    assert bad.code == 1 and "environment variable KITARU_IMAGE" in bad.err and "parent_image" in bad.err

@@ -139,24 +139,26 @@ def test_follow_streams_until_the_end_with_exit_codes(cli: Cli, seeded: dict[str
     assert runner.wait(timeout=60) == 0
     assert followed.code == 0, followed
     events = _json_lines(followed.out)
-    assert [e["message"] for e in events if e["event"] == "log"] == [f"step {i}" for i in range(5)]
-    assert events[-1] == {"event": "terminal", "exec_id": exec_id, "status": "completed", "failure": None}
+    assert {e["command"] for e in events} == {"executions.logs"}
+    assert [e["item"]["message"] for e in events if e["event"] == "log"] == [f"step {i}" for i in range(5)]
+    assert events[-1]["event"] == "terminal"
+    assert events[-1]["item"] == {"exec_id": exec_id, "status": "completed", "failure": None}
 
     failed, waiting = seeded["broken"], seeded["followed"]
     text, as_json = cli.many(
         ("executions", "logs", failed, "--follow"), ("executions", "logs", failed, "-f", "-o", "json")
     )
     assert text.code == 1 and "execution failed: ValueError: boom" in text.out
-    assert as_json.code == 1 and _json_lines(as_json.out)[-1]["status"] == "failed"
+    assert as_json.code == 1 and _json_lines(as_json.out)[-1]["item"]["status"] == "failed"
     # A waiting execution: the follower announces the wait and ends when the answer lets it finish.
     follower = cli.popen("executions", "logs", waiting, "--follow", "-o", "json")
     assert follower.stdout is not None
     event = json.loads(follower.stdout.readline())
-    assert event["event"] == "waiting" and event["wait"]["question"] == "Publish followed?"
+    assert event["event"] == "waiting" and event["item"]["question"] == "Publish followed?"
     assert cli("executions", "input", waiting, "--value", "false").code == 0
     rest, _ = follower.communicate(timeout=60)
     assert follower.returncode == 0
-    assert _json_lines(rest)[-1]["status"] == "completed"
+    assert _json_lines(rest)[-1]["item"]["status"] == "completed"
 
 
 def test_resume_an_orphaned_execution(cli: Cli) -> None:

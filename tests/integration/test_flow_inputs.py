@@ -229,7 +229,7 @@ def test_another_process_with_pickles_refused_continues_an_execution_with_a_tupl
     second = subprocess.run(
         [sys.executable, "-c", ANSWER, exec_id],
         cwd=tmp_path / "elsewhere",
-        # Another directory: the script's own is trusted to load code from by the setting.
+        # another directory: the script's own is trusted by name (it is outside any project)
         env=_env(home, KITARU_ALLOW_PICKLE="0", KITARU_TRUSTED_PATHS=str(tmp_path)),
         stdin=subprocess.DEVNULL,
         capture_output=True,

@@ -507,10 +507,11 @@ def test_follow_ends_when_the_runner_dies(work: Path) -> None:
     as_json = _kitaru(work, "executions", "logs", exec_id, "-f", "-o", "json")
     assert as_json.returncode == 1, as_json
     events = [json.loads(line) for line in as_json.stdout.splitlines() if line.strip()]
-    assert [e["message"] for e in events if e["event"] == "log"] == ["step 0", "step 1", "step 2"]
+    assert [e["item"]["message"] for e in events if e["event"] == "log"] == ["step 0", "step 1", "step 2"]
     last = events[-1]
-    assert last["event"] == "orphaned" and last["exec_id"] == exec_id and last["status"] == "running"
-    _orphan_message_named(last["message"], exec_id)
+    assert last["event"] == "orphaned" and last["command"] == "executions.logs"
+    assert last["item"]["exec_id"] == exec_id and last["item"]["status"] == "running"
+    _orphan_message_named(last["item"]["message"], exec_id)
 
 
 @pytest.mark.parametrize("how", ["wait_for", "follow"])

@@ -73,3 +73,13 @@ def start() -> None:
     research.run(42)  # type: ignore[call-overload]
     research.run("agents", "extra")  # type: ignore[call-overload]
     kitaru.configure(cache=True)
+    kitaru.configure(cache=None, image=kitaru.ImageSettings(base_image="python:3.12", apt_packages=["git"]))
+    assert_type(
+        research.replay("0199c0de", from_="fetch", retries=2, image="python:3.12"), FlowHandle[dict[str, int]]
+    )
+    assert_type(
+        research.with_options(cache=True).replay("0199c0de", from_="fetch"), FlowHandle[dict[str, int]]
+    )
+    stack = kitaru.create_stack("scratch", activate=False)
+    assert_type(stack.is_active, bool)
+    assert_type(stack.id, str)

@@ -97,4 +97,6 @@ def test_get_without_checkpoints_counts_them() -> None:
     assert sorted(a.kind for a in summary.artifacts) == ["input", "result"]
     assert summary.status.value == "completed" and summary.has_result
     assert [c.invocation_id for c in summary.list_checkpoints(limit=2)] == ["step", "step_2"]
-    assert KitaruClient().executions.list(limit=1)[0].checkpoint_count is None
+    listed = KitaruClient().executions.list(limit=1)[0]
+    every = KitaruClient().executions.get(handle.exec_id)
+    assert (listed.checkpoint_count, listed.artifact_count) == (7, len(every.artifacts))

@@ -205,14 +205,14 @@ def test_frozen_spec_redacts_secrets_and_records_models(monkeypatch: pytest.Monk
     register_model("fast", model="openai/gpt-4o-mini", secret="openai")
     monkeypatch.setenv("KITARU_API_KEY", "sk-live-123")
     monkeypatch.setenv("KITARU_DEFAULT_MODEL", "fast")
-    image = {"name": "python:3.11", "env": {"HF_TOKEN": "hf-abc", "REGION": "eu"}}
+    image = {"base_image": "python:3.11", "environment": {"HF_TOKEN": "hf-abc", "REGION": "eu"}}
     handle = kitaru.flow(image=image)(_body).run()
     assert handle.wait(timeout=30) == 1
     spec = KitaruClient().executions.get(handle.exec_id).spec
     text = json.dumps(spec)
     assert "sk-live-123" not in text and "hf-abc" not in text
     assert spec["connection"]["api_key"] == "***"
-    assert spec["options"]["image"]["env"] == {"HF_TOKEN": "***", "REGION": "eu"}
+    assert spec["options"]["image"]["environment"] == {"HF_TOKEN": "***", "REGION": "eu"}
     assert spec["models"]["default_model"] == "fast"
     assert spec["models"]["default_alias"] == "fast"
     assert spec["models"]["aliases"]["fast"]["model"] == "openai/gpt-4o-mini"

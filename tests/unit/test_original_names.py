@@ -57,8 +57,7 @@ def test_execution_fields_and_methods_of_the_original() -> None:
     execution = client.executions.latest()
 
     assert execution.status.is_finished and execution.status.is_successful
-    assert execution.flow_id == "writer" == execution.flow_name
-    assert [e.exec_id for e in client.executions.list(flow=execution.flow_id)] == [execution.exec_id]
+    assert execution.flow_id == f"{__name__}:writer" and execution.flow_name == "writer"
     assert execution.stack_name == "default"
     assert execution.status_reason is None
     spec = execution.frozen_execution_spec
@@ -84,7 +83,11 @@ def test_execution_fields_and_methods_of_the_original() -> None:
 
     # The new fields serialize with the rest; the client reference does not.
     data = json.loads(json.dumps(execution.to_dict()))
-    assert (data["flow_id"], data["stack_name"], data["status_reason"]) == ("writer", "default", None)
+    assert (data["flow_id"], data["stack_name"], data["status_reason"]) == (
+        execution.flow_id,
+        "default",
+        None,
+    )
     assert "_client" not in data
     assert data["checkpoints"][1]["parent_call_ids"] == [drafted.call_id]
     assert data["artifacts"][0]["save_type"] == "external"
@@ -146,6 +149,7 @@ def test_pending_wait_entered_waiting_at() -> None:
     execution = client.executions.get(handle.exec_id)
     pending = execution.pending_wait
     assert pending is not None and pending.entered_waiting_at == pending.since
+    assert execution.status_reason == "waiting for input at 'wait'"
     assert not execution.status.is_finished
     with pytest.raises(KitaruStateError, match="no result yet: it is waiting"):
         execution.result()

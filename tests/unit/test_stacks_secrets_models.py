@@ -30,7 +30,9 @@ def test_default_stack_is_the_data_directory(kitaru_home: Path) -> None:
 
 
 def test_create_use_and_delete_a_stack(kitaru_home: Path, tmp_path: Path) -> None:
-    created = kitaru.create_stack("scratch", settings={"retries": 1}, artifacts_dir=tmp_path / "arts")
+    created = kitaru.create_stack(
+        "scratch", settings={"retries": 1}, artifacts_dir=tmp_path / "arts", activate=False
+    )
     assert not created.active
     assert created.store_url == f"sqlite:///{kitaru_home / 'stacks' / 'scratch' / 'kitaru.db'}"
     assert kitaru.use_stack("scratch").active
@@ -125,3 +127,17 @@ def test_model_aliases_and_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(KitaruUsageError, match="Unknown provider 'acme'"):
         register_model("x", model="acme/model-1")
     assert register_model("x", model="acme/model-1", base_url="http://localhost:8000/v1").provider == "acme"
+
+
+def test_stack_info_has_an_id_and_is_active_and_create_activates_by_default(kitaru_home: Path) -> None:
+    default = kitaru.current_stack()
+    assert default.is_active and default.id == kitaru.list_stacks()[0].id  # stable for 'default'
+    made = kitaru.create_stack("scratch")
+    assert made.is_active and made.active and kitaru.current_stack().name == "scratch"
+    assert made.id == kitaru.current_stack().id and made.id != default.id
+    quiet = kitaru.create_stack("quiet", activate=False)
+    assert not quiet.is_active and kitaru.current_stack().name == "scratch"
+    with pytest.raises(KitaruStateError, match="--force"):
+        kitaru.delete_stack("scratch")
+    assert kitaru.delete_stack("scratch", force=True) == []
+    assert kitaru.current_stack().name == "default"

@@ -13,7 +13,10 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CATALOG", "GROUPS", "build_app", "run"]
+__all__ = ["CATALOG", "GROUPS", "VERSION_FLAGS", "build_app", "run"]
+
+#: The options that print Kitaru's version (answered before the command tree is built).
+VERSION_FLAGS = ("--version", "-V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,13 +99,17 @@ CATALOG: tuple[_Command, ...] = (
         "logs",
         "_executions:logs",
         "Show captured log lines; --follow streams them until the execution ends.\n\n"
-        "With --follow -o json each line is a JSON event (log, waiting, terminal, orphaned); "
+        "--source step keeps the lines written inside checkpoints, runner those of the flow "
+        "outside them; --grouped groups them by call; -v/-vv show more per line. "
+        'With --follow -o json each line is a JSON event {"command", "event", "item"} '
+        "(event: log, waiting, terminal, orphaned); "
         "the exit code is 0 when the execution completed, 1 when it failed or was cancelled, "
         "or when its runner died and nothing continues it (resume it).",
         (
             "kitaru executions logs 0199c0de",
             "kitaru executions logs 0199c0de --checkpoint summarize",
-            "kitaru executions logs 0199c0de --follow -o json",
+            "kitaru executions logs 0199c0de --grouped -v",
+            "kitaru executions logs 0199c0de --follow --interval 1 --source step -o json",
         ),
     ),
     _Command(
@@ -220,11 +227,12 @@ CATALOG: tuple[_Command, ...] = (
         "secrets",
         "set",
         "_secrets:set_",
-        "Create or replace a secret from KEY=VALUE pairs.\n\n"
+        "Create or replace a secret from KEY=VALUE (or --KEY=VALUE) pairs.\n\n"
         "A bare KEY asks for its value without echo (on a terminal) or reads one line of stdin, "
         "which keeps the value out of your shell history.",
         (
             "kitaru secrets set openai OPENAI_API_KEY",
+            "kitaru secrets set db --username=admin --password=s3cret",
             "printf 'sk-…' | kitaru secrets set openai OPENAI_API_KEY",
         ),
     ),
@@ -249,6 +257,13 @@ CATALOG: tuple[_Command, ...] = (
     ),
     _Command(
         "stack",
+        "show",
+        "_stacks:show",
+        "Show a stack by name or id (the active one without a name).",
+        ("kitaru stack show", "kitaru stack show scratch"),
+    ),
+    _Command(
+        "stack",
         "use",
         "_stacks:use",
         "Make a stack the active one for this data directory.",
@@ -258,10 +273,10 @@ CATALOG: tuple[_Command, ...] = (
         "stack",
         "create",
         "_stacks:create",
-        "Create a local stack (by default under <data dir>/stacks/NAME/).",
+        "Create a local stack (by default under <data dir>/stacks/NAME/) and make it active.",
         (
             "kitaru stack create scratch",
-            "kitaru stack create team --store-url postgresql+psycopg://ada@db/kitaru --use",
+            "kitaru stack create team --store-url postgresql+psycopg://ada@db/kitaru --no-activate",
             "kitaru stack create ci --retries 2 --no-cache",
         ),
     ),
@@ -269,8 +284,8 @@ CATALOG: tuple[_Command, ...] = (
         "stack",
         "delete",
         "_stacks:delete",
-        "Delete a stack's entry (its data stays on disk).",
-        ("kitaru stack delete scratch",),
+        "Delete a stack's entry (its data stays on disk unless --recursive).",
+        ("kitaru stack delete scratch", "kitaru stack delete scratch --force --recursive"),
     ),
 )
 
@@ -289,6 +304,7 @@ def build_app() -> object:
         name="kitaru",
         help="Kitaru: durable execution for Python AI agents.\n\nEvery command takes -o json for scripts.",
         version=__version__,
+        version_flags=list(VERSION_FLAGS),
         help_format="plaintext",
         help_epilogue=_epilogue(
             (
@@ -324,6 +340,18 @@ def _format_of(tokens: list[str]) -> str:
     return "text"
 
 
+def _output_option_last(tokens: list[str]) -> list[str]:
+    """``kitaru -o json executions list``: an output option before the command applies to it."""
+    if tokens[:1] in (["-o"], ["--output"]) and len(tokens) >= 3:
+        option, rest = tokens[:2], tokens[2:]
+    elif tokens and len(tokens) >= 2 and (tokens[0].startswith(("--output=", "-o")) and tokens[0] != "-o"):
+        option, rest = tokens[:1], tokens[1:]
+    else:
+        return tokens
+    end = rest.index("--") if "--" in rest else len(rest)
+    return [*rest[:end], *option, *rest[end:]]
+
+
 def _command_of(tokens: list[str]) -> str:
     words = [t for t in tokens[:2] if not t.startswith("-")]
     if words and words[0] in GROUPS:
@@ -340,6 +368,10 @@ def run(argv: list[str] | None = None) -> int:
 
     tokens = list(sys.argv[1:] if argv is None else argv)
     page = cached_root_help(tokens)
+    if len(tokens) == 1 and tokens[0] in VERSION_FLAGS:
+        from kitaru import __version__
+
+        page = f"{__version__}\n"
     if page is not None:  # before anything imports cyclopts
         try:
             sys.stdout.write(page)
@@ -350,7 +382,12 @@ def run(argv: list[str] | None = None) -> int:
 
     from kitaru.cli._output import Output
 
+    tokens = _output_option_last(tokens)
     command = _command_of(tokens)
+    if command == "secrets.set":
+        from kitaru.cli._secrets import pairs_from_options
+
+        tokens = pairs_from_options(tokens)
     stdout = sys.stdout
     out = Output(command, "json" if _format_of(tokens) == "json" else "text")
     if os.getcwd() not in sys.path:

@@ -12,10 +12,13 @@ from kitaru.cli._output import Output, OutputOption, UsageProblem, dumps
 
 __all__ = [
     "CALLS_LIMIT",
+    "FOLLOW_INTERVAL",
     "ExecId",
     "client",
     "describe_status",
     "format_log",
+    "from_source",
+    "list_item",
     "get",
     "list_",
     "logs",
@@ -36,7 +39,8 @@ def refuse_empty_id(type_: Any, value: Any) -> None:
 ExecId = Annotated[
     str, Parameter(help="The execution's id or a unique prefix of it.", validator=refuse_empty_id)
 ]
-StatusChoice = Literal["pending", "running", "waiting", "completed", "failed", "cancelled"]
+StatusChoice = Literal["pending", "running", "waiting", "completed", "failed", "cancelled", "orphaned"]
+_UNFINISHED = ("running", "waiting", "pending")
 
 
 def client() -> Any:
@@ -59,7 +63,13 @@ def describe_status(execution: Any) -> str:
 def list_(
     *,
     flow: Annotated[str | None, Parameter(help="Only executions of this flow.")] = None,
-    status: Annotated[StatusChoice | None, Parameter(help="Only executions with this status.")] = None,
+    status: Annotated[
+        StatusChoice | None,
+        Parameter(
+            help="Only executions with this status; orphaned: running, waiting or pending "
+            "with their runner gone (resume them)."
+        ),
+    ] = None,
     limit: Annotated[int, Parameter(help="At most this many (newest first).")] = 50,
     since: Annotated[str | None, Parameter(help="Only newer ones: 30m, 2h, 7d, or an ISO date.")] = None,
     output: OutputOption = "text",
@@ -72,9 +82,9 @@ def list_(
         after = parse_since(since) if since else None
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
-    executions = client().executions.list(flow=flow, status=status, limit=limit, since=after)
+    executions = _listed(flow, status, limit, after)
     if out.json:
-        out.items([e.to_dict() for e in executions])
+        out.items([list_item(e) for e in executions])
         return 0
     if not executions:
         filtered = any(v is not None for v in (flow, status, since))
@@ -96,6 +106,30 @@ def list_(
     ]
     out.table(["EXEC ID", "FLOW", "STATUS", "STARTED", "DURATION"], rows)
     return 0
+
+
+def _listed(flow: str | None, status: str | None, limit: int, since: Any) -> list[Any]:
+    """The executions to list; orphaned ones are the unfinished ones whose runner is gone."""
+    executions = client().executions
+    if status != "orphaned":
+        return executions.list(flow=flow, status=status, limit=limit, since=since)  # type: ignore[no-any-return]
+    unfinished = [
+        e for s in _UNFINISHED for e in executions.list(flow=flow, status=s, limit=None, since=since)
+    ]
+    orphaned = [e for e in unfinished if e.orphaned]
+    orphaned.sort(key=lambda e: (e.created_at, e.exec_id), reverse=True)
+    return orphaned[:limit]
+
+
+def list_item(execution: Any) -> dict[str, Any]:
+    """One execution of ``executions list -o json``: its fields (with its flow id, stack,
+    status reason and the store's counts) and the first pending wait."""
+    item: dict[str, Any] = execution.to_dict()
+    wait = execution.pending_waits[0] if execution.pending_waits else None
+    item["pending_wait"] = wait.to_dict() if wait is not None else None
+    if item.get("stack_name") is None:
+        item["stack_name"] = "default"  # recorded before executions named their stack
+    return item
 
 
 def show_execution(out: Output, execution: Any, *, offset: int = 0) -> None:
@@ -232,6 +266,12 @@ def _calls_hint(execution: Any, offset: int) -> str | None:
     return hint
 
 
+LogSource = Literal["step", "runner"]
+
+FOLLOW_INTERVAL = 0.2
+"""Seconds between looks for new log lines with ``logs --follow`` unless --interval says."""
+
+
 def logs(
     exec_id: ExecId,
     /,
@@ -240,35 +280,117 @@ def logs(
         str | None,
         Parameter(help="Only this call: invocation id, call id, or a checkpoint name called once."),
     ] = None,
+    source: Annotated[
+        LogSource | None,
+        Parameter(help="Only lines written inside checkpoints (step) or outside them, by the flow (runner)."),
+    ] = None,
     follow: Annotated[
         bool, Parameter(name=["--follow", "-f"], negative="", help="Stream until it ends.")
     ] = False,
+    interval: Annotated[
+        float, Parameter(help="With --follow: seconds between looks for new lines.")
+    ] = FOLLOW_INTERVAL,
+    grouped: Annotated[
+        bool, Parameter(negative="", help="Group the lines by checkpoint call (not with --follow).")
+    ] = False,
+    verbose: Annotated[
+        int,
+        Parameter(
+            name=["--verbose", "-v"],
+            count=True,
+            help="More per line: -v date, level and stream; -vv also the call id.",
+        ),
+    ] = 0,
     limit: Annotated[int | None, Parameter(help="At most this many lines (without --follow).")] = None,
     output: OutputOption = "text",
 ) -> int:
     """Show or follow the captured log lines of an execution."""
     out = Output("executions.logs", output)
+    if not 0 < interval <= 3600:
+        raise UsageProblem(f"--interval must be more than 0 and at most 3600 seconds, got {interval:g}.")
     if follow:
+        if grouped:
+            raise UsageProblem("--grouped needs the whole log; drop --follow, or --grouped.")
         from kitaru.cli._follow import follow_logs
 
-        return follow_logs(out, client(), exec_id, checkpoint=checkpoint)
-    entries = client().executions.logs(exec_id, checkpoint=checkpoint, limit=limit)
+        return follow_logs(
+            out, client(), exec_id, checkpoint=checkpoint, source=source, interval=interval, verbose=verbose
+        )
+    if limit is not None and limit < 0:
+        raise UsageProblem(f"--limit must be 0 or more, got {limit}.")
+    read_limit = limit if source is None else None
+    entries = client().executions.logs(exec_id, checkpoint=checkpoint, limit=read_limit)
+    entries = [e for e in entries if from_source(e, source)][:limit]
+    if grouped:
+        return _show_grouped(out, entries, verbose)
     if out.json:
         out.items([e.to_dict() for e in entries])
         return 0
     if not entries:
         out.note("No log lines captured.")
     for entry in entries:
-        out.line(format_log(entry))
+        out.line(format_log(entry, verbose))
     return 0
 
 
-def format_log(entry: Any) -> str:
-    """``HH:MM:SS  where  message`` (stderr and non-INFO levels are marked)."""
-    where = entry.invocation_id or "flow"
+def from_source(entry: Any, source: str | None) -> bool:
+    """Whether the line is of ``source``: ``step`` inside a checkpoint call, ``runner`` outside."""
+    if source is None:
+        return True
+    return (entry.call_id is not None) == (source == "step")
+
+
+def _show_grouped(out: Output, entries: list[Any], verbose: int) -> int:
+    """The lines grouped by the call that wrote them (the flow's own lines as one group), in
+    the order each call first wrote."""
+    groups: dict[str | None, list[Any]] = {}
+    for entry in entries:
+        groups.setdefault(entry.call_id, []).append(entry)
+    if out.json:
+        out.items(
+            [
+                {
+                    "checkpoint": lines[0].invocation_id,
+                    "call_id": call_id,
+                    "count": len(lines),
+                    "entries": [e.to_dict() for e in lines],
+                }
+                for call_id, lines in groups.items()
+            ]
+        )
+        return 0
+    if not entries:
+        out.note("No log lines captured.")
+    for i, (call_id, lines) in enumerate(groups.items()):
+        if i:
+            out.line()
+        title = lines[0].invocation_id if call_id is not None else "flow (outside checkpoints)"
+        out.line(f"{title} ({len(lines)} line{'s' if len(lines) != 1 else ''})", style="bold")
+        for entry in lines:
+            out.line("  " + format_log(entry, verbose, where=False))
+    return 0
+
+
+def format_log(entry: Any, verbose: int = 0, *, where: bool = True) -> str:
+    """``HH:MM:SS  where  message`` (stderr and non-INFO levels are marked).
+
+    ``verbose`` 1 shows the date with milliseconds, the level and the stream of every
+    line; 2 also the call id. ``where=False`` leaves out the call (grouped output).
+    """
+    local = entry.timestamp.astimezone()
+    place = entry.invocation_id or "flow"
+    if verbose:
+        stamp = local.isoformat(sep=" ", timespec="milliseconds")
+        fields = [stamp, f"{entry.level:<7}", f"{entry.source:<6}"]
+        if where:
+            fields.append(place)
+        if verbose > 1:
+            fields.append(f"call={entry.call_id or '-'}")
+        return "  ".join([*fields, entry.message])
     mark = ""
     if entry.source == "stderr":
         mark = "[stderr] "
     elif entry.source not in ("stdout", "stderr") and entry.level != "INFO":
         mark = f"[{entry.level}] "
-    return f"{entry.timestamp.astimezone().strftime('%H:%M:%S')}  {where}  {mark}{entry.message}"
+    prefix = f"{local.strftime('%H:%M:%S')}  {place}  " if where else f"{local.strftime('%H:%M:%S')}  "
+    return f"{prefix}{mark}{entry.message}"

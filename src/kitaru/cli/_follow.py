@@ -2,10 +2,11 @@
 
 The client's follow iterator runs in a helper thread; the command's thread
 prints what it yields and, between lines, looks for new pending waits. With
-``-o json`` every event is one JSON line: ``{"event": "log", ...}``,
-``{"event": "waiting", ...}``, and finally ``{"event": "terminal", ...}``, or
-``{"event": "orphaned", ...}`` when the runner is gone and nothing continues the
-execution (the message names the command that resumes it; exit code 1).
+``-o json`` every event is one JSON line, ``{"command": "executions.logs",
+"event": KIND, "item": {...}}``: ``log`` (the line), ``waiting`` (the wait), and
+finally ``terminal`` (status and failure), or ``orphaned`` when the runner is gone
+and nothing continues the execution (the message names the command that resumes
+it; exit code 1). Each item carries the ``exec_id``.
 """
 
 from __future__ import annotations
@@ -42,14 +43,24 @@ def _orphaned(client: Any, exec_id: str, error: BaseException) -> Any:
     return execution if execution.orphaned and not execution.status.is_terminal else None
 
 
-def follow_logs(out: Output, client: Any, exec_id: str, *, checkpoint: str | None) -> int:
-    """Follow an execution's logs until it ends; 0 when it completed, 1 otherwise (also
-    when its runner is gone and nothing continues it)."""
-    from kitaru.cli._executions import format_log
+def follow_logs(
+    out: Output,
+    client: Any,
+    exec_id: str,
+    *,
+    checkpoint: str | None,
+    source: str | None = None,
+    interval: float = 0.2,
+    verbose: int = 0,
+) -> int:
+    """Follow an execution's logs until it ends, looking for new lines every ``interval``
+    seconds; 0 when it completed, 1 otherwise (also when its runner is gone and nothing
+    continues it). ``source`` and ``verbose`` as for ``kitaru executions logs``."""
+    from kitaru.cli._executions import format_log, from_source
 
     execution = client.executions.get(exec_id, checkpoints=False)  # the calls are not shown
     full_id = execution.exec_id
-    iterator = client.executions.logs(full_id, checkpoint=checkpoint, follow=True)
+    iterator = client.executions.logs(full_id, checkpoint=checkpoint, follow=True, poll_interval=interval)
     events: queue.Queue[tuple[str, Any]] = queue.Queue()
     threading.Thread(target=_pump, args=(iterator, events), name="kitaru-follow", daemon=True).start()
     announced: set[str] = set()
@@ -62,10 +73,10 @@ def follow_logs(out: Output, client: Any, exec_id: str, *, checkpoint: str | Non
             except queue.Empty:
                 kind, payload = "idle", None
             if kind == "log":
-                if out.json:
-                    out.event({"event": "log", "exec_id": full_id, **payload.to_dict()})
-                else:
-                    out.line(format_log(payload))
+                if out.json and from_source(payload, source):
+                    out.event("log", {"exec_id": full_id, **payload.to_dict()})
+                elif from_source(payload, source):
+                    out.line(format_log(payload, verbose))
             elif kind == "error":
                 orphan = _orphaned(client, full_id, payload)
                 if orphan is None:
@@ -80,7 +91,7 @@ def follow_logs(out: Output, client: Any, exec_id: str, *, checkpoint: str | Non
                         continue
                     announced.add(wait.wait_id)
                     if out.json:
-                        out.event({"event": "waiting", "exec_id": full_id, "wait": wait.to_dict()})
+                        out.event("waiting", {"exec_id": full_id, **wait.to_dict()})
                     else:
                         question = f": {wait.question}" if wait.question else ""
                         out.line(
@@ -96,13 +107,13 @@ def follow_logs(out: Output, client: Any, exec_id: str, *, checkpoint: str | Non
 def _report_orphan(out: Output, execution: Any, message: str) -> int:
     if out.json:
         out.event(
+            "orphaned",
             {
-                "event": "orphaned",
                 "exec_id": execution.exec_id,
                 "status": str(execution.status),
                 "runner_id": execution.runner_id,
                 "message": message,
-            }
+            },
         )
     else:
         out.line(message, style="red")
@@ -114,7 +125,7 @@ def _report_end(out: Output, client: Any, full_id: str) -> int:
     status = str(final.status)
     if out.json:
         failure = final.failure.to_dict() if final.failure is not None else None
-        out.event({"event": "terminal", "exec_id": full_id, "status": status, "failure": failure})
+        out.event("terminal", {"exec_id": full_id, "status": status, "failure": failure})
     else:
         detail = f": {final.failure.exception_type}: {final.failure.message}" if final.failure else ""
         out.line(f"execution {status}{detail}", style=None if status == "completed" else "red")

@@ -159,9 +159,10 @@ class Output:
             flush=True,
         )
 
-    def event(self, event: dict[str, Any]) -> None:
-        """Print one JSON line (``logs --follow -o json``)."""
-        print(dumps(event, indent=None), file=self.stdout, flush=True)
+    def event(self, kind: str, item: dict[str, Any]) -> None:
+        """Print one event as a JSON line, ``{"command", "event", "item"}`` (``logs --follow -o json``)."""
+        line = {"command": self.command, "event": kind, "item": item}
+        print(dumps(line, indent=None), file=self.stdout, flush=True)
 
     # -- text --------------------------------------------------------------------
     @property

@@ -14,7 +14,28 @@ from cyclopts import Parameter
 from kitaru.cli._humanize import ago
 from kitaru.cli._output import Output, OutputOption, UsageProblem
 
-__all__ = ["delete", "list_", "set_", "show"]
+__all__ = ["delete", "list_", "pairs_from_options", "set_", "show"]
+
+_OWN_OPTIONS = ("--output", "--help")
+
+
+def pairs_from_options(tokens: list[str]) -> list[str]:
+    """``secrets set NAME --KEY=VALUE``: turn each ``--KEY=VALUE`` into the pair ``KEY=VALUE``.
+
+    The command's own options (``--output``, ``--help``) stay options.
+
+    Example:
+        >>> pairs_from_options(["secrets", "set", "openai", "--OPENAI_API_KEY=sk-1", "-o", "json"])
+        ['secrets', 'set', 'openai', 'OPENAI_API_KEY=sk-1', '-o', 'json']
+    """
+    rewritten: list[str] = []
+    for token in tokens:
+        key, sep, _ = token.partition("=")
+        if sep and key.startswith("--") and len(key) > 2 and key not in _OWN_OPTIONS:
+            token = token[2:]
+        rewritten.append(token)
+    return rewritten
+
 
 SecretName = Annotated[str, Parameter(help="The secret's name.")]
 
@@ -31,7 +52,8 @@ def _read_value(key: str) -> str:
 def set_(
     name: SecretName,
     pairs: Annotated[
-        tuple[str, ...], Parameter(help="KEY=VALUE pairs; a bare KEY is asked for (or read from stdin).")
+        tuple[str, ...],
+        Parameter(help="KEY=VALUE pairs (or --KEY=VALUE); a bare KEY is asked for (or read from stdin)."),
     ],
     /,
     *,

@@ -74,7 +74,7 @@ def _status() -> dict[str, Any]:
 
     home = resolve_home()
     settings = resolve_settings()
-    values = redact(settings.values)
+    values = redact(settings.to_dict())
     stack = settings.values["stack"]
     if settings.values["server_url"]:
         connection: dict[str, Any] = {
@@ -87,7 +87,7 @@ def _status() -> dict[str, Any]:
         url, artifacts = stack_location(stack, chosen_by=settings.sources["stack"])
         connection = {"kind": "local", "store": mask_url(url), "artifacts": artifacts}
     environment = {
-        name: ("***" if SECRET_PATTERN.search(name) else mask_url(os.environ[name]))
+        name: ("***" if SECRET_PATTERN.search(name) else _shown_env(os.environ[name]))
         for name in KNOWN_ENV
         if os.environ.get(name)
     }
@@ -105,6 +105,20 @@ def _status() -> dict[str, Any]:
         },
         "environment": environment,
     }
+
+
+def _shown_env(raw: str) -> str:
+    """An environment value as shown: URLs masked, secret keys of a JSON object (KITARU_IMAGE) redacted."""
+    import json
+
+    from kitaru.config import mask_url, redact
+
+    if raw.lstrip().startswith("{"):
+        try:
+            return json.dumps(redact(json.loads(raw)))
+        except ValueError:
+            return raw
+    return mask_url(raw)
 
 
 def status(*, output: OutputOption = "text") -> int:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kitaru._leases import is_orphaned
-from kitaru._types import COPY_SEPARATOR, ArtifactKind, CallStatus, ExecutionStatus
+from kitaru._types import COPY_SEPARATOR, ArtifactKind, CallStatus
 from kitaru.models import (
     ArtifactRef,
     CheckpointAttempt,
@@ -210,6 +210,7 @@ def to_execution(
     pending: list[CallRecord] | None = None,
     client: Any = None,
     checkpoint_count: int | None = None,
+    artifact_count: int | None = None,
 ) -> Execution:
     """Build an :class:`Execution` with its checkpoint calls and artifacts.
 
@@ -222,6 +223,7 @@ def to_execution(
     known = {ref.artifact_id: ref for ref in refs} if calls else None
     checkpoint_calls = to_calls(calls, produced_by_call(refs), loader, fetch, known)
     orphaned = is_orphaned(record)
+    pending_waits = tuple(to_pending_wait(c) for c in pending or ())
     return Execution(
         exec_id=record.exec_id,
         flow_name=record.flow_name,
@@ -237,15 +239,16 @@ def to_execution(
         artifacts=tuple(refs),
         has_result=record.result_artifact_id is not None,
         run_count=record.run_count,
-        pending_waits=tuple(to_pending_wait(c) for c in pending or ()),
+        pending_waits=pending_waits,
         orphaned=orphaned,
         cancel_requested=record.cancel_requested,
         runner_id=record.runner_id,
         heartbeat_at=record.heartbeat_at,
         checkpoint_count=checkpoint_count,
-        flow_id=record.flow_name,
+        artifact_count=artifact_count,
+        flow_id=_flow_id(record.spec),
         stack_name=_stack_name(record.spec),
-        status_reason=_status_reason(record, orphaned=orphaned),
+        status_reason=_status_reason(record, pending_waits, orphaned=orphaned),
         _client=client,
     )
 
@@ -258,18 +261,25 @@ def _stack_name(spec: dict[str, Any]) -> str | None:
     return None
 
 
-def _status_reason(record: ExecutionRecord, *, orphaned: bool) -> str | None:
-    """Why the execution is in its status, in words, where that needs saying."""
+def _flow_id(spec: dict[str, Any]) -> str | None:
+    """The flow's definition, ``module:qualname``, as the spec records it."""
+    flow = spec.get("flow")
+    if not isinstance(flow, dict) or not flow.get("module") or not flow.get("qualname"):
+        return None
+    return f"{flow['module']}:{flow['qualname']}"
+
+
+def _status_reason(
+    record: ExecutionRecord, pending_waits: tuple[PendingWait, ...], *, orphaned: bool
+) -> str | None:
+    """Why the execution is in its status, in words (``None`` when nothing needs saying)."""
+    if orphaned:
+        return f"its runner is gone: kitaru executions resume {record.exec_id}"
     failure = FailureInfo.from_dict(record.failure)
     if failure is not None:
-        return f"{failure.exception_type}: {failure.message}" if failure.exception_type else failure.message
-    if record.status is ExecutionStatus.CANCELLED:
-        return "cancelled"
-    if orphaned:
-        return (
-            f"orphaned: the runner that held it is gone; resume it with "
-            f"`kitaru executions resume {record.exec_id}`"
-        )
+        return f"{failure.exception_type}: {failure.message}"
+    if pending_waits:
+        return f"waiting for input at {pending_waits[0].name!r}"
     if record.cancel_requested:
-        return "cancellation requested"
+        return "cancel requested" if not record.status.is_terminal else "cancelled on request"
     return None

@@ -156,10 +156,27 @@ class Executions:
         limit: int | None = 50,
         since: dt.datetime | None = None,
     ) -> list[Execution]:
-        """Return executions newest first, filtered by the store (without their calls)."""
+        """Return executions newest first, filtered by the store (without their calls).
+
+        Each carries ``checkpoint_count`` and ``artifact_count``, counted by the store in
+        the listing's query, and its pending waits when it has any.
+        """
         store = self._client._store
-        records = store.list_executions(flow=flow, status=status, limit=limit, since=since)
-        return [to_execution(r, [], [], None, store.get_artifact, client=self._client) for r in records]
+        summaries = store.list_execution_summaries(flow=flow, status=status, limit=limit, since=since)
+        return [
+            to_execution(
+                s.record,
+                [],
+                [],
+                None,
+                store.get_artifact,
+                pending=store.list_pending_waits(s.record.exec_id) if s.pending_wait_count else None,
+                client=self._client,
+                checkpoint_count=s.checkpoint_count,
+                artifact_count=s.artifact_count,
+            )
+            for s in summaries
+        ]
 
     def latest(self, *, flow: str | None = None, status: ExecutionStatus | str | None = None) -> Execution:
         """Return the newest execution (with its calls).
@@ -436,11 +453,14 @@ class Executions:
         overrides: dict[str, Any] | None = None,
         flow_inputs: dict[str, Any] | None = None,
         flow: str | None = None,
+        options: dict[str, Any] | None = None,
     ) -> str:
         """The replay operation every surface goes through; returns the new exec id.
 
         Checks the state (and, with ``flow``, that the execution belongs to that
-        flow), then asks the execution target to start the replay.
+        flow), then asks the execution target to start the replay. ``options``
+        (validated ``cache``, ``retries``, ``image`` as a dict) change the new
+        execution's options.
 
         Raises:
             KitaruStateError: the execution still runs, or belongs to another flow.
@@ -464,6 +484,7 @@ class Executions:
             from_=from_,
             overrides=overrides,
             flow_inputs=dict(flow_inputs or {}),
+            options=dict(options or {}),
         )
 
     def cancel(self, exec_id: str) -> Execution:

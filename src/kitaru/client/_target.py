@@ -43,8 +43,11 @@ class ExecutionTarget(Protocol):
         from_: str,
         overrides: dict[str, Any] | None,
         flow_inputs: dict[str, Any],
+        options: dict[str, Any] | None = None,
     ) -> str:
-        """Start a replay of ``exec_id`` in the background and return the new exec id."""
+        """Start a replay of ``exec_id`` in the background and return the new exec id.
+
+        ``options`` (``cache``, ``retries``, ``image``) change those of the source."""
         ...
 
     def cancel_here(self, exec_id: str) -> None:

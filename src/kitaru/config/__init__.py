@@ -69,6 +69,7 @@ __all__ = [
     "url_passwords",
     "validate_cache",
     "validate_retries",
+    "validate_setting",
 ]
 
 #: The settings a stack may carry (the rest belong to projects, the environment or code).
@@ -80,7 +81,8 @@ _RUN_OPTIONS = ("cache", "retries", "stack", "image")
 class KitaruConfig:
     """Process-wide defaults set with :func:`configure`.
 
-    ``UNSET`` fields fall through to the lower layers (environment, project, stack, defaults).
+    ``UNSET`` fields fall through to the lower layers (environment, project, stack, defaults);
+    ``image`` holds :class:`kitaru.ImageSettings`.
 
     Example:
         >>> KitaruConfig(retries=2).retries
@@ -89,7 +91,7 @@ class KitaruConfig:
 
     cache: bool | Unset = UNSET
     retries: int | Unset = UNSET
-    stack: str | Unset | None = UNSET
+    stack: str | Unset = UNSET
     image: Any = UNSET
     default_model: str | Unset = UNSET
 
@@ -114,9 +116,7 @@ class RunOptions:
             "cache": self.cache,
             "retries": self.retries,
             "stack": self.stack,
-            "image": repr(self.image)
-            if self.image is not None and not isinstance(self.image, str | dict)
-            else self.image,
+            "image": None if self.image is None else self.image.to_dict(),
         }
 
 
@@ -133,6 +133,11 @@ class ResolvedSettings:
     values: dict[str, Any]
     sources: dict[str, str]
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the values as JSON-serializable data (image settings as a dict), unredacted."""
+        image = self.values.get("image")
+        return {**self.values, "image": None if image is None else image.to_dict()}
+
     def options(self) -> RunOptions:
         """The run options of an execution with these settings."""
         return RunOptions(**{name: self.values[name] for name in _RUN_OPTIONS})
@@ -144,30 +149,40 @@ _config = KitaruConfig()
 
 def configure(
     *,
-    cache: bool | Unset = UNSET,
-    retries: int | Unset = UNSET,
+    cache: bool | Unset | None = UNSET,
+    retries: int | Unset | None = UNSET,
     stack: str | Unset | None = UNSET,
     image: Any = UNSET,
-    default_model: str | Unset = UNSET,
+    default_model: str | Unset | None = UNSET,
 ) -> KitaruConfig:
     """Set process-wide defaults for new executions; returns the new configuration.
 
     They override the environment, ``[tool.kitaru]`` and the stack, and are overridden
-    by ``@flow(...)`` and per-run options. ``stack=None`` forgets a stack set here.
+    by ``@flow(...)`` and per-run options. A keyword left out keeps what was set before;
+    ``None`` clears it, so the lower layers decide again. ``image`` takes an image
+    name, a mapping of image settings or :class:`kitaru.ImageSettings`; a second
+    ``configure(image=...)`` replaces the first (layers merge, calls do not).
 
     Example:
         >>> import kitaru
         >>> kitaru.configure(retries=2, cache=False)  # doctest: +SKIP
+        >>> kitaru.configure(cache=None)  # cache comes from the lower layers again  # doctest: +SKIP
     """
     global _config
     source = "kitaru.configure()"
     changes: dict[str, Any] = {}
-    given = {"cache": cache, "retries": retries, "image": image, "default_model": default_model}
+    given = {
+        "cache": cache,
+        "retries": retries,
+        "stack": stack,
+        "image": image,
+        "default_model": default_model,
+    }
     for name, value in given.items():
-        if not isinstance(value, Unset):
+        if value is None:
+            changes[name] = UNSET
+        elif not isinstance(value, Unset):
             changes[name] = validate_setting(name, value, source=source)
-    if not isinstance(stack, Unset):
-        changes["stack"] = None if stack is None else validate_setting("stack", stack, source=source)
     with _lock:
         _config = replace(_config, **changes)
         return _config
@@ -212,9 +227,7 @@ def reset_config() -> None:
 def _configure_layer() -> Layer:
     cfg = _config
     values = {
-        f.name: getattr(cfg, f.name)
-        for f in fields(cfg)
-        if not isinstance(getattr(cfg, f.name), Unset) and not (f.name == "stack" and cfg.stack is None)
+        f.name: getattr(cfg, f.name) for f in fields(cfg) if not isinstance(getattr(cfg, f.name), Unset)
     }
     return Layer("kitaru.configure()", values)
 
@@ -305,12 +318,19 @@ def resolve_settings(
     sources: dict[str, str] = {}
     for layer in layers:
         for name, value in layer.values.items():
-            values[name] = value
-            sources[name] = (
+            if name == "image" and values.get("image") is not None:
+                # Image settings merge field by field; the source names the highest layer.
+                from kitaru.config.images import merge_images
+
+                value = merge_images(values["image"], value)
+            here = (
                 f"environment variable {ENV_SETTINGS[name]}"
                 if layer.source == "environment"
                 else layer.source
             )
+            merged = name == "image" and values.get("image") is not None and value is not layer.values[name]
+            values[name] = value
+            sources[name] = f"{sources[name]} + {here}" if merged else here
     values["stack"], sources["stack"] = stack, chosen_by
     return ResolvedSettings(values, {name: sources[name] for name in SETTING_NAMES})
 

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -119,8 +120,26 @@ def _validate_server_url(value: Any, *, source: str) -> str:
 
 
 def _validate_image(value: Any, *, source: str) -> Any:
-    # An image name, a table of settings, or an object a remote target understands.
-    return value
+    if value is None:
+        return None
+    from kitaru.config.images import coerce_image  # pydantic loads only when an image is given
+
+    return coerce_image(value, source=source)
+
+
+def _parse_image_env(raw: str, *, source: str) -> Any:
+    """``KITARU_IMAGE``: a JSON object of image settings, or else a plain image name."""
+    text = raw.strip()
+    if not text.startswith("{"):
+        return _validate_image(text, source=source)
+    try:
+        table = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise KitaruUsageError(
+            f"{source} is not valid JSON ({exc.msg} at character {exc.pos}); give a JSON object of "
+            'image settings, e.g. {"base_image": "python:3.12"}, or a plain image name.'
+        ) from None
+    return _validate_image(table, source=source)
 
 
 _VALIDATORS: dict[str, Callable[..., Any]] = {
@@ -149,6 +168,7 @@ ENV_SETTINGS: dict[str, str] = {
     "cache": "KITARU_CACHE",
     "retries": "KITARU_RETRIES",
     "stack": "KITARU_STACK",
+    "image": "KITARU_IMAGE",
     "default_model": "KITARU_DEFAULT_MODEL",
     "server_url": "KITARU_SERVER_URL",
     "api_key": "KITARU_API_KEY",
@@ -161,6 +181,7 @@ KNOWN_ENV: tuple[str, ...] = (
     "KITARU_ARTIFACTS_DIR",
     "KITARU_CACHE",
     "KITARU_RETRIES",
+    "KITARU_IMAGE",
     "KITARU_DEFAULT_MODEL",
     "KITARU_SERVER_URL",
     "KITARU_API_KEY",
@@ -213,6 +234,8 @@ def env_layer(environ: Mapping[str, str] | None = None) -> Layer:
             except ValueError:
                 raise KitaruUsageError(f"{source}={raw!r} is not a whole number ≥ 0.") from None
             values[name] = validate_retries(number, source=source)
+        elif name == "image":
+            values[name] = _parse_image_env(raw, source=source)
         else:
             values[name] = validate_setting(name, raw, source=source)
     return Layer("environment", values)

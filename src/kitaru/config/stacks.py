@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ __all__ = [
     "create_stack",
     "current_stack",
     "delete_stack",
+    "find_stack",
     "list_stacks",
     "stack_location",
     "use_stack",
@@ -62,10 +65,18 @@ class StackInfo:
     created_at: str | None = None
     chosen_by: str | None = None
     """Where the choice of the active stack came from (only on the active stack)."""
+    id: str = ""
+    """The stack's id (a UUID; ``kitaru stack show`` takes it as well as the name)."""
+
+    @property
+    def is_active(self) -> bool:
+        """Whether this is the active stack (the same as ``active``)."""
+        return self.active
 
     def to_dict(self) -> dict[str, Any]:
         """Return the stack as a JSON-serializable dict."""
         return {
+            "id": self.id,
             "name": self.name,
             "kind": self.kind,
             "store_url": self.store_url,
@@ -94,9 +105,15 @@ def _records(home: Path) -> dict[str, dict[str, Any]]:
     return {DEFAULT_STACK: _default_record(home), **stacks}
 
 
-def _info(name: str, record: dict[str, Any], *, active: tuple[str, str] | None) -> StackInfo:
+def _stack_id(name: str, record: dict[str, Any], home: Path) -> str:
+    # Stacks created before ids existed, and ``default``, get one derived from where they live.
+    return str(record.get("id") or uuid.uuid5(uuid.NAMESPACE_URL, f"kitaru-stack:{home.resolve()}/{name}"))
+
+
+def _info(name: str, record: dict[str, Any], *, active: tuple[str, str] | None, home: Path) -> StackInfo:
     is_active = active is not None and active[0] == name
     return StackInfo(
+        id=_stack_id(name, record, home),
         name=name,
         kind=str(record.get("kind", "local")),
         store_url=mask_url(str(record.get("store_url", ""))),
@@ -137,7 +154,7 @@ def list_stacks() -> list[StackInfo]:
     active = active_stack()
     records = _records(home)
     names = [DEFAULT_STACK, *sorted(n for n in records if n != DEFAULT_STACK)]
-    return [_info(n, records[n], active=active) for n in names]
+    return [_info(n, records[n], active=active, home=home) for n in names]
 
 
 def current_stack() -> StackInfo:
@@ -156,7 +173,7 @@ def current_stack() -> StackInfo:
     if record is None:
         stack_layer(name, chosen_by=chosen_by, home=home)  # raises with the known stacks
     assert record is not None
-    return _info(name, record, active=(name, chosen_by))
+    return _info(name, record, active=(name, chosen_by), home=home)
 
 
 def _require(name: str, home: Path) -> dict[str, Any]:
@@ -166,6 +183,37 @@ def _require(name: str, home: Path) -> dict[str, Any]:
         known = ", ".join(sorted(_records(home)))
         raise KitaruStateError(f"No stack named {name!r} in {home}. Known stacks: {known}.")
     return record
+
+
+def find_stack(name_or_id: str) -> StackInfo:
+    """Return the stack with this name or id (a unique id prefix of 8 or more characters works).
+
+    Raises:
+        KitaruStateError: no stack has that name or id, or the prefix matches several.
+
+    Example:
+        >>> kitaru.config.stacks.find_stack("default").name  # doctest: +SKIP
+        'default'
+    """
+    home = resolve_home()
+    stacks = list_stacks()
+    for stack in stacks:
+        if name_or_id in (stack.name, stack.id):
+            return stack
+    key = name_or_id.strip().lower()
+    matches = [s for s in stacks if len(key) >= 8 and s.id.startswith(key)]
+    if len(matches) == 1:
+        return matches[0]
+    known = ", ".join(f"{s.name} ({s.id[:8]})" for s in stacks)
+    if matches:
+        raise KitaruStateError(
+            f"Stack id prefix {name_or_id!r} matches {len(matches)} stacks in {home}: "
+            f"{', '.join(s.name for s in matches)}; give the name or more of the id."
+        )
+    raise KitaruStateError(
+        f"No stack named {name_or_id!r} (or with that id) in {home}. Known stacks: {known}. "
+        "See `kitaru stack list`."
+    )
 
 
 def use_stack(name: str) -> StackInfo:
@@ -186,7 +234,7 @@ def use_stack(name: str) -> StackInfo:
 
     update_config(change, home)
     active = active_stack()
-    return _info(name, record, active=active)
+    return _info(name, record, active=active, home=home)
 
 
 def _store_url(value: str | None, default: Path) -> str:
@@ -209,7 +257,7 @@ def create_stack(
     store_url: str | None = None,
     artifacts_dir: str | os.PathLike[str] | None = None,
     settings: dict[str, Any] | None = None,
-    activate: bool = False,
+    activate: bool = True,
 ) -> StackInfo:
     """Create a local stack; by default its store and artifacts live under
     ``<data dir>/stacks/<name>/``.
@@ -220,7 +268,8 @@ def create_stack(
         artifacts_dir: The artifact directory.
         settings: Defaults for executions on this stack (``cache``, ``retries``,
             ``image``, ``default_model``).
-        activate: Also make it the active stack.
+        activate: Also make it the active stack (the default; pass ``False`` to keep the
+            active one).
 
     Example:
         >>> kitaru.create_stack("ci", settings={"retries": 2})  # doctest: +SKIP
@@ -235,8 +284,11 @@ def create_stack(
                 f"{source}: {key!r} cannot be set on a stack; stacks carry {', '.join(STACK_SETTINGS)}."
             )
         checked[key] = validate_setting(key, value, source=source)
+        if key == "image" and checked[key] is not None:
+            checked[key] = checked[key].to_dict()  # config.json holds JSON
     folder = home / "stacks" / name
     record = {
+        "id": str(uuid.uuid4()),
         "kind": "local",
         "store_url": _store_url(store_url, folder / "kitaru.db"),
         "artifacts_dir": str(
@@ -257,28 +309,65 @@ def create_stack(
             config["active_stack"] = name
 
     update_config(change, home)
-    return _info(name, record, active=active_stack())
+    return _info(name, record, active=active_stack(), home=home)
 
 
-def delete_stack(name: str) -> None:
-    """Delete a stack's entry (its store and artifacts are left on disk).
+def delete_stack(name: str, *, force: bool = False, recursive: bool = False) -> list[str]:
+    """Delete a stack's entry; returns the paths that were deleted (with ``recursive``).
+
+    Args:
+        name: The stack to delete.
+        force: Also delete the active stack (the one made active with ``use_stack``):
+            ``default`` becomes the active stack.
+        recursive: Also delete the stack's data that Kitaru created for it: its folder
+            ``<data dir>/stacks/<name>/`` with the SQLite store and the artifacts in it.
+            A store or artifact directory the stack was given elsewhere (a PostgreSQL
+            database, a path of your own) is left alone, and so is anything another
+            stack uses. Without it, all of the stack's data stays on disk.
 
     Raises:
-        KitaruStateError: it is ``default``, the persisted active stack, or unknown.
+        KitaruStateError: it is ``default``, unknown, or the active stack without ``force``.
 
     Example:
         >>> kitaru.delete_stack("scratch")  # doctest: +SKIP
+        []
     """
     home = resolve_home()
     _require(name, home)
     if name == DEFAULT_STACK:
         raise KitaruStateError("The stack 'default' cannot be deleted; it is the data directory's own store.")
+    folder = (home / "stacks" / name).resolve()
+    if recursive:
+        _refuse_shared(name, folder, home)
 
     def change(config: dict[str, Any]) -> None:
         if config.get("active_stack") == name:
-            raise KitaruStateError(
-                f"Stack {name!r} is the active stack; switch first with `kitaru stack use default`."
-            )
+            if not force:
+                raise KitaruStateError(
+                    f"Stack {name!r} is the active stack; switch first with `kitaru stack use default`, or "
+                    f"delete it anyway with `kitaru stack delete {name} --force` (then 'default' is active)."
+                )
+            config.pop("active_stack", None)
         config.get("stacks", {}).pop(name, None)
 
     update_config(change, home)
+    if not recursive or not folder.is_dir():
+        return []
+    shutil.rmtree(folder)
+    return [str(folder)]
+
+
+def _refuse_shared(name: str, folder: Path, home: Path) -> None:
+    for other_name, other in _records(home).items():
+        if other_name == name:
+            continue
+        for value in (
+            str(other.get("store_url", "")).removeprefix("sqlite:///"),
+            other.get("artifacts_dir", ""),
+        ):
+            path = Path(str(value)).expanduser()
+            if path.is_absolute() and path.resolve().is_relative_to(folder):
+                raise KitaruStateError(
+                    f"Stack {other_name!r} uses data in {folder}, the folder of stack {name!r}; nothing was "
+                    f"deleted. Delete {other_name!r} first, or delete {name!r} without --recursive."
+                )

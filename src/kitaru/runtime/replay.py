@@ -14,7 +14,7 @@ from typing import Any
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import CallRecord
 
-__all__ = ["OVERRIDE_PREFIX", "parse_overrides", "plan_frontier", "plan_seed", "select_call"]
+__all__ = ["OVERRIDE_PREFIX", "parse_overrides", "plan_frontier", "plan_seed", "replay_spec", "select_call"]
 
 #: Keys of replay overrides start with this, then name a call: ``checkpoint.<selector>``.
 OVERRIDE_PREFIX = "checkpoint."
@@ -92,3 +92,28 @@ def plan_seed(calls: Sequence[CallRecord], frontier: CallRecord, pinned: dict[st
     copies built here: a long journal costs no second set of records.
     """
     return [c for c in calls if c.seq < frontier.seq and c.status.is_done and c.invocation_id not in pinned]
+
+
+def replay_spec(spec: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """Return the source's frozen spec with a replay's options applied: ``cache`` and
+    ``retries`` replace the source's, ``image`` merges into it; each names ``replay()``
+    as its source.
+
+    Example:
+        >>> replay_spec({"options": {"retries": 0}, "sources": {}}, {"retries": 2})["options"]
+        {'retries': 2}
+    """
+    if not options:
+        return dict(spec)
+    new_options = dict(spec.get("options") or {})
+    sources = dict(spec.get("sources") or {})
+    for name, value in options.items():
+        if name == "image":
+            from kitaru.config.images import coerce_image, merge_images
+
+            lower = coerce_image(new_options.get("image"), source="the source execution's spec")
+            merged = merge_images(lower, coerce_image(value, source="replay()"))
+            value = None if merged is None else merged.to_dict()
+        new_options[name] = value
+        sources[name] = "replay()"
+    return {**spec, "options": new_options, "sources": sources}

@@ -35,6 +35,7 @@ from kitaru.records import (
     CallRecord,
     DeletedRows,
     ExecutionRecord,
+    ExecutionSummary,
     LogRecord,
 )
 
@@ -81,6 +82,18 @@ class MetadataStore(Protocol):
         since: dt.datetime | None = None,
     ) -> list[ExecutionRecord]:
         """Return executions newest first, filtered in the database."""
+        ...
+
+    def list_execution_summaries(
+        self,
+        *,
+        flow: str | None = None,
+        status: ExecutionStatus | str | None = None,
+        limit: int | None = None,
+        since: dt.datetime | None = None,
+    ) -> list[ExecutionSummary]:
+        """Return executions as :meth:`list_executions` does, each with its numbers of
+        calls, artifacts and pending waits, counted in the same query."""
         ...
 
     def start_execution(self, exec_id: str, *, runner_id: str) -> ExecutionRecord:

@@ -25,7 +25,7 @@ from kitaru.runtime.engine import FlowEntry, Outcome, RunSettings, create_execut
 from kitaru.runtime.inputs import load_inputs
 from kitaru.runtime.interrupt import track
 from kitaru.runtime.loader import load_flow
-from kitaru.runtime.replay import parse_overrides, plan_frontier, plan_seed, select_call
+from kitaru.runtime.replay import parse_overrides, plan_frontier, plan_seed, replay_spec, select_call
 from kitaru.store.base import MetadataStore
 
 __all__ = ["LocalTarget", "launch", "log_sink_factory"]
@@ -161,10 +161,14 @@ class LocalTarget:
         from_: str,
         overrides: dict[str, Any] | None,
         flow_inputs: dict[str, Any],
+        options: dict[str, Any] | None = None,
     ) -> str:
         """Start a new execution that reuses the source's calls before the frontier
         (the earliest of ``from_`` and every overridden call); the same-work rule of
-        the journal decides, call by call, whether a seeded call is reused."""
+        the journal decides, call by call, whether a seeded call is reused.
+
+        ``options`` replace the source's ``cache`` and ``retries`` and merge into its
+        ``image``; calls from the frontier on run live unless ``cache`` is given true."""
         source = store.get_execution(store.resolve_exec_id(exec_id))
         calls = store.load_journal(source.exec_id)
         requested = select_call(calls, from_, exec_id=source.exec_id)
@@ -174,12 +178,8 @@ class LocalTarget:
         args, kwargs = load_inputs(store, artifacts, source)
         args, kwargs = _bind(target, args, kwargs, flow_inputs)
         runner = new_runner_id()
-        # Calls from the frontier on run live: the cache would answer them from the source.
-        settings = replace(
-            _settings(source.spec, overrides=pinned, interactive=False, runner_id=runner), cache_allowed=False
-        )
         spec = {
-            **source.spec,
+            **replay_spec(source.spec, options or {}),
             "replay": {
                 "source": source.exec_id,
                 "from": frontier.invocation_id,
@@ -187,6 +187,12 @@ class LocalTarget:
                 "overrides": sorted(pinned),
             },
         }
+        # Calls from the frontier on run live (the cache would answer them from the source),
+        # unless the replay asked for the cache.
+        settings = replace(
+            _settings(spec, overrides=pinned, interactive=False, runner_id=runner),
+            cache_allowed=(options or {}).get("cache") is True,
+        )
         new_exec = create_execution(
             store,
             artifacts,

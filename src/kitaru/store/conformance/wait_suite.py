@@ -14,7 +14,7 @@ from kitaru._types import CallKind, CallStatus, ExecutionStatus
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import CallRecord
 from kitaru.store.base import MetadataStore
-from kitaru.store.conformance.records import add_execution, attempt, call, only_call
+from kitaru.store.conformance.records import add_execution, at, attempt, call, only_call, run_call
 
 __all__ = ["WAIT_TESTS"]
 
@@ -120,6 +120,30 @@ def test_readers_never_see_a_running_execution_with_a_pending_wait(store: Metada
         reader.join(timeout=60)
     assert not reader.is_alive() and reads[0] > 0
     assert seen == []
+
+
+def test_execution_summaries_count_calls_artifacts_and_pending_waits(store: MetadataStore) -> None:
+    empty = add_execution(store, flow_name="a", created_at=at(1)).exec_id
+    busy = add_execution(store, flow_name="a", created_at=at(2)).exec_id
+    store.start_execution(busy, runner_id=RUNNER)
+    run_call(store, busy, "one:0", 1)
+    run_call(store, busy, "two:0", 2)
+    w = wait_call(busy, "approve", 3)
+    assert store.begin_wait(w, attempt(w.call_id), runner_id=RUNNER)
+    other = add_execution(store, flow_name="b", created_at=at(3)).exec_id
+    run_call(store, other, "one:0", 1)
+
+    summaries = store.list_execution_summaries()
+    assert [s.record for s in summaries] == store.list_executions()
+    counts = {
+        s.record.exec_id: (s.checkpoint_count, s.artifact_count, s.pending_wait_count) for s in summaries
+    }
+    assert counts == {empty: (0, 0, 0), busy: (3, 2, 1), other: (1, 1, 0)}
+    filtered = store.list_execution_summaries(flow="a", status="waiting", limit=5, since=at(0))
+    assert [(s.record.exec_id, s.checkpoint_count) for s in filtered] == [(busy, 3)]
+    assert store.list_execution_summaries(limit=0) == []
+    with pytest.raises(KitaruUsageError):
+        store.list_execution_summaries(status="bogus")
 
 
 #: The cases of this module, as plain functions of one argument: the store under test.

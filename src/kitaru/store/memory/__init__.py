@@ -24,9 +24,16 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, new_id, utcnow
+from kitaru._types import CallKind, CallStatus, ExecutionStatus, merge_metadata, new_id, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
-from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
+from kitaru.records import (
+    ArtifactRecord,
+    AttemptRecord,
+    CallRecord,
+    ExecutionRecord,
+    ExecutionSummary,
+    LogRecord,
+)
 from kitaru.store._common import check_exec_id_prefix, pick_exec_id
 from kitaru.store.memory._calls import CallReadMethods
 from kitaru.store.memory._lifecycle import LifecycleMethods
@@ -140,6 +147,33 @@ class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods):
             ]
         found.sort(key=lambda row: (row.created_at, row.exec_id), reverse=True)
         return [execution_out(row) for row in found[:limit]]
+
+    def list_execution_summaries(
+        self,
+        *,
+        flow: str | None = None,
+        status: ExecutionStatus | str | None = None,
+        limit: int | None = None,
+        since: dt.datetime | None = None,
+    ) -> list[ExecutionSummary]:
+        """Return executions as :meth:`list_executions` does, each with its numbers of
+        calls, artifacts and pending waits, as of one moment."""
+        with self._lock:
+            records = self.list_executions(flow=flow, status=status, limit=limit, since=since)
+            return [
+                ExecutionSummary(
+                    record,
+                    len(self._calls_of[record.exec_id]),
+                    len(self._artifacts_of[record.exec_id]),
+                    sum(
+                        1
+                        for call_id in self._calls_of[record.exec_id]
+                        if self._calls[call_id].kind is CallKind.WAIT
+                        and self._calls[call_id].status is CallStatus.RUNNING
+                    ),
+                )
+                for record in records
+            ]
 
     def start_execution(self, exec_id: str, *, runner_id: str) -> ExecutionRecord:
         """Mark the execution ``running`` for a (re-)run of its body; return the updated record."""

@@ -22,7 +22,7 @@ from typing import Any
 from kitaru._bulk import gc_paused
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
-from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
+from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, ExecutionSummary
 from kitaru.store._common import check_exec_id_prefix, pick_exec_id
 from kitaru.store.sql import _rows
 from kitaru.store.sql._attempts import AttemptMethods
@@ -132,18 +132,49 @@ class SqlStore(
         since: dt.datetime | None = None,
     ) -> list[ExecutionRecord]:
         """Return executions newest first, filtered in the database."""
+        rows = self._execution_rows(flow, status, limit, since, counts=False)
+        return [_rows.execution_from_row(row) for row in rows]
+
+    def list_execution_summaries(
+        self,
+        *,
+        flow: str | None = None,
+        status: ExecutionStatus | str | None = None,
+        limit: int | None = None,
+        since: dt.datetime | None = None,
+    ) -> list[ExecutionSummary]:
+        """Return executions as :meth:`list_executions` does, each with its numbers of
+        calls, artifacts and pending waits, counted in the same query."""
+        rows = self._execution_rows(flow, status, limit, since, counts=True)
+        return [
+            ExecutionSummary(_rows.execution_from_row(row), int(row[-3]), int(row[-2]), int(row[-1]))
+            for row in rows
+        ]
+
+    def _execution_rows(
+        self,
+        flow: str | None,
+        status: ExecutionStatus | str | None,
+        limit: int | None,
+        since: dt.datetime | None,
+        *,
+        counts: bool,
+    ) -> list[Any]:
         if limit is not None and limit < 0:
             raise KitaruUsageError(f"The limit of an execution list must be 0 or more, got {limit}.")
         params = {"b_flow": flow, "b_status": status_value(status), "b_since": since, "b_limit": limit}
         stmt = self._s.list_executions(
-            flow=flow is not None, status=status is not None, since=since is not None, limit=limit is not None
+            flow=flow is not None,
+            status=status is not None,
+            since=since is not None,
+            limit=limit is not None,
+            counts=counts,
         )
         try:
             with self._reading() as cur:
-                rows = stmt.all(cur, params)
+                return list(stmt.all(cur, params))
         except self._errors as exc:
             self._raise("list executions", exc)
-        return [_rows.execution_from_row(row) for row in rows]
 
     def start_execution(self, exec_id: str, *, runner_id: str) -> ExecutionRecord:
         """Mark the execution ``running`` for a (re-)run of its body.

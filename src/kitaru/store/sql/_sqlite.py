@@ -355,9 +355,11 @@ class SqliteStatements:
             self._variants[key] = prepared
         return prepared
 
-    def list_executions(self, *, flow: bool, status: bool, since: bool, limit: bool) -> Prepared:
+    def list_executions(
+        self, *, flow: bool, status: bool, since: bool, limit: bool, counts: bool = False
+    ) -> Prepared:
         """See :meth:`kitaru.store.sql._statements.Statements.list_executions`."""
-        return self._variant("list_executions", flow, status, since, limit)
+        return self._variant("list_executions", flow, status, since, limit, counts)
 
     def list_artifacts(self, *, name: bool, kind: bool, call_id: bool) -> Prepared:
         """See :meth:`kitaru.store.sql._statements.Statements.list_artifacts`."""

@@ -107,6 +107,18 @@ _START_VALUES: dict[str, Any] = {
 }
 
 
+def _execution_counts() -> tuple[Any, ...]:
+    """The numbers of calls, artifacts and pending waits of each listed execution."""
+    calls = sa.select(sa.func.count()).select_from(C).where(C.c.exec_id == E.c.exec_id)
+    artifacts = sa.select(sa.func.count()).select_from(R).where(R.c.exec_id == E.c.exec_id)
+    waits = calls.where(sa.text(PENDING_WAIT))
+    return (
+        calls.scalar_subquery().label("checkpoint_count"),
+        artifacts.scalar_subquery().label("artifact_count"),
+        waits.scalar_subquery().label("pending_wait_count"),
+    )
+
+
 class Statements:
     """The prebuilt statements of one store.
 
@@ -476,16 +488,21 @@ class Statements:
         status: bool,
         since: bool,
         limit: bool,
+        counts: bool = False,
     ) -> Prepared:
         """Return the statement listing executions newest first with the given filters.
 
         Each flag says whether that filter is given (as ``b_flow``, ``b_status``,
-        ``b_since`` and ``b_limit``).
+        ``b_since`` and ``b_limit``). ``counts`` adds three columns after the
+        execution's: its numbers of calls, artifacts and pending waits (subqueries
+        answered from the indexes on ``exec_id``).
         """
-        key = ("executions", flow, status, since, limit)
+        key = ("executions", flow, status, since, limit, counts)
         prepared = self._variants.get(key)
         if prepared is None:
             stmt = sa.select(E)
+            if counts:
+                stmt = sa.select(E, *_execution_counts())
             if flow:
                 stmt = stmt.where(E.c.flow_name == _p("b_flow", sa.String()))
             if status:
