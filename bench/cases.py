@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kitaru import checkpoint, flow
 from kitaru.testing import isolated_home
@@ -177,25 +178,11 @@ def big_values_fail_at_end(n: int) -> int:
 def one_mib_reused_ms(tmp: Path, n: int = 20) -> float:
     """Per reused checkpoint returning 1 MiB: retry an execution whose 1 MiB outputs are all
     reused, so each one is read back from its blob and checked against its sha256."""
-    from kitaru import KitaruClient
 
     if not _BLOBS:
         _BLOBS.extend(os.urandom(MIB) for _ in range(n))
     with isolated_home(tmp / "home"):
-        _FAIL_AT_END["on"] = True
-        handle = big_values_fail_at_end.run(n)
-        with contextlib.suppress(Exception):
-            handle.wait()
-        _FAIL_AT_END["on"] = False
-        executions = KitaruClient().executions
-        t = time.perf_counter()
-        executions.retry(handle.exec_id)
-        while not handle.status.is_terminal:
-            time.sleep(0.001)
-        elapsed = time.perf_counter() - t
-        (result,) = KitaruClient().artifacts.list(handle.exec_id, kind="result")
-        assert result.load() == n * MIB
-    return elapsed / n * 1000
+        return _timed_retry(big_values_fail_at_end, n, expected=n * MIB) / n * 1000
 
 
 @flow
@@ -215,23 +202,29 @@ def sequential_body(n: int) -> int:
 
 def rerun_1000_s(tmp: Path) -> float:
     """Re-run 1,000 completed checkpoints: retry an execution that failed after its last one."""
-    from kitaru import KitaruClient
 
     with isolated_home(tmp / "home"):
-        _FAIL_AT_END["on"] = True
-        handle = fails_at_end.run(1000)
-        with contextlib.suppress(Exception):
-            handle.wait()
-        _FAIL_AT_END["on"] = False
-        executions = KitaruClient().executions
-        t = time.perf_counter()
-        executions.retry(handle.exec_id)
-        while not handle.status.is_terminal:
-            time.sleep(0.001)
-        elapsed = time.perf_counter() - t
-        (result,) = KitaruClient().artifacts.list(handle.exec_id, kind="result")
-        assert result.load() == sum(range(1, 1001))
-        return elapsed
+        return _timed_retry(fails_at_end, 1000, expected=sum(range(1, 1001)))
+
+
+def _timed_retry(failing: Any, n: int, *, expected: int) -> float:
+    """Run ``failing(n)`` (it fails after its last checkpoint), then time a retry that reuses
+    every checkpoint and check the result."""
+    from kitaru import KitaruClient
+
+    _FAIL_AT_END["on"] = True
+    handle = failing.run(n)
+    with contextlib.suppress(Exception):
+        handle.wait()
+    _FAIL_AT_END["on"] = False
+    t = time.perf_counter()
+    KitaruClient().executions.retry(handle.exec_id)
+    while not handle.status.is_terminal:
+        time.sleep(0.001)
+    elapsed = time.perf_counter() - t
+    (result,) = KitaruClient().artifacts.list(handle.exec_id, kind="result")
+    assert result.load() == expected
+    return elapsed
 
 
 def submit_100_s(tmp: Path) -> float:

@@ -72,6 +72,21 @@ class ExecutionStatus(StrEnum):
         """Whether the execution has ended (completed, failed or cancelled)."""
         return self in (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
 
+    @property
+    def is_finished(self) -> bool:
+        """The same as :attr:`is_terminal` (the name the original API uses)."""
+        return self.is_terminal
+
+    @property
+    def is_successful(self) -> bool:
+        """Whether the execution completed.
+
+        Example:
+            >>> ExecutionStatus.FAILED.is_finished, ExecutionStatus.FAILED.is_successful
+            (True, False)
+        """
+        return self is ExecutionStatus.COMPLETED
+
     def __str__(self) -> str:
         return self.value
 

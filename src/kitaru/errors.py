@@ -23,6 +23,7 @@ __all__ = [
     "KitaruFeatureNotAvailableError",
     "KitaruFencedError",
     "KitaruLogRetrievalError",
+    "KitaruNotFoundError",
     "KitaruRuntimeError",
     "KitaruStateError",
     "KitaruUsageError",
@@ -50,6 +51,14 @@ class KitaruContextError(KitaruError):
 
 class KitaruStateError(KitaruError):
     """An operation does not apply to the current state (e.g. no such artifact)."""
+
+
+class KitaruNotFoundError(KitaruStateError, LookupError):
+    """Nothing matched a lookup (e.g. ``executions.latest()`` with no execution to return).
+
+    It is also a :class:`LookupError`, so code written for the original API that
+    catches either keeps working.
+    """
 
 
 class KitaruFencedError(KitaruStateError):

@@ -98,7 +98,14 @@ class FailureInfo(_Record):
 
 @dataclass(frozen=True, slots=True)
 class ArtifactRef(_Record):
-    """A stored value. ``load()`` returns it as the type it was saved as."""
+    """A stored value. ``load()`` returns it as the type it was saved as.
+
+    ``producing_call`` is the name of the checkpoint that produced it (its call is
+    ``producing_call_id``). ``save_type`` says how it was stored: ``"step_output"``
+    (a checkpoint's return value or the flow's result), ``"manual"`` (saved with
+    ``kitaru.save()``) or ``"external"`` (given from outside the flow's code: a flow
+    input or the answer to a wait).
+    """
 
     artifact_id: str
     exec_id: str
@@ -111,6 +118,8 @@ class ArtifactRef(_Record):
     producing_call_id: str | None = None
     tags: tuple[str, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
+    producing_call: str | None = None
+    save_type: str = "step_output"
     _loader: Callable[[str], Any] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -137,7 +146,11 @@ class ArtifactRef(_Record):
 
 @dataclass(frozen=True, slots=True)
 class CheckpointAttempt(_Record):
-    """One attempt at a checkpoint call."""
+    """One attempt at a checkpoint call.
+
+    ``metadata`` is empty: metadata logged during any attempt is recorded on the call
+    (:attr:`CheckpointCall.metadata`).
+    """
 
     attempt_id: str
     number: int
@@ -145,6 +158,7 @@ class CheckpointAttempt(_Record):
     started_at: dt.datetime
     ended_at: dt.datetime | None = None
     failure: FailureInfo | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +166,10 @@ class CheckpointCall(_Record):
     """One recorded call of a checkpoint (or another durable call) in an execution.
 
     ``artifacts`` starts with the output artifact, followed by what the call saved.
+    ``after`` lists the invocation ids of the calls it waited for (their futures were
+    its arguments), ``parent_call_ids`` the ids of those calls. ``original_call_id``
+    is the call whose output it reuses: the source call of a call copied by a replay,
+    or the call a cache hit took its output from (``None`` for a call that ran).
     """
 
     call_id: str
@@ -168,6 +186,13 @@ class CheckpointCall(_Record):
     metadata: dict[str, Any] = field(default_factory=dict)
     failure: FailureInfo | None = None
     after: tuple[str, ...] = ()
+    parent_call_ids: tuple[str, ...] = ()
+    original_call_id: str | None = None
+
+    @property
+    def checkpoint_type(self) -> str | None:
+        """The checkpoint's ``type`` (e.g. ``"llm_call"``), as the original API names it."""
+        return self.type
 
     @property
     def duration_seconds(self) -> float | None:
@@ -188,10 +213,20 @@ class PendingWait(_Record):
     metadata: dict[str, Any]
     since: dt.datetime
 
+    @property
+    def entered_waiting_at(self) -> dt.datetime:
+        """When the wait began waiting: ``since``, as the original API names it."""
+        return self.since
+
 
 @dataclass(frozen=True, slots=True)
 class LogEntry(_Record):
-    """One captured log line of an execution."""
+    """One captured log line of an execution.
+
+    ``checkpoint_name`` names the checkpoint whose call wrote it (``None`` for lines
+    of the flow body). The store does not record where in the code a line came from:
+    ``module``, ``filename`` and ``lineno`` are ``None``.
+    """
 
     timestamp: dt.datetime
     message: str
@@ -199,6 +234,10 @@ class LogEntry(_Record):
     source: str = "stdout"
     call_id: str | None = None
     invocation_id: str | None = None
+    checkpoint_name: str | None = None
+    module: str | None = None
+    filename: str | None = None
+    lineno: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +246,12 @@ class Execution(_Record):
 
     ``executions.get(id)`` fills ``checkpoints`` with every call; for long
     executions read them a page at a time with :meth:`list_checkpoints`.
+
+    ``flow_id`` identifies the flow's definition (``module:qualname``; executions
+    are listed by ``flow_name``), ``stack_name`` is the stack it ran on,
+    ``status_reason`` says in words why it is in its status when that needs saying
+    (a runner that is gone, the failure, the wait it waits at, a cancel request),
+    and ``frozen_execution_spec`` is ``spec``.
     """
 
     exec_id: str
@@ -234,6 +279,9 @@ class Execution(_Record):
     ``checkpoints`` holds them all unless it was read without them."""
     artifact_count: int | None = None
     """How many artifacts the execution stored (counted by ``executions.list()``, else ``None``)."""
+    flow_id: str | None = None
+    stack_name: str | None = None
+    status_reason: str | None = None
     _client: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -243,6 +291,11 @@ class Execution(_Record):
         Ids made within a minute share their start (the creation time), not their end.
         """
         return short_id(self.exec_id)
+
+    @property
+    def frozen_execution_spec(self) -> dict[str, Any]:
+        """The frozen execution spec (``spec``), as the original API names it."""
+        return self.spec
 
     @property
     def pending_wait(self) -> PendingWait | None:
@@ -258,13 +311,36 @@ class Execution(_Record):
             )
         return self._client
 
-    def list_checkpoints(self, *, offset: int = 0, limit: int | None = 50) -> list[CheckpointCall]:
-        """Return a page of this execution's calls in order, read from the store
+    def list_checkpoints(self, *, offset: int = 0, limit: int | None = None) -> list[CheckpointCall]:
+        """Return this execution's calls in order, read from the store: all of them, or
+        the page of at most ``limit`` after ``offset``
         (see ``KitaruClient().executions.list_checkpoints``)."""
         client = self._require_client()
         return client.executions.list_checkpoints(  # type: ignore[no-any-return]
             self.exec_id, offset=offset, limit=limit
         )
+
+    def list_artifacts(self) -> list[ArtifactRef]:
+        """Return this execution's artifacts in creation order, read from the store
+        (see ``KitaruClient().artifacts.list``)."""
+        return self._require_client().artifacts.list(self.exec_id)  # type: ignore[no-any-return]
+
+    def result(self) -> Any:
+        """Return the flow's return value, loaded from the store.
+
+        Raises:
+            KitaruStateError: The execution has not completed (it still runs or
+                waits, failed or was cancelled); the message says what to do.
+        """
+        return self._require_client().executions._result(self.exec_id)
+
+    def resume(self) -> Execution:
+        """Resume this execution (see ``KitaruClient().executions.resume``)."""
+        return self._require_client().executions.resume(self.exec_id)  # type: ignore[no-any-return]
+
+    def retry(self) -> Execution:
+        """Retry this failed execution (see ``KitaruClient().executions.retry``)."""
+        return self._require_client().executions.retry(self.exec_id)  # type: ignore[no-any-return]
 
     def refresh(self) -> Execution:
         """Return this execution as it is now in the store."""

@@ -102,6 +102,10 @@ def save(name: str, value: Any, *, type: str = "output", tags: Iterable[str] | N
     ctx.writes.add_artifact(artifact)
 
 
+#: The name ``load()`` gives the flow's return value (when nothing recorded has that name).
+_RESULT = "result"
+
+
 def _candidates(saved: list[ArtifactRecord], calls: list[CallRecord]) -> str:
     names = sorted({a.name for a in saved} | {c.invocation_id for c in calls if c.output_artifact_id})
     return ", ".join(repr(n) for n in names) or "none"
@@ -111,11 +115,12 @@ def load(exec_id: str, name: str) -> Any:
     """Return a named artifact or a checkpoint's output from any execution.
 
     ``name`` is a saved artifact's name, an invocation id (``fetch``, ``fetch_2``,
-    or an explicit ``id=``), or a checkpoint name called once.
+    or an explicit ``id=``), or a checkpoint name called once. ``"result"``, unless
+    an artifact or a checkpoint call has that name, is the flow's return value.
 
     Raises:
         KitaruStateError: when nothing matches, or several artifacts do (both list
-            the candidates).
+            the candidates); for ``"result"``, when the execution has not completed.
 
     Example:
         >>> kitaru.load("0193a2…", "outline")  # doctest: +SKIP
@@ -151,6 +156,10 @@ def load(exec_id: str, name: str) -> Any:
             record = store.get_artifact(record.artifact_id)
         script = lambda: source_script(store.get_execution(full_id).source)  # noqa: E731  (only when needed)
         return load_value(artifacts, record, shared_store=store.shared, script=script)
+    if not matches and name == _RESULT:
+        from kitaru.client._results import flow_result  # the client package, only when asked
+
+        return flow_result(store, artifacts, store.get_execution(full_id))
     if not matches:
         all_saved = [a for a in everything if a.artifact_id not in output_ids and a.call_id is not None]
         raise KitaruStateError(

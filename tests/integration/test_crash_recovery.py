@@ -142,8 +142,9 @@ def _recover(home: Path, side: Path) -> None:
     os.environ["KITARU_HOME"] = str(home)
     os.environ["KITARU_TRIAL_SIDE_EFFECTS"] = str(side)
     client = KitaruClient()
-    latest = client.executions.latest()
-    if latest is None:
+    try:
+        latest = client.executions.latest()
+    except kitaru.KitaruNotFoundError:
         return  # killed before the execution existed: nothing to recover
     for _ in range(3):  # at most: resume the orphan, answer the wait it reaches, done
         execution = client.executions.get(latest.exec_id)

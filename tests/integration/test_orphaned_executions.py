@@ -226,9 +226,9 @@ def _exec_id(proc: subprocess.Popen[str], work: Path) -> str:
         return line
     proc.wait(timeout=BOUND)
     with isolated_home(_home(work)):
-        latest = KitaruClient().executions.latest()
-    assert latest is not None, f"the runner started no execution: {proc.stderr.read()}"
-    return latest.exec_id
+        found = KitaruClient().executions.list(limit=1)
+    assert found, f"the runner started no execution: {proc.stderr.read()}"
+    return found[0].exec_id
 
 
 def _kitaru(work: Path, *args: str) -> subprocess.CompletedProcess[str]:

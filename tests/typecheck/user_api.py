@@ -7,10 +7,12 @@ infer; each ``type: ignore[...]`` marks a call it must reject (with
 
 from __future__ import annotations
 
-from typing import assert_type
+from datetime import datetime
+from typing import Any, assert_type
 
 import kitaru
 from kitaru import CheckpointFuture, FlowHandle, checkpoint, flow
+from kitaru.client import Execution
 
 __all__: list[str] = []
 
@@ -83,3 +85,35 @@ def start() -> None:
     stack = kitaru.create_stack("scratch", activate=False)
     assert_type(stack.is_active, bool)
     assert_type(stack.id, str)
+
+
+def inspect_like_the_original() -> None:
+    """The original API's names of the client models."""
+    client = kitaru.KitaruClient()
+    execution = client.executions.latest()
+    assert_type(execution, Execution)
+    assert_type(execution.status.is_finished, bool)
+    assert_type(execution.status.is_successful, bool)
+    assert_type(execution.flow_id, str | None)
+    assert_type(execution.stack_name, str | None)
+    assert_type(execution.status_reason, str | None)
+    assert_type(execution.frozen_execution_spec, dict[str, Any])
+    assert_type(execution.retry(), Execution)
+    assert_type(execution.resume(), Execution)
+    call = execution.list_checkpoints()[0]
+    assert_type(call.checkpoint_type, str | None)
+    assert_type(call.parent_call_ids, tuple[str, ...])
+    assert_type(call.original_call_id, str | None)
+    assert_type(call.attempts[0].metadata, dict[str, Any])
+    artifact = execution.list_artifacts()[0]
+    assert_type(artifact.producing_call, str | None)
+    assert_type(artifact.save_type, str)
+    if execution.pending_wait is not None:
+        assert_type(execution.pending_wait.entered_waiting_at, datetime)
+    execution.result()
+    kitaru.load(execution.exec_id, "result")
+    try:
+        latest = client.executions.latest(flow="research")
+    except LookupError:  # none yet: the original's error type
+        latest = None
+    assert_type(latest, Execution | None)

@@ -24,7 +24,6 @@ __all__ = [
     "logs",
     "refuse_empty_id",
     "show_execution",
-    "status_reason",
 ]
 
 
@@ -127,38 +126,14 @@ def _listed(flow: str | None, status: str | None, limit: int, since: Any) -> lis
     return orphaned[:limit]
 
 
-def status_reason(execution: Any) -> str | None:
-    """Why the execution is in its status, in words (``None`` when nothing needs saying)."""
-    if execution.orphaned:
-        return f"its runner is gone: kitaru executions resume {execution.exec_id}"
-    if execution.failure is not None:
-        return f"{execution.failure.exception_type}: {execution.failure.message}"
-    if execution.pending_waits:
-        return f"waiting for input at {execution.pending_waits[0].name!r}"
-    if execution.cancel_requested:
-        return "cancel requested" if not execution.status.is_terminal else "cancelled on request"
-    return None
-
-
 def list_item(execution: Any) -> dict[str, Any]:
-    """One execution of ``executions list -o json``: its fields with the first pending wait,
-    its flow id (``module:qualname``), stack, status reason and the store's counts."""
+    """One execution of ``executions list -o json``: its fields (with its flow id, stack,
+    status reason and the store's counts) and the first pending wait."""
     item: dict[str, Any] = execution.to_dict()
     wait = execution.pending_waits[0] if execution.pending_waits else None
     item["pending_wait"] = wait.to_dict() if wait is not None else None
-    flow = execution.spec.get("flow") or {}
-    connection = execution.spec.get("connection") or {}
-    module, qualname = flow.get("module"), flow.get("qualname")
-    defaults = {
-        "flow_id": f"{module}:{qualname}" if module and qualname else None,
-        "stack_name": connection.get("stack") or "default",
-        "status_reason": status_reason(execution),
-        "checkpoint_count": execution.checkpoint_count,
-        "artifact_count": execution.artifact_count,
-    }
-    for key, value in defaults.items():
-        if item.get(key) is None:
-            item[key] = value
+    if item.get("stack_name") is None:
+        item["stack_name"] = "default"  # recorded before executions named their stack
     return item
 
 

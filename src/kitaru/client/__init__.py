@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from kitaru._answers import parse_answer_text
@@ -32,6 +33,7 @@ from kitaru.models import (
     LogEntry,
     PendingWait,
 )
+from kitaru.records import ArtifactRecord
 from kitaru.store.base import MetadataStore
 
 __all__ = [
@@ -72,15 +74,22 @@ class _Artifacts:
         store = self._client._store
         full_id = store.resolve_exec_id(exec_id)
         records = store.list_artifacts(full_id, name=name, kind=kind, call_id=producing_call)
-        return [to_artifact(r, self._client._load_artifact) for r in records]
+        return self._refs(full_id, records)
 
     def get(self, artifact_id: str) -> ArtifactRef:
         """Return one artifact (its id, a unique start of it, or its short form: the id's end);
         ``.load()`` gives its value."""
         store = self._client._store
-        return to_artifact(
-            store.get_artifact(store.resolve_artifact_id(artifact_id)), self._client._load_artifact
-        )
+        record = store.get_artifact(store.resolve_artifact_id(artifact_id))
+        return self._refs(record.exec_id, [record])[0]
+
+    def _refs(self, exec_id: str, records: builtins.list[ArtifactRecord]) -> builtins.list[ArtifactRef]:
+        """The artifacts as refs naming the checkpoints that produced them."""
+        loader = self._client._load_artifact
+        calls = {}
+        if any(r.call_id is not None for r in records):
+            calls = {c.call_id: c for c in self._client._store.list_calls(exec_id)}
+        return [to_artifact(r, loader, calls.get(r.call_id) if r.call_id else None) for r in records]
 
 
 class KitaruClient:

@@ -21,8 +21,9 @@ from kitaru._leases import is_orphaned, lease_seconds, lease_settings
 from kitaru._types import ArtifactKind, ExecutionStatus
 from kitaru.client._convert import to_artifact, to_calls, to_execution, to_log, to_pending_wait
 from kitaru.client._orphans import orphan_error, orphan_hint, stuck_orphan
+from kitaru.client._results import flow_result
 from kitaru.client._retention import Progress, delete_executions, prune_executions
-from kitaru.errors import KitaruStateError, KitaruUsageError
+from kitaru.errors import KitaruNotFoundError, KitaruStateError, KitaruUsageError
 from kitaru.models import CheckpointCall, DeletionResult, Execution, LogEntry, PendingWait
 from kitaru.records import ANSWERED_BY_CLIENT, CallRecord, ExecutionRecord
 
@@ -141,7 +142,11 @@ class Executions:
             calls = store.list_calls(full_id, offset=offset, limit=limit, artifacts=True)
             loader = self._client._load_artifact
             produced = {c.call_id: [to_artifact(a, loader) for a in c.artifacts] for c in calls}
-            return to_calls(calls, produced, loader, store.get_artifact)
+            known = {c.invocation_id for c in calls}
+            waited_for = {i for c in calls for i in c.after if i not in known}
+            # The calls of the page waited for calls before it: read those (once) to name them.
+            earlier = store.list_calls(full_id, limit=offset) if waited_for and offset else None
+            return to_calls(calls, produced, loader, store.get_artifact, earlier=earlier)
 
     def list(
         self,
@@ -173,12 +178,27 @@ class Executions:
             for s in summaries
         ]
 
-    def latest(
-        self, *, flow: str | None = None, status: ExecutionStatus | str | None = None
-    ) -> Execution | None:
-        """Return the newest execution (with its calls), or ``None`` when there is none."""
+    def latest(self, *, flow: str | None = None, status: ExecutionStatus | str | None = None) -> Execution:
+        """Return the newest execution (with its calls).
+
+        Raises:
+            KitaruNotFoundError: No execution matches (it is also a ``LookupError``).
+        """
         records = self._client._store.list_executions(flow=flow, status=status, limit=1)
-        return self.get(records[0].exec_id) if records else None
+        if not records:
+            filters = [f"flow={flow!r}"] if flow is not None else []
+            filters += [f"status={str(status)!r}"] if status is not None else []
+            matching = f" matching {', '.join(filters)}" if filters else ""
+            raise KitaruNotFoundError(
+                f"There is no execution{matching} in this store. Start one with a flow's .run() "
+                "(or `kitaru run FILE:FLOW`); `kitaru executions list` shows those there are."
+            )
+        return self.get(records[0].exec_id)
+
+    def _result(self, exec_id: str) -> Any:
+        """The flow's return value (``Execution.result()``)."""
+        record = self._record(exec_id)
+        return flow_result(self._client._store, self._client._artifacts, record)
 
     def pending_waits(self, exec_id: str) -> builtins.list[PendingWait]:
         """Return the waits of the execution that wait for input."""
@@ -208,12 +228,19 @@ class Executions:
         if checkpoint is not None:
             call_id = _select(store.list_calls(record.exec_id), checkpoint, record.exec_id).call_id
         if not follow:
-            return [to_log(r) for r in store.list_logs(record.exec_id, call_id=call_id, limit=limit)]
+            records = store.list_logs(record.exec_id, call_id=call_id, limit=limit)
+            names = self._call_names(record.exec_id) if any(r.call_id for r in records) else {}
+            return [to_log(r, names) for r in records]
         return self._follow(record.exec_id, call_id, poll_interval)
+
+    def _call_names(self, exec_id: str) -> dict[str, str]:
+        """The checkpoint name of each call of the execution, by call id."""
+        return {c.call_id: c.name for c in self._client._store.list_calls(exec_id)}
 
     def _follow(self, exec_id: str, call_id: str | None, poll_interval: float) -> Iterator[LogEntry]:
         store = self._client._store
         after: int | None = None
+        names: dict[str, str] = {}
         while True:
             execution = store.get_execution(exec_id)
             ended = execution.status.is_terminal
@@ -221,7 +248,9 @@ class Executions:
             orphan = None if ended else stuck_orphan(store, execution)
             for record in store.list_logs(exec_id, call_id=call_id, after_seq=after):
                 after = record.seq
-                yield to_log(record)
+                if record.call_id is not None and record.call_id not in names:
+                    names = self._call_names(exec_id)  # a call that began since the last read
+                yield to_log(record, names)
             if ended:
                 return
             if orphan is not None:
