@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,7 +105,11 @@ def _records(home: Path) -> dict[str, dict[str, Any]]:
 
 def _stack_id(name: str, record: dict[str, Any], home: Path) -> str:
     # Stacks created before ids existed, and ``default``, get one derived from where they live.
-    return str(record.get("id") or uuid.uuid5(uuid.NAMESPACE_URL, f"kitaru-stack:{home.resolve()}/{name}"))
+    if record.get("id"):
+        return str(record["id"])
+    import uuid  # only for stacks recorded without an id (keeps the first run's imports small)
+
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"kitaru-stack:{home.resolve()}/{name}"))
 
 
 def _info(name: str, record: dict[str, Any], *, active: tuple[str, str] | None, home: Path) -> StackInfo:
@@ -287,6 +289,8 @@ def create_stack(
         if key == "image" and checked[key] is not None:
             checked[key] = checked[key].to_dict()  # config.json holds JSON
     folder = home / "stacks" / name
+    import uuid  # creating a stack is rare: not on every run's import path
+
     record = {
         "id": str(uuid.uuid4()),
         "kind": "local",
@@ -353,6 +357,8 @@ def delete_stack(name: str, *, force: bool = False, recursive: bool = False) -> 
     update_config(change, home)
     if not recursive or not folder.is_dir():
         return []
+    import shutil  # deleting is rare: not on every run's import path
+
     shutil.rmtree(folder)
     return [str(folder)]
 
