@@ -15,7 +15,7 @@ from tests._helpers import released, wait_until
 
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
-from kitaru.client import parse_answer_text
+from kitaru.client import CallStatus, parse_answer_text
 from kitaru.errors import KitaruWaitValidationError
 from kitaru.serde import describe_type, rebuild_type
 
@@ -162,7 +162,15 @@ def test_a_recorded_answer_the_type_no_longer_takes_asks_again_on_retry() -> Non
     REFUSED.add("old")
     EXPLODE["on"] = False
     client.executions.retry(handle.exec_id)
-    asking = wait_until(lambda: (e := client.executions.get(handle.exec_id)).pending_wait and e)
+    # get() reads the calls and the pending waits one after the other: wait until both show the
+    # wait entered again (its call running), not one of them.
+    asking = wait_until(
+        lambda: (
+            (e := client.executions.get(handle.exec_id)).pending_wait
+            and e.checkpoints[0].status is CallStatus.RUNNING
+            and e
+        )
+    )
     assert asking.status is kitaru.ExecutionStatus.WAITING
     assert "'old' is no longer accepted" in asking.checkpoints[0].metadata["wait"]["rejected"]
     wait_until(lambda: released(client, handle.exec_id))
