@@ -84,8 +84,11 @@ class Executions:
                 client=self._client,
                 checkpoint_count=store.count_calls(record.exec_id),
             )
-        calls, artifacts = store.list_calls(record.exec_id), store.list_artifacts(record.exec_id)
-        record, pending = self._with_pending(record)
+        for _ in range(_CONSISTENT_READS):
+            calls, artifacts = store.list_calls(record.exec_id), store.list_artifacts(record.exec_id)
+            seen, (record, pending) = record, self._with_pending(record)
+            if record == seen:  # no status change (such as entering a wait) between the reads
+                break
         return to_execution(
             record,
             calls,
