@@ -86,8 +86,11 @@ def to_artifact(
     record: ArtifactRecord, loader: Callable[[str], Any] | None, call: CallRecord | None = None
 ) -> ArtifactRef:
     """Build an :class:`ArtifactRef` whose ``load()`` uses ``loader``; ``call`` is the
-    call that produced it, when the caller read it."""
-    ref = ArtifactRef(
+    call that produced it, when the caller read it (named here, so that no copy is made later)."""
+    save_type = _save_type(record)
+    if call is not None and record.artifact_id == call.output_artifact_id:
+        save_type = _OUTPUT
+    return ArtifactRef(
         artifact_id=record.artifact_id,
         exec_id=record.exec_id,
         name=record.name,
@@ -99,10 +102,10 @@ def to_artifact(
         producing_call_id=record.call_id,
         tags=record.tags,
         metadata=record.metadata,
-        save_type=_save_type(record),
+        save_type=save_type,
+        producing_call=None if call is None else call.name,
         _loader=loader,
     )
-    return ref if call is None else attributed(ref, call)
 
 
 def _original_call_id(record: CallRecord, output: ArtifactRef | None) -> str | None:
