@@ -6,6 +6,7 @@ Part of ``ALL_TESTS`` of ``store_suite``; each test takes a fresh, empty ``store
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -188,8 +189,12 @@ def test_a_claim_orders_every_write_of_the_old_epoch_before_it(store: MetadataSt
     seen_by_claimer: list[str] = []
 
     def write(worker: int) -> None:
-        for k in range(400):
-            c = call(exec_id, f"w{worker}_{k}", 1 + worker * 1000 + k)
+        # Until the claim refuses it (however the threads are scheduled), or a minute at most.
+        deadline = time.monotonic() + 60
+        k = 0
+        while time.monotonic() < deadline:
+            k += 1
+            c = call(exec_id, f"w{worker}_{k}", 1 + worker * 1_000_000 + k)
             try:
                 store.record_completed_attempt(
                     c,
