@@ -9,11 +9,11 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests._scripts import Ran
 
 FLOWS = Path(__file__).with_name("flows_for_cli.py")
 
@@ -23,23 +23,11 @@ def kitaru_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "kitaru"]
 
 
-@dataclass
-class Result:
-    args: tuple[str, ...]
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    @property
-    def error(self) -> dict[str, Any]:
-        return json.loads(self.err)["error"]  # type: ignore[no-any-return]
+class Result(Ran):
+    """A finished ``kitaru`` command (its args are the command's, without ``kitaru``)."""
 
     def __repr__(self) -> str:
-        return f"kitaru {' '.join(self.args)} -> {self.code}\nstdout:\n{self.out}\nstderr:\n{self.err}"
+        return f"kitaru {super().__repr__()}"
 
 
 _SEED = """
