@@ -56,6 +56,7 @@ if TYPE_CHECKING:
         list_stacks,
         use_stack,
     )
+    from kitaru import memory
     from kitaru.flow import FlowHandle, flow
     from kitaru.runtime.context import current_execution_id
     from kitaru.serde import register_serializer
@@ -101,6 +102,7 @@ __all__ = [
     "list_stacks",
     "load",
     "log",
+    "memory",
     "register_serializer",
     "save",
     "use_stack",
