@@ -44,6 +44,7 @@ from kitaru.errors import (
 )
 
 if TYPE_CHECKING:
+    from kitaru import memory
     from kitaru.checkpoint import CheckpointFuture, checkpoint
     from kitaru.client import KitaruClient
     from kitaru.config import KitaruConfig, configure, connect
@@ -56,7 +57,6 @@ if TYPE_CHECKING:
         list_stacks,
         use_stack,
     )
-    from kitaru import memory
     from kitaru.flow import FlowHandle, flow
     from kitaru.runtime.context import current_execution_id
     from kitaru.serde import register_serializer

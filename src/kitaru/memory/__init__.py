@@ -24,9 +24,9 @@ Example:
 
 from __future__ import annotations
 
-from kitaru.models import CompactionRecord, CompactResult, MemoryEntry, MemoryScopeInfo, PurgeResult
 from kitaru.memory._ops import delete, get, history, list, set
 from kitaru.memory._scope import configure_scope
+from kitaru.models import CompactionRecord, CompactResult, MemoryEntry, MemoryScopeInfo, PurgeResult
 
 __all__ = [
     "CompactResult",
@@ -41,6 +41,7 @@ __all__ = [
     "list",
     "set",
 ]
+
 
 def configure(scope: str | None = None, *, scope_type: str | None = None) -> None:
     """Choose the memory scope of later operations.

@@ -36,7 +36,9 @@ def _journal(ctx: ExecutionContext, state: BodyState) -> dict[str, MemoryOp]:
     return state.journal
 
 
-def _position(ctx: ExecutionContext, state: BodyState, kind: str, scope: Scope, subject: str) -> tuple[str, int]:
+def _position(
+    ctx: ExecutionContext, state: BodyState, kind: str, scope: Scope, subject: str
+) -> tuple[str, int]:
     """The operation's stable id (the n-th ``kind`` of ``subject`` in this scope) and the
     number of durable calls made before it."""
     base = f"{kind}:{scope.scope_type}:{scope.scope}:{subject}"
@@ -70,7 +72,9 @@ def _write(verb: str, key: str, value: Any, *, deleted: bool) -> MemoryEntry:
 
     def build() -> MemoryRecord:
         if deleted:
-            return MemoryRecord(scope.scope_type, scope.scope, key, 0, utcnow(), deleted=True, exec_id=exec_id)
+            return MemoryRecord(
+                scope.scope_type, scope.scope, key, 0, utcnow(), deleted=True, exec_id=exec_id
+            )
         return make_memory_entry(
             artifacts, value, scope_type=scope.scope_type, scope=scope.scope, key=key, exec_id=exec_id
         )
@@ -90,7 +94,11 @@ def _write(verb: str, key: str, value: Any, *, deleted: bool) -> MemoryEntry:
 
 
 def _read(
-    verb: str, subject: str, ctx: ExecutionContext | None, scope: Scope, live: Callable[[], builtins.list[MemoryRecord]]
+    verb: str,
+    subject: str,
+    ctx: ExecutionContext | None,
+    scope: Scope,
+    live: Callable[[], builtins.list[MemoryRecord]],
 ) -> builtins.list[MemoryRecord]:
     if ctx is None:
         return live()
@@ -117,7 +125,7 @@ def _read(
     return rows if stored.result == op.result else _recorded(ctx.store, stored)
 
 
-def set(key: str, value: Any) -> MemoryEntry:  # noqa: A001 - the public name of the original API
+def set(key: str, value: Any) -> MemoryEntry:
     """Write ``value`` as the next version of ``key`` in the current scope; return that version.
 
     The value is stored as an artifact's value is (serialized by type; large ones in the
@@ -173,7 +181,7 @@ def get(key: str, *, version: int | None = None) -> Any:
     return load_memory_value(artifacts, rows[0], shared_store=store.shared) if rows else None
 
 
-def list(prefix: str | None = None) -> builtins.list[MemoryEntry]:  # noqa: A001 - the original API's name
+def list(prefix: str | None = None) -> builtins.list[MemoryEntry]:
     """Return the newest live version of each key of the current scope (keys starting with
     ``prefix`` when given), by key.
 
@@ -188,7 +196,11 @@ def list(prefix: str | None = None) -> builtins.list[MemoryEntry]:  # noqa: A001
     scope = current_scope(ctx, "memory.list()")
     store, _ = _stores(ctx)
     rows = _read(
-        "list", prefix or "", ctx, scope, lambda: store.list_memory(scope.scope_type, scope.scope, prefix=prefix)
+        "list",
+        prefix or "",
+        ctx,
+        scope,
+        lambda: store.list_memory(scope.scope_type, scope.scope, prefix=prefix),
     )
     return [MemoryEntry.from_record(row) for row in rows]
 

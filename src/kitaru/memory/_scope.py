@@ -69,7 +69,9 @@ def _resolve(scope: str | None, scope_type: str | None, ctx: ExecutionContext | 
     if scope_type is None:
         scope_type = "namespace"
     if scope_type not in MEMORY_SCOPE_TYPES:
-        raise KitaruUsageError(f"Memory scope type {scope_type!r} is not one of {', '.join(MEMORY_SCOPE_TYPES)}.")
+        raise KitaruUsageError(
+            f"Memory scope type {scope_type!r} is not one of {', '.join(MEMORY_SCOPE_TYPES)}."
+        )
     if scope is None:
         if ctx is not None and scope_type == "flow":
             scope = ctx.flow_name

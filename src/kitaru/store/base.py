@@ -442,7 +442,8 @@ class MetadataStore(Protocol):
         With ``op`` (a flow body's operation, journaled with ``op.exec_id``, fenced by ``epoch``):
         when the execution already journaled ``op.op_id``, nothing is written and the entry that
         operation wrote is returned; else the operation is journaled with the new version as its
-        ``result``. With ``compaction``, its audit record is inserted with the new version as its ``target_version``.
+        ``result``. With ``compaction``, its audit record is inserted with the new version as
+        its ``target_version``.
         ``KitaruStateError`` when ``op``'s execution does not exist.
         """
         ...

@@ -32,7 +32,9 @@ class MemoryMethods(MemoryTables):
                 self._fence(op.exec_id, epoch)
                 done = self._memory_ops.get(op.exec_id, {}).get(op.op_id)
                 if done is not None:
-                    found = self._version(done.scope_type, done.scope, *done.result[0]) if done.result else None
+                    found = (
+                        self._version(done.scope_type, done.scope, *done.result[0]) if done.result else None
+                    )
                     if found is None:
                         raise KitaruStateError(
                             f"Memory operation {op.op_id!r} of execution {op.exec_id} was recorded, but "

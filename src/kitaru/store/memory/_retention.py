@@ -100,7 +100,10 @@ class RetentionMethods(MemoryTables):
                 held,
             )
             still.update(
-                e.blob_key for v in self._memory.values() for e in v if e.blob_key is not None and e.blob_key in held
+                e.blob_key
+                for v in self._memory.values()
+                for e in v
+                if e.blob_key is not None and e.blob_key in held
             )
             result = DeletedRows(
                 exec_ids=tuple(doomed),

@@ -293,7 +293,9 @@ class MemoryMethods(StoreCore):
         """Insert an audit record of memory maintenance."""
         try:
             with self._writing() as cur:
-                self._s.insert_memory_compaction.execute(cur, _compaction_params(record, record.target_version))
+                self._s.insert_memory_compaction.execute(
+                    cur, _compaction_params(record, record.target_version)
+                )
         except self._errors as exc:
             self._raise("record a memory maintenance audit record", exc)
 
