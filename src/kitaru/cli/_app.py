@@ -287,8 +287,8 @@ CATALOG: tuple[_Command, ...] = (
         "Summarise a key's versions (or several keys' values) with a model into a new version.",
         (
             "kitaru memory compact notes --scope research",
-            "kitaru memory compact --keys conventions/tests --keys conventions/python --target-key summaries/conventions "
-            "--scope repo-notes --model fast",
+            "kitaru memory compact --keys conventions/tests --keys conventions/python "
+            "--target-key summaries/conventions --scope repo-notes --model fast",
         ),
     ),
     _Command(

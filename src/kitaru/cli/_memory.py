@@ -144,7 +144,8 @@ def delete(key: Key, /, *, scope: Scope, scope_type: ScopeType = None, output: O
         out.item(entry.to_dict())
     else:
         out.line(
-            f"Deleted {entry.key!r} in {entry.scope_type} {entry.scope!r} (tombstone version {entry.version})."
+            f"Deleted {entry.key!r} in {entry.scope_type} {entry.scope!r} "
+            f"(tombstone version {entry.version})."
         )
     return 0
 
