@@ -264,7 +264,8 @@ class Memories:
         )
 
     def _summarise(self, sources: Sequence[MemoryRecord], instruction: str, model: str | None) -> str:
-        from kitaru.providers import complete_text  # the provider layer loads only when compacting
+        # The provider layer (shared with kitaru.llm), loaded only when compacting.
+        from kitaru.providers import complete_text  # type: ignore[import-not-found, unused-ignore]
 
         client = self._client
         parts = []
@@ -273,7 +274,7 @@ class Memories:
             shown = value if isinstance(value, str) else json.dumps(value, default=repr, ensure_ascii=False)
             parts.append(f"[{record.key} v{record.version}]\n{shown}")
         prompt = f"{instruction}\n\n" + "\n\n".join(parts)
-        return complete_text(prompt, model=model, system=_SYSTEM)
+        return str(complete_text(prompt, model=model, system=_SYSTEM))
 
     def compaction_log(
         self, *, scope: str | None = None, scope_type: str | None = None, key: str | None = None
