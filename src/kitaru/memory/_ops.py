@@ -32,7 +32,8 @@ def _stores(ctx: ExecutionContext | None) -> tuple[MetadataStore, ArtifactStore]
 
 def _journal(ctx: ExecutionContext, state: BodyState) -> dict[str, MemoryOp]:
     if state.journal is None:
-        state.journal = {op.op_id: op for op in ctx.store.list_memory_ops(ctx.exec_id)}
+        ops = ctx.writes.read("read its memory journal", lambda: ctx.store.list_memory_ops(ctx.exec_id))
+        state.journal = {op.op_id: op for op in ops}
     return state.journal
 
 
@@ -86,9 +87,9 @@ def _write(verb: str, key: str, value: Any, *, deleted: bool) -> MemoryEntry:
     op_id, after = _position(ctx, state, verb, scope, key)
     recorded = journal.get(op_id)
     if recorded is not None:  # written before: by an earlier run of this body, or by the replayed one
-        return MemoryEntry.from_record(_recorded(store, recorded)[0])
+        return MemoryEntry.from_record(ctx.writes.read("read memory", lambda: _recorded(store, recorded))[0])
     op = MemoryOp(ctx.exec_id, op_id, verb, scope.scope_type, scope.scope, key, after, utcnow())
-    written = store.write_memory(build(), op=op, epoch=ctx.writes.epoch)
+    written = ctx.writes.write_memory(build(), op=op)
     journal[op_id] = dataclasses.replace(op, result=((key, written.version),))
     return MemoryEntry.from_record(written)
 
@@ -107,8 +108,8 @@ def _read(
     op_id, after = _position(ctx, state, verb, scope, subject)
     recorded = journal.get(op_id)
     if recorded is not None:
-        return _recorded(ctx.store, recorded)
-    rows = live()
+        return ctx.writes.read("read memory", lambda: _recorded(ctx.store, recorded))
+    rows = ctx.writes.read("read memory", live)
     op = MemoryOp(
         ctx.exec_id,
         op_id,
@@ -120,9 +121,11 @@ def _read(
         utcnow(),
         tuple((row.key, row.version) for row in rows),
     )
-    stored = ctx.store.record_memory_op(op, epoch=ctx.writes.epoch)
+    stored = ctx.writes.record_memory_op(op)
     journal[op_id] = stored
-    return rows if stored.result == op.result else _recorded(ctx.store, stored)
+    if stored.result == op.result:
+        return rows
+    return ctx.writes.read("read memory", lambda: _recorded(ctx.store, stored))
 
 
 def set(key: str, value: Any) -> MemoryEntry:
