@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cases, cli_cases, growth_cases, lifecycle_cases
+from bench import cases, cli_cases, growth_cases, lifecycle_cases, memory_cases
 
 TARGETS = {
     "cli_help_ms": 100.0,
@@ -42,6 +42,7 @@ TARGETS = {
     "submit_100_s": 0.06,
     "input_to_next_checkpoint_ms": 100.0,
     "resume_1000_first_live_ms": 500.0,
+    "memory_set_get_ms": 1.0,
 }
 
 
@@ -102,6 +103,12 @@ def main(argv: list[str] | None = None) -> int:
             cases.rerun_1000_s,
         ),
         ("submit_100_s", "100 .submit() + results (s)", cases.submit_100_s),
+        ("memory_set_get_ms", "memory.set + memory.get, small value (ms)", memory_cases.set_get_ms),
+        (
+            "memory_set_get_in_flow_ms",
+            "memory.set + get in a flow body, journaled (ms)",
+            memory_cases.set_get_in_flow_ms,
+        ),
         (
             "input_to_next_checkpoint_ms",
             "input() to next checkpoint, runner polling (ms)",

@@ -137,6 +137,10 @@ def test_every_public_name_has_a_docstring(dotted: str) -> None:
     missing = []
     for name in module.__all__:
         obj = getattr(module, name)
+        if inspect.ismodule(obj):  # a public submodule (kitaru.memory) is documented by its own docstring
+            if not (obj.__doc__ or "").strip():
+                missing.append(name)
+            continue
         if inspect.isclass(obj) or inspect.isfunction(obj) or inspect.ismethod(obj) or callable(obj):
             if isinstance(obj, enum.Enum):
                 continue  # an enum member is documented by its class
@@ -185,6 +189,7 @@ PINNED: dict[str, list[str]] = {
         "list_stacks",
         "load",
         "log",
+        "memory",
         "register_serializer",
         "save",
         "use_stack",
@@ -312,6 +317,11 @@ PINNED: dict[str, list[str]] = {
         "FailureOrigin",
         "LogEntry",
         "PendingWait",
+        "CompactResult",
+        "CompactionRecord",
+        "MemoryEntry",
+        "MemoryScopeInfo",
+        "PurgeResult",
     ],
     "kitaru.records": [
         "ArtifactRecord",
@@ -328,11 +338,33 @@ PINNED: dict[str, list[str]] = {
         "ANSWERED_BY_CLIENT",
         "ANSWERED_BY_TERMINAL",
         "WAIT_KEY",
+        "MEMORY_NAME",
+        "MEMORY_RESERVED",
+        "MEMORY_SCOPE_TYPES",
+        "MemoryCompaction",
+        "MemoryEntry",
+        "MemoryOp",
+        "MemoryScope",
+        "check_memory_key",
+        "check_memory_scope",
     ],
     "kitaru.flow": ["FlowHandle", "flow", "is_flow", "run_script"],
     "kitaru.checkpoint": ["CheckpointFuture", "checkpoint"],
     "kitaru.wait": ["wait"],
     "kitaru.verbs": ["SAVE_TYPES", "load", "log", "save"],
+    "kitaru.memory": [
+        "CompactResult",
+        "CompactionRecord",
+        "MemoryEntry",
+        "MemoryScopeInfo",
+        "PurgeResult",
+        "configure",
+        "delete",
+        "get",
+        "history",
+        "list",
+        "set",
+    ],
     "kitaru.store": ["open_store"],
     "kitaru.store.base": ["MetadataStore"],
     "kitaru.artifacts.base": ["ArtifactStore"],
@@ -378,6 +410,7 @@ def test_the_root_resolves_each_public_name_from_the_module_that_defines_it() ->
             )
         },
         "current_execution_id": "kitaru.runtime.context",
+        "memory": "kitaru",
         "register_serializer": "kitaru.serde",
         "wait": "kitaru.wait",
     }

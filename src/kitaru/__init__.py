@@ -44,6 +44,7 @@ from kitaru.errors import (
 )
 
 if TYPE_CHECKING:
+    from kitaru import memory
     from kitaru.checkpoint import CheckpointFuture, checkpoint
     from kitaru.client import KitaruClient
     from kitaru.config import KitaruConfig, configure, connect
@@ -101,6 +102,7 @@ __all__ = [
     "list_stacks",
     "load",
     "log",
+    "memory",
     "register_serializer",
     "save",
     "use_stack",

@@ -19,7 +19,8 @@ from enum import Enum
 from typing import Any
 
 from kitaru._types import CallStatus, CheckpointType, ExecutionStatus, FailureOrigin, short_id
-from kitaru.records import Failure
+from kitaru.records import Failure, MemoryCompaction, MemoryScope
+from kitaru.records import MemoryEntry as MemoryRecord
 
 __all__ = [
     "ArtifactRef",
@@ -31,8 +32,13 @@ __all__ = [
     "ExecutionStatus",
     "FailureInfo",
     "FailureOrigin",
+    "CompactResult",
+    "CompactionRecord",
     "LogEntry",
+    "MemoryEntry",
+    "MemoryScopeInfo",
     "PendingWait",
+    "PurgeResult",
 ]
 
 
@@ -64,6 +70,13 @@ class _Record:
         result = _jsonable(self)
         assert isinstance(result, dict)
         return result
+
+    def model_dump(self, *, mode: str = "python") -> dict[str, Any]:
+        """The record as a dict, as pydantic models give it (``mode="json"``: JSON values);
+        kept for programs written against the original API."""
+        if mode == "json":
+            return self.to_dict()
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,3 +423,124 @@ class DeletionResult(_Record):
         result = _jsonable(self)
         assert isinstance(result, dict)
         return {"executions": self.executions, **result}
+
+
+# -- memory ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryEntry(_Record):
+    """One version of a memory key (``is_deleted``: a tombstone written by ``delete``).
+
+    ``artifact_id`` names the value: ``KitaruClient().artifacts.get(entry.artifact_id).load()``
+    loads it. ``execution_id`` is the execution that wrote it (``None``: written outside a flow).
+
+    Example:
+        >>> import datetime as dt
+        >>> MemoryEntry("notes", "builtins:str", 1, "agent", "flow", dt.datetime(2025, 1, 1), False,
+        ...             "memory:flow:agent:notes@1", None).version
+        1
+    """
+
+    key: str
+    value_type: str
+    version: int
+    scope: str
+    scope_type: str
+    created_at: dt.datetime
+    is_deleted: bool
+    artifact_id: str
+    execution_id: str | None
+    size: int = 0
+
+    @classmethod
+    def from_record(cls, record: MemoryRecord) -> MemoryEntry:
+        """The public view of a stored memory version."""
+        return cls(
+            key=record.key,
+            value_type=record.type_path,
+            version=record.version,
+            scope=record.scope,
+            scope_type=record.scope_type,
+            created_at=record.created_at,
+            is_deleted=record.deleted,
+            artifact_id=record.as_artifact().artifact_id,
+            execution_id=record.exec_id,
+            size=record.size,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryScopeInfo(_Record):
+    """A memory scope: ``entry_count`` keys with a live value (``key_count`` with tombstones)."""
+
+    scope: str
+    scope_type: str
+    entry_count: int
+    key_count: int
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_record(cls, record: MemoryScope) -> MemoryScopeInfo:
+        """The public view of a stored scope summary."""
+        return cls(record.scope, record.scope_type, record.live, record.keys, record.updated_at)
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeResult(_Record):
+    """What a purge deleted: ``versions_deleted`` versions of ``keys_affected`` keys."""
+
+    versions_deleted: int
+    keys_affected: int
+    scope: str
+    scope_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompactionRecord(_Record):
+    """An audit record of memory maintenance: a compaction (the ``source_keys`` at
+    ``source_versions`` summarised into ``target_key`` at ``target_version``) or a purge."""
+
+    operation: str
+    scope: str
+    scope_type: str
+    timestamp: dt.datetime
+    source_keys: list[str]
+    source_versions: list[int]
+    target_key: str | None
+    target_version: int | None
+    instruction: str | None
+    model: str | None
+    keys_affected: int
+    versions_deleted: int
+    keep: int | None
+
+    @classmethod
+    def from_record(cls, record: MemoryCompaction) -> CompactionRecord:
+        """The public view of a stored audit record."""
+        return cls(
+            operation=record.operation,
+            scope=record.scope,
+            scope_type=record.scope_type,
+            timestamp=record.created_at,
+            source_keys=[key for key, _ in record.sources],
+            source_versions=[version for _, version in record.sources],
+            target_key=record.target_key,
+            target_version=record.target_version,
+            instruction=record.instruction,
+            model=record.model,
+            keys_affected=record.keys_affected,
+            versions_deleted=record.versions_deleted,
+            keep=record.keep,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CompactResult(_Record):
+    """What a compaction wrote (``entry``), from how many source versions, and its audit record."""
+
+    entry: MemoryEntry
+    sources_read: int
+    scope: str
+    scope_type: str
+    compaction_record: CompactionRecord

@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -37,9 +38,18 @@ __all__ = [
     "ExecutionSummary",
     "Failure",
     "LogRecord",
+    "MEMORY_NAME",
+    "MEMORY_RESERVED",
+    "MEMORY_SCOPE_TYPES",
+    "MemoryCompaction",
+    "MemoryEntry",
+    "MemoryOp",
+    "MemoryScope",
     "SourceRef",
     "WaitAnswer",
     "WaitRequest",
+    "check_memory_key",
+    "check_memory_scope",
 ]
 
 
@@ -408,3 +418,152 @@ class WaitAnswer:
             checked=info.get("checked"),
             unchecked_reason=info.get("unchecked_reason"),
         )
+
+
+# -- memory ----------------------------------------------------------------
+
+MEMORY_SCOPE_TYPES: Final = ("namespace", "flow", "execution")
+"""The kinds of memory scope: a named namespace, a flow (by name), one execution (by id)."""
+
+MEMORY_NAME: Final = re.compile(r"^[A-Za-z0-9._\-/]+$")
+"""What a memory key and a scope name may contain."""
+
+MEMORY_RESERVED: Final = "_compaction/"
+"""Keys starting with this are kept for Kitaru's own use (compaction)."""
+
+
+def check_memory_key(key: object, *, reserved_ok: bool = False) -> str:
+    """Return ``key`` when it is a valid memory key, else raise ``KitaruUsageError``.
+
+    Example:
+        >>> check_memory_key("notes/today")
+        'notes/today'
+    """
+    from kitaru.errors import KitaruUsageError
+
+    if not isinstance(key, str) or not MEMORY_NAME.match(key):
+        raise KitaruUsageError(
+            f"Memory key {key!r} is not valid: use letters, digits and . _ - / only "
+            "(pattern ^[A-Za-z0-9._\\-/]+$), e.g. 'notes/today'."
+        )
+    if not reserved_ok and key.startswith(MEMORY_RESERVED):
+        raise KitaruUsageError(
+            f"Memory key {key!r} starts with {MEMORY_RESERVED!r}, which is reserved for compaction "
+            "records. Choose another key."
+        )
+    return key
+
+
+def check_memory_scope(scope: object, scope_type: object) -> tuple[str, str]:
+    """Return ``(scope_type, scope)`` when both are valid, else raise ``KitaruUsageError``.
+
+    Example:
+        >>> check_memory_scope("team", "namespace")
+        ('namespace', 'team')
+    """
+    from kitaru.errors import KitaruUsageError
+
+    if scope_type not in MEMORY_SCOPE_TYPES:
+        raise KitaruUsageError(
+            f"Memory scope type {scope_type!r} is not one of {', '.join(MEMORY_SCOPE_TYPES)}."
+        )
+    if not isinstance(scope, str) or not MEMORY_NAME.match(scope):
+        raise KitaruUsageError(
+            f"Memory scope {scope!r} is not valid: use letters, digits and . _ - / only "
+            "(pattern ^[A-Za-z0-9._\\-/]+$), e.g. 'support-agent'."
+        )
+    return str(scope_type), scope
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryEntry:
+    """One version of a memory key: a value (inline ``data`` or a ``blob_key``, encoded as an
+    artifact's value is) or a tombstone (``deleted``). ``exec_id`` is the writing execution.
+
+    Example:
+        >>> MemoryEntry("flow", "agent", "notes", 1, _UNKNOWN_TIME).deleted
+        False
+    """
+
+    scope_type: str
+    scope: str
+    key: str
+    version: int
+    created_at: dt.datetime
+    deleted: bool = False
+    exec_id: str | None = None
+    serializer: str = ""
+    type_path: str = ""
+    size: int = 0
+    sha256: str = ""
+    data: bytes | None = None
+    blob_key: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def as_artifact(self) -> ArtifactRecord:
+        """The value as an artifact row, to load it as artifacts are loaded."""
+        return ArtifactRecord(
+            artifact_id=f"memory:{self.scope_type}:{self.scope}:{self.key}@{self.version}",
+            exec_id=self.exec_id or "",
+            name=self.key,
+            kind="memory",
+            serializer=self.serializer,
+            type_path=self.type_path,
+            size=self.size,
+            sha256=self.sha256,
+            created_at=self.created_at,
+            data=self.data,
+            blob_key=self.blob_key,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryOp:
+    """One memory operation of a flow body, journaled with its execution.
+
+    ``op_id`` is its deterministic position (``set:flow:agent:notes#2``: the second ``set`` of
+    that key in the execution); ``after_seq`` the number of durable calls made before it (a
+    replay reuses the operations before its frontier); ``result`` the ``(key, version)`` pairs
+    the operation wrote or read.
+    """
+
+    exec_id: str
+    op_id: str
+    kind: str
+    scope_type: str
+    scope: str
+    subject: str
+    after_seq: int
+    created_at: dt.datetime
+    result: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryScope:
+    """A memory scope with its numbers of keys (``live``: not deleted) and versions."""
+
+    scope_type: str
+    scope: str
+    keys: int
+    live: int
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryCompaction:
+    """An audit record of memory maintenance: a compaction (``operation="compact"``: the
+    ``sources`` versions summarised into ``target_key`` at ``target_version``) or a purge."""
+
+    compaction_id: str
+    operation: str
+    scope_type: str
+    scope: str
+    created_at: dt.datetime
+    sources: tuple[tuple[str, int], ...] = ()
+    target_key: str | None = None
+    target_version: int | None = None
+    instruction: str | None = None
+    model: str | None = None
+    keys_affected: int = 0
+    versions_deleted: int = 0
+    keep: int | None = None

@@ -21,7 +21,18 @@ def seeded(cli: Cli) -> list[str]:
 def test_help_version_and_python_m(cli: Cli) -> None:
     root, sub, version, bare = cli.many(("--help",), ("executions", "list", "--help"), ("--version",), ())
     assert root.code == 0 and "Usage: kitaru COMMAND" in root.out
-    for group in ("executions", "artifacts", "model", "secrets", "stack", "run", "init", "status", "info"):
+    for group in (
+        "executions",
+        "artifacts",
+        "memory",
+        "model",
+        "secrets",
+        "stack",
+        "run",
+        "init",
+        "status",
+        "info",
+    ):
         assert group in root.out
     assert sub.code == 0 and "--status" in sub.out and "--since" in sub.out
     assert "Examples:" in sub.out and "kitaru executions list --limit 5 -o json" in sub.out
@@ -46,7 +57,7 @@ def test_every_command_has_help_with_examples(cli: Cli) -> None:
     done = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, env=cli.env)
     assert done.returncode == 0, done.stderr
     pages = done.stdout.split("===== ")[1:]
-    assert len(pages) == 29
+    assert len(pages) == 38
     for page in pages:
         command = page.splitlines()[0].removesuffix(" --help")
         assert f"Usage: kitaru {command}" in page, page

@@ -117,3 +117,22 @@ def inspect_like_the_original() -> None:
     except LookupError:  # none yet: the original's error type
         latest = None
     assert_type(latest, Execution | None)
+
+
+def remember_things() -> None:
+    """kitaru.memory and client.memories, typed."""
+    from kitaru import memory
+    from kitaru.memory import CompactResult, MemoryEntry, MemoryScopeInfo, PurgeResult
+
+    memory.configure(scope="team")
+    assert_type(memory.set("notes", {"a": 1}), MemoryEntry)
+    assert_type(memory.get("notes"), Any)
+    assert_type(memory.list(prefix="n"), list[MemoryEntry])
+    assert_type(memory.history("notes")[0].is_deleted, bool)
+    assert_type(memory.delete("notes").version, int)
+    memories = kitaru.KitaruClient().memories
+    assert_type(memories.scopes(), list[MemoryScopeInfo])
+    assert_type(memories.get("notes", scope="team"), MemoryEntry | None)
+    assert_type(memories.purge("notes", scope="team", keep=1), PurgeResult)
+    assert_type(memories.compact("notes", scope="team"), CompactResult)
+    assert_type(memories.compaction_log(scope="team")[0].operation, str)

@@ -17,10 +17,10 @@ from kitaru._sources import ScriptSource
 from kitaru._types import new_id, utcnow
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.errors import KitaruArtifactIntegrityError, KitaruStateError
-from kitaru.records import ArtifactRecord
-from kitaru.serde import SerializedValue, deserialize
+from kitaru.records import ArtifactRecord, MemoryEntry
+from kitaru.serde import SerializedValue, deserialize, serialize
 
-__all__ = ["INLINE_LIMIT", "load_value", "make_artifact"]
+__all__ = ["INLINE_LIMIT", "load_memory_value", "load_value", "make_artifact", "make_memory_entry"]
 
 INLINE_LIMIT = 64 * 1024
 """Values up to this many bytes are stored inline in the metadata row."""
@@ -121,3 +121,41 @@ def _damaged(record: ArtifactRecord, detail: str, *, reason: str) -> KitaruArtif
         reason=reason,
         key=record.blob_key or record.sha256,
     )
+
+
+def make_memory_entry(
+    artifacts: ArtifactStore,
+    value: Any,
+    *,
+    scope_type: str,
+    scope: str,
+    key: str,
+    exec_id: str | None,
+    metadata: dict[str, Any] | None = None,
+) -> MemoryEntry:
+    """Build a new memory version of ``value`` (its store assigns the version number),
+    encoded as an artifact's value is: serialized by type, inline when small, else its blob
+    written first."""
+    artifact = make_artifact(artifacts, serialize(value), exec_id=exec_id or "", name=key, kind="memory")
+    return MemoryEntry(
+        scope_type=scope_type,
+        scope=scope,
+        key=key,
+        version=0,
+        created_at=artifact.created_at,
+        exec_id=exec_id,
+        serializer=artifact.serializer,
+        type_path=artifact.type_path,
+        size=artifact.size,
+        sha256=artifact.sha256,
+        data=artifact.data,
+        blob_key=artifact.blob_key,
+        metadata=metadata or {},
+    )
+
+
+def load_memory_value(artifacts: ArtifactStore, entry: MemoryEntry, *, shared_store: bool) -> Any:
+    """Return the value of a memory version (``None`` for a tombstone)."""
+    if entry.deleted:
+        return None
+    return load_value(artifacts, entry.as_artifact(), shared_store=shared_store)

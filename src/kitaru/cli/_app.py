@@ -31,6 +31,7 @@ class _Command:
 GROUPS = {
     "executions": "List, inspect and act on executions (ids may be unique prefixes).",
     "artifacts": "List, inspect and load the values executions stored.",
+    "memory": "Read, write and maintain agents' durable memory (kitaru.memory).",
     "model": "Register model aliases for kitaru.llm().",
     "secrets": "Store credentials, encrypted at rest in the data directory.",
     "stack": "Choose where executions are stored (local stacks).",
@@ -217,6 +218,85 @@ CATALOG: tuple[_Command, ...] = (
         "_artifacts:load",
         "Print an artifact's value (JSON when it is JSON-like), or write it to a file.",
         ("kitaru artifacts load 8d41c07a93e2", "kitaru artifacts load 8d41c07a93e2 --to report.bin"),
+    ),
+    _Command(
+        "memory",
+        "scopes",
+        "_memory:scopes",
+        "List the memory scopes and their keys.",
+        ("kitaru memory scopes",),
+    ),
+    _Command(
+        "memory",
+        "list",
+        "_memory:list_",
+        "List the newest version of each live key of a scope.",
+        (
+            "kitaru memory list --scope repo-notes",
+            "kitaru memory list --scope research --prefix notes/ -o json",
+        ),
+    ),
+    _Command(
+        "memory",
+        "get",
+        "_memory:get",
+        "Print a key's value (the newest version, or --version N).",
+        (
+            "kitaru memory get conventions/tests --scope repo-notes",
+            "kitaru memory get count --scope research --version 2",
+        ),
+    ),
+    _Command(
+        "memory",
+        "set",
+        "_memory:set_",
+        "Write a new version of a key; the value is JSON.",
+        (
+            "kitaru memory set conventions/tests '\"run the targeted tests first\"' --scope repo-notes",
+            "kitaru memory set limits '{\"max_steps\": 20}' --scope research --scope-type flow",
+        ),
+    ),
+    _Command(
+        "memory",
+        "delete",
+        "_memory:delete",
+        "Delete a key (a tombstone version; the history stays).",
+        ("kitaru memory delete scratch/draft --scope repo-notes",),
+    ),
+    _Command(
+        "memory",
+        "history",
+        "_memory:history",
+        "List every version of a key, newest first, deletions included.",
+        ("kitaru memory history conventions/tests --scope repo-notes",),
+    ),
+    _Command(
+        "memory",
+        "purge",
+        "_memory:purge",
+        "Delete old versions of a key (--keep N stay), or every key of a scope (--all).",
+        (
+            "kitaru memory purge conventions/tests --scope repo-notes --keep 2",
+            "kitaru memory purge --scope scratch --all",
+        ),
+    ),
+    _Command(
+        "memory",
+        "compact",
+        "_memory:compact",
+        "Summarise a key's versions (or several keys' values) with a model into a new version.",
+        (
+            "kitaru memory compact notes --scope research",
+            "kitaru memory compact --keys conventions/tests --keys conventions/python "
+            "--target-key summaries/conventions --scope repo-notes --model fast",
+        ),
+    ),
+    _Command(
+        "memory",
+        "compaction-log",
+        "_memory:compaction_log",
+        "List memory compactions and purges, newest first.",
+        ("kitaru memory compaction-log --scope repo-notes",),
     ),
     _Command(
         "model",

@@ -94,7 +94,10 @@ def json_option(text: str, *, option: str, kinds: tuple[type, ...] = ()) -> Any:
     except KitaruUsageError as exc:
         if source:
             raise UsageProblem(str(exc)) from None
-        hint = " Strings need quotes: --value '\"text\"'." if option == "--value" else ""
+        hint = {
+            "--value": " Strings need quotes: --value '\"text\"'.",
+            "VALUE": " Strings need quotes: '\"text\"'.",
+        }.get(option, "")
         raise UsageProblem(f"{exc} Got {text!r}.{hint}") from None
     if kinds and not isinstance(value, kinds):
         expected = " or ".join("a JSON object" if k is dict else "a JSON list" for k in kinds)

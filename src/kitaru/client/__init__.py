@@ -22,6 +22,7 @@ from kitaru.artifacts.values import load_value
 from kitaru.client._convert import to_artifact
 from kitaru.client._executions import Executions
 from kitaru.client._inputs import parse_json_text
+from kitaru.client._memories import MEMORY_ARTIFACT_PREFIX, Memories
 from kitaru.client._target import ExecutionTarget
 from kitaru.models import (
     ArtifactRef,
@@ -79,6 +80,8 @@ class _Artifacts:
     def get(self, artifact_id: str) -> ArtifactRef:
         """Return one artifact (its id, a unique start of it, or its short form: the id's end);
         ``.load()`` gives its value."""
+        if artifact_id.startswith(MEMORY_ARTIFACT_PREFIX):  # a memory version's value
+            return self._client.memories.artifact(artifact_id)
         store = self._client._store
         record = store.get_artifact(store.resolve_artifact_id(artifact_id))
         return self._refs(record.exec_id, [record])[0]
@@ -125,6 +128,7 @@ class KitaruClient:
         self._target = target
         self.executions = Executions(self)
         self.artifacts = _Artifacts(self)
+        self.memories = Memories(self)
 
     def _load_artifact(self, artifact_id: str) -> Any:
         store = self._store

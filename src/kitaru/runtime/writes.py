@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from kitaru._types import ExecutionStatus
 from kitaru.errors import KitaruBackendError, KitaruFencedError
-from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
+from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, MemoryEntry, MemoryOp
 from kitaru.runtime.signals import RunnerFenced, StoreLost
 from kitaru.store.base import MetadataStore
 
@@ -123,6 +123,14 @@ class RunnerStore:
             output=output,
             ended_at=ended_at,
         )
+
+    def write_memory(self, entry: MemoryEntry, *, op: MemoryOp) -> MemoryEntry:
+        """Write a memory version journaled as ``op``: made once, however often it is retried."""
+        return self._write("wrote memory", self.store.write_memory, entry, op=op)
+
+    def record_memory_op(self, op: MemoryOp) -> MemoryOp:
+        """Journal a memory read of the flow body (the first record of ``op.op_id`` stays)."""
+        return self._write("journaled a memory read", self.store.record_memory_op, op)
 
     def fail_attempt(
         self, call_id: str, attempt_id: str, *, failure: dict[str, Any], ended_at: Any, final: bool

@@ -37,6 +37,10 @@ from kitaru.records import (
     ExecutionRecord,
     ExecutionSummary,
     LogRecord,
+    MemoryCompaction,
+    MemoryEntry,
+    MemoryOp,
+    MemoryScope,
 )
 
 __all__ = ["MetadataStore"]
@@ -418,7 +422,86 @@ class MetadataStore(Protocol):
         ...
 
     def referenced_blob_keys(self, keys: Collection[str]) -> set[str]:
-        """Return those of ``keys`` that an artifact row references as its blob key."""
+        """Return those of ``keys`` that an artifact row or a memory version references as
+        its blob key."""
+        ...
+
+    # -- memory -----------------------------------------------------------
+    def write_memory(
+        self,
+        entry: MemoryEntry,
+        *,
+        op: MemoryOp | None = None,
+        compaction: MemoryCompaction | None = None,
+        epoch: int | None = None,
+    ) -> MemoryEntry:
+        """Write the next version of ``entry``'s key (its ``version`` is ignored), in one
+        transaction, and return it with its version. Concurrent writers of one key get
+        consecutive versions; none is lost.
+
+        With ``op`` (a flow body's operation, journaled with ``op.exec_id``, fenced by ``epoch``):
+        when the execution already journaled ``op.op_id``, nothing is written and the entry that
+        operation wrote is returned; else the operation is journaled with the new version as its
+        ``result``. With ``compaction``, its audit record is inserted with the new version as
+        its ``target_version``.
+        ``KitaruStateError`` when ``op``'s execution does not exist.
+        """
+        ...
+
+    def record_memory_op(self, op: MemoryOp, *, epoch: int | None = None) -> MemoryOp:
+        """Journal a read of a flow body unless its ``op_id`` is journaled already; return
+        the journaled operation (the earlier one wins). Fenced by ``epoch``."""
+        ...
+
+    def list_memory_ops(self, exec_id: str) -> list[MemoryOp]:
+        """Return the memory operations journaled with the execution (none: ``[]``)."""
+        ...
+
+    def copy_memory_ops(self, exec_id: str, source_exec_id: str, *, before_seq: int) -> int:
+        """Copy the memory operations ``source_exec_id`` journaled before its durable call
+        number ``before_seq`` (``after_seq < before_seq``) into ``exec_id`` (a replay reuses
+        them); return how many. ``KitaruStateError`` when ``exec_id`` does not exist."""
+        ...
+
+    def get_memory(
+        self, scope_type: str, scope: str, key: str, *, version: int | None = None
+    ) -> MemoryEntry | None:
+        """Return the key's newest version (a tombstone too), or the given ``version``, with
+        its data; ``None`` when there is none."""
+        ...
+
+    def list_memory(self, scope_type: str, scope: str, *, prefix: str | None = None) -> list[MemoryEntry]:
+        """Return the newest version of each key of the scope that is not deleted, by key,
+        with data; only keys starting with ``prefix`` when given."""
+        ...
+
+    def memory_history(self, scope_type: str, scope: str, key: str) -> list[MemoryEntry]:
+        """Return every stored version of the key, newest first, tombstones included, with data."""
+        ...
+
+    def list_memory_scopes(self) -> list[MemoryScope]:
+        """Return every scope that has keys, by scope type and name."""
+        ...
+
+    def purge_memory(self, scope_type: str, scope: str, key: str, *, keep: int) -> int:
+        """Delete all but the ``keep`` newest versions of the key; return how many went.
+        ``KitaruUsageError`` when ``keep`` is below 1 (the newest version always stays)."""
+        ...
+
+    def purge_memory_scope(self, scope_type: str, scope: str) -> int:
+        """Delete every version of every key of the scope; return how many went."""
+        ...
+
+    def add_memory_compaction(self, record: MemoryCompaction) -> None:
+        """Insert an audit record of memory maintenance (a purge; a compaction's comes with
+        its write, :meth:`write_memory`)."""
+        ...
+
+    def list_memory_compactions(
+        self, *, scope_type: str | None = None, scope: str | None = None, key: str | None = None
+    ) -> list[MemoryCompaction]:
+        """Return the audit records of memory maintenance, newest first, filtered when given
+        (``key``: the compaction's target key)."""
         ...
 
     # -- lifecycle --------------------------------------------------------

@@ -8,7 +8,7 @@ The migrations beside this module create exactly these tables.
 
 Example:
     >>> from kitaru.store.schema import metadata
-    >>> sorted(metadata.tables)
+    >>> sorted(metadata.tables)[:5]
     ['artifacts', 'attempts', 'calls', 'executions', 'logs']
 """
 
@@ -34,6 +34,10 @@ __all__ = [
     "calls",
     "executions",
     "logs",
+    "memory_compactions",
+    "memory_keys",
+    "memory_ops",
+    "memory_versions",
     "metadata",
 ]
 
@@ -270,4 +274,78 @@ logs = sa.Table(
     sa.Column("message", sa.Text(), nullable=False),
     sa.Index(None, "exec_id", "seq"),
     sa.Index(None, "exec_id", "call_id", "seq"),
+)
+
+#: One row per memory key: its newest version (raised by every write, so concurrent writers of a
+#: key take turns on this row and get consecutive versions) and whether that one is a tombstone.
+memory_keys = sa.Table(
+    "memory_keys",
+    metadata,
+    sa.Column("scope_type", sa.String(), primary_key=True),
+    sa.Column("scope", sa.String(), primary_key=True),
+    sa.Column("key", sa.String(), primary_key=True),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("deleted", sa.Boolean(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+#: Every version of every memory key; not tied to an execution (it outlives the writer's deletion).
+memory_versions = sa.Table(
+    "memory_versions",
+    metadata,
+    sa.Column("scope_type", sa.String(), primary_key=True),
+    sa.Column("scope", sa.String(), primary_key=True),
+    sa.Column("key", sa.String(), primary_key=True),
+    sa.Column("version", sa.Integer(), primary_key=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("deleted", sa.Boolean(), nullable=False),
+    sa.Column("exec_id", sa.String(), nullable=True),
+    sa.Column("serializer", sa.String(), nullable=False),
+    sa.Column("type_path", sa.String(), nullable=False),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("sha256", sa.String(), nullable=False),
+    sa.Column("data", sa.LargeBinary(), nullable=True),
+    sa.Column("blob_key", sa.String(), nullable=True),
+    sa.Column("metadata", JsonText(), nullable=False),
+    sa.Index(None, "blob_key"),
+)
+
+#: The memory operations of flow bodies, journaled per execution (resume and replay reuse them).
+memory_ops = sa.Table(
+    "memory_ops",
+    metadata,
+    sa.Column(
+        "exec_id",
+        sa.String(),
+        sa.ForeignKey("executions.exec_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("op_id", sa.String(), primary_key=True),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("scope_type", sa.String(), nullable=False),
+    sa.Column("scope", sa.String(), nullable=False),
+    sa.Column("subject", sa.String(), nullable=False),
+    sa.Column("after_seq", sa.Integer(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("result", JsonText(), nullable=False),
+)
+
+#: The audit log of memory maintenance (compactions and purges).
+memory_compactions = sa.Table(
+    "memory_compactions",
+    metadata,
+    sa.Column("compaction_id", sa.String(), primary_key=True),
+    sa.Column("operation", sa.String(), nullable=False),
+    sa.Column("scope_type", sa.String(), nullable=False),
+    sa.Column("scope", sa.String(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("sources", JsonText(), nullable=False),
+    sa.Column("target_key", sa.String(), nullable=True),
+    sa.Column("target_version", sa.Integer(), nullable=True),
+    sa.Column("instruction", sa.Text(), nullable=True),
+    sa.Column("model", sa.String(), nullable=True),
+    sa.Column("keys_affected", sa.Integer(), nullable=False),
+    sa.Column("versions_deleted", sa.Integer(), nullable=False),
+    sa.Column("keep", sa.Integer(), nullable=True),
+    sa.Index(None, "scope_type", "scope", "created_at"),
 )

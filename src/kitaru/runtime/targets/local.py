@@ -211,6 +211,8 @@ class LocalTarget:
             # The copies are made inside the store; the run uses the journal planned here,
             # unless the source changed since it was read (it may still be running).
             copied = store.copy_calls(new_exec, source.exec_id, before_seq=frontier.seq, exclude=pinned)
+            # Memory operations before the frontier answer as they did in the source.
+            store.copy_memory_ops(new_exec, source.exec_id, before_seq=frontier.seq)
         if copied != len(journal):
             journal = store.load_journal(new_exec)
         launch(store, artifacts, new_exec, target, args, kwargs, replace(settings, journal=journal))

@@ -28,6 +28,7 @@ from kitaru.store.conformance.copy_suite import COPY_TESTS
 from kitaru.store.conformance.fencing_suite import FENCING_TESTS
 from kitaru.store.conformance.integrity_suite import INTEGRITY_TESTS
 from kitaru.store.conformance.lifecycle_suite import LIFECYCLE_TESTS
+from kitaru.store.conformance.memory_suite import MEMORY_TESTS
 from kitaru.store.conformance.paging_suite import PAGING_TESTS
 from kitaru.store.conformance.records import (
     add_execution,
@@ -644,4 +645,5 @@ ALL_TESTS: list[Callable[[MetadataStore], None]] = (
     + COPY_TESTS
     + RETENTION_TESTS
     + FENCING_TESTS
+    + MEMORY_TESTS
 )

@@ -99,6 +99,12 @@ class RetentionMethods(MemoryTables):
                 + [copy for _, copy in copies],
                 held,
             )
+            still.update(
+                e.blob_key
+                for v in self._memory.values()
+                for e in v
+                if e.blob_key is not None and e.blob_key in held
+            )
             result = DeletedRows(
                 exec_ids=tuple(doomed),
                 skipped=skipped,
@@ -122,7 +128,14 @@ class RetentionMethods(MemoryTables):
         wanted = set(keys)
         with self._lock:
             self._check_open()
-            return self._blob_keys_of(self._artifacts.values(), wanted)
+            found = self._blob_keys_of(self._artifacts.values(), wanted)
+            found.update(
+                entry.blob_key
+                for versions in self._memory.values()
+                for entry in versions
+                if entry.blob_key is not None and entry.blob_key in wanted
+            )
+            return found
 
     @staticmethod
     def _blob_keys_of(artifacts: Collection[ArtifactRecord], wanted: Collection[str]) -> set[str]:
@@ -140,4 +153,5 @@ class RetentionMethods(MemoryTables):
         for artifact_id in self._artifacts_of.pop(exec_id):
             del self._artifacts[artifact_id]
         del self._logs[exec_id]
+        self._memory_ops.pop(exec_id, None)
         del self._executions[exec_id]

@@ -16,7 +16,16 @@ from typing import NoReturn, Self
 
 from kitaru._types import CallStatus, ExecutionStatus, utcnow
 from kitaru.errors import KitaruBackendError, KitaruFencedError, KitaruStateError
-from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
+from kitaru.records import (
+    ArtifactRecord,
+    AttemptRecord,
+    CallRecord,
+    ExecutionRecord,
+    LogRecord,
+    MemoryCompaction,
+    MemoryEntry,
+    MemoryOp,
+)
 from kitaru.store.memory._rows import attempt_out, call_in
 
 __all__ = ["MemoryTables"]
@@ -45,6 +54,11 @@ class MemoryTables:
         self._artifacts_of: dict[str, list[str]] = {}  # exec_id -> artifact ids
         self._logs: dict[str, list[LogRecord]] = {}  # exec_id -> records by seq
         self._last_log_seq = 0
+        # Memory: versions by (scope type, scope, key); the flow bodies' journal by execution.
+        self._memory: dict[tuple[str, str, str], list[MemoryEntry]] = {}
+        self._memory_next: dict[tuple[str, str, str], int] = {}
+        self._memory_ops: dict[str, dict[str, MemoryOp]] = {}
+        self._memory_compactions: list[MemoryCompaction] = []
 
     @property
     def name(self) -> str:

@@ -30,6 +30,7 @@ from kitaru.store.sql._cache import CacheMethods
 from kitaru.store.sql._calls import CallReadMethods
 from kitaru.store.sql._connection import status_of, status_value
 from kitaru.store.sql._logs import LogMethods
+from kitaru.store.sql._memory import MemoryMethods
 from kitaru.store.sql._retention import RetentionMethods
 from kitaru.store.sql._runners import LifecycleMethods
 from kitaru.store.sql._seeds import SeedMethods
@@ -52,6 +53,7 @@ class SqlStore(
     AttemptMethods,
     CallReadMethods,
     RetentionMethods,
+    MemoryMethods,
 ):
     """A :class:`~kitaru.store.base.MetadataStore` on a SQLite file or a PostgreSQL database.
 

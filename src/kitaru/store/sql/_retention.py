@@ -99,6 +99,7 @@ class RetentionMethods(StoreCore):
                 logs = s.delete_logs_of.execute(cur, ids)
                 artifacts = s.delete_artifacts_of.execute(cur, ids)
                 calls = s.delete_calls_of.execute(cur, ids)
+                s.delete_memory_ops_of.execute(cur, ids)
                 s.delete_executions.execute(cur, ids)
                 referenced = self._referenced(cur, held) if held else set()
         except self._errors as exc:

@@ -26,6 +26,10 @@ from kitaru.store.schema import (
     calls,
     executions,
     logs,
+    memory_compactions,
+    memory_keys,
+    memory_ops,
+    memory_versions,
 )
 from kitaru.store.sql._paging import call_page_artifacts_statement, list_calls_statement
 from kitaru.store.sql._prepared import Prepared
@@ -33,6 +37,7 @@ from kitaru.store.sql._prepared import Prepared
 __all__ = ["Statements"]
 
 E, C, A, R, L = executions, calls, attempts, artifacts, logs
+MK, MV, MO, MC = memory_keys, memory_versions, memory_ops, memory_compactions
 # The columns of a new log row (``seq`` comes from the database) and of a log record, in field order.
 _LOG_KEYS = ("exec_id", "call_id", "invocation_id", "ts", "level", "source", "message")
 _LOG_RECORD = (
@@ -384,6 +389,7 @@ class Statements:
         )
 
         self._retention_statements()
+        self._memory_statements(insert)
 
         self.insert_logs = prepare(L.insert(), column_keys=_LOG_KEYS, many=True)
         # Taken before appending logs: appenders of one execution take turns, so the database
@@ -460,9 +466,14 @@ class Statements:
         self.delete_artifacts_of = prepare(R.delete().where(R.c.exec_id.in_(ids)))
         self.delete_calls_of = prepare(C.delete().where(C.c.exec_id.in_(ids)))
         self.delete_executions = prepare(E.delete().where(E.c.exec_id.in_(ids)))
+        # Memory versions hold blobs too: a blob either references stays.
         self.referenced_blob_keys = prepare(
-            sa.select(R.c.blob_key).distinct().where(R.c.blob_key.in_(self._json_values("b_keys")))
+            sa.union(
+                sa.select(R.c.blob_key).where(R.c.blob_key.in_(self._json_values("b_keys"))),
+                sa.select(MV.c.blob_key).where(MV.c.blob_key.in_(self._json_values("b_keys"))),
+            )
         )
+        self.delete_memory_ops_of = prepare(MO.delete().where(MO.c.exec_id.in_(ids)))
         # What a retention policy deletes: the statuses asked for, ended (or last changed)
         # before the cutoff, and not among the newest ``keep_last`` of its flow.
         rank = (
@@ -480,6 +491,126 @@ class Statements:
                 sa.or_(before.is_(None), sa.func.coalesce(ranked.c.ended_at, ranked.c.updated_at) < before),
             )
             .order_by(ranked.c.created_at, ranked.c.exec_id)
+        )
+
+    def _memory_statements(self, insert: Any) -> None:
+        """Memory: versions of keys per scope, the flow bodies' journal of memory operations
+        and the compaction log (:mod:`kitaru.store.sql._memory`)."""
+        prepare = self._prepare
+        key_of = (
+            (MK.c.scope_type == _p("b_scope_type", sa.String()))
+            & (MK.c.scope == _p("b_scope", sa.String()))
+            & (MK.c.key == _p("b_key", sa.String()))
+        )
+        # The next version of a key: an upsert of its row, which concurrent writers take turns on
+        # (a row lock on PostgreSQL; SQLite's writers take turns anyway).
+        bump = insert(MK)
+        self.bump_memory_key = prepare(
+            bump.on_conflict_do_update(
+                index_elements=[MK.c.scope_type, MK.c.scope, MK.c.key],
+                set_={
+                    "version": MK.c.version + 1,
+                    "deleted": bump.excluded.deleted,
+                    "updated_at": bump.excluded.updated_at,
+                },
+            ).returning(MK.c.version),
+            column_keys=MK.c.keys(),
+        )
+        self.insert_memory_version = prepare(MV.insert(), column_keys=MV.c.keys())
+        self.insert_memory_op = prepare(MO.insert(), column_keys=MO.c.keys())
+        self.insert_memory_compaction = prepare(MC.insert(), column_keys=MC.c.keys())
+        self.get_memory_op = prepare(
+            sa.select(MO).where(MO.c.exec_id == _p("b_exec_id"), MO.c.op_id == _p("b_op_id", sa.String()))
+        )
+        self.memory_ops_of = prepare(
+            sa.select(MO).where(MO.c.exec_id == _p("b_exec_id")).order_by(MO.c.after_seq, MO.c.created_at)
+        )
+        self.copy_memory_ops = prepare(
+            MO.insert().from_select(
+                list(MO.c.keys()),
+                sa.select(
+                    _p("b_exec_id", sa.String()),
+                    *(column for column in MO.c if column.name != "exec_id"),
+                ).where(
+                    MO.c.exec_id == _p("b_source_exec_id", sa.String()),
+                    MO.c.after_seq < _p("b_before_seq", sa.Integer()),
+                ),
+            )
+        )
+        version_of = (
+            (MV.c.scope_type == _p("b_scope_type", sa.String()))
+            & (MV.c.scope == _p("b_scope", sa.String()))
+            & (MV.c.key == _p("b_key", sa.String()))
+        )
+        self.memory_version = prepare(
+            sa.select(MV).where(version_of, MV.c.version == _p("b_version", sa.Integer()))
+        )
+        self.latest_memory = prepare(
+            sa.select(MV)
+            .select_from(
+                MV.join(
+                    MK,
+                    (MK.c.scope_type == MV.c.scope_type)
+                    & (MK.c.scope == MV.c.scope)
+                    & (MK.c.key == MV.c.key)
+                    & (MK.c.version == MV.c.version),
+                )
+            )
+            .where(key_of)
+        )
+        prefix = _p("b_prefix", sa.String())
+        self.list_memory = prepare(
+            sa.select(MV)
+            .select_from(
+                MV.join(
+                    MK,
+                    (MK.c.scope_type == MV.c.scope_type)
+                    & (MK.c.scope == MV.c.scope)
+                    & (MK.c.key == MV.c.key)
+                    & (MK.c.version == MV.c.version),
+                )
+            )
+            .where(
+                MK.c.scope_type == _p("b_scope_type", sa.String()),
+                MK.c.scope == _p("b_scope", sa.String()),
+                MK.c.deleted.is_(False),
+                sa.func.substr(MK.c.key, 1, sa.func.length(prefix)) == prefix,
+            )
+            .order_by(MK.c.key)
+        )
+        self.memory_history = prepare(sa.select(MV).where(version_of).order_by(MV.c.version.desc()))
+        self.memory_scopes = prepare(
+            sa.select(
+                MK.c.scope_type,
+                MK.c.scope,
+                sa.func.count(),
+                sa.func.sum(sa.case((MK.c.deleted.is_(False), 1), else_=0)),
+                sa.func.max(MK.c.updated_at),
+            )
+            .group_by(MK.c.scope_type, MK.c.scope)
+            .order_by(MK.c.scope_type, MK.c.scope)
+        )
+        self.purge_memory = prepare(
+            MV.delete().where(version_of, MV.c.version <= _p("b_below", sa.Integer()))
+        )
+        scope_of = (MV.c.scope_type == _p("b_scope_type", sa.String())) & (
+            MV.c.scope == _p("b_scope", sa.String())
+        )
+        self.purge_memory_versions = prepare(MV.delete().where(scope_of))
+        self.purge_memory_keys = prepare(
+            MK.delete().where(
+                MK.c.scope_type == _p("b_scope_type", sa.String()), MK.c.scope == _p("b_scope", sa.String())
+            )
+        )
+        any_or = sa.or_
+        self.list_memory_compactions = prepare(
+            sa.select(MC)
+            .where(
+                any_or(_p("b_scope_type", sa.String()).is_(None), MC.c.scope_type == _p("b_scope_type")),
+                any_or(_p("b_scope", sa.String()).is_(None), MC.c.scope == _p("b_scope")),
+                any_or(_p("b_key", sa.String()).is_(None), MC.c.target_key == _p("b_key")),
+            )
+            .order_by(MC.c.created_at.desc(), MC.c.compaction_id.desc())
         )
 
     def _prepare(self, stmt: Any, *, column_keys: Any = None, many: bool = False) -> Prepared:
