@@ -44,6 +44,7 @@ from kitaru.errors import (
 )
 
 if TYPE_CHECKING:
+    from kitaru._llm_verb import llm
     from kitaru.checkpoint import CheckpointFuture, checkpoint
     from kitaru.client import KitaruClient
     from kitaru.config import KitaruConfig, configure, connect
@@ -99,6 +100,7 @@ __all__ = [
     "delete_stack",
     "flow",
     "list_stacks",
+    "llm",
     "load",
     "log",
     "register_serializer",
@@ -121,6 +123,7 @@ _LAZY = {
     "configure": "kitaru.config",
     "connect": "kitaru.config",
     "current_execution_id": "kitaru.runtime.context",
+    "llm": "kitaru._llm_verb",
     "load": "kitaru.verbs",
     "log": "kitaru.verbs",
     "save": "kitaru.verbs",

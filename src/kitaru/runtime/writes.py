@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from kitaru._types import ExecutionStatus
 from kitaru.errors import KitaruBackendError, KitaruFencedError
-from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord
+from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LlmUsageRecord
 from kitaru.runtime.signals import RunnerFenced, StoreLost
 from kitaru.store.base import MetadataStore
 
@@ -174,6 +174,18 @@ class RunnerStore:
     def add_artifact(self, artifact: ArtifactRecord) -> None:
         """Insert a saved artifact's row."""
         self._write("saved an artifact", self.store.add_artifact, artifact)
+
+    def record_llm_usage(
+        self, usage: LlmUsageRecord, *, artifacts: Collection[ArtifactRecord], metadata: dict[str, Any]
+    ) -> None:
+        """Record a live model call: its usage row, prompt and response artifacts and metadata."""
+        self._write(
+            "recorded a model call",
+            self.store.record_llm_usage,
+            usage,
+            artifacts=tuple(artifacts),
+            metadata=metadata,
+        )
 
     def set_status(
         self, status: ExecutionStatus, *, expected: Collection[ExecutionStatus], release: bool = False

@@ -9,7 +9,7 @@ The migrations beside this module create exactly these tables.
 Example:
     >>> from kitaru.store.schema import metadata
     >>> sorted(metadata.tables)
-    ['artifacts', 'attempts', 'calls', 'executions', 'logs']
+    ['artifacts', 'attempts', 'calls', 'executions', 'llm_usage', 'logs']
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ __all__ = [
     "attempts",
     "calls",
     "executions",
+    "llm_usage",
     "logs",
     "metadata",
 ]
@@ -270,4 +271,26 @@ logs = sa.Table(
     sa.Column("message", sa.Text(), nullable=False),
     sa.Index(None, "exec_id", "seq"),
     sa.Index(None, "exec_id", "call_id", "seq"),
+)
+
+#: One row per model call an execution made live (``kitaru.llm()``): tokens, cost, latency.
+llm_usage = sa.Table(
+    "llm_usage",
+    metadata,
+    sa.Column("usage_id", sa.String(), primary_key=True),
+    sa.Column(
+        "exec_id",
+        sa.String(),
+        sa.ForeignKey("executions.exec_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("call_id", sa.String(), nullable=False),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("model", sa.String(), nullable=False),
+    sa.Column("input_tokens", sa.BigInteger(), nullable=True),
+    sa.Column("output_tokens", sa.BigInteger(), nullable=True),
+    sa.Column("cost_usd", sa.Float(), nullable=True),
+    sa.Column("latency_ms", sa.Float(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "exec_id"),
 )

@@ -16,7 +16,14 @@ from typing import NoReturn, Self
 
 from kitaru._types import CallStatus, ExecutionStatus, utcnow
 from kitaru.errors import KitaruBackendError, KitaruFencedError, KitaruStateError
-from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, LogRecord
+from kitaru.records import (
+    ArtifactRecord,
+    AttemptRecord,
+    CallRecord,
+    ExecutionRecord,
+    LlmUsageRecord,
+    LogRecord,
+)
 from kitaru.store.memory._rows import attempt_out, call_in
 
 __all__ = ["MemoryTables"]
@@ -45,6 +52,7 @@ class MemoryTables:
         self._artifacts_of: dict[str, list[str]] = {}  # exec_id -> artifact ids
         self._logs: dict[str, list[LogRecord]] = {}  # exec_id -> records by seq
         self._last_log_seq = 0
+        self._usage: dict[str, list[LlmUsageRecord]] = {}  # exec_id -> usage rows in recorded order
 
     @property
     def name(self) -> str:
@@ -80,6 +88,7 @@ class MemoryTables:
                 self._artifacts,
                 self._artifacts_of,
                 self._logs,
+                self._usage,
             ):
                 table.clear()
 

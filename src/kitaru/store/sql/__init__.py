@@ -34,6 +34,7 @@ from kitaru.store.sql._retention import RetentionMethods
 from kitaru.store.sql._runners import LifecycleMethods
 from kitaru.store.sql._seeds import SeedMethods
 from kitaru.store.sql._sqlite import sqlite_url
+from kitaru.store.sql._usage import UsageMethods, usage_totals
 from kitaru.store.sql._waits import WaitMethods
 
 __all__ = ["SqlStore"]
@@ -52,6 +53,7 @@ class SqlStore(
     AttemptMethods,
     CallReadMethods,
     RetentionMethods,
+    UsageMethods,
 ):
     """A :class:`~kitaru.store.base.MetadataStore` on a SQLite file or a PostgreSQL database.
 
@@ -161,10 +163,16 @@ class SqlStore(
         since: dt.datetime | None = None,
     ) -> list[ExecutionSummary]:
         """Return executions as :meth:`list_executions` does, each with its numbers of
-        calls, artifacts and pending waits, counted in the same query."""
+        calls, artifacts and pending waits and its model usage totals, counted in the same query."""
         rows = self._execution_rows(flow, status, limit, since, counts=True)
         return [
-            ExecutionSummary(_rows.execution_from_row(row), int(row[-3]), int(row[-2]), int(row[-1]))
+            ExecutionSummary(
+                _rows.execution_from_row(row),
+                int(row[-4]),
+                int(row[-3]),
+                int(row[-2]),
+                usage_totals(row[-1]),
+            )
             for row in rows
         ]
 
