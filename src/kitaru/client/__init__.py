@@ -30,6 +30,7 @@ from kitaru.models import (
     DeletionResult,
     Execution,
     FailureInfo,
+    LlmUsage,
     LogEntry,
     PendingWait,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "FailureInfo",
     "FailureOrigin",
     "KitaruClient",
+    "LlmUsage",
     "LogEntry",
     "PendingWait",
     "parse_answer_text",
