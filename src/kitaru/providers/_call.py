@@ -6,6 +6,7 @@ compaction (which does not). Nothing here knows of executions.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
@@ -177,11 +178,15 @@ def _mocked(text: str, model: str | None, adapter: Any, started: float) -> Compl
     value: Any = text
     if adapter is not None:
         value = _validate(adapter, text, resolved, mocked=True)
+    source = "none (KITARU_LLM_MOCK_RESPONSE)"
+    if resolved.provider != "mock":
+        with contextlib.suppress(KitaruStateError):  # where a real call would take its key from
+            source = f"{credentials_for(resolved).source} (mocked: not sent)"
     return Completion(
         text=text,
         value=value,
         model=resolved,
-        credential_source="none (KITARU_LLM_MOCK_RESPONSE)",
+        credential_source=source,
         input_tokens=0,
         output_tokens=0,
         cost_usd=0.0,

@@ -28,6 +28,7 @@ from kitaru.store._codecs import sqlite_result_timestamp as _sqlite_result_times
 __all__ = [
     "PENDING_WAIT",
     "JsonText",
+    "Real",
     "UtcDateTime",
     "artifacts",
     "attempts",
@@ -124,6 +125,27 @@ class JsonText(sa.types.TypeDecorator[Any]):
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         """Return the converter of result values."""
         return _json_result
+
+
+class Real(sa.types.TypeDecorator[float]):
+    """A floating-point number the drivers convert themselves (a REAL on SQLite, a double
+    precision on PostgreSQL): no conversion on either side, also in precompiled statements.
+
+    Example:
+        >>> Real().cache_ok
+        True
+    """
+
+    impl = sa.Float(asdecimal=False)
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """No conversion: the driver sends Python floats and ints as they are."""
+        return None
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        """No conversion: both drivers return floats."""
+        return None
 
 
 #: The schema of the metadata store: every table below, and the naming convention of constraints.
@@ -289,8 +311,8 @@ llm_usage = sa.Table(
     sa.Column("model", sa.String(), nullable=False),
     sa.Column("input_tokens", sa.BigInteger(), nullable=True),
     sa.Column("output_tokens", sa.BigInteger(), nullable=True),
-    sa.Column("cost_usd", sa.Float(), nullable=True),
-    sa.Column("latency_ms", sa.Float(), nullable=False),
+    sa.Column("cost_usd", Real(), nullable=True),
+    sa.Column("latency_ms", Real(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Index(None, "exec_id"),
 )

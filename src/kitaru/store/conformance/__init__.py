@@ -47,6 +47,7 @@ pytest.register_assert_rewrite(
     "kitaru.store.conformance.paging_suite",
     "kitaru.store.conformance.fencing_suite",
     "kitaru.store.conformance.retention_suite",
+    "kitaru.store.conformance.usage_suite",
 )
 
 from kitaru.store.base import MetadataStore  # noqa: E402

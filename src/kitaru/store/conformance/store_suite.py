@@ -40,6 +40,7 @@ from kitaru.store.conformance.records import (
     run_call,
 )
 from kitaru.store.conformance.retention_suite import RETENTION_TESTS
+from kitaru.store.conformance.usage_suite import USAGE_TESTS
 from kitaru.store.conformance.wait_suite import WAIT_TESTS
 
 __all__ = ["ALL_TESTS"]
@@ -644,4 +645,5 @@ ALL_TESTS: list[Callable[[MetadataStore], None]] = (
     + COPY_TESTS
     + RETENTION_TESTS
     + FENCING_TESTS
+    + USAGE_TESTS
 )

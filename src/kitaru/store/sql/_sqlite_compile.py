@@ -36,10 +36,8 @@ Plan = tuple[str, tuple[str, ...], dict[str, Any], tuple[tuple[int, str], ...], 
 _SQLALCHEMY_BIND = {
     "Boolean.bind_processor.<locals>.process": "bool",
     "_Binary.bind_processor.<locals>.process": "",
-    "to_float": "",  # a REAL column: SQLite stores the number as it is
 }
-# A REAL column needs no conversion: SQLite returns it as a float.
-_SQLALCHEMY_RESULT = {"int_to_boolean": "bool", "to_float": ""}
+_SQLALCHEMY_RESULT = {"int_to_boolean": "bool"}
 
 
 #: The keyword arguments of each method that returns a variant (``None``: one positional).
