@@ -99,19 +99,24 @@ def list_(
             else "No executions yet. Start one with `kitaru run FILE:FLOW`."
         )
         return 0
-    rows = [
+    rows: list[tuple[Any, ...]] = [
         (
             e.short_id,
             e.flow_name,
             out.status(describe_status(e)),
             ago(e.started_at or e.created_at),
             duration(e.duration_seconds),
-            tokens(e.llm_usage),
-            cost(e.llm_usage),
         )
         for e in executions
     ]
-    out.table(["EXEC ID", "FLOW", "STATUS", "STARTED", "DURATION", "TOKENS", "COST"], rows)
+    headers = ["EXEC ID", "FLOW", "STATUS", "STARTED", "DURATION"]
+    if any(e.llm_usage is not None and e.llm_usage.calls for e in executions):
+        # Model usage columns only where some listed execution called a model.
+        headers += ["TOKENS", "COST"]
+        rows = [
+            (*row, tokens(e.llm_usage), cost(e.llm_usage)) for row, e in zip(rows, executions, strict=True)
+        ]
+    out.table(headers, rows)
     return 0
 
 
