@@ -320,6 +320,7 @@ PINNED: dict[str, list[str]] = {
         "ArtifactRecord",
         "AttemptRecord",
         "CallRecord",
+        "CompletedAttempt",
         "DeletedRows",
         "ExecutionRecord",
         "ExecutionSummary",

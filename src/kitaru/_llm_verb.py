@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from kitaru._types import CallKind, CheckpointType, new_id, utcnow
 from kitaru.artifacts.values import make_artifact
 from kitaru.errors import KitaruContextError, KitaruUsageError
-from kitaru.records import ArtifactRecord, LlmUsageRecord
+from kitaru.records import ArtifactRecord, CompletedAttempt, LlmUsageRecord
 from kitaru.runtime.calls import CallEntry, DurableCall, assign_slot, run_sync
 from kitaru.runtime.context import CallScope, ExecutionContext, current_call, current_execution
 from kitaru.runtime.pending import flush_call
@@ -120,9 +120,16 @@ def _complete(
 
 
 def _record(
-    ctx: ExecutionContext, call_id: str, name: str, prompt: Any, system: str | None, completion: Completion
+    ctx: ExecutionContext,
+    call_id: str,
+    name: str,
+    prompt: Any,
+    system: str | None,
+    completion: Completion,
+    completed: CompletedAttempt | None = None,
 ) -> None:
-    """Save the prompt and response as artifacts of the call, its metadata and its usage."""
+    """Save the prompt and response as artifacts of the call, its metadata and its usage
+    (with the call's completed attempt, when given, in one transaction)."""
     from kitaru.providers._messages import build_messages
 
     artifacts: list[ArtifactRecord] = [
@@ -148,9 +155,8 @@ def _record(
         latency_ms=completion.latency_ms,
         created_at=utcnow(),
     )
-    ctx.writes.record_llm_usage(
-        usage, artifacts=artifacts, metadata={"llm_calls": {name: completion.metadata()}}
-    )
+    metadata = {"llm_calls": {name: completion.metadata()}}
+    ctx.writes.record_llm_usage(usage, artifacts=artifacts, metadata=metadata, completed=completed)
 
 
 def _in_checkpoint(
@@ -198,11 +204,13 @@ def _in_flow_body(
                 if explicit_id not in ctx.used_ids:
                     break
             ctx.name_counts[_COUNTER_KEY] = count
-    live: list[Completion] = []
 
     def entrypoint(scope: CallScope, /, request: dict[str, Any]) -> Any:
         completion = _complete(prompt, model, system, temperature, max_tokens, schema, options)
-        live.append(completion)
+        # Made live (not reused, not pinned by a replay): its usage is recorded with its outcome.
+        call.finish_with = lambda completed: _record(
+            ctx, call.call_id, slot.invocation_id, prompt, system, completion, completed
+        )
         return completion.value
 
     target = CallEntry(
@@ -228,7 +236,4 @@ def _in_flow_body(
         "options": options,
     }
     call = DurableCall(ctx, target, slot, (request,), {})
-    value = run_sync(call)
-    if live:  # made live here (not reused, not pinned by a replay): record its usage
-        _record(ctx, call.call_id, slot.invocation_id, prompt, system, live[-1])
-    return value
+    return run_sync(call)

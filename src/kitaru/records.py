@@ -32,6 +32,7 @@ __all__ = [
     "ArtifactRecord",
     "AttemptRecord",
     "CallRecord",
+    "CompletedAttempt",
     "DeletedRows",
     "ExecutionRecord",
     "ExecutionSummary",
@@ -166,6 +167,16 @@ class ExecutionRecord:
     run_count: int = 0
     cancel_requested: bool = False
     epoch: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedAttempt:
+    """A whole attempt written with its outcome (what ``record_completed_attempt`` takes)."""
+
+    call: CallRecord
+    attempt: AttemptRecord
+    output: ArtifactRecord
+    ended_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)

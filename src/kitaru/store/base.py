@@ -33,6 +33,7 @@ from kitaru.records import (
     ArtifactRecord,
     AttemptRecord,
     CallRecord,
+    CompletedAttempt,
     DeletedRows,
     ExecutionRecord,
     ExecutionSummary,
@@ -352,11 +353,14 @@ class MetadataStore(Protocol):
         *,
         artifacts: Sequence[ArtifactRecord] = (),
         metadata: dict[str, Any] | None = None,
+        completed: CompletedAttempt | None = None,
         epoch: int | None = None,
     ) -> None:
         """Record one live model call in one transaction: its usage row, its artifacts (the
         prompt and the response, produced by ``usage.call_id``) and ``metadata`` merged into
-        the call's metadata (``merge_metadata`` rules). Fenced by ``epoch`` (see the module).
+        the call's metadata (``merge_metadata`` rules). With ``completed`` (a flow-level model
+        call whose running row was not written yet), first what ``record_completed_attempt``
+        writes for it, in the same transaction. Fenced by ``epoch`` (see the module).
 
         Raises:
             KitaruStateError: the execution or the call does not exist; nothing is written.

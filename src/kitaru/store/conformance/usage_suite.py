@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from kitaru._types import new_id
+from kitaru._types import CallKind, CallStatus, new_id
 from kitaru.errors import KitaruFencedError, KitaruStateError
-from kitaru.records import LlmUsageRecord, LlmUsageTotals
+from kitaru.records import CompletedAttempt, LlmUsageRecord, LlmUsageTotals
 from kitaru.store.base import MetadataStore
-from kitaru.store.conformance.records import add_execution, artifact, at, run_call
+from kitaru.store.conformance.records import add_execution, artifact, at, attempt, call, run_call
 
 __all__ = ["USAGE_TESTS"]
 
@@ -129,6 +129,30 @@ def test_usage_goes_with_its_execution_and_is_not_copied(store: MetadataStore) -
     assert store.llm_usage_totals(target) == LlmUsageTotals()
 
 
+def test_a_completed_call_is_recorded_with_its_usage(store: MetadataStore) -> None:
+    exec_id = add_execution(store).exec_id
+    assert store.start_execution(exec_id, runner_id="r1").epoch == 1
+    llm = call(exec_id, "llm_1", 1, kind=CallKind.LLM, type="llm_call")
+    done = CompletedAttempt(llm, attempt(llm.call_id), artifact(exec_id, call_id=llm.call_id), at(3))
+    response = artifact(exec_id, name="llm_1_response", kind="response", call_id=llm.call_id)
+    with pytest.raises(KitaruFencedError):  # a stale runner writes none of it
+        store.record_llm_usage(usage(exec_id, llm.call_id), completed=done, epoch=0)
+    assert store.load_journal(exec_id) == [] and store.list_llm_usage(exec_id) == []
+    store.record_llm_usage(
+        usage(exec_id, llm.call_id),
+        artifacts=[response],
+        metadata={"llm_calls": {"llm_1": {"input_tokens": 100}}},
+        completed=done,
+        epoch=1,
+    )
+    (recorded,) = store.load_journal(exec_id)
+    assert recorded.status is CallStatus.COMPLETED and recorded.kind is CallKind.LLM
+    assert recorded.output == done.output and recorded.attempt_count == 1
+    assert recorded.metadata == {"llm_calls": {"llm_1": {"input_tokens": 100}}}
+    assert store.llm_usage_totals(exec_id).calls == 1
+    assert {a.name for a in store.list_artifacts(exec_id)} == {"output", "llm_1_response"}
+
+
 #: The cases of this module, as plain functions of one argument: the store under test.
 USAGE_TESTS: list[Callable[[MetadataStore], None]] = [
     test_usage_rows_artifacts_and_metadata_are_recorded_together,
@@ -137,4 +161,5 @@ USAGE_TESTS: list[Callable[[MetadataStore], None]] = [
     test_a_missing_call_writes_nothing,
     test_a_stale_runner_records_no_usage,
     test_usage_goes_with_its_execution_and_is_not_copied,
+    test_a_completed_call_is_recorded_with_its_usage,
 ]

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru._types import merge_metadata
-from kitaru.records import ArtifactRecord, LlmUsageRecord, LlmUsageTotals
+from kitaru.records import (
+    ArtifactRecord,
+    AttemptRecord,
+    CallRecord,
+    CompletedAttempt,
+    LlmUsageRecord,
+    LlmUsageTotals,
+)
 from kitaru.store.memory._rows import artifact_in, json_copy, utc
 from kitaru.store.memory._tables import MemoryTables
 
@@ -29,26 +37,44 @@ def totals_of(rows: Sequence[LlmUsageRecord]) -> LlmUsageTotals:
 class UsageMethods(MemoryTables):
     """The model usage methods of :class:`~kitaru.store.memory.InMemoryStore`."""
 
+    if TYPE_CHECKING:  # the store's own, which records a completed call
+
+        def record_completed_attempt(
+            self,
+            call: CallRecord,
+            attempt: AttemptRecord,
+            *,
+            output: ArtifactRecord,
+            ended_at: dt.datetime,
+            epoch: int | None = None,
+        ) -> None: ...
+
     def record_llm_usage(
         self,
         usage: LlmUsageRecord,
         *,
         artifacts: Sequence[ArtifactRecord] = (),
         metadata: dict[str, Any] | None = None,
+        completed: CompletedAttempt | None = None,
         epoch: int | None = None,
     ) -> None:
-        """The usage row, the call's artifacts and its metadata, all at once; fenced by ``epoch``."""
+        """The completed attempt (when given), the usage row, the call's artifacts and its
+        metadata, all at once; fenced by ``epoch``."""
         stored = [artifact_in(artifact) for artifact in artifacts]
-        with self._lock:
+        with self._lock:  # reentrant: the completed attempt is recorded under it too
             self._execution(usage.exec_id)
             self._fence(usage.exec_id, epoch)
-            row = None
-            if metadata:
-                row = self._call(usage.call_id)
             for artifact in stored:
                 self._check_new_artifact(
                     artifact, f"add artifact '{artifact.name}' ({artifact.artifact_id})", plain=True
                 )
+            if metadata and completed is None:
+                self._call(usage.call_id)
+            if completed is not None:
+                self.record_completed_attempt(
+                    completed.call, completed.attempt, output=completed.output, ended_at=completed.ended_at
+                )
+            row = self._call(usage.call_id) if metadata else None
             if row is not None:
                 merged = json_copy(merge_metadata(row.metadata, metadata or {}), "metadata")
                 self._put_call(dataclasses.replace(row, metadata=merged))

@@ -50,10 +50,10 @@ class SqlStore(
     SeedMethods,
     CacheMethods,
     LogMethods,
+    UsageMethods,
     AttemptMethods,
     CallReadMethods,
     RetentionMethods,
-    UsageMethods,
 ):
     """A :class:`~kitaru.store.base.MetadataStore` on a SQLite file or a PostgreSQL database.
 

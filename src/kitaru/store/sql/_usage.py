@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from kitaru._types import merge_metadata
-from kitaru.records import ArtifactRecord, LlmUsageRecord, LlmUsageTotals
+from kitaru.records import ArtifactRecord, CompletedAttempt, LlmUsageRecord, LlmUsageTotals
 from kitaru.store.sql import _rows
-from kitaru.store.sql._connection import StoreCore
+from kitaru.store.sql._attempts import AttemptMethods
 
 __all__ = ["UsageMethods", "usage_totals"]
 
@@ -44,7 +44,7 @@ def _usage_params(usage: LlmUsageRecord) -> dict[str, Any]:
     }
 
 
-class UsageMethods(StoreCore):
+class UsageMethods(AttemptMethods):
     """The methods of :class:`~kitaru.store.sql.SqlStore` for model usage."""
 
     def record_llm_usage(
@@ -53,16 +53,21 @@ class UsageMethods(StoreCore):
         *,
         artifacts: Sequence[ArtifactRecord] = (),
         metadata: dict[str, Any] | None = None,
+        completed: CompletedAttempt | None = None,
         epoch: int | None = None,
     ) -> None:
-        """In one transaction: the usage row, the call's artifacts, its metadata merged in.
-        Fenced by ``epoch``."""
+        """In one transaction: the completed attempt (when given), the usage row, the call's
+        artifacts, its metadata merged in. Fenced by ``epoch``."""
         s = self._s
         try:
             with self._writing() as cur:
                 self._fence(cur, usage.exec_id, epoch)
                 if epoch is None:
                     self._require_execution(usage.exec_id, cur)
+                if completed is not None:
+                    self._write_completed_attempt(
+                        cur, completed.call, completed.attempt, completed.output, completed.ended_at
+                    )
                 if metadata:
                     old = s.lock_call_metadata.one(cur, {"b_call_id": usage.call_id})
                     if old is None:
