@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from kitaru._types import CallKind, CheckpointType, new_id, utcnow
 from kitaru.artifacts.values import make_artifact
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["llm"]
 
+T = TypeVar("T")
+
 _DEFAULT_NAME = "llm"
 # The key of the flow-level counter of unnamed calls in the execution's name counts (no
 # checkpoint can have this name).
@@ -44,6 +46,34 @@ _COUNTER_KEY = "kitaru.llm()"
 _child_counts: dict[str, int] = {}  # checkpoint call id -> unnamed model calls made in it
 _child_lock = threading.Lock()
 _MAX_TRACKED_CALLS = 4096
+
+
+@overload
+def llm(
+    prompt: str | Sequence[dict[str, str]],
+    *,
+    model: str | None = None,
+    system: str | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    name: str | None = None,
+    schema: None = None,
+    **options: Any,
+) -> str: ...
+
+
+@overload
+def llm(
+    prompt: str | Sequence[dict[str, str]],
+    *,
+    model: str | None = None,
+    system: str | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    name: str | None = None,
+    schema: type[T],
+    **options: Any,
+) -> T: ...
 
 
 def llm(
