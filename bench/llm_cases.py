@@ -19,7 +19,7 @@ from kitaru import flow
 from kitaru.config.model_aliases import register_model
 from kitaru.testing import isolated_home
 
-_CALLS = 50
+_CALLS = 200
 
 
 @flow(cache=False)
