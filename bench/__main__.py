@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cases, cli_cases, growth_cases, lifecycle_cases, memory_cases
+from bench import cases, cli_cases, growth_cases, lifecycle_cases, llm_cases, memory_cases
 
 TARGETS = {
     "cli_help_ms": 100.0,
@@ -43,6 +43,7 @@ TARGETS = {
     "input_to_next_checkpoint_ms": 100.0,
     "resume_1000_first_live_ms": 500.0,
     "memory_set_get_ms": 1.0,
+    "llm_call_overhead_ms": 1.0,
 }
 
 
@@ -128,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
             "process_import_kitaru_s",
             "bare python -c 'import kitaru' process, wall (s)",
             lifecycle_cases.process_import_kitaru_s,
+        ),
+        ("llm_raw_sdk_call_ms", "raw OpenAI SDK call, local fake server (ms)", llm_cases.llm_raw_call_ms),
+        (
+            "llm_call_overhead_ms",
+            "llm() in a flow body, added to the SDK call (ms)",
+            llm_cases.llm_overhead_ms,
         ),
         ("cli_help_ms", "kitaru --help, whole process, installed (ms)", cli_cases.help_ms),
         ("cli_help_as_run_here_ms", "kitaru --help, no bytecode cache (ms)", cli_cases.help_as_run_here_ms),

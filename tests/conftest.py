@@ -23,6 +23,14 @@ if "kitaru_test_netguard" not in sys.modules:  # load (and hook) once, however o
     _spec.loader.exec_module(sys.modules["kitaru_test_netguard"])
 _netguard = sys.modules["kitaru_test_netguard"]
 
+# No test reads or writes the user's own data directory: a test that forgets to isolate its
+# home (kitaru.testing.isolated_home, KITARU_HOME) lands in this run's own directory instead.
+if "KITARU_TEST_DATA_HOME" not in os.environ:
+    import tempfile
+
+    os.environ["KITARU_TEST_DATA_HOME"] = tempfile.mkdtemp(prefix="kitaru-test-data-")
+    os.environ["XDG_DATA_HOME"] = os.environ["KITARU_TEST_DATA_HOME"]
+
 from tests._postgres import PostgresNotInstalled, postgres_server  # noqa: E402
 
 

@@ -45,6 +45,7 @@ from kitaru.errors import (
 
 if TYPE_CHECKING:
     from kitaru import memory
+    from kitaru._llm_verb import llm
     from kitaru.checkpoint import CheckpointFuture, checkpoint
     from kitaru.client import KitaruClient
     from kitaru.config import KitaruConfig, configure, connect
@@ -100,6 +101,7 @@ __all__ = [
     "delete_stack",
     "flow",
     "list_stacks",
+    "llm",
     "load",
     "log",
     "memory",
@@ -123,6 +125,7 @@ _LAZY = {
     "configure": "kitaru.config",
     "connect": "kitaru.config",
     "current_execution_id": "kitaru.runtime.context",
+    "llm": "kitaru._llm_verb",
     "load": "kitaru.verbs",
     "log": "kitaru.verbs",
     "save": "kitaru.verbs",

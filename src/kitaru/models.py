@@ -34,6 +34,7 @@ __all__ = [
     "FailureOrigin",
     "CompactResult",
     "CompactionRecord",
+    "LlmUsage",
     "LogEntry",
     "MemoryEntry",
     "MemoryScopeInfo",
@@ -254,6 +255,32 @@ class LogEntry(_Record):
 
 
 @dataclass(frozen=True, slots=True)
+class LlmUsage(_Record):
+    """The model calls (``kitaru.llm()``) an execution made live, summed.
+
+    ``cost_usd`` sums the calls whose price is known (``None`` when none is);
+    ``unpriced_calls`` counts the others (a model missing from the price table, a
+    local model), so with any of them the cost is a lower bound. Calls that a resume
+    or replay reused from the record cost nothing new and are not counted again.
+
+    Example:
+        >>> LlmUsage(calls=2, input_tokens=30, output_tokens=12, cost_usd=0.0001).total_tokens
+        42
+    """
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    unpriced_calls: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        """Input and output tokens together."""
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, slots=True)
 class Execution(_Record):
     """One execution of a flow, with its checkpoint calls and artifacts.
 
@@ -295,6 +322,8 @@ class Execution(_Record):
     flow_id: str | None = None
     stack_name: str | None = None
     status_reason: str | None = None
+    llm_usage: LlmUsage | None = None
+    """Tokens and cost of its model calls (read by ``executions.get()`` and ``list()``)."""
     _client: Any = field(default=None, repr=False, compare=False)
 
     @property

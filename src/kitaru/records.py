@@ -33,10 +33,13 @@ __all__ = [
     "ArtifactRecord",
     "AttemptRecord",
     "CallRecord",
+    "CompletedAttempt",
     "DeletedRows",
     "ExecutionRecord",
     "ExecutionSummary",
     "Failure",
+    "LlmUsageRecord",
+    "LlmUsageTotals",
     "LogRecord",
     "MEMORY_NAME",
     "MEMORY_RESERVED",
@@ -177,14 +180,80 @@ class ExecutionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class CompletedAttempt:
+    """A whole attempt written with its outcome (what ``record_completed_attempt`` takes)."""
+
+    call: CallRecord
+    attempt: AttemptRecord
+    output: ArtifactRecord
+    ended_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LlmUsageRecord:
+    """One model call made live by an execution: who made it, tokens, cost and latency.
+
+    ``call_id`` is the flow-level llm call, or the checkpoint call that made it.
+    ``input_tokens``/``output_tokens`` are ``None`` when the provider reported none;
+    ``cost_usd`` is ``None`` when the model's price is unknown (never a guessed 0).
+    """
+
+    usage_id: str
+    exec_id: str
+    call_id: str
+    name: str
+    model: str
+    input_tokens: int | None
+    output_tokens: int | None
+    cost_usd: float | None
+    latency_ms: float
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LlmUsageTotals:
+    """The model calls an execution made live, summed.
+
+    ``cost_usd`` sums the priced calls (``None`` when no call was priced);
+    ``unpriced_calls`` counts the calls whose price is unknown, so with any of them
+    the cost is a lower bound. Calls a replay or resume reused cost nothing new and
+    are not counted again.
+
+    Example:
+        >>> LlmUsageTotals().calls
+        0
+    """
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    unpriced_calls: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The totals as JSON-serializable data."""
+        return {
+            "calls": self.calls,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": self.cost_usd,
+            "unpriced_calls": self.unpriced_calls,
+        }
+
+
+_NO_USAGE = LlmUsageTotals()
+
+
+@dataclass(frozen=True, slots=True)
 class ExecutionSummary:
     """One execution as listed, with what the store counted in the same query: its
-    recorded calls, its artifacts, and its waits that wait for input."""
+    recorded calls, its artifacts, its waits that wait for input and its model usage."""
 
     record: ExecutionRecord
     checkpoint_count: int
     artifact_count: int
     pending_wait_count: int
+    llm_usage: LlmUsageTotals = _NO_USAGE
 
 
 @dataclass(frozen=True, slots=True)

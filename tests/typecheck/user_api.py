@@ -50,7 +50,15 @@ def research(topic: str) -> dict[str, int]:
     fetch(123)  # type: ignore[call-overload]
     fetch(123, "extra")  # type: ignore[call-overload]
     summarize("text", words="many")  # type: ignore[call-overload]
+    assert_type(kitaru.llm("Outline agents", model="fast", max_tokens=200), str)
+    assert_type(kitaru.llm([{"role": "user", "content": "hi"}], schema=Verdict), Verdict)
     return {topic: len(page)}
+
+
+class Verdict:
+    """A structured result type for llm(schema=...)."""
+
+    ok: bool
 
 
 @flow(retries=1, cache=True)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from cyclopts import Parameter
 
-from kitaru.cli._humanize import ago, duration, parse_since
+from kitaru.cli._humanize import ago, cost, duration, parse_since, tokens
 from kitaru.cli._output import Output, OutputOption, UsageProblem, dumps
 
 __all__ = [
@@ -99,7 +99,7 @@ def list_(
             else "No executions yet. Start one with `kitaru run FILE:FLOW`."
         )
         return 0
-    rows = [
+    rows: list[tuple[Any, ...]] = [
         (
             e.short_id,
             e.flow_name,
@@ -109,7 +109,14 @@ def list_(
         )
         for e in executions
     ]
-    out.table(["EXEC ID", "FLOW", "STATUS", "STARTED", "DURATION"], rows)
+    headers = ["EXEC ID", "FLOW", "STATUS", "STARTED", "DURATION"]
+    if any(e.llm_usage is not None and e.llm_usage.calls for e in executions):
+        # Model usage columns only where some listed execution called a model.
+        headers += ["TOKENS", "COST"]
+        rows = [
+            (*row, tokens(e.llm_usage), cost(e.llm_usage)) for row, e in zip(rows, executions, strict=True)
+        ]
+    out.table(headers, rows)
     return 0
 
 
@@ -134,6 +141,9 @@ def list_item(execution: Any) -> dict[str, Any]:
     item["pending_wait"] = wait.to_dict() if wait is not None else None
     if item.get("stack_name") is None:
         item["stack_name"] = "default"  # recorded before executions named their stack
+    usage = execution.llm_usage
+    item["tokens"] = usage.total_tokens if usage is not None else 0
+    item["cost_usd"] = usage.cost_usd if usage is not None else None
     return item
 
 
@@ -182,6 +192,9 @@ def show_execution(out: Output, execution: Any, *, offset: int = 0, verbose: boo
     result = next((a for a in execution.artifacts if a.kind == "result"), None)
     if result is not None:
         pairs.append(("Result", _value_text(result, verbose=verbose)))
+    usage = execution.llm_usage
+    if usage is not None and usage.calls:
+        pairs.append(("Model calls", _usage_text(usage)))
     if execution.failure is not None:
         failure = execution.failure
         pairs.append(("Failure", f"{failure.exception_type}: {failure.message} [{failure.origin}]"))
@@ -227,6 +240,14 @@ def show_execution(out: Output, execution: Any, *, offset: int = 0, verbose: boo
         out.line()
         out.line("Frozen spec (secrets redacted)", style="bold")
         out.line(dumps(execution.spec))
+
+
+def _usage_text(usage: Any) -> str:
+    """``2 calls, 1,234 tokens (1,200 in, 34 out), $0.00045`` (see :func:`cost`)."""
+    calls = f"{usage.calls} call{'s' if usage.calls != 1 else ''}"
+    spent = f"{tokens(usage)} tokens ({usage.input_tokens:,} in, {usage.output_tokens:,} out)"
+    unpriced = f"; {usage.unpriced_calls} without a known price" if usage.unpriced_calls else ""
+    return f"{calls}, {spent}, cost {cost(usage)}{unpriced}"
 
 
 def _show_reruns(out: Output, calls: Any) -> None:

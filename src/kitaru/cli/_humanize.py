@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
-__all__ = ["ago", "duration", "parse_since", "plain_status", "size"]
+__all__ = ["ago", "cost", "duration", "parse_since", "plain_status", "size", "tokens"]
 
 _SINCE = re.compile(r"^(\d+)\s*(s|m|min|h|d|w)$")
 _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -105,3 +106,33 @@ def parse_since(text: str, *, now: dt.datetime | None = None) -> dt.datetime:
             "(2026-01-31 or 2026-01-31T12:00)."
         ) from None
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def tokens(usage: Any) -> str:
+    """The tokens of an execution's model calls (``'-'`` without any).
+
+    Example:
+        >>> from kitaru.models import LlmUsage
+        >>> tokens(LlmUsage(calls=1, input_tokens=1200, output_tokens=34))
+        '1,234'
+    """
+    if usage is None or not usage.calls:
+        return "-"
+    return f"{usage.input_tokens + usage.output_tokens:,}"
+
+
+def cost(usage: Any) -> str:
+    """The cost in USD of an execution's model calls: ``'-'`` without any, ``'?'`` when no call
+    has a price, a trailing ``+`` when some have none (the sum is then a lower bound).
+
+    Example:
+        >>> from kitaru.models import LlmUsage
+        >>> cost(LlmUsage(calls=2, cost_usd=0.00045, unpriced_calls=1))
+        '$0.00045+'
+    """
+    if usage is None or not usage.calls:
+        return "-"
+    if usage.cost_usd is None:
+        return "?"
+    text = f"${usage.cost_usd:.6f}".rstrip("0").rstrip(".") if usage.cost_usd else "$0"
+    return text + ("+" if usage.unpriced_calls else "")

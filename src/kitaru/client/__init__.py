@@ -31,6 +31,7 @@ from kitaru.models import (
     DeletionResult,
     Execution,
     FailureInfo,
+    LlmUsage,
     LogEntry,
     PendingWait,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "FailureInfo",
     "FailureOrigin",
     "KitaruClient",
+    "LlmUsage",
     "LogEntry",
     "PendingWait",
     "parse_answer_text",

@@ -14,10 +14,18 @@ from kitaru.models import (
     CheckpointCall,
     Execution,
     FailureInfo,
+    LlmUsage,
     LogEntry,
     PendingWait,
 )
-from kitaru.records import ArtifactRecord, CallRecord, ExecutionRecord, LogRecord, WaitRequest
+from kitaru.records import (
+    ArtifactRecord,
+    CallRecord,
+    ExecutionRecord,
+    LlmUsageTotals,
+    LogRecord,
+    WaitRequest,
+)
 
 __all__ = [
     "attributed",
@@ -214,6 +222,7 @@ def to_execution(
     client: Any = None,
     checkpoint_count: int | None = None,
     artifact_count: int | None = None,
+    llm_usage: LlmUsageTotals | None = None,
 ) -> Execution:
     """Build an :class:`Execution` with its checkpoint calls and artifacts.
 
@@ -252,7 +261,19 @@ def to_execution(
         flow_id=_flow_id(record.spec),
         stack_name=_stack_name(record.spec),
         status_reason=_status_reason(record, pending_waits, orphaned=orphaned),
+        llm_usage=None if llm_usage is None else to_llm_usage(llm_usage),
         _client=client,
+    )
+
+
+def to_llm_usage(totals: LlmUsageTotals) -> LlmUsage:
+    """The public form of an execution's model usage totals."""
+    return LlmUsage(
+        calls=totals.calls,
+        input_tokens=totals.input_tokens,
+        output_tokens=totals.output_tokens,
+        cost_usd=totals.cost_usd,
+        unpriced_calls=totals.unpriced_calls,
     )
 
 

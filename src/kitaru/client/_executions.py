@@ -83,6 +83,7 @@ class Executions:
                 pending=pending,
                 client=self._client,
                 checkpoint_count=store.count_calls(record.exec_id),
+                llm_usage=store.llm_usage_totals(record.exec_id),
             )
         for _ in range(_CONSISTENT_READS):
             calls, artifacts = store.list_calls(record.exec_id), store.list_artifacts(record.exec_id)
@@ -98,6 +99,7 @@ class Executions:
             pending=pending,
             client=self._client,
             checkpoint_count=len(calls),
+            llm_usage=store.llm_usage_totals(record.exec_id),
         )
 
     def _with_pending(self, record: ExecutionRecord) -> tuple[ExecutionRecord, builtins.list[CallRecord]]:
@@ -177,6 +179,7 @@ class Executions:
                 client=self._client,
                 checkpoint_count=s.checkpoint_count,
                 artifact_count=s.artifact_count,
+                llm_usage=s.llm_usage,
             )
             for s in summaries
         ]

@@ -265,7 +265,7 @@ class Memories:
 
     def _summarise(self, sources: Sequence[MemoryRecord], instruction: str, model: str | None) -> str:
         # The provider layer (shared with kitaru.llm), loaded only when compacting.
-        from kitaru.providers import complete_text  # type: ignore[import-not-found, unused-ignore]
+        from kitaru.providers import complete_text
 
         client = self._client
         parts = []

@@ -30,7 +30,7 @@ from kitaru.errors import (
     KitaruStateError,
     KitaruUsageError,
 )
-from kitaru.records import AttemptRecord, CallRecord
+from kitaru.records import AttemptRecord, CallRecord, CompletedAttempt
 from kitaru.runtime import pending
 from kitaru.runtime.context import CallScope, ExecutionContext
 from kitaru.runtime.failures import failure_from
@@ -153,6 +153,10 @@ class DurableCall:
     """The cache hit this call could not use (its output could not be loaded), and why."""
     _fingerprinted: bool = field(init=False, default=False)
     begun: pending.PendingBegin | None = field(init=False, default=None)
+    finish_with: Callable[[CompletedAttempt | None], None] | None = field(init=False, default=None)
+    """Set by a call that records more than its output (a flow-level model call): :meth:`succeed`
+    hands it the completed attempt to write with the rest in one transaction, or ``None`` when
+    the attempt's running row was written already (the call is then completed first)."""
 
     def __post_init__(self) -> None:
         recorded = self.slot.recorded
@@ -350,11 +354,16 @@ class DurableCall:
         begun = self.begun
         if begun is not None and pending.settle(begun):
             # One commit: the attempt's running row was not written yet.
+            if self.finish_with is not None:
+                self.finish_with(CompletedAttempt(begun.call, begun.attempt, artifact, utcnow()))
+                return
             self.ctx.writes.record_completed_attempt(
                 begun.call, begun.attempt, output=artifact, ended_at=utcnow()
             )
         else:
             self.ctx.writes.complete_call(self.call_id, self.attempt_id, output=artifact, ended_at=utcnow())
+        if self.finish_with is not None:
+            self.finish_with(None)
 
     def fail(self, exc: BaseException, *, retryable: bool = True) -> float | None:
         """Record the failed attempt; return the delay before a retry, or ``None`` when final."""

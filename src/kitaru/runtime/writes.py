@@ -28,7 +28,16 @@ from typing import Any, TypeVar
 
 from kitaru._types import ExecutionStatus
 from kitaru.errors import KitaruBackendError, KitaruFencedError
-from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, MemoryEntry, MemoryOp
+from kitaru.records import (
+    ArtifactRecord,
+    AttemptRecord,
+    CallRecord,
+    CompletedAttempt,
+    ExecutionRecord,
+    LlmUsageRecord,
+    MemoryEntry,
+    MemoryOp,
+)
 from kitaru.runtime.signals import RunnerFenced, StoreLost
 from kitaru.store.base import MetadataStore
 
@@ -182,6 +191,25 @@ class RunnerStore:
     def add_artifact(self, artifact: ArtifactRecord) -> None:
         """Insert a saved artifact's row."""
         self._write("saved an artifact", self.store.add_artifact, artifact)
+
+    def record_llm_usage(
+        self,
+        usage: LlmUsageRecord,
+        *,
+        artifacts: Collection[ArtifactRecord],
+        metadata: dict[str, Any],
+        completed: CompletedAttempt | None = None,
+    ) -> None:
+        """Record a live model call: its usage row, prompt and response artifacts and metadata
+        (with its completed attempt, when given, in the same transaction)."""
+        self._write(
+            "recorded a model call",
+            self.store.record_llm_usage,
+            usage,
+            artifacts=tuple(artifacts),
+            metadata=metadata,
+            completed=completed,
+        )
 
     def set_status(
         self, status: ExecutionStatus, *, expected: Collection[ExecutionStatus], release: bool = False

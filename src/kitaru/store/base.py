@@ -33,9 +33,12 @@ from kitaru.records import (
     ArtifactRecord,
     AttemptRecord,
     CallRecord,
+    CompletedAttempt,
     DeletedRows,
     ExecutionRecord,
     ExecutionSummary,
+    LlmUsageRecord,
+    LlmUsageTotals,
     LogRecord,
     MemoryCompaction,
     MemoryEntry,
@@ -98,7 +101,7 @@ class MetadataStore(Protocol):
         since: dt.datetime | None = None,
     ) -> list[ExecutionSummary]:
         """Return executions as :meth:`list_executions` does, each with its numbers of
-        calls, artifacts and pending waits, counted in the same query."""
+        calls, artifacts and pending waits and its model usage totals, counted in the same query."""
         ...
 
     def start_execution(self, exec_id: str, *, runner_id: str) -> ExecutionRecord:
@@ -345,6 +348,36 @@ class MetadataStore(Protocol):
     # -- artifacts --------------------------------------------------------
     def add_artifact(self, artifact: ArtifactRecord, *, epoch: int | None = None) -> None:
         """Insert one artifact row (e.g. a value saved with ``kitaru.save``). Fenced by ``epoch``."""
+        ...
+
+    # -- model usage ------------------------------------------------------
+    def record_llm_usage(
+        self,
+        usage: LlmUsageRecord,
+        *,
+        artifacts: Sequence[ArtifactRecord] = (),
+        metadata: dict[str, Any] | None = None,
+        completed: CompletedAttempt | None = None,
+        epoch: int | None = None,
+    ) -> None:
+        """Record one live model call in one transaction: its usage row, its artifacts (the
+        prompt and the response, produced by ``usage.call_id``) and ``metadata`` merged into
+        the call's metadata (``merge_metadata`` rules). With ``completed`` (a flow-level model
+        call whose running row was not written yet), first what ``record_completed_attempt``
+        writes for it, in the same transaction. Fenced by ``epoch`` (see the module).
+
+        Raises:
+            KitaruStateError: the execution or the call does not exist; nothing is written.
+        """
+        ...
+
+    def llm_usage_totals(self, exec_id: str) -> LlmUsageTotals:
+        """Return the model usage of one execution, summed (zeros when it made no model call).
+        ``KitaruStateError`` when the execution does not exist."""
+        ...
+
+    def list_llm_usage(self, exec_id: str) -> list[LlmUsageRecord]:
+        """Return the usage rows of one execution in the order they were recorded."""
         ...
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:

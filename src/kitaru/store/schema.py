@@ -28,11 +28,13 @@ from kitaru.store._codecs import sqlite_result_timestamp as _sqlite_result_times
 __all__ = [
     "PENDING_WAIT",
     "JsonText",
+    "Real",
     "UtcDateTime",
     "artifacts",
     "attempts",
     "calls",
     "executions",
+    "llm_usage",
     "logs",
     "memory_compactions",
     "memory_keys",
@@ -44,6 +46,27 @@ __all__ = [
 _UTC = dt.UTC
 #: The predicate of a pending wait, as SQL (the partial index's and its query's).
 PENDING_WAIT = "kind = 'wait' AND status = 'running'"
+
+
+class Real(sa.types.TypeDecorator[float]):
+    """A floating-point number the drivers convert themselves (a REAL on SQLite, a double
+    precision on PostgreSQL): no conversion on either side, also in precompiled statements.
+
+    Example:
+        >>> Real().cache_ok
+        True
+    """
+
+    impl = sa.Float(asdecimal=False)
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """No conversion: the driver sends Python floats and ints as they are."""
+        return None
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        """No conversion: both drivers return floats."""
+        return None
 
 
 class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
@@ -348,4 +371,26 @@ memory_compactions = sa.Table(
     sa.Column("versions_deleted", sa.Integer(), nullable=False),
     sa.Column("keep", sa.Integer(), nullable=True),
     sa.Index(None, "scope_type", "scope", "created_at"),
+)
+
+#: One row per model call an execution made live (``kitaru.llm()``): tokens, cost, latency.
+llm_usage = sa.Table(
+    "llm_usage",
+    metadata,
+    sa.Column("usage_id", sa.String(), primary_key=True),
+    sa.Column(
+        "exec_id",
+        sa.String(),
+        sa.ForeignKey("executions.exec_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("call_id", sa.String(), nullable=False),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("model", sa.String(), nullable=False),
+    sa.Column("input_tokens", sa.BigInteger(), nullable=True),
+    sa.Column("output_tokens", sa.BigInteger(), nullable=True),
+    sa.Column("cost_usd", Real(), nullable=True),
+    sa.Column("latency_ms", Real(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "exec_id"),
 )

@@ -48,6 +48,7 @@ pytest.register_assert_rewrite(
     "kitaru.store.conformance.fencing_suite",
     "kitaru.store.conformance.retention_suite",
     "kitaru.store.conformance.memory_suite",
+    "kitaru.store.conformance.usage_suite",
 )
 
 from kitaru.store.base import MetadataStore  # noqa: E402

@@ -41,6 +41,7 @@ from kitaru.store.conformance.records import (
     run_call,
 )
 from kitaru.store.conformance.retention_suite import RETENTION_TESTS
+from kitaru.store.conformance.usage_suite import USAGE_TESTS
 from kitaru.store.conformance.wait_suite import WAIT_TESTS
 
 __all__ = ["ALL_TESTS"]
@@ -646,4 +647,5 @@ ALL_TESTS: list[Callable[[MetadataStore], None]] = (
     + RETENTION_TESTS
     + FENCING_TESTS
     + MEMORY_TESTS
+    + USAGE_TESTS
 )

@@ -51,6 +51,7 @@ from kitaru.store.memory._rows import (
     status_of,
     utc,
 )
+from kitaru.store.memory._usage import UsageMethods, totals_of
 
 __all__ = ["InMemoryStore"]
 
@@ -63,7 +64,7 @@ _RUNNING, _COMPLETED, _CACHED, _FAILED = (
 _LONG_AGO = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
-class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods, MemoryMethods):
+class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods, MemoryMethods, UsageMethods):
     """A thread-safe :class:`~kitaru.store.base.MetadataStore` that keeps everything in memory.
 
     Executions, calls, artifacts and logs are here; the runner lifecycle,
@@ -189,6 +190,7 @@ class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods, MemoryM
                         if self._calls[call_id].kind is CallKind.WAIT
                         and self._calls[call_id].status is CallStatus.RUNNING
                     ),
+                    totals_of(self._usage.get(record.exec_id, ())),
                 )
                 for record in records
             ]

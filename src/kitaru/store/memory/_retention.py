@@ -143,6 +143,7 @@ class RetentionMethods(MemoryTables):
 
     def _drop_execution(self, exec_id: str) -> None:
         """Remove an execution's rows and their index entries (the lock is held)."""
+        self._usage.pop(exec_id, None)
         for call_id in self._calls_of.pop(exec_id):
             row = self._calls.pop(call_id)
             self._call_by_invocation.pop((row.exec_id, row.invocation_id), None)

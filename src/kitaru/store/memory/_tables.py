@@ -21,6 +21,7 @@ from kitaru.records import (
     AttemptRecord,
     CallRecord,
     ExecutionRecord,
+    LlmUsageRecord,
     LogRecord,
     MemoryCompaction,
     MemoryEntry,
@@ -59,6 +60,7 @@ class MemoryTables:
         self._memory_next: dict[tuple[str, str, str], int] = {}
         self._memory_ops: dict[str, dict[str, MemoryOp]] = {}
         self._memory_compactions: list[MemoryCompaction] = []
+        self._usage: dict[str, list[LlmUsageRecord]] = {}  # exec_id -> usage rows in recorded order
 
     @property
     def name(self) -> str:
@@ -94,6 +96,7 @@ class MemoryTables:
                 self._artifacts,
                 self._artifacts_of,
                 self._logs,
+                self._usage,
             ):
                 table.clear()
 

@@ -35,6 +35,7 @@ from kitaru.store.sql._retention import RetentionMethods
 from kitaru.store.sql._runners import LifecycleMethods
 from kitaru.store.sql._seeds import SeedMethods
 from kitaru.store.sql._sqlite import sqlite_url
+from kitaru.store.sql._usage import UsageMethods, usage_totals
 from kitaru.store.sql._waits import WaitMethods
 
 __all__ = ["SqlStore"]
@@ -50,6 +51,7 @@ class SqlStore(
     SeedMethods,
     CacheMethods,
     LogMethods,
+    UsageMethods,
     AttemptMethods,
     CallReadMethods,
     RetentionMethods,
@@ -163,10 +165,16 @@ class SqlStore(
         since: dt.datetime | None = None,
     ) -> list[ExecutionSummary]:
         """Return executions as :meth:`list_executions` does, each with its numbers of
-        calls, artifacts and pending waits, counted in the same query."""
+        calls, artifacts and pending waits and its model usage totals, counted in the same query."""
         rows = self._execution_rows(flow, status, limit, since, counts=True)
         return [
-            ExecutionSummary(_rows.execution_from_row(row), int(row[-3]), int(row[-2]), int(row[-1]))
+            ExecutionSummary(
+                _rows.execution_from_row(row),
+                int(row[-4]),
+                int(row[-3]),
+                int(row[-2]),
+                usage_totals(row[-1]),
+            )
             for row in rows
         ]
 

@@ -10,6 +10,7 @@ row, the attempt and the output are then written together, which is what
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from kitaru._types import CallStatus
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord
@@ -38,27 +39,40 @@ class AttemptMethods(StoreCore):
         ``complete_call(call_id, attempt.attempt_id, output=output, ended_at=ended_at)``
         record, where ``call_id`` is the id of the stored call row. With ``epoch``: only
         while it is the execution's (``KitaruFencedError`` otherwise, nothing written)."""
-        params = _rows.call_params(call, _RUNNING, None)
-        params["attempt_count"] = 1
-        s = self._s
         try:
             with self._writing() as cur:
                 self._fence(cur, call.exec_id, epoch)
-                row = s.upsert_running_call.one(cur, params)
-                call_id = row[0] if row else call.call_id
-                s.insert_attempt.execute(cur, _rows.attempt_params(attempt, call_id))
-                s.insert_artifact.execute(cur, _rows.artifact_params(output))
-                ended = {
-                    "b_call_id": call_id,
-                    "b_attempt_id": attempt.attempt_id,
-                    "b_status": _COMPLETED,
-                    "b_ended_at": ended_at,
-                    "b_failure": None,
-                    "b_output_id": output.artifact_id,
-                }
-                s.end_attempt.execute(cur, ended)
-                s.complete_call.execute(cur, ended)
+                self._write_completed_attempt(cur, call, attempt, output, ended_at)
         except self._errors as exc:
             self._raise_for_execution(
                 call.exec_id, f"record attempt {attempt.number} of call '{call.invocation_id}'", exc
             )
+
+    def _write_completed_attempt(
+        self,
+        cur: Any,
+        call: CallRecord,
+        attempt: AttemptRecord,
+        output: ArtifactRecord,
+        ended_at: dt.datetime,
+    ) -> str:
+        """The statements of :meth:`record_completed_attempt` in the transaction of ``cur``;
+        returns the id of the stored call row."""
+        params = _rows.call_params(call, _RUNNING, None)
+        params["attempt_count"] = 1
+        s = self._s
+        row = s.upsert_running_call.one(cur, params)
+        call_id = str(row[0]) if row else call.call_id
+        s.insert_attempt.execute(cur, _rows.attempt_params(attempt, call_id))
+        s.insert_artifact.execute(cur, _rows.artifact_params(output))
+        ended = {
+            "b_call_id": call_id,
+            "b_attempt_id": attempt.attempt_id,
+            "b_status": _COMPLETED,
+            "b_ended_at": ended_at,
+            "b_failure": None,
+            "b_output_id": output.artifact_id,
+        }
+        s.end_attempt.execute(cur, ended)
+        s.complete_call.execute(cur, ended)
+        return call_id

@@ -97,6 +97,7 @@ class RetentionMethods(StoreCore):
                     s.relink_output.execute_many(cur, relinks)
                 attempts = s.delete_attempts_of.execute(cur, ids)
                 logs = s.delete_logs_of.execute(cur, ids)
+                s.delete_llm_usage_of.execute(cur, ids)
                 artifacts = s.delete_artifacts_of.execute(cur, ids)
                 calls = s.delete_calls_of.execute(cur, ids)
                 s.delete_memory_ops_of.execute(cur, ids)

@@ -25,6 +25,7 @@ from kitaru.store.schema import (
     attempts,
     calls,
     executions,
+    llm_usage,
     logs,
     memory_compactions,
     memory_keys,
@@ -36,7 +37,7 @@ from kitaru.store.sql._prepared import Prepared
 
 __all__ = ["Statements"]
 
-E, C, A, R, L = executions, calls, attempts, artifacts, logs
+E, C, A, R, L, U = executions, calls, attempts, artifacts, logs, llm_usage
 MK, MV, MO, MC = memory_keys, memory_versions, memory_ops, memory_compactions
 # The columns of a new log row (``seq`` comes from the database) and of a log record, in field order.
 _LOG_KEYS = ("exec_id", "call_id", "invocation_id", "ts", "level", "source", "message")
@@ -140,7 +141,31 @@ def _execution_counts() -> tuple[Any, ...]:
         calls.scalar_subquery().label("checkpoint_count"),
         artifacts.scalar_subquery().label("artifact_count"),
         waits.scalar_subquery().label("pending_wait_count"),
+        _usage_totals(U.c.exec_id == E.c.exec_id).scalar_subquery().label("llm_usage"),
     )
+
+
+def _usage_totals(where: Any) -> Any:
+    """The model usage of the rows ``where`` selects, as one JSON text: calls, input and output
+    tokens, the summed cost of the priced calls (``null`` when none was) and the unpriced calls."""
+    unpriced = sa.func.coalesce(sa.func.sum(sa.case((U.c.cost_usd.is_(None), 1), else_=0)), 0)
+    return sa.select(
+        sa.cast(
+            _JsonObject(
+                _sql_text("calls"),
+                sa.func.count(),
+                _sql_text("input_tokens"),
+                sa.func.coalesce(sa.func.sum(U.c.input_tokens), 0),
+                _sql_text("output_tokens"),
+                sa.func.coalesce(sa.func.sum(U.c.output_tokens), 0),
+                _sql_text("cost_usd"),
+                sa.func.sum(U.c.cost_usd),
+                _sql_text("unpriced_calls"),
+                unpriced,
+            ),
+            sa.Text(),
+        )
+    ).where(where)
 
 
 class Statements:
@@ -390,6 +415,13 @@ class Statements:
 
         self._retention_statements()
         self._memory_statements(insert)
+        self.insert_llm_usage = prepare(U.insert(), column_keys=U.c.keys())
+        self.llm_usage_totals = prepare(_usage_totals(U.c.exec_id == _p("b_exec_id", sa.String())))
+        self.list_llm_usage = prepare(
+            sa.select(U)
+            .where(U.c.exec_id == _p("b_exec_id", sa.String()))
+            .order_by(U.c.created_at, U.c.usage_id)
+        )
 
         self.insert_logs = prepare(L.insert(), column_keys=_LOG_KEYS, many=True)
         # Taken before appending logs: appenders of one execution take turns, so the database
@@ -463,6 +495,7 @@ class Statements:
             A.delete().where(A.c.call_id.in_(sa.select(C.c.call_id).where(C.c.exec_id.in_(ids))))
         )
         self.delete_logs_of = prepare(L.delete().where(L.c.exec_id.in_(ids)))
+        self.delete_llm_usage_of = prepare(U.delete().where(U.c.exec_id.in_(ids)))
         self.delete_artifacts_of = prepare(R.delete().where(R.c.exec_id.in_(ids)))
         self.delete_calls_of = prepare(C.delete().where(C.c.exec_id.in_(ids)))
         self.delete_executions = prepare(E.delete().where(E.c.exec_id.in_(ids)))
@@ -636,9 +669,9 @@ class Statements:
         """Return the statement listing executions newest first with the given filters.
 
         Each flag says whether that filter is given (as ``b_flow``, ``b_status``,
-        ``b_since`` and ``b_limit``). ``counts`` adds three columns after the
-        execution's: its numbers of calls, artifacts and pending waits (subqueries
-        answered from the indexes on ``exec_id``).
+        ``b_since`` and ``b_limit``). ``counts`` adds four columns after the
+        execution's: its numbers of calls, artifacts and pending waits, and its model usage
+        totals as JSON text (subqueries answered from the indexes on ``exec_id``).
         """
         key = ("executions", flow, status, since, limit, counts)
         prepared = self._variants.get(key)

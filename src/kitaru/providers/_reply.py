@@ -1,0 +1,53 @@
+"""What a provider module returns, and how it reports a failed request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["RETRYABLE_STATUSES", "ProviderFailure", "Reply", "retry_after_seconds"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One response of a provider: its text and token usage (``None`` when not reported)."""
+
+    text: str
+    input_tokens: int | None
+    output_tokens: int | None
+
+
+class ProviderFailure(Exception):
+    """A request the provider refused or could not answer.
+
+    ``retryable``: a rate limit, an overloaded or failing server, a timeout or a lost
+    connection (worth trying again); any other refusal (a bad request, a wrong key, an
+    unknown model) is not.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None, retryable: bool, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+#: HTTP statuses a request is retried on: timeouts, conflicts, rate limits, server errors.
+RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+
+
+def retry_after_seconds(headers: object) -> float | None:
+    """The delay a response asks for (``retry-after-ms`` or ``retry-after`` in seconds), if any."""
+    get = getattr(headers, "get", None)
+    if get is None:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        raw = get(name)
+        if raw is None:
+            continue
+        try:
+            return max(0.0, float(raw) * scale)
+        except (TypeError, ValueError):
+            return None
+    return None
