@@ -70,10 +70,17 @@ class _Artifacts:
         kind: str | None = None,
         producing_call: str | None = None,
     ) -> list[ArtifactRef]:
-        """Return an execution's artifacts, filtered by the store."""
+        """Return an execution's artifacts in creation order, filtered by the store: by
+        ``name``, ``kind``, or ``producing_call``, the checkpoint that produced them (its
+        name; an invocation id or call id picks one call of it).
+
+        Example:
+            >>> client.artifacts.list(exec_id, producing_call="write_summary")  # doctest: +SKIP
+            [ArtifactRef(name='write_summary', ...), ArtifactRef(name='summary_context', ...)]
+        """
         store = self._client._store
         full_id = store.resolve_exec_id(exec_id)
-        records = store.list_artifacts(full_id, name=name, kind=kind, call_id=producing_call)
+        records = store.list_artifacts(full_id, name=name, kind=kind, producing_call=producing_call)
         return self._refs(full_id, records)
 
     def get(self, artifact_id: str) -> ArtifactRef:

@@ -297,7 +297,7 @@ class DurableCall:
         if self.cache_skipped is not None:
             self._note_cache_skipped(self.cache_skipped)
             self.cache_skipped = None
-        return CallScope(self.ctx, self.call_id, self.slot.invocation_id, self.target.name)
+        return CallScope(self.ctx, self.call_id, self.slot.invocation_id, self.target.name, self.attempt_id)
 
     def _note_rerun(self, reason: dict[str, Any]) -> None:
         """Record on the call, and in the execution's logs, why a recorded call runs again."""
