@@ -312,7 +312,7 @@ def logs(
     *,
     checkpoint: Annotated[
         str | None,
-        Parameter(help="Only this call: invocation id, call id, or a checkpoint name called once."),
+        Parameter(help="Only these calls: a checkpoint name (all its calls), an invocation id or a call id."),
     ] = None,
     source: Annotated[
         LogSource | None,
@@ -330,9 +330,10 @@ def logs(
     verbose: Annotated[
         int,
         Parameter(
-            name=["--verbose", "-v"],
+            name=["--verbose", "--verbosity", "-v"],
             count=True,
-            help="More per line: -v date, level and stream; -vv also the call id.",
+            help="More per line: -v date, level and stream; -vv also the call id and, for logging "
+            "records, where in the code (module:line).",
         ),
     ] = 0,
     limit: Annotated[int | None, Parameter(help="At most this many lines (without --follow).")] = None,
@@ -409,7 +410,8 @@ def format_log(entry: Any, verbose: int = 0, *, where: bool = True) -> str:
     """``HH:MM:SS  where  message`` (stderr and non-INFO levels are marked).
 
     ``verbose`` 1 shows the date with milliseconds, the level and the stream of every
-    line; 2 also the call id. ``where=False`` leaves out the call (grouped output).
+    line; 2 also the call id and the call site of a ``logging`` record (``module:line``).
+    ``where=False`` leaves out the call (grouped output).
     """
     local = entry.timestamp.astimezone()
     place = entry.invocation_id or "flow"
@@ -420,6 +422,8 @@ def format_log(entry: Any, verbose: int = 0, *, where: bool = True) -> str:
             fields.append(place)
         if verbose > 1:
             fields.append(f"call={entry.call_id or '-'}")
+            if entry.lineno is not None:
+                fields.append(f"{entry.module or entry.filename or '?'}:{entry.lineno}")
         return "  ".join([*fields, entry.message])
     mark = ""
     if entry.source == "stderr":

@@ -21,7 +21,9 @@ __all__ = ["PROVENANCE_TESTS"]
 
 def test_log_lines_keep_their_call_site(store: MetadataStore) -> None:
     exec_id = add_execution(store).exec_id
-    made = LogRecord(exec_id, utcnow(), "drafted", "WARNING", "logging", "c1", "draft", 0, "agent", "agent.py", 42)
+    made = LogRecord(
+        exec_id, utcnow(), "drafted", "WARNING", "logging", "c1", "draft", 0, "agent", "agent.py", 42
+    )
     printed = LogRecord(exec_id, utcnow(), "hello", call_id="c1", invocation_id="draft")
     store.append_logs([made, printed])
     got = store.list_logs(exec_id)
@@ -34,7 +36,11 @@ def test_a_cache_hit_copies_the_call_sites_of_its_log_lines(store: MetadataStore
     source_exec = add_execution(store).exec_id
     source, _ = run_call(store, source_exec, cache_key="ck")
     store.append_logs(
-        [LogRecord(source_exec, utcnow(), "noted", "INFO", "logging", source.call_id, "step:0", 0, "m", "m.py", 7)]
+        [
+            LogRecord(
+                source_exec, utcnow(), "noted", "INFO", "logging", source.call_id, "step:0", 0, "m", "m.py", 7
+            )
+        ]
     )
     found = store.find_cached_call("ck", exclude_exec_id="other")
     assert found is not None
@@ -52,7 +58,11 @@ def test_metadata_merged_into_an_attempt(store: MetadataStore) -> None:
     store.begin_attempt(c, first)
     store.merge_call_metadata(c.call_id, {"tokens": {"in": 1}}, attempt_id=first.attempt_id)
     store.fail_attempt(
-        c.call_id, first.attempt_id, failure={"message": "boom", "exception_type": "E"}, ended_at=utcnow(), final=False
+        c.call_id,
+        first.attempt_id,
+        failure={"message": "boom", "exception_type": "E"},
+        ended_at=utcnow(),
+        final=False,
     )
     second = attempt(c.call_id, 2)
     store.begin_attempt(c, second)
@@ -89,7 +99,7 @@ def test_list_artifacts_of_a_checkpoint_by_its_name(store: MetadataStore) -> Non
     store.add_artifact(artifact(exec_id, name="topic", kind="input"))
 
     def ids(**filters: str) -> set[str]:
-        return {a.artifact_id for a in store.list_artifacts(exec_id, **filters)}  # type: ignore[arg-type]
+        return {a.artifact_id for a in store.list_artifacts(exec_id, **filters)}
 
     assert ids(producing_call="draft") == {out1.artifact_id, out2.artifact_id, notes.artifact_id}
     assert ids(producing_call="draft_2") == {out2.artifact_id, notes.artifact_id}  # an invocation id

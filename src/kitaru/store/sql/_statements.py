@@ -546,7 +546,9 @@ class Statements:
             prepared = self._variants[key] = self._prepare(stmt)
         return prepared
 
-    def list_artifacts(self, *, name: bool, kind: bool, call_id: bool, producing_call: bool = False) -> Prepared:
+    def list_artifacts(
+        self, *, name: bool, kind: bool, call_id: bool, producing_call: bool = False
+    ) -> Prepared:
         """Return the statement listing an execution's artifacts (without data) in creation order.
 
         The execution is ``b_exec_id``; each flag says whether that filter is

@@ -1,0 +1,118 @@
+"""The CLI usages of the original's guide on execution logs and artifacts, through ``kitaru``
+in subprocesses: call sites of log lines, ``-vv``/``--verbosity``, ``--checkpoint`` across
+the calls of a checkpoint, and artifacts of a checkpoint by its name."""
+
+from __future__ import annotations
+
+import pytest
+from tests.cli.conftest import Cli, make_workspace
+
+DOCS_FLOWS = """\
+import logging
+
+import kitaru
+from kitaru import checkpoint, flow
+
+log = logging.getLogger("docs_flows")
+
+
+@checkpoint
+def research(topic: str) -> str:
+    print(f"researching {topic}")
+    log.warning("found sources on %s", topic)
+    kitaru.save("research_context", {"topic": topic}, type="context")
+    return f"notes on {topic}"
+
+
+@flow
+def two_researches(topic: str) -> str:
+    return research(topic) + research(topic + " again")
+"""
+LOGGED_AT = 12  # the line of log.warning(...) in DOCS_FLOWS
+
+
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Cli, str]:
+    """A workspace with the flows above and one execution of ``two_researches``."""
+    cli = make_workspace(tmp_path_factory.mktemp("docs"))
+    (cli.workspace / "docs_flows.py").write_text(DOCS_FLOWS)
+    assert DOCS_FLOWS.splitlines()[LOGGED_AT - 1].strip().startswith("log.warning(")
+    return cli, cli.started("docs_flows.py:two_researches", "--args", '{"topic": "agents"}')
+
+
+def test_logs_as_json_carry_the_call_site_of_logging_records(docs: tuple[Cli, str]) -> None:
+    cli, exec_id = docs
+    result = cli("executions", "logs", exec_id, "-o", "json")
+    assert result.code == 0, result
+    items = result.json["items"]
+    assert [(i["source"], i["message"]) for i in items] == [
+        ("stdout", "researching agents"),
+        ("logging", "found sources on agents"),
+        ("stdout", "researching agents again"),
+        ("logging", "found sources on agents again"),
+    ]
+    sites = [(i["module"], i["filename"], i["lineno"]) for i in items]
+    logged = ("docs_flows", "docs_flows.py", LOGGED_AT)
+    assert sites == [(None, None, None), logged, (None, None, None), logged]
+    assert [i["checkpoint_name"] for i in items] == ["research"] * 4
+
+
+def test_very_verbose_logs_show_module_and_line(docs: tuple[Cli, str]) -> None:
+    cli, exec_id = docs
+    short, very, spelled = cli.many(
+        ("executions", "logs", exec_id, "-v"),
+        ("executions", "logs", exec_id, "-vv"),
+        ("executions", "logs", exec_id, "--verbosity", "--verbosity"),
+    )
+    assert short.code == very.code == spelled.code == 0, (short, very, spelled)
+    assert f"docs_flows:{LOGGED_AT}" not in short.out
+    lines = very.out.splitlines()
+    assert len(lines) == 4
+    assert [f"docs_flows:{LOGGED_AT}" in line for line in lines] == [False, True, False, True]
+    assert spelled.out == very.out
+
+
+def test_checkpoint_filter_takes_every_call_of_a_checkpoint(docs: tuple[Cli, str]) -> None:
+    cli, exec_id = docs
+    by_name, by_invocation, nothing = cli.many(
+        ("executions", "logs", exec_id, "--checkpoint", "research", "-o", "json"),
+        ("executions", "logs", exec_id, "--checkpoint", "research_2", "-o", "json"),
+        ("executions", "logs", exec_id, "--checkpoint", "nothing", "-o", "json"),
+    )
+    assert by_name.code == 0 and by_name.json["count"] == 4, by_name
+    assert [i["message"] for i in by_invocation.json["items"]] == [
+        "researching agents again",
+        "found sources on agents again",
+    ]
+    assert nothing.code == 1 and "matches no call" in nothing.error["message"]
+
+
+def test_artifacts_of_a_checkpoint_by_its_name(docs: tuple[Cli, str]) -> None:
+    cli, exec_id = docs
+    by_name, one_call, limited = cli.many(
+        ("artifacts", "list", exec_id, "--producing-call", "research", "-o", "json"),
+        ("artifacts", "list", exec_id, "--checkpoint", "research_2", "-o", "json"),
+        (
+            "artifacts",
+            "list",
+            exec_id,
+            "--producing-call",
+            "research",
+            "--name",
+            "research_context",
+            "--limit",
+            "1",
+            "-o",
+            "json",
+        ),
+    )
+    assert by_name.code == 0, by_name
+    assert sorted(i["name"] for i in by_name.json["items"]) == [
+        "research",
+        "research_2",
+        "research_context",
+        "research_context",
+    ]
+    assert {i["producing_call"] for i in by_name.json["items"]} == {"research"}
+    assert sorted(i["name"] for i in one_call.json["items"]) == ["research_2", "research_context"]
+    assert [i["name"] for i in limited.json["items"]] == ["research_context"]

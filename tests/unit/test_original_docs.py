@@ -1,0 +1,258 @@
+"""Programs as the original's documentation and examples write them run here unchanged.
+
+The published example ``examples/client_execution_management.py`` and the client
+calls of the guides on managing executions, artifacts and execution logs,
+written as tests with the names exactly as the original shows them.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import kitaru
+from kitaru import checkpoint, flow
+
+log = logging.getLogger(__name__)
+_HERE = Path(__file__)
+
+
+def _line_of(marker: str) -> int:
+    """The line of this file that holds ``marker`` (once)."""
+    lines = [n for n, text in enumerate(_HERE.read_text().splitlines(), 1) if marker in text]
+    assert len(lines) == 2, marker  # the line itself and the call of this function
+    return lines[0]
+
+
+# -- examples/client_execution_management.py ---------------------------------
+@checkpoint
+def write_summary(topic: str) -> str:
+    summary = f"Summary for {topic}."
+    kitaru.save("summary_context", {"topic": topic, "summary": summary}, type="context")
+    return summary
+
+
+@flow
+def summarize_topic(topic: str) -> str:
+    return write_summary(topic)
+
+
+def run_workflow(topic: str = "kitaru") -> tuple[str, str, str, list[str], dict[str, Any]]:
+    handle = summarize_topic.run(topic)
+    result = handle.wait()
+
+    client = kitaru.KitaruClient()
+    execution = client.executions.get(handle.exec_id)
+    latest = client.executions.latest(flow="summarize_topic")
+    artifacts = client.artifacts.list(handle.exec_id)
+
+    context_artifact = next(artifact for artifact in artifacts if artifact.name == "summary_context")
+    loaded_context = context_artifact.load()
+
+    if latest.exec_id != execution.exec_id:
+        raise RuntimeError("Expected latest execution to match the just-started run.")
+
+    artifact_names = [artifact.name for artifact in artifacts]
+    return (execution.exec_id, execution.status.value, result, artifact_names, loaded_context)
+
+
+def test_the_client_execution_management_example_runs() -> None:
+    execution_id, status, result, artifact_names, loaded_context = run_workflow()
+    assert status == "completed" and result == "Summary for kitaru."
+    assert {"summary_context", "write_summary"} <= set(artifact_names)
+    assert loaded_context == {"topic": "kitaru", "summary": "Summary for kitaru."}
+    assert execution_id == kitaru.KitaruClient().executions.latest().exec_id
+
+
+# -- the guide "Manage executions with KitaruClient and CLI" -----------------
+@checkpoint
+def research(topic: str) -> str:
+    print(f"researching {topic}")
+    log.warning("found sources on %s", topic)  # the call site the logs carry
+    kitaru.save("research_context", {"topic": topic}, type="context")
+    return f"notes on {topic}"
+
+
+@checkpoint
+def write_draft(notes: str) -> str:
+    return f"Draft: {notes}"
+
+
+@flow
+def content_pipeline(topic: str) -> str:
+    draft = write_draft(research(topic))
+    approved = kitaru.wait(name="approve_deploy", question="Deploy the draft?", schema=bool, timeout=0)
+    return draft if approved else "withheld"
+
+
+def test_the_execution_management_guide() -> None:
+    client = kitaru.KitaruClient()
+    exec_id = content_pipeline.run("agents").exec_id
+    client.executions.wait_for(exec_id, timeout=30)
+
+    execution = client.executions.get(exec_id)
+    assert (execution.exec_id, execution.flow_name, execution.status.value) == (
+        exec_id,
+        "content_pipeline",
+        "waiting",
+    )
+    assert execution.pending_wait is not None
+    assert (execution.pending_wait.name, execution.pending_wait.question) == (
+        "approve_deploy",
+        "Deploy the draft?",
+    )
+    assert execution.failure is None and execution.stack_name == "default"
+    assert execution.started_at is not None and execution.frozen_execution_spec
+    assert [c.name for c in execution.checkpoints] == ["research", "write_draft", "approve_deploy"]
+    assert all(len(c.attempts) == 1 for c in execution.checkpoints[:2])
+
+    waits = client.executions.pending_waits(exec_id)
+    assert [(w.name, w.question, w.schema) for w in waits] == [
+        ("approve_deploy", "Deploy the draft?", {"type": "boolean"})
+    ]
+
+    entries = client.executions.logs(exec_id, checkpoint="research", limit=100)
+    seen = [(entry.level, entry.checkpoint_name, entry.message) for entry in entries]
+    assert seen == [
+        ("INFO", "research", "researching agents"),
+        ("WARNING", "research", "found sources on agents"),
+    ]
+    assert all(entry.timestamp is not None for entry in entries)
+
+    artifacts = client.artifacts.list(exec_id)
+    kinds = {(a.name, a.kind, a.save_type) for a in artifacts}
+    assert {("research_context", "context", "manual"), ("research", "output", "step_output")} <= kinds
+    context_artifact = client.artifacts.get(
+        next(a for a in artifacts if a.name == "research_context").artifact_id
+    )
+    assert context_artifact.load() == {"topic": "agents"}
+    assert [a.name for a in client.artifacts.list(exec_id, kind="context")] == ["research_context"]
+    assert {a.name for a in client.artifacts.list(exec_id, producing_call="research")} == {
+        "research",
+        "research_context",
+    }
+    assert [a.name for a in client.artifacts.list(exec_id, name="research_context", limit=1)] == [
+        "research_context"
+    ]
+
+    execution = client.executions.input(exec_id, wait="approve_deploy", value=True)
+    done = client.executions.wait_for(exec_id, timeout=30)
+    assert done.status.value == "completed" and done.result() == "Draft: notes on agents"
+
+    assert [e.exec_id for e in client.executions.list(limit=20)] == [exec_id]
+    completed_for_flow = client.executions.list(flow="content_pipeline", status="completed", limit=10)
+    assert [e.exec_id for e in completed_for_flow] == [exec_id]
+    assert client.executions.latest(flow="content_pipeline").exec_id == exec_id
+
+    replayed = client.executions.replay(
+        exec_id,
+        from_="write_draft",
+        overrides={"checkpoint.research": "Edited notes"},
+        topic="New topic",
+    )
+    assert replayed.original_exec_id == exec_id
+    client.executions.wait_for(replayed.exec_id, timeout=30)
+    aborted = client.executions.abort_wait(replayed.exec_id, wait="approve_deploy")
+    final = client.executions.wait_for(aborted.exec_id, timeout=30)
+    assert final.status.value == "cancelled"
+    drafted = next(c for c in final.list_checkpoints() if c.name == "write_draft")
+    assert drafted.artifacts[0].load() == "Draft: Edited notes"
+
+    fresh = done.refresh()
+    assert fresh.exec_id == exec_id and [c.name for c in fresh.list_checkpoints()][:2] == [
+        "research",
+        "write_draft",
+    ]
+    assert {a.name for a in fresh.list_artifacts()} >= {"research", "research_context", "write_draft"}
+
+
+# -- the call site of log lines ("View execution runtime logs") -------------
+@flow
+def one_research(topic: str) -> str:
+    return research(topic)
+
+
+def test_log_entries_carry_the_call_site_of_logging_records() -> None:
+    exec_id = one_research.run("tools").exec_id
+    kitaru.KitaruClient().executions.wait_for(exec_id, timeout=30)
+    entries = kitaru.KitaruClient().executions.logs(exec_id)
+    printed, logged = entries
+    assert printed.message == "researching tools" and printed.source == "stdout"
+    assert (printed.module, printed.filename, printed.lineno) == (None, None, None)
+    assert logged.message == "found sources on tools" and logged.source == "logging"
+    where = (logged.module, logged.filename, logged.lineno)
+    assert where == (
+        "test_original_docs",
+        "test_original_docs.py",
+        _line_of("# the call site the logs carry"),
+    )
+    assert logged.to_dict()["lineno"] == logged.lineno
+
+
+# -- logs of a checkpoint called several times -------------------------------
+@flow
+def two_researches(topic: str) -> str:
+    return research(topic) + research(topic + " again")
+
+
+def test_logs_of_a_checkpoint_name_cover_all_its_calls() -> None:
+    client = kitaru.KitaruClient()
+    exec_id = two_researches.run("memory").exec_id
+    client.executions.wait_for(exec_id, timeout=30)
+    messages = [e.message for e in client.executions.logs(exec_id, checkpoint="research")]
+    assert messages == [
+        "researching memory",
+        "found sources on memory",
+        "researching memory again",
+        "found sources on memory again",
+    ]
+    assert [e.message for e in client.executions.logs(exec_id, checkpoint="research", limit=3)] == messages[
+        :3
+    ]
+    assert [e.message for e in client.executions.logs(exec_id, checkpoint="research_2")] == messages[2:]
+    followed = client.executions.logs(exec_id, checkpoint="research", follow=True)
+    assert [e.message for e in followed] == messages
+    assert {a.name for a in client.artifacts.list(exec_id, producing_call="research_2")} == {
+        "research_2",  # an output is named after its call's invocation id
+        "research_context",
+    }
+    assert len(client.artifacts.list(exec_id, producing_call="research")) == 4
+    with pytest.raises(kitaru.KitaruStateError, match="matches no call"):
+        client.executions.logs(exec_id, checkpoint="nothing")
+
+
+# -- CheckpointAttempt.metadata ----------------------------------------------
+_tries: dict[str, int] = {}
+
+
+@checkpoint(retries=1, retry_delay=0)
+def shaky(key: str) -> str:
+    _tries[key] = _tries.get(key, 0) + 1
+    kitaru.log(attempt=_tries[key], usage={f"try_{_tries[key]}": 10})
+    if _tries[key] == 1:
+        raise ConnectionError("flaky provider")
+    return "ok"
+
+
+@flow
+def retried(key: str) -> str:
+    return shaky(key)
+
+
+def test_each_attempt_keeps_the_metadata_logged_while_it_ran() -> None:
+    client = kitaru.KitaruClient()
+    exec_id = retried.run("attempts").exec_id
+    client.executions.wait_for(exec_id, timeout=30)
+    (call,) = client.executions.get(exec_id).checkpoints
+    first, second = call.attempts
+    assert first.status.value == "failed" and first.metadata == {"attempt": 1, "usage": {"try_1": 10}}
+    assert second.status.value == "completed" and second.metadata == {"attempt": 2, "usage": {"try_2": 10}}
+    assert call.metadata == {"attempt": 2, "usage": {"try_1": 10, "try_2": 10}}  # merged over attempts
+    assert call.to_dict()["attempts"][0]["metadata"] == first.metadata
+
+
+def test_the_log_retrieval_error_is_public() -> None:
+    assert issubclass(kitaru.KitaruLogRetrievalError, kitaru.KitaruError)
