@@ -256,3 +256,72 @@ def test_each_attempt_keeps_the_metadata_logged_while_it_ran() -> None:
 
 def test_the_log_retrieval_error_is_public() -> None:
     assert issubclass(kitaru.KitaruLogRetrievalError, kitaru.KitaruError)
+
+
+# -- the guide "Error handling" ----------------------------------------------
+@checkpoint(retries=1, retry_delay=0)
+def always_fails(topic: str) -> str:
+    raise ValueError(f"no sources for {topic}")
+
+
+@flow
+def my_flow(topic: str) -> str:
+    return always_fails(topic)
+
+
+def test_the_error_handling_guide() -> None:
+    try:
+        my_flow.run("errors").wait()
+    except kitaru.KitaruUserCodeError as exc:
+        caught: Any = exc
+    assert caught.status.value == "failed" and caught.failure_origin is kitaru.FailureOrigin.USER_CODE
+    assert isinstance(caught, kitaru.KitaruExecutionError)
+
+    client = kitaru.KitaruClient()
+    execution = client.executions.get(caught.exec_id)
+    assert execution.failure is not None
+    assert execution.failure.origin is kitaru.FailureOrigin.USER_CODE
+    assert "no sources" in execution.failure.message
+    seen = []
+    for checkpoint_call in execution.checkpoints:
+        assert checkpoint_call.failure is not None and checkpoint_call.failure.exception_type == "ValueError"
+        for attempt in checkpoint_call.attempts:
+            assert attempt.attempt_id and attempt.failure is not None
+            seen.append((attempt.status.value, attempt.failure.exception_type, attempt.failure.message))
+    assert seen == [("failed", "ValueError", "no sources for errors")] * 2
+
+
+# -- the guide "Wait, input, and resume" ----------------------------------------
+@flow
+def publish_flow(topic: str) -> str:
+    print(f"kitaru executions input {kitaru.current_execution_id()} --value true")
+    approved = kitaru.wait(
+        schema=bool,
+        name="approve_publish",
+        question=f"Approve publishing {topic}?",
+        metadata={"topic": topic},
+    )
+    if not approved:
+        return f"REJECTED: {topic}"
+    return f"PUBLISHED: {topic}"
+
+
+def test_the_wait_and_resume_guide() -> None:
+    assert kitaru.current_execution_id() is None  # outside a flow
+    client = kitaru.KitaruClient()
+    handle = publish_flow.run("docs")  # its runner waits up to 600 s for input
+    waiting = client.executions.wait_for(handle.exec_id, timeout=30)
+    assert waiting.pending_wait is not None and waiting.pending_wait.metadata == {"topic": "docs"}
+    with pytest.raises(kitaru.KitaruWaitValidationError):
+        client.executions.input(handle.exec_id, wait="approve_publish", value="yes")
+    assert client.executions.get(handle.exec_id).status.value == "waiting"
+    client.executions.input(handle.exec_id, wait="approve_publish", value=True)
+    assert handle.wait(timeout=30) == "PUBLISHED: docs"
+    logged = [e.message for e in client.executions.logs(handle.exec_id)]
+    assert logged == [f"kitaru executions input {handle.exec_id} --value true"]
+
+    rejected = publish_flow.run("drafts")
+    client.executions.wait_for(rejected.exec_id, timeout=30)
+    client.executions.abort_wait(rejected.exec_id, wait="approve_publish")
+    with pytest.raises(kitaru.KitaruWaitAbortedError):
+        rejected.wait(timeout=30)

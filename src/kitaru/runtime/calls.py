@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kitaru._types import CallKind, CallStatus, copied_call_id, new_id, utcnow
+from kitaru._types import CallKind, CallStatus, ExecutionStatus, FailureOrigin, copied_call_id, new_id, utcnow
 from kitaru.artifacts.values import load_value, make_artifact
 from kitaru.errors import (
     KitaruArtifactIntegrityError,
@@ -79,8 +79,8 @@ def _diverged(ctx: ExecutionContext, seq: int, recorded: CallRecord, name: str, 
         f"at #{seq}. Code before the point where an execution continues must make the same durable "
         "calls in the same order; restore that order, or start a new execution.",
         exec_id=ctx.exec_id,
-        status="failed",
-        failure_origin="divergence",
+        status=ExecutionStatus.FAILED,
+        failure_origin=FailureOrigin.DIVERGENCE,
     )
     ctx.divergence = error
     raise error
