@@ -4,6 +4,11 @@ the calls of a checkpoint, and artifacts of a checkpoint by its name."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from tests.cli.conftest import Cli, make_workspace
 
@@ -116,3 +121,53 @@ def test_artifacts_of_a_checkpoint_by_its_name(docs: tuple[Cli, str]) -> None:
     assert {i["producing_call"] for i in by_name.json["items"]} == {"research"}
     assert sorted(i["name"] for i in one_call.json["items"]) == ["research_2", "research_context"]
     assert [i["name"] for i in limited.json["items"]] == ["research_context"]
+
+
+SDK_STACKS = """\
+import json
+
+import kitaru
+
+print(kitaru.current_stack().name)
+print([s.name for s in kitaru.list_stacks()])
+kitaru.create_stack("dev")
+kitaru.create_stack("production", activate=False)
+kitaru.use_stack("production")
+kitaru.delete_stack("dev", recursive=True, force=True)
+print(json.dumps([[s.id, s.name, s.is_active] for s in kitaru.list_stacks()]))
+"""
+
+
+def test_the_stacks_guide(tmp_path: Path) -> None:
+    cli = make_workspace(tmp_path / "stacks")
+    created = cli("stack", "create", "dev", "-o", "json")
+    assert created.code == 0 and created.json["item"]["is_active"] is True, created
+    listed = cli("stack", "list", "--output", "json")
+    assert listed.code == 0, listed
+    items = {i["name"]: i for i in listed.json["items"]}
+    assert {k: items["dev"][k] for k in ("name", "is_active", "is_managed")} == {
+        "name": "dev",
+        "is_active": True,
+        "is_managed": True,
+    }
+    assert (items["default"]["is_active"], items["default"]["is_managed"]) == (False, False)
+    assert len(items["dev"]["id"]) == 36
+    assert cli("stack", "delete", "dev").code == 1  # the active stack is protected
+    assert cli("stack", "delete", "dev", "--recursive", "--force").code == 0
+    assert cli("stack", "current", "-o", "json").json["item"]["name"] == "default"
+
+    ran = subprocess.run(
+        [sys.executable, "-c", SDK_STACKS],
+        cwd=cli.workspace,
+        env=cli.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stderr
+    first, names, last = ran.stdout.splitlines()
+    assert (first, names) == ("default", "['default']")
+    assert [(name, active) for _, name, active in json.loads(last)] == [
+        ("default", False),
+        ("production", True),
+    ]
