@@ -325,3 +325,104 @@ def test_the_wait_and_resume_guide() -> None:
     client.executions.abort_wait(rejected.exec_id, wait="approve_publish")
     with pytest.raises(kitaru.KitaruWaitAbortedError):
         rejected.wait(timeout=30)
+
+
+# -- the concept page "Logging and metadata" ----------------------------------
+@checkpoint
+def write_draft_logged(topic: str) -> str:
+    draft = f"Draft about {topic}."
+    kitaru.log(draft_cost={"usd": 0.001})
+    kitaru.log(model="demo-model", latency_ms=120)
+    kitaru.log(cost={"usd": 0.001})
+    kitaru.log(cost={"tokens": 42})
+    kitaru.log(status="draft")
+    kitaru.log(status="final")
+    return draft
+
+
+@flow
+def writing_agent(topic: str) -> str:
+    kitaru.log(topic=topic, stage="started")
+    draft = write_draft_logged(topic)
+    kitaru.log(stage="completed")
+    return draft
+
+
+def test_the_logging_and_metadata_page() -> None:
+    exec_id = writing_agent.run("logs").exec_id
+    execution = kitaru.KitaruClient().executions.wait_for(exec_id, timeout=30)
+    assert execution.metadata == {"topic": "logs", "stage": "completed"}
+    (call,) = execution.checkpoints
+    logged = {
+        "draft_cost": {"usd": 0.001},
+        "model": "demo-model",
+        "latency_ms": 120,
+        "cost": {"usd": 0.001, "tokens": 42},
+        "status": "final",
+    }
+    assert call.metadata == logged and call.attempts[0].metadata == logged
+    with pytest.raises(kitaru.KitaruContextError):
+        kitaru.log(outside=True)
+
+
+# -- examples/basic_flow: configuration, artifacts across executions ----------
+@checkpoint
+def draft(topic: str) -> str:
+    return f"draft:{topic}".upper()
+
+
+@flow(cache=True, retries=2)
+def configured_flow(topic: str) -> str:
+    return draft(topic)
+
+
+def test_the_configuration_example() -> None:
+    kitaru.configure(
+        cache=False,
+        retries=1,
+        image=kitaru.ImageSettings(
+            base_image="python:3.12-slim",
+            environment={"OPENAI_API_KEY": "{{ OPENAI_KEY }}"},
+        ),
+    )
+    handle = configured_flow.run("kitaru", retries=3)
+    assert handle.wait() == "DRAFT:KITARU"
+    spec = kitaru.KitaruClient().executions.get(handle.exec_id).frozen_execution_spec
+    assert (
+        spec["options"]["retries"] == 3 and spec["options"]["cache"] is True
+    )  # the flow's beats configure()
+    assert spec["options"]["image"]["base_image"] == "python:3.12-slim"
+
+
+@checkpoint
+def research_notes(topic: str) -> str:
+    notes = f"Research notes about {topic}."
+    kitaru.save("research_context", {"topic": topic, "notes": notes}, type="context", tags=["phase8"])
+    return notes
+
+
+@flow
+def first_pass(topic: str) -> str:
+    return research_notes(topic)
+
+
+@checkpoint
+def follow_up_from_previous(prev_exec_id: str) -> str:
+    previous_notes = kitaru.load(prev_exec_id, "research_notes")
+    saved_context = kitaru.load(prev_exec_id, "research_context")
+    return f"{previous_notes} [topic={saved_context['topic']}]"
+
+
+@flow
+def second_pass(prev_exec_id: str) -> str:
+    return follow_up_from_previous(prev_exec_id)
+
+
+def test_the_artifacts_example() -> None:
+    first_handle = first_pass.run("kitaru")
+    first_result = first_handle.wait()
+    second_result = second_pass.run(first_handle.exec_id).wait()
+    assert first_result == "Research notes about kitaru."
+    assert second_result == "Research notes about kitaru. [topic=kitaru]"
+    (saved,) = kitaru.KitaruClient().artifacts.list(first_handle.exec_id, name="research_context")
+    assert saved.tags == ("phase8",) and saved.kind == "context" and saved.producing_call == "research_notes"
