@@ -12,9 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
+from tests._helpers import wait_until
 
 import kitaru
 from kitaru import checkpoint, flow
+from kitaru.client import ExecutionStatus
+from kitaru.runtime import _get_current_execution_id
 
 log = logging.getLogger(__name__)
 _HERE = Path(__file__)
@@ -426,3 +430,98 @@ def test_the_artifacts_example() -> None:
     assert second_result == "Research notes about kitaru. [topic=kitaru]"
     (saved,) = kitaru.KitaruClient().artifacts.list(first_handle.exec_id, name="research_context")
     assert saved.tags == ("phase8",) and saved.kind == "context" and saved.producing_call == "research_notes"
+
+
+# -- examples/replay/replay_with_overrides.py ---------------------------------
+@checkpoint
+def gather(topic: str) -> str:
+    return f"notes about {topic}"
+
+
+@checkpoint
+def compose(research_notes: str) -> str:
+    return f"Draft from {research_notes}"
+
+
+@checkpoint
+def publish(draft: str) -> str:
+    return f"PUBLISHED: {draft}"
+
+
+@flow
+def replayable_pipeline(topic: str) -> str:
+    return publish(compose(gather(topic)))
+
+
+def test_the_replay_with_overrides_example() -> None:
+    source_handle = replayable_pipeline.run("kitaru")
+    original_result = source_handle.wait()
+    client = kitaru.KitaruClient()
+    replayed = client.executions.replay(
+        source_handle.exec_id,
+        from_="compose",
+        overrides={"checkpoint.gather": "edited notes for kitaru"},
+    )
+    finished = {ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}
+    execution = wait_until(
+        lambda: (e := client.executions.get(replayed.exec_id)).status in finished and e, timeout=30
+    )
+    assert execution.status == ExecutionStatus.COMPLETED
+    publish_cp = next(cp for cp in execution.checkpoints if cp.name == "publish")
+    replay_output = str(publish_cp.artifacts[0].load())
+    assert original_result == "PUBLISHED: Draft from notes about kitaru"
+    assert replay_output == "PUBLISHED: Draft from edited notes for kitaru"
+
+
+# -- examples/execution_management/wait_and_resume.py -------------------------
+class ReleaseDetails(BaseModel):
+    notes: str
+    major_version: int
+
+
+@checkpoint
+def draft_release_note(topic: str) -> str:
+    return f"Draft about {topic}."
+
+
+@checkpoint
+def publish_release_note(draft: str, details: ReleaseDetails) -> str:
+    return f"PUBLISHED v{details.major_version}: {draft}\nNotes: {details.notes}"
+
+
+@flow
+def wait_for_approval_flow(topic: str) -> str:
+    draft = draft_release_note(topic)
+    exec_id = _get_current_execution_id()
+    print(f"  kitaru executions input {exec_id} --value true")
+    kitaru.wait(
+        name="approve_release",
+        question=f"Approve publishing release notes for {topic}?",
+        timeout=3600,
+        metadata={"topic": topic},
+    )
+    details = kitaru.wait(
+        name="release_details",
+        schema=ReleaseDetails,
+        question="Provide the release notes and major version number:",
+        timeout=60,
+        metadata={"topic": topic},
+    )
+    return publish_release_note(draft, details)
+
+
+def test_the_wait_and_resume_example() -> None:
+    handle = wait_for_approval_flow.run("v1.0")
+    client = kitaru.KitaruClient()
+    first = client.executions.wait_for(handle.exec_id, timeout=30)
+    assert first.pending_wait is not None and first.pending_wait.name == "approve_release"
+    client.executions.input(handle.exec_id, wait="approve_release", value=True)
+    second = wait_until(lambda: (w := client.executions.pending_waits(handle.exec_id)) and w[0], timeout=30)
+    assert second.name == "release_details" and second.schema is not None
+    assert second.schema["properties"]["major_version"]["type"] == "integer"
+    client.executions.input(
+        handle.exec_id, wait="release_details", value={"notes": "Bug fixes", "major_version": 2}
+    )
+    assert handle.wait(timeout=30) == "PUBLISHED v2: Draft about v1.0.\nNotes: Bug fixes"
+    (printed,) = client.executions.logs(handle.exec_id)
+    assert printed.message == f"  kitaru executions input {handle.exec_id} --value true"
