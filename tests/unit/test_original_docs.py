@@ -525,3 +525,23 @@ def test_the_wait_and_resume_example() -> None:
     assert handle.wait(timeout=30) == "PUBLISHED v2: Draft about v1.0.\nNotes: Bug fixes"
     (printed,) = client.executions.logs(handle.exec_id)
     assert printed.message == f"  kitaru executions input {handle.exec_id} --value true"
+
+
+# -- examples/basic_flow/flow_with_checkpoint_runtime.py ----------------------
+@checkpoint(runtime="isolated")
+def transform_item(item: str) -> str:
+    return f"[processed] {item.upper()}"
+
+
+@flow
+def parallel_transform(items: list[str]) -> list[str]:
+    futures = [transform_item.submit(item) for item in items]
+    return [f.result() for f in futures]
+
+
+@pytest.mark.filterwarnings("ignore:Checkpoint 'transform_item' asks for runtime='isolated'")
+def test_the_checkpoint_runtime_example() -> None:  # locally, isolated checkpoints run inline
+    handle = parallel_transform.run(["alpha", "bravo", "charlie"])
+    assert handle.wait() == ["[processed] ALPHA", "[processed] BRAVO", "[processed] CHARLIE"]
+    calls = kitaru.KitaruClient().executions.get(handle.exec_id).checkpoints
+    assert [c.invocation_id for c in calls] == ["transform_item", "transform_item_2", "transform_item_3"]
