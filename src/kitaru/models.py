@@ -305,6 +305,14 @@ class Execution(_Record):
         """The first pending wait, or ``None``."""
         return self.pending_waits[0] if self.pending_waits else None
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the execution as a JSON-serializable dict, ``pending_wait`` (the first
+        pending wait, or ``None``) included beside ``pending_waits``."""
+        data = _Record.to_dict(self)
+        wait = self.pending_wait
+        data["pending_wait"] = None if wait is None else wait.to_dict()
+        return data
+
     def _require_client(self) -> Any:
         if self._client is None:
             from kitaru.errors import KitaruStateError

@@ -32,6 +32,23 @@ def research(topic: str) -> str:
 @flow
 def two_researches(topic: str) -> str:
     return research(topic) + research(topic + " again")
+
+
+@checkpoint
+def write_draft(notes: str) -> str:
+    return f"Draft: {notes}"
+
+
+@flow
+def content_pipeline(topic: str) -> str:
+    draft = write_draft(research(topic))
+    approved = kitaru.wait(name="approve_deploy", question="Deploy?", schema=bool, timeout=0)
+    return draft if approved else "withheld"
+
+
+@flow
+def failing(topic: str) -> str:
+    raise RuntimeError(f"no {topic}")
 """
 LOGGED_AT = 12  # the line of log.warning(...) in DOCS_FLOWS
 
@@ -171,3 +188,50 @@ def test_the_stacks_guide(tmp_path: Path) -> None:
         ("default", False),
         ("production", True),
     ]
+
+
+def test_the_execution_management_guide_commands(docs: tuple[Cli, str]) -> None:
+    cli, _ = docs
+    waiting = cli.started("docs_flows.py:content_pipeline", "--args", '{"topic": "agents"}')
+    listed, as_json, got, logs, status, stacks = cli.many(
+        ("executions", "list", "--status", "waiting", "--flow", "content_pipeline", "--limit", "20"),
+        ("executions", "list", "--status", "waiting", "--output", "json"),
+        ("executions", "get", waiting, "--output", "json"),
+        ("executions", "logs", waiting, "--checkpoint", "research"),
+        ("status", "--output", "json"),
+        ("stack", "list", "--output", "json"),
+    )
+    for result in (listed, as_json, got, logs, status, stacks):
+        assert result.code == 0, result
+    assert waiting[-12:] in listed.out
+    assert [i["exec_id"] for i in as_json.json["items"]] == [waiting]
+    assert got.json["item"]["pending_wait"]["name"] == "approve_deploy"
+    assert "found sources on agents" in logs.out
+
+    answered = cli("executions", "input", waiting, "--value", "true", "-o", "json")
+    assert answered.code == 0 and answered.json["item"]["status"] == "completed", answered
+    replayed = cli(
+        "executions",
+        "replay",
+        waiting,
+        "--from",
+        "write_draft",
+        "--args",
+        '{"topic":"New topic"}',
+        "--overrides",
+        '{"checkpoint.research":"Edited notes"}',
+        "-o",
+        "json",
+    )
+    assert replayed.code == 0, replayed
+    new_id = replayed.json["item"]["exec_id"]
+    aborted = cli("executions", "input", new_id, "--abort", "-o", "json")
+    assert aborted.code == 0 and aborted.json["item"]["status"] == "cancelled", aborted
+
+    failed = cli.started("docs_flows.py:failing", "--args", '{"topic": "luck"}')
+    retried = cli("executions", "retry", failed, "-o", "json")
+    assert retried.code == 1, retried  # it ran again and failed again
+    assert (retried.json["item"]["status"], retried.json["item"]["run_count"]) == ("failed", 2)
+    blocked = cli.started("docs_flows.py:content_pipeline", "--args", '{"topic": "later"}')
+    cancelled = cli("executions", "cancel", blocked, "-o", "json")
+    assert cancelled.code == 0 and cancelled.json["item"]["status"] == "cancelled", cancelled

@@ -129,9 +129,7 @@ def _listed(flow: str | None, status: str | None, limit: int, since: Any) -> lis
 def list_item(execution: Any) -> dict[str, Any]:
     """One execution of ``executions list -o json``: its fields (with its flow id, stack,
     status reason and the store's counts) and the first pending wait."""
-    item: dict[str, Any] = execution.to_dict()
-    wait = execution.pending_waits[0] if execution.pending_waits else None
-    item["pending_wait"] = wait.to_dict() if wait is not None else None
+    item: dict[str, Any] = execution.to_dict()  # pending_wait included
     if item.get("stack_name") is None:
         item["stack_name"] = "default"  # recorded before executions named their stack
     return item
