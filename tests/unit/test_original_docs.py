@@ -545,3 +545,27 @@ def test_the_checkpoint_runtime_example() -> None:  # locally, isolated checkpoi
     assert handle.wait() == ["[processed] ALPHA", "[processed] BRAVO", "[processed] CHARLIE"]
     calls = kitaru.KitaruClient().executions.get(handle.exec_id).checkpoints
     assert [c.invocation_id for c in calls] == ["transform_item", "transform_item_2", "transform_item_3"]
+
+
+@flow
+def chatty_pipeline(topic: str) -> str:
+    print(f"starting on {topic}")
+    return research(topic)
+
+
+def test_logs_by_source_as_the_original_client_takes_it() -> None:
+    client = kitaru.KitaruClient()
+    exec_id = chatty_pipeline.run("sources").exec_id
+    client.executions.wait_for(exec_id, timeout=30)
+    step = [e.message for e in client.executions.logs(exec_id, source="step")]
+    runner = [e.message for e in client.executions.logs(exec_id, source="runner")]
+    assert step == ["researching sources", "found sources on sources"]
+    assert runner == ["starting on sources"]
+    assert [e.message for e in client.executions.logs(exec_id, source="step", limit=1)] == step[:1]
+    assert len(client.executions.logs(exec_id)) == 3  # all lines
+    followed = client.executions.logs(exec_id, source="runner", follow=True)
+    assert [e.message for e in followed] == runner
+    with pytest.raises(kitaru.KitaruUsageError, match="pass one of them"):
+        client.executions.logs(exec_id, checkpoint="research", source="runner")
+    with pytest.raises(kitaru.KitaruUsageError, match="Unknown log source 'stdout'"):
+        client.executions.logs(exec_id, source="stdout")

@@ -351,9 +351,7 @@ def logs(
         )
     if limit is not None and limit < 0:
         raise UsageProblem(f"--limit must be 0 or more, got {limit}.")
-    read_limit = limit if source is None else None
-    entries = client().executions.logs(exec_id, checkpoint=checkpoint, limit=read_limit)
-    entries = [e for e in entries if from_source(e, source)][:limit]
+    entries = client().executions.logs(exec_id, checkpoint=checkpoint, source=source, limit=limit)
     if grouped:
         return _show_grouped(out, entries, verbose)
     if out.json:

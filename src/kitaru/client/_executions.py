@@ -213,6 +213,7 @@ class Executions:
         exec_id: str,
         *,
         checkpoint: str | None = None,
+        source: str | None = None,
         limit: int | None = None,
         follow: bool = False,
         poll_interval: float = 0.2,
@@ -220,7 +221,9 @@ class Executions:
         """Return the captured log lines of an execution in order.
 
         ``checkpoint`` limits them to the calls of one checkpoint (its name: all its
-        calls), or to one call (an invocation id or call id). ``follow=True`` returns
+        calls), or to one call (an invocation id or call id). ``source="step"`` keeps
+        the lines written inside checkpoint calls, ``"runner"`` those of the flow body
+        (``None``, the default: all). ``follow=True`` returns
         an iterator that yields new lines until the execution ends; when its runner is
         gone with nothing to continue it (an orphan), it yields the last lines and
         raises :class:`KitaruStateError` saying so and naming the command that resumes it.
@@ -230,6 +233,7 @@ class Executions:
             >>> [(e.checkpoint_name, e.message) for e in entries]  # doctest: +SKIP
             [('research', 'researching agents'), ('research', 'found sources on agents')]
         """
+        inside = _log_source(source, checkpoint)
         store = self._client._store
         record = self._record(exec_id)
         call_ids: builtins.list[str | None] = [None]
@@ -238,10 +242,14 @@ class Executions:
                 c.call_id for c in _log_calls(store.list_calls(record.exec_id), checkpoint, record.exec_id)
             ]
         if not follow:
-            records = self._read_logs(record.exec_id, call_ids, limit=limit)
+            read_limit = limit if inside is None else None  # the source is told by the lines read
+            records = self._read_logs(record.exec_id, call_ids, limit=read_limit)
+            if inside is not None:
+                records = [r for r in records if (r.call_id is not None) == inside][:limit]
             names = self._call_names(record.exec_id) if any(r.call_id for r in records) else {}
             return [to_log(r, names) for r in records]
-        return self._follow(record.exec_id, call_ids, poll_interval)
+        lines = self._follow(record.exec_id, call_ids, poll_interval)
+        return lines if inside is None else (e for e in lines if (e.call_id is not None) == inside)
 
     def _read_logs(
         self,
@@ -622,6 +630,25 @@ class Executions:
                 )
             time.sleep(delay)
             delay = min(delay * 2, 0.25)
+
+
+def _log_source(source: str | None, checkpoint: str | None) -> bool | None:
+    """Whether the lines asked for were written inside checkpoint calls (``source="step"``),
+    outside them (``"runner"``), or either (``None``)."""
+    if source is None:
+        return None
+    named = str(source).strip().lower()
+    if named not in ("step", "runner"):
+        raise KitaruUsageError(
+            f"Unknown log source {source!r}: pass 'step' (lines of checkpoint calls), "
+            "'runner' (lines of the flow body) or None (all)."
+        )
+    if named == "runner" and checkpoint is not None:
+        raise KitaruUsageError(
+            f"checkpoint={checkpoint!r} selects lines of checkpoint calls, and source='runner' those "
+            "of the flow body: pass one of them."
+        )
+    return named == "step"
 
 
 def _log_calls(calls: builtins.list[CallRecord], selector: str, exec_id: str) -> builtins.list[CallRecord]:
