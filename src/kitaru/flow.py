@@ -22,7 +22,7 @@ from typing import Any, Generic, NoReturn, ParamSpec, Protocol, TypeVar, overloa
 
 from kitaru._connect import Stores, stack_stores
 from kitaru._sources import is_script_module, load_script, source_script
-from kitaru._types import ExecutionStatus
+from kitaru._types import ExecutionStatus, FailureOrigin
 from kitaru.artifacts.values import load_value
 from kitaru.config import (
     active_stack,
@@ -53,6 +53,14 @@ _OPTION_NAMES = ("stack", "image", "cache", "retries")
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def _origin(value: Any) -> FailureOrigin:
+    """A recorded failure's origin as the enum (``unknown`` for a value this version does not know)."""
+    try:
+        return FailureOrigin(value)
+    except ValueError:
+        return FailureOrigin.UNKNOWN
 
 
 def _execution_error(
@@ -92,7 +100,7 @@ def _execution_error(
             f"{failure.get('message')} Once the code matches the recorded calls again, "
             f"run it again with `kitaru executions retry {exec_id}`."
         )
-    error = cls(message, exec_id=exec_id, status=status, failure_origin=origin)
+    error = cls(message, exec_id=exec_id, status=status, failure_origin=_origin(origin))
     error.__cause__ = cause
     return error
 

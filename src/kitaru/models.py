@@ -162,8 +162,9 @@ class ArtifactRef(_Record):
 class CheckpointAttempt(_Record):
     """One attempt at a checkpoint call.
 
-    ``metadata`` is empty: metadata logged during any attempt is recorded on the call
-    (:attr:`CheckpointCall.metadata`).
+    ``metadata`` is what ``kitaru.log()`` recorded while this attempt ran; the call's
+    :attr:`CheckpointCall.metadata` merges it over all attempts (and adds what Kitaru
+    notes about the call).
     """
 
     attempt_id: str
@@ -238,8 +239,10 @@ class LogEntry(_Record):
     """One captured log line of an execution.
 
     ``checkpoint_name`` names the checkpoint whose call wrote it (``None`` for lines
-    of the flow body). The store does not record where in the code a line came from:
-    ``module``, ``filename`` and ``lineno`` are ``None``.
+    of the flow body). A line of a ``logging`` record says where in the code it was
+    made: ``module`` (the module's name without its package, as ``logging`` gives it),
+    ``filename`` (the file's name without its directory) and ``lineno``; lines written
+    to stdout or stderr have no call site (``None``).
     """
 
     timestamp: dt.datetime
@@ -343,6 +346,14 @@ class Execution(_Record):
     def pending_wait(self) -> PendingWait | None:
         """The first pending wait, or ``None``."""
         return self.pending_waits[0] if self.pending_waits else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the execution as a JSON-serializable dict, ``pending_wait`` (the first
+        pending wait, or ``None``) included beside ``pending_waits``."""
+        data = _Record.to_dict(self)
+        wait = self.pending_wait
+        data["pending_wait"] = None if wait is None else wait.to_dict()
+        return data
 
     def _require_client(self) -> Any:
         if self._client is None:

@@ -292,6 +292,8 @@ class AttemptRecord:
     started_at: dt.datetime
     ended_at: dt.datetime | None = None
     failure: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    """What ``kitaru.log()`` recorded while the attempt ran (``None``: nothing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +348,11 @@ class LogRecord:
     call_id: str | None = None
     invocation_id: str | None = None
     seq: int = 0
+    module: str | None = None
+    """Where a ``logging`` record was made: its module, file name (without the
+    directory) and line number; ``None`` for stdout and stderr lines."""
+    filename: str | None = None
+    lineno: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

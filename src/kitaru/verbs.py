@@ -50,7 +50,8 @@ def log(**metadata: Any) -> None:
     scope = current_call()
     if scope is not None:
         flush_call(scope.call_id)  # the call's running row may still be deferred
-        scope.execution.writes.merge_call_metadata(scope.call_id, metadata)
+        attempt_id = scope.attempt_id or None  # the attempt's metadata too (see CheckpointAttempt)
+        scope.execution.writes.merge_call_metadata(scope.call_id, metadata, attempt_id=attempt_id)
         return
     ctx = current_execution()
     if ctx is None:

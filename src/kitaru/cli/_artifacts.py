@@ -10,7 +10,7 @@ from cyclopts import Parameter
 
 from kitaru.cli._executions import ExecId, client, refuse_empty_id
 from kitaru.cli._humanize import ago, size
-from kitaru.cli._output import Output, OutputOption, dumps
+from kitaru.cli._output import Output, OutputOption, UsageProblem, dumps
 
 __all__ = ["get", "list_", "load"]
 
@@ -32,11 +32,21 @@ def list_(
     kind: Annotated[
         str | None, Parameter(help="Only this kind: output, result, input, prompt, response, context, blob.")
     ] = None,
+    producing_call: Annotated[
+        str | None,
+        Parameter(
+            name=["--producing-call", "--checkpoint"],
+            help="Only what a checkpoint produced: its name (all its calls), an invocation id or a call id.",
+        ),
+    ] = None,
+    limit: Annotated[int | None, Parameter(help="At most this many artifacts.")] = None,
     output: OutputOption = "text",
 ) -> int:
     """List an execution's artifacts."""
     out = Output("artifacts.list", output)
-    refs = client().artifacts.list(exec_id, name=name, kind=kind)
+    if limit is not None and limit < 0:
+        raise UsageProblem(f"--limit must be 0 or more, got {limit}.")
+    refs = client().artifacts.list(exec_id, name=name, kind=kind, producing_call=producing_call, limit=limit)
     if out.json:
         out.items([r.to_dict() for r in refs])
         return 0

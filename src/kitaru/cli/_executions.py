@@ -136,9 +136,7 @@ def _listed(flow: str | None, status: str | None, limit: int, since: Any) -> lis
 def list_item(execution: Any) -> dict[str, Any]:
     """One execution of ``executions list -o json``: its fields (with its flow id, stack,
     status reason and the store's counts) and the first pending wait."""
-    item: dict[str, Any] = execution.to_dict()
-    wait = execution.pending_waits[0] if execution.pending_waits else None
-    item["pending_wait"] = wait.to_dict() if wait is not None else None
+    item: dict[str, Any] = execution.to_dict()  # pending_wait included
     if item.get("stack_name") is None:
         item["stack_name"] = "default"  # recorded before executions named their stack
     usage = execution.llm_usage
@@ -333,7 +331,7 @@ def logs(
     *,
     checkpoint: Annotated[
         str | None,
-        Parameter(help="Only this call: invocation id, call id, or a checkpoint name called once."),
+        Parameter(help="Only these calls: a checkpoint name (all its calls), an invocation id or a call id."),
     ] = None,
     source: Annotated[
         LogSource | None,
@@ -351,9 +349,10 @@ def logs(
     verbose: Annotated[
         int,
         Parameter(
-            name=["--verbose", "-v"],
+            name=["--verbose", "--verbosity", "-v"],
             count=True,
-            help="More per line: -v date, level and stream; -vv also the call id.",
+            help="More per line: -v date, level and stream; -vv also the call id and, for logging "
+            "records, where in the code (module:line).",
         ),
     ] = 0,
     limit: Annotated[int | None, Parameter(help="At most this many lines (without --follow).")] = None,
@@ -373,9 +372,7 @@ def logs(
         )
     if limit is not None and limit < 0:
         raise UsageProblem(f"--limit must be 0 or more, got {limit}.")
-    read_limit = limit if source is None else None
-    entries = client().executions.logs(exec_id, checkpoint=checkpoint, limit=read_limit)
-    entries = [e for e in entries if from_source(e, source)][:limit]
+    entries = client().executions.logs(exec_id, checkpoint=checkpoint, source=source, limit=limit)
     if grouped:
         return _show_grouped(out, entries, verbose)
     if out.json:
@@ -430,7 +427,8 @@ def format_log(entry: Any, verbose: int = 0, *, where: bool = True) -> str:
     """``HH:MM:SS  where  message`` (stderr and non-INFO levels are marked).
 
     ``verbose`` 1 shows the date with milliseconds, the level and the stream of every
-    line; 2 also the call id. ``where=False`` leaves out the call (grouped output).
+    line; 2 also the call id and the call site of a ``logging`` record (``module:line``).
+    ``where=False`` leaves out the call (grouped output).
     """
     local = entry.timestamp.astimezone()
     place = entry.invocation_id or "flow"
@@ -441,6 +439,8 @@ def format_log(entry: Any, verbose: int = 0, *, where: bool = True) -> str:
             fields.append(place)
         if verbose > 1:
             fields.append(f"call={entry.call_id or '-'}")
+            if entry.lineno is not None:
+                fields.append(f"{entry.module or entry.filename or '?'}:{entry.lineno}")
         return "  ".join([*fields, entry.message])
     mark = ""
     if entry.source == "stderr":

@@ -24,6 +24,7 @@ from kitaru.client._executions import Executions
 from kitaru.client._inputs import parse_json_text
 from kitaru.client._memories import MEMORY_ARTIFACT_PREFIX, Memories
 from kitaru.client._target import ExecutionTarget
+from kitaru.errors import KitaruUsageError
 from kitaru.models import (
     ArtifactRef,
     CheckpointAttempt,
@@ -72,12 +73,22 @@ class _Artifacts:
         name: str | None = None,
         kind: str | None = None,
         producing_call: str | None = None,
+        limit: int | None = None,
     ) -> list[ArtifactRef]:
-        """Return an execution's artifacts, filtered by the store."""
+        """Return an execution's artifacts in creation order, filtered by the store: by
+        ``name``, ``kind``, or ``producing_call``, the checkpoint that produced them (its
+        name; an invocation id or call id picks one call of it); at most ``limit``.
+
+        Example:
+            >>> client.artifacts.list(exec_id, producing_call="write_summary")  # doctest: +SKIP
+            [ArtifactRef(name='write_summary', ...), ArtifactRef(name='summary_context', ...)]
+        """
         store = self._client._store
         full_id = store.resolve_exec_id(exec_id)
-        records = store.list_artifacts(full_id, name=name, kind=kind, call_id=producing_call)
-        return self._refs(full_id, records)
+        if limit is not None and limit < 0:
+            raise KitaruUsageError(f"The limit of an artifact listing must be 0 or more, got {limit}.")
+        records = store.list_artifacts(full_id, name=name, kind=kind, producing_call=producing_call)
+        return self._refs(full_id, records if limit is None else records[:limit])
 
     def get(self, artifact_id: str) -> ArtifactRef:
         """Return one artifact (its id, a unique start of it, or its short form: the id's end);

@@ -63,6 +63,9 @@ def to_log(record: LogRecord, names: Mapping[str, str] | None = None) -> LogEntr
         call_id=record.call_id,
         invocation_id=record.invocation_id,
         checkpoint_name=None if names is None or record.call_id is None else names.get(record.call_id),
+        module=record.module,
+        filename=record.filename,
+        lineno=record.lineno,
     )
 
 
@@ -159,6 +162,7 @@ def to_call(
                 started_at=a.started_at,
                 ended_at=a.ended_at,
                 failure=FailureInfo.from_dict(a.failure),
+                metadata=a.metadata or {},
             )
             for a in record.attempts
         ),

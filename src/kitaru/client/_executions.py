@@ -25,7 +25,7 @@ from kitaru.client._results import flow_result
 from kitaru.client._retention import Progress, delete_executions, prune_executions
 from kitaru.errors import KitaruNotFoundError, KitaruStateError, KitaruUsageError
 from kitaru.models import CheckpointCall, DeletionResult, Execution, LogEntry, PendingWait
-from kitaru.records import ANSWERED_BY_CLIENT, CallRecord, ExecutionRecord
+from kitaru.records import ANSWERED_BY_CLIENT, CallRecord, ExecutionRecord, LogRecord
 
 if TYPE_CHECKING:
     from kitaru.client import KitaruClient
@@ -216,34 +216,70 @@ class Executions:
         exec_id: str,
         *,
         checkpoint: str | None = None,
+        source: str | None = None,
         limit: int | None = None,
         follow: bool = False,
         poll_interval: float = 0.2,
     ) -> builtins.list[LogEntry] | Iterator[LogEntry]:
         """Return the captured log lines of an execution in order.
 
-        ``checkpoint`` limits them to one call (invocation id, call id or a checkpoint
-        name called once). ``follow=True`` returns an iterator that yields new lines
-        until the execution ends; when its runner is gone with nothing to continue it (an
-        orphan), it yields the last lines and raises :class:`KitaruStateError` saying so
-        and naming the command that resumes it.
+        ``checkpoint`` limits them to the calls of one checkpoint (its name: all its
+        calls), or to one call (an invocation id or call id). ``source="step"`` keeps
+        the lines written inside checkpoint calls, ``"runner"`` those of the flow body
+        (``None``, the default: all). ``follow=True`` returns
+        an iterator that yields new lines until the execution ends; when its runner is
+        gone with nothing to continue it (an orphan), it yields the last lines and
+        raises :class:`KitaruStateError` saying so and naming the command that resumes it.
+
+        Example:
+            >>> entries = client.executions.logs(exec_id, checkpoint="research")  # doctest: +SKIP
+            >>> [(e.checkpoint_name, e.message) for e in entries]  # doctest: +SKIP
+            [('research', 'researching agents'), ('research', 'found sources on agents')]
         """
+        inside = _log_source(source, checkpoint)
         store = self._client._store
         record = self._record(exec_id)
-        call_id = None
+        call_ids: builtins.list[str | None] = [None]
         if checkpoint is not None:
-            call_id = _select(store.list_calls(record.exec_id), checkpoint, record.exec_id).call_id
+            call_ids = [
+                c.call_id for c in _log_calls(store.list_calls(record.exec_id), checkpoint, record.exec_id)
+            ]
         if not follow:
-            records = store.list_logs(record.exec_id, call_id=call_id, limit=limit)
+            read_limit = limit if inside is None else None  # the source is told by the lines read
+            records = self._read_logs(record.exec_id, call_ids, limit=read_limit)
+            if inside is not None:
+                records = [r for r in records if (r.call_id is not None) == inside][:limit]
             names = self._call_names(record.exec_id) if any(r.call_id for r in records) else {}
             return [to_log(r, names) for r in records]
-        return self._follow(record.exec_id, call_id, poll_interval)
+        lines = self._follow(record.exec_id, call_ids, poll_interval)
+        return lines if inside is None else (e for e in lines if (e.call_id is not None) == inside)
+
+    def _read_logs(
+        self,
+        exec_id: str,
+        call_ids: builtins.list[str | None],
+        *,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> builtins.list[LogRecord]:
+        """The log lines of the calls ``call_ids`` (``[None]``: all lines) in ``seq`` order,
+        each call's read by the store."""
+        store = self._client._store
+        if len(call_ids) == 1:
+            return store.list_logs(exec_id, call_id=call_ids[0], after_seq=after, limit=limit)
+        merged = [
+            r for c in call_ids for r in store.list_logs(exec_id, call_id=c, after_seq=after, limit=limit)
+        ]
+        merged.sort(key=lambda r: r.seq)
+        return merged if limit is None else merged[:limit]
 
     def _call_names(self, exec_id: str) -> dict[str, str]:
         """The checkpoint name of each call of the execution, by call id."""
         return {c.call_id: c.name for c in self._client._store.list_calls(exec_id)}
 
-    def _follow(self, exec_id: str, call_id: str | None, poll_interval: float) -> Iterator[LogEntry]:
+    def _follow(
+        self, exec_id: str, call_ids: builtins.list[str | None], poll_interval: float
+    ) -> Iterator[LogEntry]:
         store = self._client._store
         after: int | None = None
         names: dict[str, str] = {}
@@ -252,7 +288,7 @@ class Executions:
             ended = execution.status.is_terminal
             # Read before the lines: a dead runner writes none after it was seen gone.
             orphan = None if ended else stuck_orphan(store, execution)
-            for record in store.list_logs(exec_id, call_id=call_id, after_seq=after):
+            for record in self._read_logs(exec_id, call_ids, after=after):
                 after = record.seq
                 if record.call_id is not None and record.call_id not in names:
                     names = self._call_names(exec_id)  # a call that began since the last read
@@ -597,6 +633,32 @@ class Executions:
                 )
             time.sleep(delay)
             delay = min(delay * 2, 0.25)
+
+
+def _log_source(source: str | None, checkpoint: str | None) -> bool | None:
+    """Whether the lines asked for were written inside checkpoint calls (``source="step"``),
+    outside them (``"runner"``), or either (``None``)."""
+    if source is None:
+        return None
+    named = str(source).strip().lower()
+    if named not in ("step", "runner"):
+        raise KitaruUsageError(
+            f"Unknown log source {source!r}: pass 'step' (lines of checkpoint calls), "
+            "'runner' (lines of the flow body) or None (all)."
+        )
+    if named == "runner" and checkpoint is not None:
+        raise KitaruUsageError(
+            f"checkpoint={checkpoint!r} selects lines of checkpoint calls, and source='runner' those "
+            "of the flow body: pass one of them."
+        )
+    return named == "step"
+
+
+def _log_calls(calls: builtins.list[CallRecord], selector: str, exec_id: str) -> builtins.list[CallRecord]:
+    """The calls whose log lines ``selector`` asks for: every call of the checkpoint it
+    names, else the one call with that invocation id or call id."""
+    named = [c for c in calls if c.name == selector]
+    return named or [_select(calls, selector, exec_id)]
 
 
 def _select(calls: builtins.list[CallRecord], selector: str, exec_id: str) -> CallRecord:

@@ -72,7 +72,12 @@ class StackInfo:
         return self.active
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the stack as a JSON-serializable dict."""
+        """Return the stack as a JSON-serializable dict.
+
+        ``is_active`` repeats ``active`` and ``is_managed`` says whether the stack was
+        created with ``kitaru stack create`` (or ``create_stack``), not built in: the
+        names under which the original API listed them.
+        """
         return {
             "id": self.id,
             "name": self.name,
@@ -80,6 +85,8 @@ class StackInfo:
             "store_url": self.store_url,
             "artifacts_dir": self.artifacts_dir,
             "active": self.active,
+            "is_active": self.active,
+            "is_managed": self.name != DEFAULT_STACK,
             "settings": dict(self.settings),
             "created_at": self.created_at,
             "chosen_by": self.chosen_by,

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kitaru._types import CallKind, CallStatus, copied_call_id, new_id, utcnow
+from kitaru._types import CallKind, CallStatus, ExecutionStatus, FailureOrigin, copied_call_id, new_id, utcnow
 from kitaru.artifacts.values import load_value, make_artifact
 from kitaru.errors import (
     KitaruArtifactIntegrityError,
@@ -79,8 +79,8 @@ def _diverged(ctx: ExecutionContext, seq: int, recorded: CallRecord, name: str, 
         f"at #{seq}. Code before the point where an execution continues must make the same durable "
         "calls in the same order; restore that order, or start a new execution.",
         exec_id=ctx.exec_id,
-        status="failed",
-        failure_origin="divergence",
+        status=ExecutionStatus.FAILED,
+        failure_origin=FailureOrigin.DIVERGENCE,
     )
     ctx.divergence = error
     raise error
@@ -301,7 +301,7 @@ class DurableCall:
         if self.cache_skipped is not None:
             self._note_cache_skipped(self.cache_skipped)
             self.cache_skipped = None
-        return CallScope(self.ctx, self.call_id, self.slot.invocation_id, self.target.name)
+        return CallScope(self.ctx, self.call_id, self.slot.invocation_id, self.target.name, self.attempt_id)
 
     def _note_rerun(self, reason: dict[str, Any]) -> None:
         """Record on the call, and in the execution's logs, why a recorded call runs again."""

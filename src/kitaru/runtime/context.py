@@ -144,6 +144,8 @@ class CallScope:
     call_id: str
     invocation_id: str
     name: str
+    attempt_id: str = ""
+    """The id of the attempt running the code (``""`` where no attempt is recorded)."""
 
 
 _execution: ContextVar[ExecutionContext | None] = ContextVar("kitaru_execution", default=None)

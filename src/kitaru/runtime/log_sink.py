@@ -105,6 +105,7 @@ class LogSink:
         *,
         call_id: str | None = None,
         invocation_id: str | None = None,
+        site: tuple[str, str, int] | None = None,
     ) -> None:
         """Record output of the execution; never raises.
 
@@ -115,6 +116,7 @@ class LogSink:
             message: The text written, or the formatted log message.
             call_id: The checkpoint call that wrote it; ``None`` for the flow body.
             invocation_id: That call's invocation id.
+            site: Where a ``logging`` record was made: module, file name, line number.
         """
         if guard.active or self._closed:
             return
@@ -125,7 +127,7 @@ class LogSink:
                 if source in STREAM_LEVELS:
                     self._add_text(source, level, message, call_id, invocation_id)
                 else:
-                    self._add(source, level, message.rstrip(), call_id, invocation_id)
+                    self._add(source, level, message.rstrip(), call_id, invocation_id, site)
                 size = len(self._buffer)
                 if size == before:
                     return  # an unfinished line or a dropped record: nothing new to store
@@ -208,7 +210,15 @@ class LogSink:
         for (source, call_id), (text, level, inv) in held.items():
             self._add(source, level, text.rstrip(), call_id, inv)
 
-    def _add(self, source: str, level: str, message: str, call_id: str | None, inv: str | None) -> None:
+    def _add(
+        self,
+        source: str,
+        level: str,
+        message: str,
+        call_id: str | None,
+        inv: str | None,
+        site: tuple[str, str, int] | None = None,
+    ) -> None:
         if not message or message.isspace():
             return
         if self._accepted >= self.max_records:
@@ -218,7 +228,11 @@ class LogSink:
         if len(message) > self.max_message:
             cut = self.max_message
             message = f"{message[:cut]}… [{len(message) - cut} more characters truncated]"
-        self._buffer.append(LogRecord(self.exec_id, utcnow(), message, level, source, call_id, inv))
+        if site is None:
+            record = LogRecord(self.exec_id, utcnow(), message, level, source, call_id, inv)
+        else:
+            record = LogRecord(self.exec_id, utcnow(), message, level, source, call_id, inv, 0, *site)
+        self._buffer.append(record)
 
     def _store_buffer(self, *, block: bool) -> None:
         """Write the buffer in one call; batches leave in the order they were taken."""

@@ -77,9 +77,11 @@ def _origin() -> Origin | None:
     return None if started_by is None else (started_by, noted[1], noted[2])
 
 
-def _emit(origin: Origin, source: str, level: str, message: str) -> None:
+def _emit(
+    origin: Origin, source: str, level: str, message: str, site: tuple[str, str, int] | None = None
+) -> None:
     sink, call_id, invocation_id = origin
-    sink.emit(source, level, message, call_id=call_id, invocation_id=invocation_id)
+    sink.emit(source, level, message, call_id=call_id, invocation_id=invocation_id, site=site)
 
 
 def _start_noting_origin(thread: threading.Thread) -> None:
@@ -219,7 +221,8 @@ def _make_handler() -> logging.Handler:
                 origin = _origin()
                 if origin is not None:
                     with contextlib.suppress(Exception):
-                        _emit(origin, "logging", record.levelname, self.format(record))
+                        site = (record.module, record.filename, record.lineno)
+                        _emit(origin, "logging", record.levelname, self.format(record), site)
             self._last_resort(record)
 
         def _last_resort(self, record: logging.LogRecord) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kitaru._answers import describe_validation_error, parse_answer_text, record_answer
-from kitaru._types import CallKind, CallStatus, ExecutionStatus, copied_call_id, new_id, utcnow
+from kitaru._types import CallKind, CallStatus, ExecutionStatus, FailureOrigin, copied_call_id, new_id, utcnow
 from kitaru.artifacts.values import load_value
 from kitaru.errors import KitaruUsageError, KitaruWaitAbortedError, KitaruWaitValidationError
 from kitaru.records import ANSWERED_BY_TERMINAL, AttemptRecord, CallRecord, WaitAnswer, WaitRequest
@@ -102,7 +102,7 @@ def _answer(ctx: ExecutionContext, record: CallRecord, adapter: Any) -> Any:
             f"Wait {record.invocation_id!r} of execution {ctx.exec_id} was aborted.",
             exec_id=ctx.exec_id,
             status=ExecutionStatus.CANCELLED,
-            failure_origin="cancelled",
+            failure_origin=FailureOrigin.CANCELLED,
         )
     value = (
         load_value(ctx.artifacts, record.output, shared_store=ctx.store.shared, script=ctx.script)
@@ -251,6 +251,8 @@ def _ask(
     if not pending:
         number = (recorded.attempt_count if recorded is not None else 0) + 1
         attempt = AttemptRecord(new_id(), call.call_id, number, CallStatus.RUNNING, now)
+    if ctx.logs is not None:  # what was written before the wait is stored once it is seen waiting
+        ctx.logs.flush(partial=False)
     # One transaction: the pending wait and the execution's `waiting` status.
     if not writes.begin_wait(call, attempt):
         raise _left(ctx, spec.name)

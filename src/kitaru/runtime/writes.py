@@ -184,9 +184,13 @@ class RunnerStore:
         """Merge metadata into the execution's."""
         self._write("recorded metadata", self.store.merge_execution_metadata, self.exec_id, patch)
 
-    def merge_call_metadata(self, call_id: str, patch: dict[str, Any]) -> None:
-        """Merge metadata into a call's."""
-        self._write("recorded metadata", self.store.merge_call_metadata, call_id, patch)
+    def merge_call_metadata(
+        self, call_id: str, patch: dict[str, Any], *, attempt_id: str | None = None
+    ) -> None:
+        """Merge metadata into a call's (and into its attempt ``attempt_id``'s)."""
+        self._write(
+            "recorded metadata", self.store.merge_call_metadata, call_id, patch, attempt_id=attempt_id
+        )
 
     def add_artifact(self, artifact: ArtifactRecord) -> None:
         """Insert a saved artifact's row."""

@@ -340,9 +340,18 @@ class MetadataStore(Protocol):
         or ``None``. Copies of calls seeded into a replay (no attempts) never answer."""
         ...
 
-    def merge_call_metadata(self, call_id: str, patch: dict[str, Any], *, epoch: int | None = None) -> None:
-        """Merge ``patch`` into the call's metadata (``merge_metadata`` rules). Fenced by
-        ``epoch`` (the epoch of the call's execution)."""
+    def merge_call_metadata(
+        self,
+        call_id: str,
+        patch: dict[str, Any],
+        *,
+        epoch: int | None = None,
+        attempt_id: str | None = None,
+    ) -> None:
+        """Merge ``patch`` into the call's metadata (``merge_metadata`` rules) and, with
+        ``attempt_id``, into that attempt's metadata too, in one transaction
+        (``KitaruStateError`` when the call has no such attempt). Fenced by ``epoch``
+        (the epoch of the call's execution)."""
         ...
 
     # -- artifacts --------------------------------------------------------
@@ -399,9 +408,13 @@ class MetadataStore(Protocol):
         name: str | None = None,
         kind: str | None = None,
         call_id: str | None = None,
+        producing_call: str | None = None,
     ) -> list[ArtifactRecord]:
-        """Return the execution's artifacts in creation order, filtered in the database.
-        ``data`` is left ``None`` here; fetch values with :meth:`get_artifact`."""
+        """Return the execution's artifacts in creation order, filtered in the database:
+        by ``name``, ``kind``, the id of the call that produced them (``call_id``), or
+        ``producing_call``: the checkpoint name, invocation id or call id of the calls of
+        this execution that produced them. ``data`` is left ``None`` here; fetch values
+        with :meth:`get_artifact`."""
         ...
 
     # -- logs -------------------------------------------------------------

@@ -247,6 +247,8 @@ attempts = sa.Table(
     sa.Column("started_at", UtcDateTime(), nullable=False),
     sa.Column("ended_at", UtcDateTime(), nullable=True),
     sa.Column("failure", JsonText(), nullable=True),
+    # What ``kitaru.log()`` recorded while this attempt ran (``NULL``: nothing).
+    sa.Column("metadata", JsonText(), nullable=True),
     sa.Index(None, "call_id", "number"),
 )
 
@@ -295,6 +297,10 @@ logs = sa.Table(
     sa.Column("level", sa.String(), nullable=False),
     sa.Column("source", sa.String(), nullable=False),
     sa.Column("message", sa.Text(), nullable=False),
+    # Where a ``logging`` record was made (stdout and stderr lines have no call site).
+    sa.Column("module", sa.String(), nullable=True),
+    sa.Column("filename", sa.String(), nullable=True),
+    sa.Column("lineno", sa.Integer(), nullable=True),
     sa.Index(None, "exec_id", "seq"),
     sa.Index(None, "exec_id", "call_id", "seq"),
 )

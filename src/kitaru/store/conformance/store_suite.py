@@ -7,7 +7,8 @@ lifecycle, waits, replay seeds and logs live in ``lifecycle_suite``, those of
 whole executions, refused writes and copies in ``integrity_suite``, those of
 call listings in ``paging_suite``, those of copying a replay's calls in
 ``copy_suite``, those of deleting executions in ``retention_suite``, those of fencing
-tokens in ``fencing_suite``; all are part of ``ALL_TESTS``.
+tokens in ``fencing_suite``, those of call sites of log lines, attempt metadata and
+artifacts by their checkpoint in ``provenance_suite``; all are part of ``ALL_TESTS``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from kitaru.store.conformance.integrity_suite import INTEGRITY_TESTS
 from kitaru.store.conformance.lifecycle_suite import LIFECYCLE_TESTS
 from kitaru.store.conformance.memory_suite import MEMORY_TESTS
 from kitaru.store.conformance.paging_suite import PAGING_TESTS
+from kitaru.store.conformance.provenance_suite import PROVENANCE_TESTS
 from kitaru.store.conformance.records import (
     add_execution,
     artifact,
@@ -648,4 +650,5 @@ ALL_TESTS: list[Callable[[MetadataStore], None]] = (
     + FENCING_TESTS
     + MEMORY_TESTS
     + USAGE_TESTS
+    + PROVENANCE_TESTS
 )

@@ -425,14 +425,28 @@ class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods, MemoryM
             row, artifact = found
             return call_out(row, artifact_out(artifact), self._attempts_of_call(row.call_id))
 
-    def merge_call_metadata(self, call_id: str, patch: dict[str, Any], *, epoch: int | None = None) -> None:
-        """Merge ``patch`` into the call's metadata (``merge_metadata`` rules); with ``epoch``,
-        only while it is the epoch of the call's execution."""
+    def merge_call_metadata(
+        self,
+        call_id: str,
+        patch: dict[str, Any],
+        *,
+        epoch: int | None = None,
+        attempt_id: str | None = None,
+    ) -> None:
+        """Merge ``patch`` into the call's metadata (``merge_metadata`` rules), and with
+        ``attempt_id`` into that attempt's too; with ``epoch``, only while it is the epoch
+        of the call's execution."""
         with self._lock:
             self._fence_call(call_id, epoch)
             row = self._call(call_id)
+            attempt = None
+            if attempt_id is not None:
+                attempt = self._attempt(call_id, attempt_id, before="logging metadata to it")
+                done = json_copy(merge_metadata(attempt.metadata or {}, patch), "metadata")
             merged = json_copy(merge_metadata(row.metadata, patch), "metadata")
             self._put_call(dataclasses.replace(row, metadata=merged))
+            if attempt is not None:
+                self._attempts[attempt.attempt_id] = dataclasses.replace(attempt, metadata=done)
 
     # -- artifacts --------------------------------------------------------
     def add_artifact(self, artifact: ArtifactRecord, *, epoch: int | None = None) -> None:
@@ -465,17 +479,27 @@ class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods, MemoryM
         name: str | None = None,
         kind: str | None = None,
         call_id: str | None = None,
+        producing_call: str | None = None,
     ) -> list[ArtifactRecord]:
-        """Return the execution's artifacts in creation order, without their inline data."""
+        """Return the execution's artifacts in creation order, without their inline data;
+        ``producing_call`` is the name, invocation id or call id of the calls that produced them."""
         kind = None if kind is None else str(kind)
         with self._lock:
             self._execution(exec_id)
+            producers = None
+            if producing_call is not None:
+                producers = {
+                    row.call_id
+                    for row in self._sorted_calls(exec_id)
+                    if producing_call in (row.name, row.invocation_id, row.call_id)
+                }
             found = [
                 row
                 for row in map(self._artifacts.__getitem__, self._artifacts_of[exec_id])
                 if (name is None or row.name == name)
                 and (kind is None or row.kind == kind)
                 and (call_id is None or row.call_id == call_id)
+                and (producers is None or row.call_id in producers)
             ]
         found.sort(key=lambda row: (row.created_at, row.artifact_id))
         return [artifact_out(row, with_data=False) for row in found]

@@ -176,12 +176,13 @@ def attempt_in(attempt: AttemptRecord, call_id: str) -> AttemptRecord:
         started_at=utc(attempt.started_at),
         ended_at=utc(attempt.ended_at),
         failure=json_copy(attempt.failure, "failure"),
+        metadata=json_copy(attempt.metadata or None, "metadata"),
     )
 
 
 def attempt_out(attempt: AttemptRecord) -> AttemptRecord:
     """Return a copy of a stored attempt."""
-    return dataclasses.replace(attempt, failure=_fresh(attempt.failure))
+    return dataclasses.replace(attempt, failure=_fresh(attempt.failure), metadata=_fresh(attempt.metadata))
 
 
 def artifact_in(artifact: ArtifactRecord) -> ArtifactRecord:

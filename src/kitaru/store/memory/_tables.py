@@ -159,13 +159,13 @@ class MemoryTables:
             )
         return row
 
-    def _attempt(self, call_id: str, attempt_id: str) -> AttemptRecord:
+    def _attempt(self, call_id: str, attempt_id: str, *, before: str = "ending it") -> AttemptRecord:
         self._check_open()
         attempt = self._attempts.get(attempt_id)
         if attempt is None or attempt.call_id != call_id:
             raise KitaruStateError(
                 f"No attempt with id '{attempt_id}' of call '{call_id}' in store '{self._name}'. "
-                "Record the attempt with begin_attempt() before ending it."
+                f"Record the attempt with begin_attempt() before {before}."
             )
         return attempt
 

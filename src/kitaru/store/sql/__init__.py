@@ -378,8 +378,16 @@ class SqlStore(
         except self._errors as exc:
             self._raise(f"record the failure of attempt '{attempt_id}' of call '{call_id}'", exc)
 
-    def merge_call_metadata(self, call_id: str, patch: dict[str, Any], *, epoch: int | None = None) -> None:
-        """Merge ``patch`` into the call's metadata (``merge_metadata`` rules). With ``epoch``:
+    def merge_call_metadata(
+        self,
+        call_id: str,
+        patch: dict[str, Any],
+        *,
+        epoch: int | None = None,
+        attempt_id: str | None = None,
+    ) -> None:
+        """Merge ``patch`` into the call's metadata (``merge_metadata`` rules), and with
+        ``attempt_id`` into that attempt's too, in one transaction. With ``epoch``:
         only while it is the epoch of the call's execution (``KitaruFencedError`` otherwise)."""
         try:
             with self._writing() as cur:
@@ -389,6 +397,13 @@ class SqlStore(
                     self._missing_call(call_id)
                 params = {"b_call_id": call_id, "b_metadata": merge_metadata(old[0], patch)}
                 self._s.set_call_metadata.execute(cur, params)
+                if attempt_id is not None:
+                    ids = {"b_call_id": call_id, "b_attempt_id": attempt_id}
+                    held = self._s.lock_attempt_metadata.one(cur, ids)
+                    if held is None:
+                        self._missing_attempt(call_id, attempt_id, before="logging metadata to it")
+                    merged = merge_metadata(held[0] or {}, patch)
+                    self._s.set_attempt_metadata.execute(cur, {**ids, "b_metadata": merged})
         except self._errors as exc:
             self._raise(f"update the metadata of call '{call_id}'", exc)
 
@@ -426,17 +441,22 @@ class SqlStore(
         name: str | None = None,
         kind: str | None = None,
         call_id: str | None = None,
+        producing_call: str | None = None,
     ) -> list[ArtifactRecord]:
         """Return the execution's artifacts in creation order, filtered in the database.
         ``data`` is left ``None`` here; fetch values with :meth:`get_artifact`."""
         stmt = self._s.list_artifacts(
-            name=name is not None, kind=kind is not None, call_id=call_id is not None
+            name=name is not None,
+            kind=kind is not None,
+            call_id=call_id is not None,
+            producing_call=producing_call is not None,
         )
         params = {
             "b_exec_id": exec_id,
             "b_name": name,
             "b_kind": None if kind is None else str(kind),
             "b_call_id": call_id,
+            "b_producing_call": producing_call,
         }
         try:
             with self._reading() as cur:

@@ -20,7 +20,7 @@ from kitaru.store.sql._rows import CALL_WIDTH, artifact_from_row, attempt_from_r
 
 __all__ = ["CallReadMethods"]
 
-_ATTEMPT_WIDTH = 7
+_ATTEMPT_WIDTH = 8  # the columns of ``attempts`` (see the schema)
 
 
 class CallReadMethods(StoreCore):

@@ -219,10 +219,10 @@ class StoreCore:
             "Pass the id of a recorded call (see list_calls of its execution)."
         )
 
-    def _missing_attempt(self, call_id: str, attempt_id: str) -> NoReturn:
+    def _missing_attempt(self, call_id: str, attempt_id: str, *, before: str = "ending it") -> NoReturn:
         raise KitaruStateError(
             f"No attempt with id '{attempt_id}' of call '{call_id}' in store '{self._name}'. "
-            "Record the attempt with begin_attempt() before ending it."
+            f"Record the attempt with begin_attempt() before {before}."
         )
 
     # -- fencing ------------------------------------------------------------

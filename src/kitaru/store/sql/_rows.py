@@ -155,12 +155,13 @@ def attempt_params(attempt: AttemptRecord, call_id: str) -> dict[str, Any]:
         "started_at": attempt.started_at,
         "ended_at": attempt.ended_at,
         "failure": attempt.failure,
+        "metadata": attempt.metadata or None,
     }
 
 
 def attempt_from_row(r: Sequence[Any]) -> AttemptRecord:
     """Build an :class:`AttemptRecord` from an ``attempts`` row."""
-    return AttemptRecord(r[0], r[1], r[2], _STATUSES.get(r[3]) or CallStatus(r[3]), r[4], r[5], r[6])
+    return AttemptRecord(r[0], r[1], r[2], _STATUSES.get(r[3]) or CallStatus(r[3]), r[4], r[5], r[6], r[7])
 
 
 def artifact_params(artifact: ArtifactRecord) -> dict[str, Any]:
@@ -248,9 +249,12 @@ def log_params(record: LogRecord) -> dict[str, Any]:
         "level": record.level,
         "source": record.source,
         "message": record.message,
+        "module": record.module,
+        "filename": record.filename,
+        "lineno": record.lineno,
     }
 
 
 def log_from_row(r: Sequence[Any]) -> LogRecord:
     """Build a :class:`LogRecord` from a row of the ``logs`` columns in record order."""
-    return LogRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+    return LogRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10])

@@ -361,9 +361,11 @@ class SqliteStatements:
         """See :meth:`kitaru.store.sql._statements.Statements.list_executions`."""
         return self._variant("list_executions", flow, status, since, limit, counts)
 
-    def list_artifacts(self, *, name: bool, kind: bool, call_id: bool) -> Prepared:
+    def list_artifacts(
+        self, *, name: bool, kind: bool, call_id: bool, producing_call: bool = False
+    ) -> Prepared:
         """See :meth:`kitaru.store.sql._statements.Statements.list_artifacts`."""
-        return self._variant("list_artifacts", name, kind, call_id)
+        return self._variant("list_artifacts", name, kind, call_id, producing_call)
 
     def claim_execution(self, expected: int) -> Prepared:
         """See :meth:`kitaru.store.sql._statements.Statements.claim_execution`."""

@@ -43,7 +43,7 @@ _SQLALCHEMY_RESULT = {"int_to_boolean": "bool"}
 #: The keyword arguments of each method that returns a variant (``None``: one positional).
 VARIANT_ARGUMENTS: dict[str, tuple[str, ...] | None] = {
     "list_executions": ("flow", "status", "since", "limit", "counts"),
-    "list_artifacts": ("name", "kind", "call_id"),
+    "list_artifacts": ("name", "kind", "call_id", "producing_call"),
     "claim_execution": None,
     "set_execution_status": ("expected", "runner", "release"),
     "list_logs": ("call_id", "after_seq", "limit"),
@@ -58,7 +58,7 @@ def variant_keys() -> list[tuple[str, tuple[Any, ...]]]:
     most = len(ExecutionStatus)
     keys: list[tuple[str, tuple[Any, ...]]] = []
     keys += [("list_executions", combo) for combo in itertools.product(flags, repeat=5)]
-    keys += [("list_artifacts", combo) for combo in itertools.product(flags, repeat=3)]
+    keys += [("list_artifacts", combo) for combo in itertools.product(flags, repeat=4)]
     keys += [("claim_execution", (count,)) for count in range(1, most + 1)]
     keys += [
         ("set_execution_status", (expected, runner, release))

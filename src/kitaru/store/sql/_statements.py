@@ -40,7 +40,18 @@ __all__ = ["Statements"]
 E, C, A, R, L, U = executions, calls, attempts, artifacts, logs, llm_usage
 MK, MV, MO, MC = memory_keys, memory_versions, memory_ops, memory_compactions
 # The columns of a new log row (``seq`` comes from the database) and of a log record, in field order.
-_LOG_KEYS = ("exec_id", "call_id", "invocation_id", "ts", "level", "source", "message")
+_LOG_KEYS = (
+    "exec_id",
+    "call_id",
+    "invocation_id",
+    "ts",
+    "level",
+    "source",
+    "message",
+    "module",
+    "filename",
+    "lineno",
+)
 _LOG_RECORD = (
     L.c.exec_id,
     L.c.ts,
@@ -50,6 +61,9 @@ _LOG_RECORD = (
     L.c.call_id,
     L.c.invocation_id,
     L.c.seq,
+    L.c.module,
+    L.c.filename,
+    L.c.lineno,
 )
 
 # Columns an upsert of a call replaces; call_id, metadata and the attempts stay.
@@ -392,10 +406,10 @@ class Statements:
             .order_by(R.c.created_at, R.c.artifact_id)
         )
         # ... and its log lines, in their order.
-        copied = (L.c.ts, L.c.level, L.c.source, L.c.message)
+        copied = (L.c.ts, L.c.level, L.c.source, L.c.message, L.c.module, L.c.filename, L.c.lineno)
         self.copy_call_logs = prepare(
             L.insert().from_select(
-                ["exec_id", "call_id", "invocation_id", "ts", "level", "source", "message"],
+                list(_LOG_KEYS),
                 sa.select(
                     _p("b_exec_id", sa.String()),
                     _p("b_call_id", sa.String()),
@@ -411,6 +425,11 @@ class Statements:
         )
         self.set_call_metadata = prepare(
             C.update().where(C.c.call_id == _p("b_call_id")).values(metadata=_p("b_metadata", JsonText()))
+        )
+        the_attempt = sa.and_(A.c.attempt_id == _p("b_attempt_id"), A.c.call_id == _p("b_call_id"))
+        self.lock_attempt_metadata = prepare(sa.select(A.c.metadata).where(the_attempt).with_for_update())
+        self.set_attempt_metadata = prepare(
+            A.update().where(the_attempt).values(metadata=_p("b_metadata", JsonText()))
         )
 
         self._retention_statements()
@@ -691,13 +710,16 @@ class Statements:
             prepared = self._variants[key] = self._prepare(stmt)
         return prepared
 
-    def list_artifacts(self, *, name: bool, kind: bool, call_id: bool) -> Prepared:
+    def list_artifacts(
+        self, *, name: bool, kind: bool, call_id: bool, producing_call: bool = False
+    ) -> Prepared:
         """Return the statement listing an execution's artifacts (without data) in creation order.
 
         The execution is ``b_exec_id``; each flag says whether that filter is
-        given (as ``b_name``, ``b_kind`` and ``b_call_id``).
+        given (as ``b_name``, ``b_kind``, ``b_call_id`` and ``b_producing_call``:
+        the name, invocation id or call id of the call that produced them).
         """
-        key = ("artifacts", name, kind, call_id)
+        key = ("artifacts", name, kind, call_id, producing_call)
         prepared = self._variants.get(key)
         if prepared is None:
             stmt = self._artifact_rows.where(R.c.exec_id == _p("b_exec_id", sa.String()))
@@ -707,6 +729,13 @@ class Statements:
                 stmt = stmt.where(R.c.kind == _p("b_kind", sa.String()))
             if call_id:
                 stmt = stmt.where(R.c.call_id == _p("b_call_id", sa.String()))
+            if producing_call:
+                selector = _p("b_producing_call", sa.String())
+                producers = sa.select(C.c.call_id).where(
+                    C.c.exec_id == _p("b_exec_id", sa.String()),
+                    sa.or_(C.c.name == selector, C.c.invocation_id == selector, C.c.call_id == selector),
+                )
+                stmt = stmt.where(R.c.call_id.in_(producers))
             prepared = self._variants[key] = self._prepare(stmt.order_by(R.c.created_at, R.c.artifact_id))
         return prepared
 

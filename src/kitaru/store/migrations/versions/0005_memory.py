@@ -1,7 +1,7 @@
 """Durable memory: versions of keys per scope, the flow bodies' memory journal, compactions.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2025-05-01 00:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 __all__: list[str] = []
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | None = None
 depends_on: str | None = None
 
