@@ -156,7 +156,7 @@ class DurableCall:
     finish_with: Callable[[CompletedAttempt | None], None] | None = field(init=False, default=None)
     """Set by a call that records more than its output (a flow-level model call): :meth:`succeed`
     hands it the completed attempt to write with the rest in one transaction, or ``None`` when
-    the attempt's running row was written already (the call is then completed first)."""
+    the attempt's running row was written already (the call is then completed right after)."""
 
     def __post_init__(self) -> None:
         recorded = self.slot.recorded
@@ -361,9 +361,11 @@ class DurableCall:
                 begun.call, begun.attempt, output=artifact, ended_at=utcnow()
             )
         else:
+            if self.finish_with is not None:
+                # Usage first: a crash before the completion re-runs the call, whose first usage
+                # was spent and stays counted; the other order could lose it.
+                self.finish_with(None)
             self.ctx.writes.complete_call(self.call_id, self.attempt_id, output=artifact, ended_at=utcnow())
-        if self.finish_with is not None:
-            self.finish_with(None)
 
     def fail(self, exc: BaseException, *, retryable: bool = True) -> float | None:
         """Record the failed attempt; return the delay before a retry, or ``None`` when final."""
