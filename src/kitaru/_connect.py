@@ -20,6 +20,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kitaru._types import Record
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.config import active_stack, mask_url, resolve_settings
 from kitaru.config.stacks import stack_location
@@ -44,8 +45,8 @@ __all__ = [
 MEMORY_URL_PREFIX = "memory://"
 
 
-@dataclass(frozen=True, slots=True)
-class Stores:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Stores(Record):
     """An opened metadata store and artifact store, where they live, and the
     execution target that runs their executions.
 

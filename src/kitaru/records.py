@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from kitaru._types import CallKind, CallStatus, ExecutionStatus, FailureOrigin
+from kitaru._types import CallKind, CallStatus, ExecutionStatus, FailureOrigin, Record
 
 __all__ = [
     "ANSWERED_BY_CLIENT",
@@ -43,8 +43,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Failure:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Failure(Record):
     """Why an attempt, a call or an execution failed; stored as a JSON object.
 
     ``exception_type`` is ``module.QualName`` (the bare name for builtins).
@@ -103,8 +103,8 @@ class Failure:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class SourceRef:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class SourceRef(Record):
     """How another process imports a flow: its module and qualname, and the file
     path (needed for scripts run as ``__main__``); stored as a JSON object.
 
@@ -132,8 +132,8 @@ class SourceRef:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ExecutionRecord:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ExecutionRecord(Record):
     """One flow execution as stored.
 
     ``failure`` is a dict with keys ``message``, ``exception_type``,
@@ -166,8 +166,8 @@ class ExecutionRecord:
     epoch: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class ExecutionSummary:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ExecutionSummary(Record):
     """One execution as listed, with what the store counted in the same query: its
     recorded calls, its artifacts, and its waits that wait for input."""
 
@@ -177,8 +177,8 @@ class ExecutionSummary:
     pending_wait_count: int
 
 
-@dataclass(frozen=True, slots=True)
-class ArtifactRecord:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ArtifactRecord(Record):
     """One stored value: a checkpoint output, a flow's inputs/result, or a saved value.
 
     Exactly one of ``data`` (small values, stored inline in the row) and
@@ -202,8 +202,8 @@ class ArtifactRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class AttemptRecord:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class AttemptRecord(Record):
     """One attempt at a durable call. ``number`` starts at 1 per call."""
 
     attempt_id: str
@@ -215,8 +215,8 @@ class AttemptRecord:
     failure: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CallRecord:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class CallRecord(Record):
     """One durable call of an execution, unique per ``(exec_id, invocation_id)``.
 
     ``seq`` is the call's position in the flow (1-based, order of calls).
@@ -250,8 +250,8 @@ class CallRecord:
     artifacts: tuple[ArtifactRecord, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class LogRecord:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class LogRecord(Record):
     """One captured log line (stdout, stderr or a ``logging`` record) of an execution.
 
     ``seq`` is assigned by the store when the record is inserted: it increases in
@@ -269,8 +269,8 @@ class LogRecord:
     seq: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class DeletedRows:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class DeletedRows(Record):
     """What one deletion of executions removed from a metadata store (or, in a dry run,
     would have removed).
 
@@ -309,8 +309,8 @@ ANSWERED_BY_CLIENT: Final = "client"
 _UNKNOWN_TIME: Final = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class WaitRequest:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class WaitRequest(Record):
     """What a wait asks for, as stored with its call.
 
     ``name`` is the wait's invocation id; ``schema`` the JSON schema an answer
@@ -360,8 +360,8 @@ class WaitRequest:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class WaitAnswer:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class WaitAnswer(Record):
     """How a wait was answered.
 
     ``value_artifact_id`` is the stored answer (the call's output; ``None`` when
