@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from kitaru._types import CallStatus, CheckpointType, ExecutionStatus, FailureOrigin, short_id
+from kitaru._types import (
+    CallStatus,
+    CheckpointType,
+    ExecutionStatus,
+    FailureOrigin,
+    fill_slots_directly,
+    short_id,
+)
 from kitaru.records import Failure
 
 __all__ = [
@@ -363,6 +370,10 @@ class Execution(_Record):
         if self.started_at is None or self.ended_at is None:
             return None
         return (self.ended_at - self.started_at).total_seconds()
+
+
+# Built by the ten thousand (an execution's calls, a listing of executions).
+fill_slots_directly(FailureInfo, ArtifactRef, CheckpointAttempt, CheckpointCall, Execution)
 
 
 @dataclass(frozen=True, slots=True)

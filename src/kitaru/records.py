@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from kitaru._types import CallKind, CallStatus, ExecutionStatus, FailureOrigin, Record
+from kitaru._types import CallKind, CallStatus, ExecutionStatus, FailureOrigin, Record, fill_slots_directly
 
 __all__ = [
     "ANSWERED_BY_CLIENT",
@@ -248,6 +248,10 @@ class CallRecord(Record):
     output: ArtifactRecord | None = None
     attempts: tuple[AttemptRecord, ...] = ()
     artifacts: tuple[ArtifactRecord, ...] = ()
+
+
+# Read back by the ten thousand (an execution's calls, a listing of executions).
+fill_slots_directly(ExecutionRecord, ExecutionSummary, ArtifactRecord, AttemptRecord, CallRecord)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
