@@ -23,6 +23,7 @@ from kitaru._types import (
     CheckpointType,
     ExecutionStatus,
     FailureOrigin,
+    Record,
     fill_slots_directly,
     short_id,
 )
@@ -61,8 +62,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-class _Record:
-    """Mixin giving frozen records a JSON-serializable ``to_dict``."""
+class _Record(Record):
+    """Mixin giving frozen records a JSON-serializable ``to_dict`` (and the equality, hash and
+    repr of :class:`kitaru._types.Record`: their dataclasses declare ``eq=False, repr=False``)."""
 
     __slots__ = ()
 
@@ -73,7 +75,7 @@ class _Record:
         return result
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class FailureInfo(_Record):
     """Why an attempt, a call or an execution failed.
 
@@ -103,7 +105,7 @@ class FailureInfo(_Record):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ArtifactRef(_Record):
     """A stored value. ``load()`` returns it as the type it was saved as.
 
@@ -151,7 +153,7 @@ class ArtifactRef(_Record):
         return self._loader(self.artifact_id)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class CheckpointAttempt(_Record):
     """One attempt at a checkpoint call.
 
@@ -168,7 +170,7 @@ class CheckpointAttempt(_Record):
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class CheckpointCall(_Record):
     """One recorded call of a checkpoint (or another durable call) in an execution.
 
@@ -209,7 +211,7 @@ class CheckpointCall(_Record):
         return (self.ended_at - self.started_at).total_seconds()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class PendingWait(_Record):
     """A wait point that is waiting for input."""
 
@@ -226,7 +228,7 @@ class PendingWait(_Record):
         return self.since
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class LogEntry(_Record):
     """One captured log line of an execution.
 
@@ -247,7 +249,7 @@ class LogEntry(_Record):
     lineno: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Execution(_Record):
     """One execution of a flow, with its checkpoint calls and artifacts.
 
@@ -376,7 +378,7 @@ class Execution(_Record):
 fill_slots_directly(FailureInfo, ArtifactRef, CheckpointAttempt, CheckpointCall, Execution)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class DeletionResult(_Record):
     """What ``executions.delete()`` or ``executions.prune()`` deleted (with ``dry_run``: would delete).
 
