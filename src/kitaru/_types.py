@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import sys
 import time
 from collections.abc import Callable
 from enum import StrEnum
@@ -32,6 +33,7 @@ __all__ = [
     "merge_metadata",
     "new_id",
     "parse_flag",
+    "sha256_hex",
     "short_id",
     "utcnow",
 ]
@@ -327,6 +329,58 @@ def new_id() -> str:
     # The text form of uuid.UUID(int=value), without loading uuid (and the platform module it loads).
     text = f"{value:032x}"
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_SMALL_DIGEST: Final = 1024
+_hashlib: Any = None
+_builtin_sha256: Any = None
+
+
+def sha256_hex(data: bytes | bytearray | memoryview) -> str:
+    """The sha256 hex digest of ``data``.
+
+    Importing ``hashlib`` loads OpenSSL (a few milliseconds of a first execution in a
+    fresh process): until something needs it, up to 1 KiB of data is hashed by the
+    interpreter's built-in sha256 (the same digest; a microsecond or two slower per
+    KiB). From the first larger value on, or once anything imported ``hashlib``,
+    ``hashlib``'s faster one is used.
+
+    Example:
+        >>> sha256_hex(b"abc")[:16]
+        'ba7816bf8f01cfea'
+    """
+    global _hashlib, _builtin_sha256
+    hashlib = _hashlib
+    if hashlib is None:
+        hashlib = sys.modules.get("hashlib")
+        if hashlib is None:
+            if len(data) <= _SMALL_DIGEST:
+                if _builtin_sha256 is None:
+                    _builtin_sha256 = _find_builtin_sha256()
+                if _builtin_sha256 is not False:
+                    return str(_builtin_sha256(data).hexdigest())
+            import hashlib as loaded
+
+            hashlib = loaded
+        _hashlib = hashlib
+    return str(hashlib.sha256(data).hexdigest())
+
+
+def _find_builtin_sha256() -> Any:
+    """CPython's own sha256 (``_sha2`` from 3.12, ``_sha256`` before); ``False`` when the
+    interpreter was built without it."""
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12 and later
+
+        return sha256
+    except ImportError:
+        pass
+    try:
+        from _sha256 import sha256 as older  # type: ignore[import-not-found]  # Python 3.11
+
+        return older
+    except ImportError:
+        return False
 
 
 SHORT_ID_LENGTH = 12
