@@ -58,7 +58,12 @@ class Stores(Record):
     artifacts: ArtifactStore
     url: str
     display_url: str
-    target: LocalTarget
+
+    @property
+    def target(self) -> LocalTarget:
+        """The execution target of these stores: :func:`local_target` (the engine loads when it
+        is first asked for, so that reading and listing never load it)."""
+        return local_target()
 
 
 def open_stores(url: str, artifacts_dir: str | os.PathLike[str]) -> Stores:
@@ -69,7 +74,7 @@ def open_stores(url: str, artifacts_dir: str | os.PathLike[str]) -> Stores:
     from kitaru.store import open_store
 
     metadata = open_store(url)
-    return Stores(metadata, LocalArtifactStore(artifacts_dir), url, mask_url(url), local_target())
+    return Stores(metadata, LocalArtifactStore(artifacts_dir), url, mask_url(url))
 
 
 def local_target() -> LocalTarget:
@@ -85,7 +90,7 @@ def open_memory_stores(url: str) -> Stores:
     from kitaru.store.memory import InMemoryStore
 
     name = url.removeprefix(MEMORY_URL_PREFIX) or "default"
-    return Stores(InMemoryStore(url), MemoryArtifactStore(name), url, url, local_target())
+    return Stores(InMemoryStore(url), MemoryArtifactStore(name), url, url)
 
 
 _lock = threading.Lock()
