@@ -20,6 +20,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kitaru._types import Record
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.config import active_stack, mask_url, resolve_settings
 from kitaru.config.stacks import stack_location
@@ -44,8 +45,8 @@ __all__ = [
 MEMORY_URL_PREFIX = "memory://"
 
 
-@dataclass(frozen=True, slots=True)
-class Stores:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Stores(Record):
     """An opened metadata store and artifact store, where they live, and the
     execution target that runs their executions.
 
@@ -57,7 +58,12 @@ class Stores:
     artifacts: ArtifactStore
     url: str
     display_url: str
-    target: LocalTarget
+
+    @property
+    def target(self) -> LocalTarget:
+        """The execution target of these stores: :func:`local_target` (the engine loads when it
+        is first asked for, so that reading and listing never load it)."""
+        return local_target()
 
 
 def open_stores(url: str, artifacts_dir: str | os.PathLike[str]) -> Stores:
@@ -68,7 +74,7 @@ def open_stores(url: str, artifacts_dir: str | os.PathLike[str]) -> Stores:
     from kitaru.store import open_store
 
     metadata = open_store(url)
-    return Stores(metadata, LocalArtifactStore(artifacts_dir), url, mask_url(url), local_target())
+    return Stores(metadata, LocalArtifactStore(artifacts_dir), url, mask_url(url))
 
 
 def local_target() -> LocalTarget:
@@ -84,7 +90,7 @@ def open_memory_stores(url: str) -> Stores:
     from kitaru.store.memory import InMemoryStore
 
     name = url.removeprefix(MEMORY_URL_PREFIX) or "default"
-    return Stores(InMemoryStore(url), MemoryArtifactStore(name), url, url, local_target())
+    return Stores(InMemoryStore(url), MemoryArtifactStore(name), url, url)
 
 
 _lock = threading.Lock()

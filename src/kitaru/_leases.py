@@ -30,7 +30,7 @@ import datetime as dt
 import math
 import os
 
-from kitaru._types import ExecutionStatus, utcnow
+from kitaru._types import ExecutionStatus, Record, utcnow
 from kitaru.errors import KitaruUsageError
 from kitaru.records import ExecutionRecord
 
@@ -126,8 +126,8 @@ def lease_settings() -> tuple[float, float]:
     return heartbeat, lease
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class RunnerIdentity:
+@dataclasses.dataclass(frozen=True, slots=True, eq=False, repr=False)
+class RunnerIdentity(Record):
     """What a runner id says about the process that runs an execution.
 
     ``boot`` (the first 16 hex digits of the kernel's boot id), ``pid_ns`` (the
@@ -177,8 +177,8 @@ def _looks_new(parts: list[str]) -> bool:
     return pid.isdigit() and bool(token) and all(not p or p.isalnum() for p in (boot, pid_ns, start))
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Process:
+@dataclasses.dataclass(frozen=True, slots=True, eq=False, repr=False)
+class _Process(Record):
     pid: int
     boot: str
     pid_ns: str

@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import functools
-import hashlib
 import inspect
 import itertools
 import sys
@@ -22,7 +21,7 @@ import warnings
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
 
-from kitaru._types import CheckpointType
+from kitaru._types import CheckpointType, sha256_hex
 from kitaru.errors import KitaruUsageError
 from kitaru.runtime.calls import CallEntry, DurableCall, Slot, assign_slot, run_async, run_sync
 from kitaru.runtime.context import CallScope, enter_call, exit_call, require_flow_body
@@ -131,7 +130,7 @@ def _source_hash(func: Callable[..., Any]) -> str:
     except (OSError, TypeError):
         code = getattr(func, "__code__", None)
         source = code.co_code + repr(code.co_consts).encode() if code is not None else repr(func).encode()
-    return hashlib.sha256(source).hexdigest()
+    return sha256_hex(source)
 
 
 class _CheckpointDefinition(Generic[P, R]):

@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from kitaru._types import CallStatus, CheckpointType, ExecutionStatus, FailureOrigin, short_id
+from kitaru._types import (
+    CallStatus,
+    CheckpointType,
+    ExecutionStatus,
+    FailureOrigin,
+    Record,
+    fill_slots_directly,
+    short_id,
+)
 from kitaru.records import Failure, MemoryCompaction, MemoryScope
 from kitaru.records import MemoryEntry as MemoryRecord
 
@@ -61,8 +69,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-class _Record:
-    """Mixin giving frozen records a JSON-serializable ``to_dict``."""
+class _Record(Record):
+    """Mixin giving frozen records a JSON-serializable ``to_dict`` (and the equality, hash and
+    repr of :class:`kitaru._types.Record`: their dataclasses declare ``eq=False, repr=False``)."""
 
     __slots__ = ()
 
@@ -80,7 +89,7 @@ class _Record:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class FailureInfo(_Record):
     """Why an attempt, a call or an execution failed.
 
@@ -110,7 +119,7 @@ class FailureInfo(_Record):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ArtifactRef(_Record):
     """A stored value. ``load()`` returns it as the type it was saved as.
 
@@ -158,7 +167,7 @@ class ArtifactRef(_Record):
         return self._loader(self.artifact_id)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class CheckpointAttempt(_Record):
     """One attempt at a checkpoint call.
 
@@ -176,7 +185,7 @@ class CheckpointAttempt(_Record):
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class CheckpointCall(_Record):
     """One recorded call of a checkpoint (or another durable call) in an execution.
 
@@ -217,7 +226,7 @@ class CheckpointCall(_Record):
         return (self.ended_at - self.started_at).total_seconds()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class PendingWait(_Record):
     """A wait point that is waiting for input."""
 
@@ -234,7 +243,7 @@ class PendingWait(_Record):
         return self.since
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class LogEntry(_Record):
     """One captured log line of an execution.
 
@@ -257,7 +266,7 @@ class LogEntry(_Record):
     lineno: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class LlmUsage(_Record):
     """The model calls (``kitaru.llm()``) an execution made live, summed.
 
@@ -283,7 +292,7 @@ class LlmUsage(_Record):
         return self.input_tokens + self.output_tokens
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Execution(_Record):
     """One execution of a flow, with its checkpoint calls and artifacts.
 
@@ -418,7 +427,11 @@ class Execution(_Record):
         return (self.ended_at - self.started_at).total_seconds()
 
 
-@dataclass(frozen=True, slots=True)
+# Built by the ten thousand (an execution's calls, a listing of executions).
+fill_slots_directly(FailureInfo, ArtifactRef, CheckpointAttempt, CheckpointCall, Execution)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class DeletionResult(_Record):
     """What ``executions.delete()`` or ``executions.prune()`` deleted (with ``dry_run``: would delete).
 
@@ -468,7 +481,7 @@ class DeletionResult(_Record):
 # -- memory ------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class MemoryEntry(_Record):
     """One version of a memory key (``is_deleted``: a tombstone written by ``delete``).
 
@@ -510,7 +523,7 @@ class MemoryEntry(_Record):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class MemoryScopeInfo(_Record):
     """A memory scope: ``entry_count`` keys with a live value (``key_count`` with tombstones)."""
 
@@ -526,7 +539,7 @@ class MemoryScopeInfo(_Record):
         return cls(record.scope, record.scope_type, record.live, record.keys, record.updated_at)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class PurgeResult(_Record):
     """What a purge deleted: ``versions_deleted`` versions of ``keys_affected`` keys."""
 
@@ -536,7 +549,7 @@ class PurgeResult(_Record):
     scope_type: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class CompactionRecord(_Record):
     """An audit record of memory maintenance: a compaction (the ``source_keys`` at
     ``source_versions`` summarised into ``target_key`` at ``target_version``) or a purge."""
@@ -575,7 +588,7 @@ class CompactionRecord(_Record):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class CompactResult(_Record):
     """What a compaction wrote (``entry``), from how many source versions, and its audit record."""
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from kitaru._types import CallKind, CallStatus, ExecutionStatus, FailureOrigin
+from kitaru._types import CallKind, CallStatus, ExecutionStatus, FailureOrigin, Record, fill_slots_directly
 
 __all__ = [
     "ANSWERED_BY_CLIENT",
@@ -56,8 +56,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Failure:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Failure(Record):
     """Why an attempt, a call or an execution failed; stored as a JSON object.
 
     ``exception_type`` is ``module.QualName`` (the bare name for builtins).
@@ -116,8 +116,8 @@ class Failure:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class SourceRef:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class SourceRef(Record):
     """How another process imports a flow: its module and qualname, and the file
     path (needed for scripts run as ``__main__``); stored as a JSON object.
 
@@ -145,8 +145,8 @@ class SourceRef:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ExecutionRecord:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ExecutionRecord(Record):
     """One flow execution as stored.
 
     ``failure`` is a dict with keys ``message``, ``exception_type``,
@@ -179,8 +179,8 @@ class ExecutionRecord:
     epoch: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class CompletedAttempt:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class CompletedAttempt(Record):
     """A whole attempt written with its outcome (what ``record_completed_attempt`` takes)."""
 
     call: CallRecord
@@ -189,8 +189,8 @@ class CompletedAttempt:
     ended_at: dt.datetime
 
 
-@dataclass(frozen=True, slots=True)
-class LlmUsageRecord:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class LlmUsageRecord(Record):
     """One model call made live by an execution: who made it, tokens, cost and latency.
 
     ``call_id`` is the flow-level llm call, or the checkpoint call that made it.
@@ -210,8 +210,8 @@ class LlmUsageRecord:
     created_at: dt.datetime
 
 
-@dataclass(frozen=True, slots=True)
-class LlmUsageTotals:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class LlmUsageTotals(Record):
     """The model calls an execution made live, summed.
 
     ``cost_usd`` sums the priced calls (``None`` when no call was priced);
@@ -244,8 +244,8 @@ class LlmUsageTotals:
 _NO_USAGE = LlmUsageTotals()
 
 
-@dataclass(frozen=True, slots=True)
-class ExecutionSummary:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ExecutionSummary(Record):
     """One execution as listed, with what the store counted in the same query: its
     recorded calls, its artifacts, its waits that wait for input and its model usage."""
 
@@ -256,8 +256,8 @@ class ExecutionSummary:
     llm_usage: LlmUsageTotals = _NO_USAGE
 
 
-@dataclass(frozen=True, slots=True)
-class ArtifactRecord:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ArtifactRecord(Record):
     """One stored value: a checkpoint output, a flow's inputs/result, or a saved value.
 
     Exactly one of ``data`` (small values, stored inline in the row) and
@@ -281,8 +281,8 @@ class ArtifactRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class AttemptRecord:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class AttemptRecord(Record):
     """One attempt at a durable call. ``number`` starts at 1 per call."""
 
     attempt_id: str
@@ -296,8 +296,8 @@ class AttemptRecord:
     """What ``kitaru.log()`` recorded while the attempt ran (``None``: nothing)."""
 
 
-@dataclass(frozen=True, slots=True)
-class CallRecord:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class CallRecord(Record):
     """One durable call of an execution, unique per ``(exec_id, invocation_id)``.
 
     ``seq`` is the call's position in the flow (1-based, order of calls).
@@ -331,8 +331,12 @@ class CallRecord:
     artifacts: tuple[ArtifactRecord, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class LogRecord:
+# Read back by the ten thousand (an execution's calls, a listing of executions).
+fill_slots_directly(ExecutionRecord, ExecutionSummary, ArtifactRecord, AttemptRecord, CallRecord)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class LogRecord(Record):
     """One captured log line (stdout, stderr or a ``logging`` record) of an execution.
 
     ``seq`` is assigned by the store when the record is inserted: it increases in
@@ -355,8 +359,8 @@ class LogRecord:
     lineno: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class DeletedRows:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class DeletedRows(Record):
     """What one deletion of executions removed from a metadata store (or, in a dry run,
     would have removed).
 
@@ -395,8 +399,8 @@ ANSWERED_BY_CLIENT: Final = "client"
 _UNKNOWN_TIME: Final = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class WaitRequest:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class WaitRequest(Record):
     """What a wait asks for, as stored with its call.
 
     ``name`` is the wait's invocation id; ``schema`` the JSON schema an answer
@@ -446,8 +450,8 @@ class WaitRequest:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class WaitAnswer:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class WaitAnswer(Record):
     """How a wait was answered.
 
     ``value_artifact_id`` is the stored answer (the call's output; ``None`` when
@@ -551,8 +555,8 @@ def check_memory_scope(scope: object, scope_type: object) -> tuple[str, str]:
     return str(scope_type), scope
 
 
-@dataclass(frozen=True, slots=True)
-class MemoryEntry:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class MemoryEntry(Record):
     """One version of a memory key: a value (inline ``data`` or a ``blob_key``, encoded as an
     artifact's value is) or a tombstone (``deleted``). ``exec_id`` is the writing execution.
 
@@ -593,8 +597,8 @@ class MemoryEntry:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class MemoryOp:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class MemoryOp(Record):
     """One memory operation of a flow body, journaled with its execution.
 
     ``op_id`` is its deterministic position (``set:flow:agent:notes#2``: the second ``set`` of
@@ -614,8 +618,8 @@ class MemoryOp:
     result: tuple[tuple[str, int], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class MemoryScope:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class MemoryScope(Record):
     """A memory scope with its numbers of keys (``live``: not deleted) and versions."""
 
     scope_type: str
@@ -625,8 +629,8 @@ class MemoryScope:
     updated_at: dt.datetime
 
 
-@dataclass(frozen=True, slots=True)
-class MemoryCompaction:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class MemoryCompaction(Record):
     """An audit record of memory maintenance: a compaction (``operation="compact"``: the
     ``sources`` versions summarised into ``target_key`` at ``target_version``) or a purge."""
 

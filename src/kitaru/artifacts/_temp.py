@@ -19,12 +19,12 @@ Example:
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import time
 from pathlib import Path
 
 from kitaru._leases import pid_alive
+from kitaru._types import sha256_hex
 
 __all__ = ["LEGACY_PREFIX", "SUFFIX", "TEMP_DIR", "is_temp_name", "remove_stale", "temp_name"]
 
@@ -48,7 +48,7 @@ def _this_host() -> str:
         parts.append(os.readlink("/proc/self/ns/pid"))
     except OSError:
         parts.append("")
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+    return sha256_hex("\0".join(parts).encode())[:16]
 
 
 def temp_name() -> str:

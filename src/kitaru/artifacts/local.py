@@ -24,13 +24,13 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import stat
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from kitaru._files import PRIVATE_FILE_MODE, make_private_dirs
+from kitaru._types import sha256_hex
 from kitaru.artifacts import _temp
 from kitaru.errors import KitaruArtifactIntegrityError, KitaruBackendError, KitaruUsageError
 
@@ -127,7 +127,7 @@ class LocalArtifactStore:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise KitaruUsageError(f"LocalArtifactStore.put() needs bytes, got {type(data).__name__}.")
         if sha256 is None:
-            key = hashlib.sha256(data).hexdigest()
+            key = sha256_hex(data)
         else:
             key = _check_key(sha256.lower() if isinstance(sha256, str) else sha256)
         path = self._root / key[:2] / key[2:]
@@ -209,7 +209,7 @@ class LocalArtifactStore:
         try:
             with open(path, "rb") as file:
                 data = file.read()
-                actual = hashlib.sha256(data).hexdigest()
+                actual = sha256_hex(data)
                 if actual == key:
                     return data
                 aside = self._set_aside(path, os.fstat(file.fileno()))

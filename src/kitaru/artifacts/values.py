@@ -9,12 +9,11 @@ from a shared store unless they are explicitly allowed.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from typing import Any
 
 from kitaru._sources import ScriptSource
-from kitaru._types import new_id, utcnow
+from kitaru._types import new_id, sha256_hex, utcnow
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.errors import KitaruArtifactIntegrityError, KitaruStateError
 from kitaru.records import ArtifactRecord, MemoryEntry
@@ -39,7 +38,7 @@ def make_artifact(
 ) -> ArtifactRecord:
     """Build the artifact row for a serialized value, writing its blob first when large."""
     data = value.data
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256_hex(data)
     inline: bytes | None = data
     blob_key: str | None = None
     if len(data) > INLINE_LIMIT:
@@ -85,7 +84,7 @@ def load_value(
     """
     if record.data is not None:
         data = record.data
-        actual = hashlib.sha256(data).hexdigest()
+        actual = sha256_hex(data)
         if actual != record.sha256:
             raise _damaged(
                 record,

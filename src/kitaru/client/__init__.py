@@ -127,21 +127,30 @@ class KitaruClient:
         artifacts: ArtifactStore | None = None,
         target: ExecutionTarget | None = None,
     ) -> None:
-        if store is None or artifacts is None or target is None:
+        if store is None or artifacts is None:
             # The one upward edge of the client: the composition root supplies the defaults.
-            from kitaru._connect import default_stores, local_target
+            from kitaru._connect import default_stores
 
-            if store is None or artifacts is None:
-                stores = default_stores()
-                store = store or stores.metadata
-                artifacts = artifacts or stores.artifacts
-            target = target or local_target()
+            stores = default_stores()
+            store = store or stores.metadata
+            artifacts = artifacts or stores.artifacts
         self._store = store
         self._artifacts = artifacts
-        self._target = target
+        self._given_target = target
         self.executions = Executions(self)
         self.artifacts = _Artifacts(self)
         self.memories = Memories(self)
+
+    @property
+    def _target(self) -> ExecutionTarget:
+        """The target given, else the local one, made when first needed: reading and listing
+        never load the engine that runs executions."""
+        target = self._given_target
+        if target is None:
+            from kitaru._connect import local_target
+
+            target = self._given_target = local_target()
+        return target
 
     def _load_artifact(self, artifact_id: str) -> Any:
         store = self._store

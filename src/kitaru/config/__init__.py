@@ -23,7 +23,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from kitaru._types import UNSET, Unset
+from kitaru._types import UNSET, Record, Unset
 from kitaru.config._home import CONFIG_FILE, PROJECT_DIR, home_source, read_config, resolve_home
 from kitaru.config._layers import (
     DEFAULTS,
@@ -77,8 +77,8 @@ STACK_SETTINGS = ("cache", "retries", "image", "default_model")
 _RUN_OPTIONS = ("cache", "retries", "stack", "image")
 
 
-@dataclass(frozen=True, slots=True)
-class KitaruConfig:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class KitaruConfig(Record):
     """Process-wide defaults set with :func:`configure`.
 
     ``UNSET`` fields fall through to the lower layers (environment, project, stack, defaults);
@@ -96,8 +96,8 @@ class KitaruConfig:
     default_model: str | Unset = UNSET
 
 
-@dataclass(frozen=True, slots=True)
-class RunOptions:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class RunOptions(Record):
     """The resolved options of one execution; stored in its frozen spec.
 
     Example:
@@ -120,8 +120,8 @@ class RunOptions:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class ResolvedSettings:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ResolvedSettings(Record):
     """Every setting's value and the layer it came from.
 
     Example:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from kitaru._sources import TRUSTED_PATHS_ENV, find_pyproject, parse_trusted_paths, tool_table
-from kitaru._types import FLAG_WORDS, parse_flag
+from kitaru._types import FLAG_WORDS, Record, parse_flag
 from kitaru.errors import KitaruUsageError
 
 __all__ = [
@@ -49,8 +49,8 @@ SECRET_PATTERN = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL|AUTH", re.IGN
 _STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-@dataclass(frozen=True, slots=True)
-class Layer:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Layer(Record):
     """One source of settings in the precedence order: what it is called and what it sets."""
 
     source: str

@@ -18,6 +18,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from kitaru._types import Record
 from kitaru.config._home import read_config, update_config
 from kitaru.errors import KitaruStateError, KitaruUsageError
 
@@ -29,8 +30,8 @@ _ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _MODEL = re.compile(r"^[A-Za-z0-9_.-]+/\S+$")
 
 
-@dataclass(frozen=True, slots=True)
-class ModelAlias:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ModelAlias(Record):
     """A registered model alias.
 
     Example:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kitaru._types import Record
 from kitaru.config import STACK_SETTINGS, active_stack, stack_layer
 from kitaru.config._home import CONFIG_FILE, read_config, resolve_home, update_config
 from kitaru.config._layers import mask_url, validate_setting
@@ -45,8 +46,8 @@ __all__ = [
 DEFAULT_STACK = "default"
 
 
-@dataclass(frozen=True, slots=True)
-class StackInfo:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class StackInfo(Record):
     """A stack as shown to users (the store URL's password masked).
 
     Example:

@@ -16,13 +16,21 @@ the time are not), which is why the cache is opt-in.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kitaru._types import CallKind, CallStatus, ExecutionStatus, FailureOrigin, copied_call_id, new_id, utcnow
+from kitaru._types import (
+    CallKind,
+    CallStatus,
+    ExecutionStatus,
+    FailureOrigin,
+    copied_call_id,
+    new_id,
+    sha256_hex,
+    utcnow,
+)
 from kitaru.artifacts.values import load_value, make_artifact
 from kitaru.errors import (
     KitaruArtifactIntegrityError,
@@ -250,7 +258,7 @@ class DurableCall:
         if fp is None:
             return False, None
         raw = f"{self.target.identity}\0{self.target.source_hash()}\0{fp}".encode()
-        self.cache_key = hashlib.sha256(raw).hexdigest()
+        self.cache_key = sha256_hex(raw)
         ttl = self.target.cache_ttl
         not_before = None if ttl is None else utcnow() - dt.timedelta(seconds=ttl)
         key, exec_id = self.cache_key, self.ctx.exec_id

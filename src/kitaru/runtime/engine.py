@@ -17,7 +17,7 @@ from typing import Any
 
 from kitaru._leases import lease_settings, new_runner_id
 from kitaru._sources import CodeNotLoadable, source_script
-from kitaru._types import ExecutionStatus, new_id, utcnow
+from kitaru._types import ExecutionStatus, Record, new_id, utcnow
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.artifacts.values import make_artifact
 from kitaru.errors import (
@@ -136,8 +136,8 @@ def _run_body(target: FlowEntry, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     return target.func(*args, **kwargs)
 
 
-@dataclass(frozen=True, slots=True)
-class RunSettings:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class RunSettings(Record):
     """How one runner runs an execution."""
 
     cache: bool = False

@@ -24,6 +24,7 @@ from kitaru._sources import (
     lookup,
     main_module,
 )
+from kitaru._types import Record
 from kitaru.errors import KitaruStateError
 
 __all__ = [
@@ -35,8 +36,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class SerializedValue:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class SerializedValue(Record):
     """A value turned into bytes, with what is needed to load it back.
 
     Attributes:

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
-from hashlib import sha256
 from typing import Any, Final
 
+from kitaru._types import sha256_hex
 from kitaru.serde._base import type_path_of
 from kitaru.serde._registry import find_custom
 
@@ -51,7 +51,7 @@ def fingerprint(value: Any) -> str | None:
         _encode(value, parts)
     except (_Unsupported, RecursionError):
         return None
-    return sha256("".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return sha256_hex("".join(parts).encode("utf-8", "surrogatepass"))
 
 
 def _encode(value: Any, out: list[str]) -> None:
@@ -114,7 +114,7 @@ def _tagged_path(tag: str, cls: type) -> str:
 
 
 def _digest(data: bytes) -> str:
-    return f"{len(data)}:{sha256(data).hexdigest()};"
+    return f"{len(data)}:{sha256_hex(data)};"
 
 
 def _encode_other(value: Any, cls: type, out: list[str]) -> None:
