@@ -173,6 +173,9 @@ def test_invalid_values_name_their_source(
     (tmp_path / "pyproject.toml").write_text("[tool.kitaru\n")
     with pytest.raises(KitaruUsageError, match="is not valid TOML"):
         resolve_settings()
+    # A project file that never mentions kitaru holds none of its settings: not even read as TOML.
+    (tmp_path / "pyproject.toml").write_text("[project\nname = 'other'\n")
+    assert resolve_settings().sources["retries"] == "built-in default"
     (tmp_path / "pyproject.toml").unlink()
     with pytest.raises(KitaruUsageError, match=r"kitaru.configure\(\): cache must be True or False"):
         kitaru.configure(cache="yes")  # type: ignore[arg-type]

@@ -76,6 +76,8 @@ _toml_cache: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
 def tool_table(path: Path) -> dict[str, Any]:
     """Return ``[tool.kitaru]`` of the ``pyproject.toml`` at ``path`` (cached until it changes).
 
+    A file that never mentions ``kitaru`` has no such table and is not parsed.
+
     Raises:
         KitaruUsageError: the file is not valid TOML, or the table is not a table.
     """
@@ -84,13 +86,17 @@ def tool_table(path: Path) -> dict[str, Any]:
     cached = _toml_cache.get(str(path))
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    import tomllib
+    text = path.read_text(encoding="utf-8")
+    if "kitaru" in text:
+        import tomllib
 
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise KitaruUsageError(f"{path} is not valid TOML: {exc}. Fix the file.") from None
-    table = data.get("tool", {}).get("kitaru", {})
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise KitaruUsageError(f"{path} is not valid TOML: {exc}. Fix the file.") from None
+        table = data.get("tool", {}).get("kitaru", {})
+    else:  # no [tool.kitaru] in any spelling: nothing to parse (a few ms on every first run)
+        table = {}
     if not isinstance(table, dict):
         raise KitaruUsageError(f"{path}: [tool.kitaru] must be a table, got {table!r}.")
     with _toml_lock:
