@@ -7,6 +7,7 @@ compaction (which does not). Nothing here knows of executions.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import random
 import time
@@ -104,21 +105,11 @@ def complete(
     credentials = credentials_for(resolved)
     response_format = _response_format(resolved, adapter, messages)
     totals = _Totals()
-    reply = _send(resolved, credentials, messages, temperature, max_tokens, response_format, options, totals)
+    request = _Request(resolved, credentials, messages, temperature, max_tokens, response_format, options)
+    reply = _send(request, totals)
     value: Any = reply.text
     if adapter is not None:
-        value = _validated(
-            adapter,
-            reply,
-            resolved,
-            credentials,
-            messages,
-            temperature,
-            max_tokens,
-            response_format,
-            options,
-            totals,
-        )
+        value = _validated(adapter, reply, request, totals)
     from kitaru.providers._prices import cost_usd
 
     cost = cost_usd(resolved.provider, resolved.name, totals.input_tokens, totals.output_tokens)
@@ -133,6 +124,19 @@ def complete(
         latency_ms=(time.perf_counter() - started) * 1000,
         requests=totals.requests,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What one request sends (a repair request sends the same with more messages)."""
+
+    model: ResolvedModel
+    credentials: Credentials
+    messages: list[dict[str, Any]]
+    temperature: float | None
+    max_tokens: int | None
+    response_format: dict[str, Any] | None
+    options: dict[str, Any]
 
 
 class _Totals:
@@ -196,27 +200,18 @@ def _mocked(text: str, model: str | None, adapter: Any, started: float) -> Compl
     )
 
 
-def _send(
-    model: ResolvedModel,
-    credentials: Credentials,
-    messages: list[dict[str, Any]],
-    temperature: float | None,
-    max_tokens: int | None,
-    response_format: dict[str, Any] | None,
-    options: dict[str, Any],
-    totals: _Totals,
-) -> Reply:
+def _send(request: _Request, totals: _Totals) -> Reply:
     """Send one request, retrying rate limits and transient failures with backoff and jitter."""
     retries, delay = _settings.max_retries(), _settings.retry_delay()
     attempt = 0
     while True:
         attempt += 1
         try:
-            reply = _request(model, credentials, messages, temperature, max_tokens, response_format, options)
+            reply = _request(request)
         except ProviderFailure as failure:
             totals.requests += 1
             if not failure.retryable or attempt > retries:
-                raise _provider_error(model, failure, attempt) from None
+                raise _provider_error(request.model, failure, attempt) from None
             wait = min(delay * 2 ** (attempt - 1), _MAX_DELAY) * (0.5 + random.random() / 2)
             if failure.retry_after is not None:
                 wait = max(wait, min(failure.retry_after, _MAX_DELAY))
@@ -227,40 +222,33 @@ def _send(
         return reply
 
 
-def _request(
-    model: ResolvedModel,
-    credentials: Credentials,
-    messages: list[dict[str, Any]],
-    temperature: float | None,
-    max_tokens: int | None,
-    response_format: dict[str, Any] | None,
-    options: dict[str, Any],
-) -> Reply:
+def _request(request: _Request) -> Reply:
+    model = request.model
     if model.api == "anthropic":
         from kitaru.providers import _anthropic
 
         return _anthropic.complete(
             base_url=model.base_url,
-            api_key=credentials.api_key,
+            api_key=request.credentials.api_key,
             model=model.name,
-            messages=messages,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            options=options,
+            messages=request.messages,
+            temperature=request.temperature,
+            max_tokens=request.max_tokens,
+            options=request.options,
         )
     from kitaru.providers import _openai
 
     return _openai.complete(
         base_url=model.base_url,
-        api_key=credentials.api_key,
+        api_key=request.credentials.api_key,
         model=model.name,
-        messages=messages,
-        temperature=temperature,
-        max_tokens=max_tokens,
+        messages=request.messages,
+        temperature=request.temperature,
+        max_tokens=request.max_tokens,
         # OpenAI's own API takes max_completion_tokens; compatible servers take max_tokens.
         max_tokens_name="max_completion_tokens" if model.provider == "openai" else "max_tokens",
-        response_format=response_format,
-        options=options,
+        response_format=request.response_format,
+        options=request.options,
     )
 
 
@@ -343,26 +331,16 @@ def _validate(adapter: Any, text: str, model: ResolvedModel, *, mocked: bool = F
         raise
 
 
-def _validated(
-    adapter: Any,
-    reply: Reply,
-    model: ResolvedModel,
-    credentials: Credentials,
-    messages: list[dict[str, Any]],
-    temperature: float | None,
-    max_tokens: int | None,
-    response_format: dict[str, Any] | None,
-    options: dict[str, Any],
-    totals: _Totals,
-) -> Any:
+def _validated(adapter: Any, reply: Reply, request: _Request, totals: _Totals) -> Any:
     """Validate the reply against the schema; on failure ask once more, with the errors."""
     from pydantic import ValidationError
 
+    model = request.model
     try:
         return _validate(adapter, reply.text, model)
     except ValidationError as first:
         repair = [
-            *messages,
+            *request.messages,
             {"role": "assistant", "content": reply.text},
             {
                 "role": "user",
@@ -370,7 +348,7 @@ def _validated(
                 f"{first.errors(include_url=False)!r}. Reply again with only the corrected JSON.",
             },
         ]
-    second = _send(model, credentials, repair, temperature, max_tokens, response_format, options, totals)
+    second = _send(dataclasses.replace(request, messages=repair), totals)
     try:
         return _validate(adapter, second.text, model)
     except ValidationError as exc:
