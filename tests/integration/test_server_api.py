@@ -1,0 +1,166 @@
+"""The server's HTTP API on a real uvicorn over a SQLite file: errors, schema, blobs, idempotency."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tests._server import running_server
+
+from kitaru._types import ExecutionStatus, utcnow
+from kitaru._wire import to_wire
+from kitaru.artifacts.local import LocalArtifactStore
+from kitaru.artifacts.rest import RestArtifactStore
+from kitaru.errors import KitaruArtifactIntegrityError, KitaruFencedError, KitaruStateError, KitaruUsageError
+from kitaru.records import LogRecord
+from kitaru.store.conformance.records import add_execution
+from kitaru.store.rest import RestStore
+from kitaru.store.sql import SqlStore
+
+
+@pytest.fixture
+def backing(tmp_path: Path) -> Iterator[SqlStore]:
+    store = SqlStore.open_sqlite(tmp_path / "server.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def blobs(tmp_path: Path) -> LocalArtifactStore:
+    return LocalArtifactStore(tmp_path / "blobs")
+
+
+@pytest.fixture
+def url(backing: SqlStore, blobs: LocalArtifactStore) -> Iterator[str]:
+    with running_server(backing, blobs, max_blob_bytes=4 << 20) as base:
+        yield base
+
+
+def test_health_answers_without_a_key(url: str) -> None:
+    response = httpx.get(f"{url}/health")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+def test_openapi_documents_every_route_with_its_bodies_and_errors(url: str) -> None:
+    schema = httpx.get(f"{url}/openapi.json").json()
+    paths = schema["paths"]
+    assert len(paths) >= 40
+    assert all(path.startswith("/api/v1/") or path == "/health" for path in paths)
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            assert operation.get("summary"), (method, path)
+            if method in ("post", "put", "patch") and path != "/api/v1/executions/{exec_id}/cancel-request":
+                assert "requestBody" in operation, (method, path)
+            if path != "/health":
+                assert {"401", "409", "422"} <= operation["responses"].keys(), (method, path)
+    components = schema["components"]["schemas"]
+    assert {
+        "ExecutionRecord",
+        "CallRecord",
+        "ArtifactRecord",
+        "ErrorBody",
+        "MemoryEntry",
+    } <= components.keys()
+    assert components["ArtifactRecord"]["properties"]["data"]["anyOf"][0]["contentEncoding"] == "base64"
+
+
+def test_an_unknown_execution_is_the_local_error_with_the_local_message(url: str, backing: SqlStore) -> None:
+    with pytest.raises(KitaruStateError) as local:
+        backing.get_execution("nope")
+    response = httpx.get(f"{url}/api/v1/executions/nope")
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": {"type": "KitaruStateError", "message": str(local.value), "fields": {}}
+    }
+    with pytest.raises(KitaruStateError) as remote:
+        RestStore(url).get_execution("nope")
+    assert type(remote.value) is KitaruStateError and str(remote.value) == str(local.value)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/v1/executions", {"record": 1}),
+        ("POST", "/api/v1/executions", {"record": {"exec_id": "e"}}),
+        ("POST", "/api/v1/logs", {"records": [{"exec_id": "e", "timestamp": "soon", "message": "m"}]}),
+        ("PUT", "/api/v1/executions/e/status", {"status": "bogus"}),
+        ("GET", "/api/v1/executions?limit=-1", None),
+        ("GET", "/api/v1/executions?status=bogus", None),
+        ("GET", "/api/v1/executions/e/calls?offset=x", None),
+        ("PUT", "/api/v1/blobs/not-a-key", None),
+        ("POST", "/api/v1/artifacts", "not json"),
+    ],
+)
+def test_bad_requests_are_4xx_json_errors_never_500(url: str, method: str, path: str, body: object) -> None:
+    if isinstance(body, str):
+        response = httpx.request(method, url + path, content=body)
+    else:
+        response = httpx.request(method, url + path, json=body)
+    assert 400 <= response.status_code < 500, response.text
+    error = response.json()["error"]
+    assert error["type"] == "KitaruUsageError" and error["message"]
+
+
+def test_an_unknown_route_is_a_json_404(url: str) -> None:
+    response = httpx.get(f"{url}/api/v1/nothing-here")
+    assert response.status_code == 404 and "No route" in response.json()["error"]["message"]
+
+
+def test_a_fenced_write_is_reraised_with_its_class_and_epochs(url: str) -> None:
+    store = RestStore(url)
+    record = add_execution(store, status=ExecutionStatus.PENDING)
+    started = store.start_execution(record.exec_id, runner_id="r1")
+    store.start_execution(record.exec_id, runner_id="r2")
+    with pytest.raises(KitaruFencedError) as raised:
+        store.merge_execution_metadata(record.exec_id, {"a": 1}, epoch=started.epoch)
+    assert (raised.value.exec_id, raised.value.epoch, raised.value.current) == (
+        record.exec_id,
+        started.epoch,
+        started.epoch + 1,
+    )
+    store.close()
+
+
+def test_a_1_mib_blob_round_trips_and_lands_on_the_server(url: str, blobs: LocalArtifactStore) -> None:
+    data = os.urandom(1 << 20)
+    remote = RestArtifactStore(url)
+    key = remote.put(data)
+    assert key == hashlib.sha256(data).hexdigest()
+    assert remote.exists(key) and blobs.get(key) == data
+    assert remote.get(key) == data
+    assert (key, len(data)) in list(remote.list_blobs())
+    assert remote.delete([key]) == {key: len(data)}
+    assert not remote.exists(key)
+    with pytest.raises(KitaruArtifactIntegrityError) as missing:
+        remote.get(key)
+    assert missing.value.reason == "missing"
+
+
+def test_an_upload_that_does_not_match_its_key_stores_nothing(url: str, blobs: LocalArtifactStore) -> None:
+    key = hashlib.sha256(b"expected").hexdigest()
+    response = httpx.put(f"{url}/api/v1/blobs/{key}", content=b"other bytes")
+    assert response.status_code == 422 and "nothing was stored" in response.json()["error"]["message"]
+    assert not blobs.exists(key)
+
+
+def test_an_upload_over_the_limit_is_refused(url: str, blobs: LocalArtifactStore) -> None:
+    data = b"x" * (5 << 20)
+    with pytest.raises(KitaruUsageError, match="larger than this server accepts"):
+        RestArtifactStore(url).put(data)
+    assert not blobs.exists(hashlib.sha256(data).hexdigest())
+
+
+def test_a_write_sent_twice_with_one_idempotency_key_is_applied_once(url: str, backing: SqlStore) -> None:
+    record = add_execution(backing)
+    body = {"records": to_wire([LogRecord(record.exec_id, utcnow(), "once")])}
+    headers = {"Idempotency-Key": "k-1"}
+    first = httpx.post(f"{url}/api/v1/logs", json=body, headers=headers)
+    second = httpx.post(f"{url}/api/v1/logs", json=body, headers=headers)
+    assert first.status_code == second.status_code == 204
+    assert [r.message for r in backing.list_logs(record.exec_id)] == ["once"]
+    httpx.post(f"{url}/api/v1/logs", json=body, headers={"Idempotency-Key": "k-2"})
+    assert [r.message for r in backing.list_logs(record.exec_id)] == ["once", "once"]
