@@ -327,6 +327,7 @@ PINNED: dict[str, list[str]] = {
         "PurgeResult",
     ],
     "kitaru.records": [
+        "ApiKeyRecord",
         "ArtifactRecord",
         "AttemptRecord",
         "CallRecord",
@@ -383,6 +384,8 @@ PINNED: dict[str, list[str]] = {
         "set",
     ],
     "kitaru.store": ["open_store"],
+    "kitaru.server": ["create_app", "issue_api_key", "store_api_keys"],
+    "kitaru.serving": ["DEFAULT_PORT", "create_key", "is_loopback", "list_keys", "revoke_key", "serve"],
     "kitaru.store.base": ["MetadataStore"],
     "kitaru.artifacts.base": ["ArtifactStore"],
     "kitaru.cli": ["entry_point", "main"],
@@ -504,6 +507,7 @@ _CLI_MAY_IMPORT = {
     "kitaru.errors",
     "kitaru.flow",
     "kitaru.models",
+    "kitaru.serving",
 }
 
 

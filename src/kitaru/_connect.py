@@ -35,6 +35,7 @@ __all__ = [
     "default_stores",
     "local_target",
     "open_memory_stores",
+    "open_server_stores",
     "open_stores",
     "reset_default_stores",
     "stack_stores",
@@ -69,6 +70,34 @@ def open_stores(url: str, artifacts_dir: str | os.PathLike[str]) -> Stores:
 
     metadata = open_store(url)
     return Stores(metadata, LocalArtifactStore(artifacts_dir), url, mask_url(url), local_target())
+
+
+def open_server_stores(
+    store_url: str | None = None, artifacts_dir: str | os.PathLike[str] | None = None
+) -> tuple[MetadataStore, ArtifactStore, str]:
+    """Open the stores a Kitaru server serves: ``store_url`` (an SQL store) and the local
+    artifact directory ``artifacts_dir``, each the active stack's when not given. Returns
+    them with the store's URL, secrets masked.
+
+    Raises:
+        KitaruUsageError: the URL names no SQL store (a server keeps its data in SQLite or
+            PostgreSQL), or no stack is active.
+    """
+    from kitaru.artifacts.local import LocalArtifactStore
+    from kitaru.errors import KitaruUsageError
+    from kitaru.store import open_store
+
+    if store_url is None or artifacts_dir is None:
+        name, chosen_by = active_stack()
+        stack_url, stack_artifacts = stack_location(name, chosen_by=chosen_by)
+        store_url = store_url or stack_url
+        artifacts_dir = artifacts_dir or stack_artifacts
+    if store_url.startswith(MEMORY_URL_PREFIX):
+        raise KitaruUsageError(
+            f"A server cannot serve the in-memory store {store_url!r}: give --store-url "
+            "sqlite:///path/to/kitaru.db or postgresql+psycopg://user@host/database."
+        )
+    return open_store(store_url), LocalArtifactStore(artifacts_dir), mask_url(store_url)
 
 
 def local_target() -> LocalTarget:

@@ -13,7 +13,7 @@ from tests.integration.test_store_conformance import _truncate
 
 from kitaru.artifacts.local import LocalArtifactStore
 from kitaru.store.base import MetadataStore
-from kitaru.store.conformance import MetadataStoreSuite
+from kitaru.store.conformance import Capability, MetadataStoreSuite
 from kitaru.store.rest import RestStore
 from kitaru.store.sql import SqlStore
 
@@ -25,7 +25,13 @@ def postgres_rest_url(postgres_url: str) -> Iterator[str]:
     yield url
 
 
+#: A server's API keys are managed where its store is, never over its API.
+REST_CAPABILITIES = frozenset(Capability) - {Capability.API_KEYS}
+
+
 class TestRestStoreOnSqlite(MetadataStoreSuite):
+    capabilities = REST_CAPABILITIES
+
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[MetadataStore]:
         backing = SqlStore.open_sqlite(tmp_path / "server.db")
@@ -38,6 +44,8 @@ class TestRestStoreOnSqlite(MetadataStoreSuite):
 
 @pytest.mark.postgres
 class TestRestStoreOnPostgres(MetadataStoreSuite):
+    capabilities = REST_CAPABILITIES
+
     @pytest.fixture
     def store(self, postgres_rest_url: str, tmp_path: Path) -> Iterator[MetadataStore]:
         _truncate(postgres_rest_url)

@@ -164,3 +164,46 @@ def test_a_write_sent_twice_with_one_idempotency_key_is_applied_once(url: str, b
     assert [r.message for r in backing.list_logs(record.exec_id)] == ["once"]
     httpx.post(f"{url}/api/v1/logs", json=body, headers={"Idempotency-Key": "k-2"})
     assert [r.message for r in backing.list_logs(record.exec_id)] == ["once", "once"]
+
+
+@pytest.fixture
+def keyed(backing: SqlStore, blobs: LocalArtifactStore) -> Iterator[tuple[str, str]]:
+    from kitaru.server import issue_api_key, store_api_keys
+
+    token, _ = issue_api_key(backing, "ci")
+    with running_server(backing, blobs, auth=store_api_keys(backing)) as base:
+        yield base, token
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong", "Bearer", "Basic abc", "bearer kitaru_nope"])
+def test_every_route_but_health_refuses_a_missing_or_wrong_key(
+    keyed: tuple[str, str], header: str | None
+) -> None:
+    url, _ = keyed
+    headers = {} if header is None else {"Authorization": header}
+    for method, path in [
+        ("GET", "/api/v1/executions"),
+        ("GET", "/openapi.json"),
+        ("POST", "/api/v1/logs"),
+        ("GET", "/api/v1/blobs/" + "0" * 64),
+        ("GET", "/api/v1/no-such-route"),
+    ]:
+        response = httpx.request(method, url + path, headers=headers)
+        assert response.status_code == 401, (method, path)
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert "kitaru server api-key" in response.json()["error"]["message"]
+    assert httpx.get(f"{url}/health", headers=headers).status_code == 200
+
+
+def test_a_valid_key_is_accepted_and_a_revoked_one_refused(keyed: tuple[str, str], backing: SqlStore) -> None:
+    url, token = keyed
+    store = RestStore(url, api_key=token)
+    assert store.list_executions() == []
+    with pytest.raises(KitaruUsageError, match="not valid"):
+        RestStore(url, api_key="kitaru_wrong").list_executions()
+    backing.revoke_api_key("ci")
+    # A valid token is remembered for a few seconds; a new server process sees the revocation at once.
+    from kitaru.server._auth import StoreApiKeys
+
+    assert StoreApiKeys(backing).check(token) is False
+    store.close()

@@ -20,10 +20,11 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from kitaru.artifacts.base import ArtifactStore
+    from kitaru.records import ApiKeyRecord
     from kitaru.server._auth import Authenticator
     from kitaru.store.base import MetadataStore
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "issue_api_key", "store_api_keys"]
 
 
 def create_app(
@@ -46,3 +47,21 @@ def create_app(
     from kitaru.server._app import build_app
 
     return build_app(store, artifacts, auth=auth, **options)
+
+
+def store_api_keys(store: MetadataStore) -> Authenticator:
+    """Return the authenticator that accepts the API keys kept in ``store`` (not revoked)."""
+    from kitaru.server._auth import StoreApiKeys
+
+    return StoreApiKeys(store)
+
+
+def issue_api_key(store: MetadataStore, name: str) -> tuple[str, ApiKeyRecord]:
+    """Create an API key called ``name`` in ``store``; return its token (shown once) and its record.
+
+    Raises:
+        KitaruStateError: a key called ``name`` exists and is not revoked.
+    """
+    from kitaru.server._auth import issue_api_key as issue
+
+    return issue(store, name)

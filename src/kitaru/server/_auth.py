@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
-from typing import Any, Protocol
+import secrets
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Protocol
 
-__all__ = ["AuthMiddleware", "Authenticator"]
+from kitaru._types import new_id, utcnow
+from kitaru.records import ApiKeyRecord
+
+if TYPE_CHECKING:
+    from kitaru.store.base import MetadataStore
+
+__all__ = ["AuthMiddleware", "Authenticator", "StoreApiKeys", "issue_api_key", "token_digest"]
+
+#: Every token starts with this, so that a leaked one is easy to recognise (and to scan for).
+TOKEN_PREFIX = "kitaru_"
 
 _OPEN_PATHS = frozenset({"/health"})
 
@@ -16,6 +30,50 @@ class Authenticator(Protocol):
     def check(self, token: str) -> bool:
         """Whether ``token`` is a valid API key."""
         ...
+
+
+def token_digest(token: str) -> str:
+    """Return the sha256 hex digest of a token: what the store keeps instead of the token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_api_key(store: MetadataStore, name: str) -> tuple[str, ApiKeyRecord]:
+    """Create an API key called ``name`` in ``store``; return its token (shown once) and record."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    record = ApiKeyRecord(new_id(), name, token_digest(token), utcnow())
+    store.create_api_key(record)
+    return token, record
+
+
+class StoreApiKeys:
+    """The API keys kept in a metadata store, checked by the digest of the token.
+
+    A valid token is remembered for ``ttl`` seconds (a revocation takes effect within
+    that time), so that a request costs no store lookup.
+    """
+
+    def __init__(self, store: MetadataStore, *, ttl: float = 5.0) -> None:
+        self._store = store
+        self._ttl = ttl
+        self._valid: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def check(self, token: str) -> bool:
+        """Whether ``token`` is a key of the store that is not revoked."""
+        digest = token_digest(token)
+        now = time.monotonic()
+        with self._lock:
+            until = self._valid.get(digest)
+        if until is not None and until > now:
+            return True
+        found = self._store.find_api_key(digest)
+        if found is None or not hmac.compare_digest(found.token_hash, digest):
+            return False
+        with self._lock:
+            if len(self._valid) > 10_000:
+                self._valid.clear()
+            self._valid[digest] = now + self._ttl
+        return True
 
 
 class AuthMiddleware:

@@ -22,7 +22,9 @@ from urllib.parse import quote
 from kitaru._http import HttpClient
 from kitaru._types import ExecutionStatus
 from kitaru._wire import from_wire, to_wire
+from kitaru.errors import KitaruFeatureNotAvailableError
 from kitaru.records import (
+    ApiKeyRecord,
     ArtifactRecord,
     AttemptRecord,
     CallRecord,
@@ -446,6 +448,29 @@ class RestStore:
         """See ``MetadataStore.list_memory_compactions``."""
         found = self._get("/memory/compactions", scope_type=scope_type, scope=scope, key=key)
         return from_wire(list[MemoryCompaction], found)
+
+    # -- API keys ---------------------------------------------------------
+    def _keys_elsewhere(self) -> KitaruFeatureNotAvailableError:
+        return KitaruFeatureNotAvailableError(
+            f"API keys of the server at {self.url} are managed where its store is, not over its API: "
+            "on the server's machine run kitaru server api-key create|list|revoke --store-url URL"
+        )
+
+    def create_api_key(self, record: ApiKeyRecord) -> None:
+        """Not over the API: ``KitaruFeatureNotAvailableError`` (see ``kitaru server api-key``)."""
+        raise self._keys_elsewhere()
+
+    def list_api_keys(self) -> list[ApiKeyRecord]:
+        """Not over the API: ``KitaruFeatureNotAvailableError`` (see ``kitaru server api-key``)."""
+        raise self._keys_elsewhere()
+
+    def revoke_api_key(self, name: str) -> ApiKeyRecord:
+        """Not over the API: ``KitaruFeatureNotAvailableError`` (see ``kitaru server api-key``)."""
+        raise self._keys_elsewhere()
+
+    def find_api_key(self, token_hash: str) -> ApiKeyRecord | None:
+        """Not over the API: ``KitaruFeatureNotAvailableError`` (see ``kitaru server api-key``)."""
+        raise self._keys_elsewhere()
 
     # -- lifecycle --------------------------------------------------------
     def close(self) -> None:
