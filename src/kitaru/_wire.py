@@ -33,7 +33,7 @@ from kitaru.errors import KitaruUsageError
 __all__ = ["from_wire", "to_wire"]
 
 _T = TypeVar("_T")
-_Decoder = Callable[[Any, str], Any]
+_Decoder = Callable[[Any], Any]
 _DECODERS: dict[Any, _Decoder] = {}
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -63,7 +63,24 @@ def from_wire(kind: type[_T], value: Any, *, where: str = ...) -> _T: ...
 def from_wire(kind: Any, value: Any, *, where: str = ...) -> Any: ...
 def from_wire(kind: Any, value: Any, *, where: str = "body") -> Any:
     """Return ``value`` (JSON values) as ``kind``; ``where`` names it in errors."""
-    return _decoder(kind)(value, where)
+    try:
+        return _decoder(kind)(value)
+    except _Misfit as misfit:
+        path = where + "".join(misfit.path)
+        raise KitaruUsageError(misfit.message.format(where=path)) from None
+
+
+class _Misfit(Exception):
+    """A value that does not fit; ``path`` grows as the error passes up through the records."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path: list[str] = []
+
+    def at(self, part: str) -> _Misfit:
+        self.path.insert(0, part)
+        return self
 
 
 def _decoder(kind: Any) -> _Decoder:
@@ -73,16 +90,16 @@ def _decoder(kind: Any) -> _Decoder:
     return found
 
 
-def _bad(where: str, expected: str, value: Any) -> KitaruUsageError:
+def _bad(expected: str, value: Any) -> _Misfit:
     shown = repr(value)
     if len(shown) > 80:
         shown = shown[:77] + "..."
-    return KitaruUsageError(f"{where} must be {expected}, got {shown}.")
+    return _Misfit(f"{{where}} must be {expected}, got {shown.replace('{', '{{').replace('}', '}}')}.")
 
 
 def _build(kind: Any) -> _Decoder:
     if kind is Any:
-        return lambda value, where: value
+        return lambda value: value
     origin = typing.get_origin(kind)
     if origin in (typing.Union, types.UnionType):
         return _union([_decoder(arg) for arg in typing.get_args(kind)], kind)
@@ -91,10 +108,16 @@ def _build(kind: Any) -> _Decoder:
     if origin is dict:
         item = _decoder(typing.get_args(kind)[1])
 
-        def mapping(value: Any, where: str) -> Any:
+        def mapping(value: Any) -> Any:
             if not isinstance(value, dict):
-                raise _bad(where, "an object", value)
-            return {key: item(entry, f"{where}.{key}") for key, entry in value.items()}
+                raise _bad("an object", value)
+            decoded = {}
+            for key, entry in value.items():
+                try:
+                    decoded[key] = item(entry)
+                except _Misfit as misfit:
+                    raise misfit.at(f".{key}") from None
+            return decoded
 
         return mapping
     if dataclasses.is_dataclass(kind):
@@ -113,14 +136,17 @@ def _build(kind: Any) -> _Decoder:
 
 
 def _union(options: list[_Decoder], kind: Any) -> _Decoder:
-    def union(value: Any, where: str) -> Any:
-        error: KitaruUsageError | None = None
+    def union(value: Any) -> Any:
+        first: _Misfit | None = None
         for option in options:
             try:
-                return option(value, where)
-            except KitaruUsageError as exc:
-                error = error or exc
-        raise _bad(where, f"one of {kind}", value) from error
+                return option(value)
+            except _Misfit as misfit:
+                first = first or misfit
+        # A record's own misfit says more than "one of ..." (an optional record given wrong).
+        if first is not None and first.path:
+            raise first
+        raise _bad(f"one of {kind}", value)
 
     return union
 
@@ -130,66 +156,77 @@ def _sequence(kind: Any, origin: Any) -> _Decoder:
     if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
         fixed = [_decoder(arg) for arg in args]
 
-        def fixed_tuple(value: Any, where: str) -> Any:
+        def fixed_tuple(value: Any) -> Any:
             if not isinstance(value, list) or len(value) != len(fixed):
-                raise _bad(where, f"a list of {len(fixed)} items", value)
+                raise _bad(f"a list of {len(fixed)} items", value)
             return tuple(
-                item(entry, f"{where}[{i}]") for i, (item, entry) in enumerate(zip(fixed, value, strict=True))
+                _item(item, entry, i) for i, (item, entry) in enumerate(zip(fixed, value, strict=True))
             )
 
         return fixed_tuple
     item = _decoder(args[0] if args else Any)
 
-    def sequence(value: Any, where: str) -> Any:
+    def sequence(value: Any) -> Any:
         if not isinstance(value, list):
-            raise _bad(where, "a list", value)
-        return origin(item(entry, f"{where}[{i}]") for i, entry in enumerate(value))
+            raise _bad("a list", value)
+        return origin(_item(item, entry, i) for i, entry in enumerate(value))
 
     return sequence
 
 
+def _item(decode: _Decoder, entry: Any, index: int) -> Any:
+    try:
+        return decode(entry)
+    except _Misfit as misfit:
+        raise misfit.at(f"[{index}]") from None
+
+
 def _record(kind: Any) -> _Decoder:
     hints = typing.get_type_hints(kind)
-    fields = [(field, _decoder(hints[field.name])) for field in dataclasses.fields(kind) if field.init]
+    fields = [(field.name, _decoder(hints[field.name])) for field in dataclasses.fields(kind) if field.init]
+    known = frozenset(name for name, _ in fields)
     required = {
         field.name
-        for field, _ in fields
-        if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+        for field in dataclasses.fields(kind)
+        if field.init
+        and field.default is dataclasses.MISSING
+        and field.default_factory is dataclasses.MISSING
     }
 
-    def record(value: Any, where: str) -> Any:
+    def record(value: Any) -> Any:
         if not isinstance(value, dict):
-            raise _bad(where, f"a {kind.__name__} object", value)
-        missing = required - value.keys()
-        if missing:
-            raise KitaruUsageError(f"{where} lacks the field(s) {', '.join(sorted(missing))}.")
-        known = {field.name for field, _ in fields}
-        unknown = value.keys() - known
-        if unknown:
-            raise KitaruUsageError(f"{where} has unknown field(s) {', '.join(sorted(unknown))}.")
-        return kind(
-            **{
-                field.name: decode(value[field.name], f"{where}.{field.name}")
-                for field, decode in fields
-                if field.name in value
-            }
-        )
+            raise _bad(f"a {kind.__name__} object", value)
+        if not required <= value.keys():
+            missing = ", ".join(sorted(required - value.keys()))
+            raise _Misfit(f"{{where}} lacks the field(s) {missing}.")
+        if not value.keys() <= known:
+            unknown = ", ".join(sorted(value.keys() - known))
+            raise _Misfit(f"{{where}} has unknown field(s) {unknown}.")
+        decoded = {}
+        for name, decode in fields:
+            if name in value:
+                try:
+                    decoded[name] = decode(value[name])
+                except _Misfit as misfit:
+                    raise misfit.at(f".{name}") from None
+        return kind(**decoded)
 
     return record
 
 
 def _enum(kind: type[enum.Enum]) -> _Decoder:
-    def decode(value: Any, where: str) -> Any:
+    names = ", ".join(str(member.value) for member in kind)
+
+    def decode(value: Any) -> Any:
         try:
             return kind(value)
         except ValueError:
-            names = ", ".join(str(member.value) for member in kind)
-            raise _bad(where, f"one of {names}", value) from None
+            raise _bad(f"one of {names}", value) from None
 
     return decode
 
 
-def _datetime(value: Any, where: str) -> dt.datetime:
+def _datetime(value: Any) -> dt.datetime:
     if isinstance(value, str):
         try:
             parsed = dt.datetime.fromisoformat(value)
@@ -197,29 +234,31 @@ def _datetime(value: Any, where: str) -> dt.datetime:
             pass
         else:
             return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
-    raise _bad(where, "an ISO 8601 date and time", value)
+    raise _bad("an ISO 8601 date and time", value)
 
 
-def _bytes(value: Any, where: str) -> bytes:
+def _bytes(value: Any) -> bytes:
     if isinstance(value, str):
         try:
             return base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
             pass
-    raise _bad(where, "base64 text", value)
+    raise _bad("base64 text", value)
 
 
-def _none(value: Any, where: str) -> None:
+def _none(value: Any) -> None:
     if value is not None:
-        raise _bad(where, "null", value)
+        raise _bad("null", value)
 
 
 def _plain(kind: type) -> _Decoder:
-    def decode(value: Any, where: str) -> Any:
+    def decode(value: Any) -> Any:
+        if value.__class__ is kind:
+            return value
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise _bad(where, f"a {kind.__name__}", value)
+            raise _bad(f"a {kind.__name__}", value)
         return value
 
     return decode

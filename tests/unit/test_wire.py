@@ -95,6 +95,12 @@ def test_containers_and_optionals() -> None:
         (records.ArtifactRecord, {**to_wire(_artifact()), "data": "not base64!"}, "base64"),
         (records.AttemptRecord, {**to_wire(_call().attempts[0]), "status": "bogus"}, "bogus"),
         (int, True, "must be a int"),
+        (records.CallRecord, {**to_wire(_call()), "attempts": [{"x": 1}]}, r"body\.attempts\[0\] lacks"),
+        (
+            records.CallRecord,
+            {**to_wire(_call()), "output": {**to_wire(_artifact()), "data": "!"}},
+            "body.output.data",
+        ),
         (list[int], {"a": 1}, "a list"),
     ],
 )

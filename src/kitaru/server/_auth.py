@@ -58,14 +58,17 @@ class StoreApiKeys:
         self._valid: dict[str, float] = {}
         self._lock = threading.Lock()
 
+    def known(self, token: str) -> bool:
+        """Whether ``token`` was found valid lately (no store lookup: cheap enough for an event loop)."""
+        until = self._valid.get(token_digest(token))
+        return until is not None and until > time.monotonic()
+
     def check(self, token: str) -> bool:
         """Whether ``token`` is a key of the store that is not revoked."""
+        if self.known(token):
+            return True
         digest = token_digest(token)
         now = time.monotonic()
-        with self._lock:
-            until = self._valid.get(digest)
-        if until is not None and until > now:
-            return True
         found = self._store.find_api_key(digest)
         if found is None or not hmac.compare_digest(found.token_hash, digest):
             return False
@@ -97,7 +100,11 @@ class AuthMiddleware:
             return
         from starlette.concurrency import run_in_threadpool
 
-        if not await run_in_threadpool(self._authenticator.check, token):
+        # A key seen lately is answered here; only a lookup in the store waits in a thread.
+        known = getattr(self._authenticator, "known", None)
+        if not (known is not None and known(token)) and not await run_in_threadpool(
+            self._authenticator.check, token
+        ):
             await _refuse(
                 send,
                 "The API key is not valid (unknown or revoked); "
