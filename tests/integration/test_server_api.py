@@ -207,3 +207,21 @@ def test_a_valid_key_is_accepted_and_a_revoked_one_refused(keyed: tuple[str, str
 
     assert StoreApiKeys(backing).check(token) is False
     store.close()
+
+
+def test_a_write_whose_response_is_lost_is_retried_and_applied_once(url: str, backing: SqlStore) -> None:
+    from tests._proxy import losing_proxy
+
+    from kitaru.store.conformance.records import execution
+
+    with losing_proxy(url) as proxy:
+        store = RestStore(proxy.url)
+        record = execution()
+        proxy.lose_next_response()
+        store.create_execution(record)  # retried: a second insert would say it exists already
+        proxy.lose_next_response()
+        store.append_logs([LogRecord(record.exec_id, utcnow(), "once")])
+        assert proxy.lost == 2
+        store.close()
+    assert backing.get_execution(record.exec_id) == record
+    assert [r.message for r in backing.list_logs(record.exec_id)] == ["once"]
