@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +37,7 @@ def blobs(tmp_path: Path) -> LocalArtifactStore:
 
 @pytest.fixture
 def url(backing: SqlStore, blobs: LocalArtifactStore) -> Iterator[str]:
-    with running_server(backing, blobs, max_blob_bytes=4 << 20) as base:
+    with running_server(backing, blobs, max_blob_bytes=4 << 20, max_json_bytes=1 << 20) as base:
         yield base
 
 
@@ -152,6 +153,34 @@ def test_an_upload_over_the_limit_is_refused(url: str, blobs: LocalArtifactStore
     with pytest.raises(KitaruUsageError, match="larger than this server accepts"):
         RestArtifactStore(url).put(data)
     assert not blobs.exists(hashlib.sha256(data).hexdigest())
+    key = hashlib.sha256(data).hexdigest()
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the server counts as it reads
+        for _ in range(5):
+            yield b"x" * (1 << 20)
+
+    streamed = httpx.put(f"{url}/api/v1/blobs/{key}", content=chunks())
+    assert streamed.status_code == 413 and "larger than this server accepts" in streamed.text
+    assert not blobs.exists(key)
+
+
+def test_a_json_body_over_the_limit_is_refused_and_nothing_is_written(url: str, backing: SqlStore) -> None:
+    record = add_execution(backing)
+    big = LogRecord(record.exec_id, utcnow(), "x" * (2 << 20))
+    with pytest.raises(KitaruUsageError, match="larger than this server accepts"):
+        RestStore(url).append_logs([big])
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the server counts as it reads
+        yield b'{"records": ['
+        for _ in range(3):
+            yield json.dumps(to_wire(big)).encode() + b","
+        yield json.dumps(to_wire(big)).encode() + b"]}"
+
+    streamed = httpx.post(
+        f"{url}/api/v1/logs", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert streamed.status_code == 413 and streamed.json()["error"]["type"] == "KitaruUsageError"
+    assert backing.list_logs(record.exec_id) == []
 
 
 def test_a_write_sent_twice_with_one_idempotency_key_is_applied_once(url: str, backing: SqlStore) -> None:

@@ -33,7 +33,8 @@ def create_app(
     """Return the server's ASGI app (FastAPI) over ``store`` and ``artifacts``.
 
     ``auth`` decides which bearer tokens are valid API keys; ``None`` accepts every
-    request (only for a server on the loopback interface). ``options``: ``max_blob_bytes``.
+    request (only for a server on the loopback interface). ``options``: ``max_blob_bytes``,
+    ``max_json_bytes`` (request size limits; larger bodies are refused with 413).
 
     Raises:
         KitaruFeatureNotAvailableError: the extra ``server`` is not installed.

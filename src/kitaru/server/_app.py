@@ -9,6 +9,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.errors import KitaruError
@@ -18,6 +20,7 @@ from kitaru.server._calls import calls_router
 from kitaru.server._errors import ERROR_RESPONSES, error_body, exception_body, status_of
 from kitaru.server._executions import executions_router
 from kitaru.server._idempotency import IdempotencyMiddleware
+from kitaru.server._limits import BodyLimitMiddleware
 from kitaru.server._memory import memory_router, retention_router
 from kitaru.store.base import MetadataStore
 
@@ -27,6 +30,8 @@ __all__ = ["API_PREFIX", "build_app"]
 API_PREFIX = "/api/v1"
 #: The default largest blob upload, in bytes.
 MAX_BLOB_BYTES = 1 << 30
+#: The default largest JSON body, in bytes (records carry inline values up to 64 KiB each).
+MAX_JSON_BYTES = 64 << 20
 
 _log = logging.getLogger("kitaru.server")
 
@@ -37,6 +42,7 @@ def build_app(
     *,
     auth: Authenticator | None,
     max_blob_bytes: int = MAX_BLOB_BYTES,
+    max_json_bytes: int = MAX_JSON_BYTES,
 ) -> FastAPI:
     """Return the API over ``store`` and ``artifacts`` (see :func:`kitaru.server.create_app`)."""
     __version__ = _version()
@@ -65,6 +71,8 @@ def build_app(
     _add_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(AuthMiddleware, authenticator=auth)
+    # Outermost: a body over its limit is refused before anything reads it.
+    app.add_middleware(BodyLimitMiddleware, max_json_bytes=max_json_bytes, max_blob_bytes=max_blob_bytes)
     return app
 
 
@@ -97,6 +105,11 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             error_body("HTTPError", message), status_code=exc.status_code, headers=exc.headers
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # Nobody reads this answer (the client left, or its body was refused as too large).
+        return Response(status_code=400)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

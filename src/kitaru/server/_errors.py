@@ -65,6 +65,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _described(
         "No such record, or it is in a state that refuses the request (KitaruStateError, KitaruFencedError)."
     ),
+    413: _described("The body is larger than the server accepts (KitaruUsageError); nothing was stored."),
     422: _described("The body or a parameter is not valid (KitaruUsageError)."),
     503: _described("The server's store is unavailable (KitaruBackendError); try again."),
 }
