@@ -94,6 +94,8 @@ def test_an_unknown_execution_is_the_local_error_with_the_local_message(url: str
         ("GET", "/api/v1/executions/e/calls?offset=x", None),
         ("PUT", "/api/v1/blobs/not-a-key", None),
         ("POST", "/api/v1/artifacts", "not json"),
+        ("GET", "/api/v1/executions/e/logs?after_seq=99999999999999999999", None),
+        ("POST", "/api/v1/memory/ops", {"op": {"after_seq": 2**70}}),
     ],
 )
 def test_bad_requests_are_4xx_json_errors_never_500(url: str, method: str, path: str, body: object) -> None:
@@ -104,6 +106,18 @@ def test_bad_requests_are_4xx_json_errors_never_500(url: str, method: str, path:
     assert 400 <= response.status_code < 500, response.text
     error = response.json()["error"]
     assert error["type"] == "KitaruUsageError" and error["message"]
+
+
+def test_a_write_the_database_refuses_is_a_409_not_a_503(url: str, backing: SqlStore) -> None:
+    from kitaru.store.conformance.records import artifact, execution
+
+    record = execution()
+    dangling = artifact("no-such-execution")
+    body = {"record": to_wire(record), "inputs": to_wire([dangling])}
+    response = httpx.post(f"{url}/api/v1/executions", json=body)
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["type"] == "KitaruBackendError"
+    assert backing.list_executions() == []
 
 
 def test_an_unknown_route_is_a_json_404(url: str) -> None:

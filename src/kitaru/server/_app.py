@@ -106,6 +106,14 @@ def _add_error_handlers(app: FastAPI) -> None:
             error_body("HTTPError", message), status_code=exc.status_code, headers=exc.headers
         )
 
+    @app.exception_handler(OverflowError)
+    async def overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        message = (
+            f"A number in the request to {request.method} {request.url.path} is out of the range the "
+            f"store keeps ({exc}); use whole numbers between -2**63 and 2**63 - 1."
+        )
+        return JSONResponse(error_body("KitaruUsageError", message), status_code=422)
+
     @app.exception_handler(ClientDisconnect)
     async def client_gone(request: Request, exc: ClientDisconnect) -> Response:
         # Nobody reads this answer (the client left, or its body was refused as too large).

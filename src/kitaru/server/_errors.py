@@ -29,6 +29,10 @@ def status_of(exc: errors.KitaruError) -> int:
     """Return the HTTP status of a Kitaru error."""
     if isinstance(exc, errors.KitaruArtifactIntegrityError) and exc.reason != "missing":
         return 500
+    if type(exc) is errors.KitaruBackendError and not exc.transient:
+        # The database refused this write as such (a reference or a unique key): the request's
+        # data conflicts with what is stored. Trying again will not help; 503 says it might.
+        return 409
     for kind, status in _STATUS:
         if isinstance(exc, kind):
             return status
@@ -67,5 +71,5 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     ),
     413: _described("The body is larger than the server accepts (KitaruUsageError); nothing was stored."),
     422: _described("The body or a parameter is not valid (KitaruUsageError)."),
-    503: _described("The server's store is unavailable (KitaruBackendError); try again."),
+    503: _described("The server's store is unavailable (KitaruBackendError, transient); try again."),
 }

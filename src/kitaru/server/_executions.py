@@ -45,14 +45,12 @@ def executions_router(store: MetadataStore) -> APIRouter:
     """Return the routes of executions over ``store``."""
     router = APIRouter(prefix="/executions", tags=["executions"])
 
-    @router.post("", status_code=201, summary="Create an execution")
-    def create_execution(body: CreateExecutionBody) -> Response:
+    @router.post("", status_code=201, response_model=IdResult, summary="Create an execution")
+    def create_execution(body: CreateExecutionBody) -> Any:
         data = body.model_dump(mode="json")
-        store.create_execution(
-            from_wire(ExecutionRecord, data["record"], where="record"),
-            inputs=from_wire(list[ArtifactRecord], data["inputs"], where="inputs"),
-        )
-        return Response(status_code=201)
+        record = from_wire(ExecutionRecord, data["record"], where="record")
+        store.create_execution(record, inputs=from_wire(list[ArtifactRecord], data["inputs"], where="inputs"))
+        return {"id": record.exec_id}
 
     @router.get("", response_model=list[ExecutionWire], summary="List executions, newest first")
     def list_executions(

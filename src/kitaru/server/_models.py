@@ -72,7 +72,9 @@ def wire_type(kind: Any) -> Any:
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
             return list[wire_type(args[0])]  # type: ignore[misc]
-        return tuple[tuple(wire_type(arg) for arg in args)]  # type: ignore[misc]
+        # A pair as a list of its items (schema tools handle ``prefixItems`` unevenly).
+        items: Any = list[typing.Union[tuple(wire_type(arg) for arg in args)]]  # type: ignore[misc]  # noqa: UP007
+        return typing.Annotated[items, pydantic.Field(min_length=len(args), max_length=len(args))]
     if origin is list:
         return list[wire_type(args[0])]  # type: ignore[misc]
     if origin is dict:
@@ -81,7 +83,10 @@ def wire_type(kind: Any) -> Any:
         return wire_model(kind)
     if kind is bytes:
         return typing.Annotated[str, pydantic.Field(json_schema_extra={"contentEncoding": "base64"})]
-    if kind in (dt.datetime, str, int, float, bool, type(None)) or kind is Any:
+    if kind is int:
+        # What the databases store (64-bit); a larger number is a 422, not a driver's overflow.
+        return typing.Annotated[int, pydantic.Field(ge=-(2**63), le=2**63 - 1)]
+    if kind in (dt.datetime, str, float, bool, type(None)) or kind is Any:
         return kind
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         return kind

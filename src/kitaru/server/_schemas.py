@@ -342,4 +342,4 @@ class SizesResult(pydantic.BaseModel):
 class BlobListResult(pydantic.BaseModel):
     """Stored blobs as ``[key, size]`` pairs."""
 
-    blobs: list[tuple[str, int]]
+    blobs: list[list[str | int]]
