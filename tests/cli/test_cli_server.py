@@ -118,3 +118,28 @@ def test_no_auth_on_loopback_is_warned_about(ws: Cli, tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=20)
     assert "WITHOUT authentication" in err
+
+
+def test_the_cli_runs_and_lists_executions_through_the_server(ws: Cli, server: tuple[str, str]) -> None:
+    url, store_url = server
+    created = ws("server", "api-key", "create", "cli", "--store-url", store_url, "-o", "json")
+    token = json.loads(created.out)["item"]["token"]
+    env = {"KITARU_SERVER_URL": url, "KITARU_API_KEY": token}
+    ran = ws("run", "flows.py:greet", "--args", '{"name": "ada"}', "--wait", "-o", "json", env=env)
+    assert ran.code == 0, ran.err
+    exec_id = json.loads(ran.out)["item"]["exec_id"]
+    listed = ws("executions", "list", "-o", "json", env=env)
+    assert listed.code == 0, listed.err
+    assert [item["exec_id"] for item in json.loads(listed.out)["items"]] == [exec_id]
+    got = ws("executions", "get", exec_id[-12:], "-o", "json", env=env)
+    assert got.code == 0 and json.loads(got.out)["item"]["status"] == "completed"
+    status = ws("status", "-o", "json", env=env)
+    assert status.json["item"]["connection"] == {
+        "kind": "server",
+        "url": url,
+        "authenticated": True,
+        "note": "executions run in this process and are stored by the server",
+    }
+    assert not (ws.home / "kitaru.db").exists()  # nothing was stored locally
+    refused = ws("executions", "list", env={"KITARU_SERVER_URL": url, "KITARU_API_KEY": "kitaru_wrong"})
+    assert refused.code == 1 and "API key is not valid" in refused.err
