@@ -16,7 +16,7 @@ from kitaru._connect import open_server_stores
 from kitaru.errors import KitaruFeatureNotAvailableError, KitaruUsageError
 from kitaru.records import ApiKeyRecord
 
-__all__ = ["DEFAULT_PORT", "create_key", "is_loopback", "list_keys", "revoke_key", "serve"]
+__all__ = ["DEFAULT_PORT", "check_server", "create_key", "is_loopback", "list_keys", "revoke_key", "serve"]
 
 #: The default port of ``kitaru server start``.
 DEFAULT_PORT = 8383
@@ -119,3 +119,19 @@ def _check_key_name(name: str) -> None:
         raise KitaruUsageError(
             f"API key name {name!r} is not valid: use one word, e.g. 'ci' or 'laptop-ada'."
         )
+
+
+def check_server(url: str, *, api_key: str | None) -> None:
+    """Check that the Kitaru server at ``url`` answers and accepts ``api_key``.
+
+    Raises:
+        KitaruUsageError: the server refused the key (or none was given and it needs one).
+        KitaruBackendError: nothing answered at ``url``.
+    """
+    from kitaru._http import HttpClient
+
+    client = HttpClient(url, api_key=api_key, retries=1)
+    try:
+        client.request("GET", "/api/v1/executions", params={"limit": 0})
+    finally:
+        client.close()

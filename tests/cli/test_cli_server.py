@@ -143,3 +143,31 @@ def test_the_cli_runs_and_lists_executions_through_the_server(ws: Cli, server: t
     assert not (ws.home / "kitaru.db").exists()  # nothing was stored locally
     refused = ws("executions", "list", env={"KITARU_SERVER_URL": url, "KITARU_API_KEY": "kitaru_wrong"})
     assert refused.code == 1 and "API key is not valid" in refused.err
+
+
+def test_login_checks_the_key_remembers_the_server_and_logout_forgets_it(
+    ws: Cli, server: tuple[str, str]
+) -> None:
+    url, store_url = server
+    token = json.loads(ws("server", "api-key", "create", "me", "--store-url", store_url, "-o", "json").out)[
+        "item"
+    ]["token"]
+    wrong = ws("login", url, "--api-key", "kitaru_wrong")
+    assert wrong.code == 1 and "API key is not valid" in wrong.err
+    assert ws("status", "-o", "json").json["item"]["connection"]["kind"] == "local"
+
+    logged_in = ws("login", url, "--api-key", token)
+    assert logged_in.code == 0, logged_in.err
+    status = ws("status", "-o", "json").json["item"]
+    assert status["connection"]["url"] == url and status["settings"]["server_url"]["source"] == "kitaru login"
+    ran = ws("run", "flows.py:greet", "--args", '{"name": "ada"}', "--wait", "-o", "json")
+    assert ran.code == 0, ran.err
+    exec_id = json.loads(ran.out)["item"]["exec_id"]
+    assert RestStore(url, api_key=token).get_execution(exec_id).status.value == "completed"
+    assert not (ws.home / "kitaru.db").exists()
+
+    out = ws("logout")
+    assert out.code == 0 and f"Logged out of {url}" in out.out
+    assert ws("status", "-o", "json").json["item"]["connection"]["kind"] == "local"
+    assert ws("executions", "list", "-o", "json").json["items"] == []  # the local store again
+    assert "Not logged in" in ws("logout").out

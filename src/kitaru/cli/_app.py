@@ -57,6 +57,22 @@ CATALOG: tuple[_Command, ...] = (
     ),
     _Command(
         None,
+        "login",
+        "_server:login",
+        "Talk to a Kitaru server from now on (checks that it accepts the API key, then remembers both).\n\n"
+        "Executions started here then run here and are stored by the server; KITARU_SERVER_URL and "
+        "kitaru.connect() still win over it.",
+        ("kitaru login https://kitaru.example.com --api-key kitaru_...",),
+    ),
+    _Command(
+        None,
+        "logout",
+        "_server:logout",
+        "Forget the server of `kitaru login`: executions are stored locally again.",
+        ("kitaru logout",),
+    ),
+    _Command(
+        None,
         "info",
         "_system:info",
         "Show versions of Kitaru, Python and the libraries it uses.",

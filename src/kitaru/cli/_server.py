@@ -9,7 +9,7 @@ from cyclopts import Parameter
 from kitaru.cli._humanize import ago
 from kitaru.cli._output import Output, OutputOption
 
-__all__ = ["key_create", "key_list", "key_revoke", "start"]
+__all__ = ["key_create", "key_list", "key_revoke", "login", "logout", "start"]
 
 StoreUrl = Annotated[
     str | None,
@@ -96,4 +96,42 @@ def key_revoke(name: KeyName, /, *, store_url: StoreUrl = None, output: OutputOp
         out.item({"name": record.name, "key_id": record.key_id, "revoked_at": record.revoked_at})
     else:
         out.line(f"Revoked API key {record.name!r} ({record.key_id}).")
+    return 0
+
+
+def login(
+    url: Annotated[str, Parameter(help="The server's URL, e.g. https://kitaru.example.com.")],
+    /,
+    *,
+    api_key: Annotated[
+        str | None, Parameter(help="An API key of the server (kitaru server api-key create NAME).")
+    ] = None,
+    output: OutputOption = "text",
+) -> int:
+    """Talk to a Kitaru server from now on: checks it accepts the key, then remembers both."""
+    from kitaru.config.login import login as remember
+    from kitaru.serving import check_server
+
+    out = Output("login", output)
+    check_server(url, api_key=api_key)
+    remember(url, api_key=api_key)
+    if out.json:
+        out.item({"server_url": url, "authenticated": api_key is not None})
+    else:
+        out.line(f"Logged in to {url}: executions started here are stored by that server.")
+    return 0
+
+
+def logout(*, output: OutputOption = "text") -> int:
+    """Forget the server of `kitaru login`: executions are stored locally again."""
+    from kitaru.config.login import logout as forget
+
+    out = Output("logout", output)
+    url = forget()
+    if out.json:
+        out.item({"server_url": url, "logged_out": url is not None})
+    elif url is None:
+        out.line("Not logged in to a server.")
+    else:
+        out.line(f"Logged out of {url}: executions are stored locally again.")
     return 0

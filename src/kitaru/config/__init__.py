@@ -318,7 +318,14 @@ def resolve_settings(
     upper = [pyproject_layer(), env_layer(), _configure_layer(), _connect_layer()]
     upper += [_code_layer("@flow(...)", flow), _code_layer("run()", run)]
     stack, chosen_by = _choose_stack(upper, home)
-    layers = [Layer("built-in default", DEFAULTS), stack_layer(stack, chosen_by=chosen_by, home=home), *upper]
+    from kitaru.config.login import login_layer
+
+    layers = [
+        Layer("built-in default", DEFAULTS),
+        stack_layer(stack, chosen_by=chosen_by, home=home),
+        login_layer(home),
+        *upper,
+    ]
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for layer in layers:
