@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cases, cli_cases, growth_cases, lifecycle_cases, llm_cases, memory_cases
+from bench import cases, cli_cases, growth_cases, lifecycle_cases, llm_cases, memory_cases, server_cases
 
 TARGETS = {
     "cli_help_ms": 100.0,
@@ -44,6 +44,8 @@ TARGETS = {
     "resume_1000_first_live_ms": 500.0,
     "memory_set_get_ms": 1.0,
     "llm_call_overhead_ms": 1.0,
+    "checkpoint_rest_ms_n100": 2.0,
+    "checkpoint_rest_1mib_ms": 15.0,
 }
 
 
@@ -104,6 +106,16 @@ def main(argv: list[str] | None = None) -> int:
             cases.rerun_1000_s,
         ),
         ("submit_100_s", "100 .submit() + results (s)", cases.submit_100_s),
+        (
+            "checkpoint_rest_ms_n100",
+            "per checkpoint through the REST store, 100 seq. (ms)",
+            server_cases.per_checkpoint_rest_ms,
+        ),
+        (
+            "checkpoint_rest_1mib_ms",
+            "per 1 MiB checkpoint through the REST store, 20 (ms)",
+            server_cases.one_mib_rest_ms,
+        ),
         ("memory_set_get_ms", "memory.set + memory.get, small value (ms)", memory_cases.set_get_ms),
         (
             "memory_set_get_in_flow_ms",

@@ -327,6 +327,7 @@ PINNED: dict[str, list[str]] = {
         "PurgeResult",
     ],
     "kitaru.records": [
+        "ApiKeyRecord",
         "ArtifactRecord",
         "AttemptRecord",
         "CallRecord",
@@ -383,6 +384,17 @@ PINNED: dict[str, list[str]] = {
         "set",
     ],
     "kitaru.store": ["open_store"],
+    "kitaru.server": ["create_app", "issue_api_key", "store_api_keys"],
+    "kitaru.serving": [
+        "DEFAULT_PORT",
+        "check_server",
+        "create_key",
+        "is_loopback",
+        "list_keys",
+        "revoke_key",
+        "serve",
+    ],
+    "kitaru.config.login": ["LOGIN_SOURCE", "login", "login_layer", "logout"],
     "kitaru.store.base": ["MetadataStore"],
     "kitaru.artifacts.base": ["ArtifactStore"],
     "kitaru.cli": ["entry_point", "main"],
@@ -498,12 +510,14 @@ _CLI_MAY_IMPORT = {
     "kitaru",
     "kitaru.client",
     "kitaru.config",
+    "kitaru.config.login",
     "kitaru.config.model_aliases",
     "kitaru.config.secrets",
     "kitaru.config.stacks",
     "kitaru.errors",
     "kitaru.flow",
     "kitaru.models",
+    "kitaru.serving",
 }
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,6 @@ from kitaru._types import Record
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.config import active_stack, mask_url, resolve_settings
 from kitaru.config.stacks import stack_location
-from kitaru.errors import KitaruFeatureNotAvailableError
 from kitaru.store.base import MetadataStore
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ __all__ = [
     "default_stores",
     "local_target",
     "open_memory_stores",
+    "open_server_connection",
+    "open_server_stores",
     "open_stores",
     "reset_default_stores",
     "stack_stores",
@@ -77,6 +79,34 @@ def open_stores(url: str, artifacts_dir: str | os.PathLike[str]) -> Stores:
     return Stores(metadata, LocalArtifactStore(artifacts_dir), url, mask_url(url))
 
 
+def open_server_stores(
+    store_url: str | None = None, artifacts_dir: str | os.PathLike[str] | None = None
+) -> tuple[MetadataStore, ArtifactStore, str]:
+    """Open the stores a Kitaru server serves: ``store_url`` (an SQL store) and the local
+    artifact directory ``artifacts_dir``, each the active stack's when not given. Returns
+    them with the store's URL, secrets masked.
+
+    Raises:
+        KitaruUsageError: the URL names no SQL store (a server keeps its data in SQLite or
+            PostgreSQL), or no stack is active.
+    """
+    from kitaru.artifacts.local import LocalArtifactStore
+    from kitaru.errors import KitaruUsageError
+    from kitaru.store import open_store
+
+    if store_url is None or artifacts_dir is None:
+        name, chosen_by = active_stack()
+        stack_url, stack_artifacts = stack_location(name, chosen_by=chosen_by)
+        store_url = store_url or stack_url
+        artifacts_dir = artifacts_dir or stack_artifacts
+    if store_url.startswith(MEMORY_URL_PREFIX):
+        raise KitaruUsageError(
+            f"A server cannot serve the in-memory store {store_url!r}: give --store-url "
+            "sqlite:///path/to/kitaru.db or postgresql+psycopg://user@host/database."
+        )
+    return open_store(store_url), LocalArtifactStore(artifacts_dir), mask_url(store_url)
+
+
 def local_target() -> LocalTarget:
     """The execution target that runs executions in threads of this process."""
     from kitaru.runtime.targets.local import LocalTarget
@@ -94,18 +124,29 @@ def open_memory_stores(url: str) -> Stores:
 
 
 _lock = threading.Lock()
-_opened: dict[tuple[str, str], Stores] = {}
+_opened: dict[tuple[str | None, ...], Stores] = {}
 
 
-def _refuse_server() -> None:
+def _server() -> tuple[str, str | None] | None:
+    """The server URL and API key when a server is configured (connect(), KITARU_SERVER_URL)."""
     settings = resolve_settings()
     url = settings.values["server_url"]
-    if url is not None:
-        raise KitaruFeatureNotAvailableError(
-            f"server_url is set to {mask_url(url)} (by {settings.sources['server_url']}), but connecting "
-            "to a Kitaru server is not available yet (the server arrives with its own release). Unset it to "
-            "run on the local store of the active stack."
-        )
+    if url is None:
+        return None
+    key = settings.values["api_key"]
+    return str(url), None if key is None else str(key)
+
+
+def open_server_connection(url: str, api_key: str | None) -> Stores:
+    """Open the REST metadata store and artifact store of the Kitaru server at ``url``
+    (one keep-alive connection for both); executions run in threads of this process."""
+    from kitaru._http import HttpClient
+    from kitaru.artifacts.rest import RestArtifactStore
+    from kitaru.store.rest import RestStore
+
+    client = HttpClient(url, api_key=api_key)
+    metadata, artifacts = RestStore(url, client=client), RestArtifactStore(url, client=client)
+    return Stores(metadata, artifacts, url, mask_url(url), local_target())
 
 
 def default_stores() -> Stores:
@@ -115,23 +156,28 @@ def default_stores() -> Stores:
 
 
 def stack_stores(name: str, *, chosen_by: str = "run()") -> Stores:
-    """Return the stores of stack ``name``, opening them once per process.
+    """Return the stores of stack ``name``, opening them once per process; the Kitaru
+    server's when one is configured (``kitaru.connect()``, ``KITARU_SERVER_URL``).
 
     Raises:
         KitaruUsageError: no such stack (the message says which setting chose it).
-        KitaruFeatureNotAvailableError: a server URL is configured.
     """
-    url, artifacts_dir = stack_location(name, chosen_by=chosen_by)
-    key = (url, artifacts_dir)
+    server = _server()
+    if server is not None:
+        url, api_key = server
+        key: tuple[str | None, ...] = ("server", url, api_key)
+        opener: Callable[[], Stores] = lambda: open_server_connection(url, api_key)  # noqa: E731
+    else:
+        store_url, artifacts_dir = stack_location(name, chosen_by=chosen_by)
+        key = (store_url, artifacts_dir)
+        opener = lambda: open_stores(store_url, artifacts_dir)  # noqa: E731
     stores = _opened.get(key)
     if stores is not None:
         return stores
-    _refuse_server()
     with _lock:
         stores = _opened.get(key)
         if stores is None:
-            stores = open_stores(url, artifacts_dir)
-            _opened[key] = stores
+            stores = _opened[key] = opener()
         return stores
 
 

@@ -28,6 +28,7 @@ from kitaru._types import CallKind, CallStatus, ExecutionStatus, FailureOrigin, 
 
 __all__ = [
     "ANSWERED_BY_CLIENT",
+    "ApiKeyRecord",
     "ANSWERED_BY_TERMINAL",
     "WAIT_KEY",
     "ArtifactRecord",
@@ -647,3 +648,21 @@ class MemoryCompaction(Record):
     keys_affected: int = 0
     versions_deleted: int = 0
     keep: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """An API key of a Kitaru server: its name and the sha256 hex digest of its token (the
+    token itself is shown once, when the key is created, and never stored). A revoked key
+    keeps its row, with ``revoked_at`` set.
+
+    Example:
+        >>> ApiKeyRecord("k1", "ci", "0" * 64, _UNKNOWN_TIME).revoked_at is None
+        True
+    """
+
+    key_id: str
+    name: str
+    token_hash: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None

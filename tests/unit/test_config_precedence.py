@@ -16,8 +16,8 @@ import pytest
 
 import kitaru
 from kitaru import KitaruClient
-from kitaru.config import resolve_settings
-from kitaru.errors import KitaruFeatureNotAvailableError, KitaruUsageError
+from kitaru.config import reset_config, resolve_settings
+from kitaru.errors import KitaruUsageError
 
 LAYERS = ["default", "stack", "pyproject", "env", "configure", "flow", "run"]
 
@@ -234,11 +234,16 @@ def test_store_url_environment_still_overrides_the_stack(
     assert (tmp_path / "elsewhere.db").exists()
 
 
-def test_server_url_is_refused_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(KitaruFeatureNotAvailableError, match="not available yet"):
-        kitaru.connect("https://kitaru.example.com", api_key="sk-1")
+def test_a_server_url_must_be_http_and_connect_overrides_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     with pytest.raises(KitaruUsageError, match="must start with http"):
         kitaru.connect("kitaru.example.com")
-    monkeypatch.setenv("KITARU_SERVER_URL", "https://kitaru.example.com")
-    with pytest.raises(KitaruFeatureNotAvailableError, match="by environment variable KITARU_SERVER_URL"):
-        kitaru.flow(_body).run()
+    monkeypatch.setenv("KITARU_SERVER_URL", "https://from-env.example.com")
+    assert resolve_settings().sources["server_url"] == "environment variable KITARU_SERVER_URL"
+    kitaru.connect("https://kitaru.example.com", api_key="sk-1")
+    settings = resolve_settings()
+    assert settings.values["server_url"] == "https://kitaru.example.com"
+    assert settings.sources["api_key"] == "kitaru.connect()"
+    reset_config()
+    assert resolve_settings().values["server_url"] == "https://from-env.example.com"

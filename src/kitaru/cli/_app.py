@@ -35,6 +35,8 @@ GROUPS = {
     "model": "Register model aliases for kitaru.llm().",
     "secrets": "Store credentials, encrypted at rest in the data directory.",
     "stack": "Choose where executions are stored (local stacks).",
+    "server": "Run a Kitaru server: storage and API over HTTP for a team (needs kitaru[server]).",
+    "server api-key": "Create, list and revoke the API keys of a Kitaru server.",
 }
 
 CATALOG: tuple[_Command, ...] = (
@@ -52,6 +54,22 @@ CATALOG: tuple[_Command, ...] = (
         "_system:status",
         "Show where data lives, the connection, the active stack and KITARU_* variables.",
         ("kitaru status", "kitaru status -o json"),
+    ),
+    _Command(
+        None,
+        "login",
+        "_server:login",
+        "Talk to a Kitaru server from now on (checks that it accepts the API key, then remembers both).\n\n"
+        "Executions started here then run here and are stored by the server; KITARU_SERVER_URL and "
+        "kitaru.connect() still win over it.",
+        ("kitaru login https://kitaru.example.com --api-key kitaru_...",),
+    ),
+    _Command(
+        None,
+        "logout",
+        "_server:logout",
+        "Forget the server of `kitaru login`: executions are stored locally again.",
+        ("kitaru logout",),
     ),
     _Command(
         None,
@@ -373,6 +391,44 @@ CATALOG: tuple[_Command, ...] = (
         "Delete a stack's entry (its data stays on disk unless --recursive).",
         ("kitaru stack delete scratch", "kitaru stack delete scratch --force --recursive"),
     ),
+    _Command(
+        "server",
+        "start",
+        "_server:start",
+        "Run the Kitaru server in the foreground: the REST API over a SQLite or PostgreSQL store.\n\n"
+        "Migrates the store first. Every request needs an API key (kitaru server api-key create) "
+        "unless --no-auth, which is allowed on the loopback interface only.",
+        (
+            "kitaru server start",
+            "kitaru server start --host 0.0.0.0 --port 8383 "
+            "--store-url postgresql+psycopg://kitaru@db/kitaru --artifacts /srv/kitaru/blobs",
+            "kitaru server start --no-auth",
+        ),
+    ),
+    _Command(
+        "server api-key",
+        "create",
+        "_server:key_create",
+        "Create an API key and print its token once (the store keeps only its sha256 digest).",
+        (
+            "kitaru server api-key create ci",
+            "kitaru server api-key create ada --store-url postgresql+psycopg://kitaru@db/kitaru -o json",
+        ),
+    ),
+    _Command(
+        "server api-key",
+        "list",
+        "_server:key_list",
+        "List the API keys of the server's store (never their tokens).",
+        ("kitaru server api-key list", "kitaru server api-key list -o json"),
+    ),
+    _Command(
+        "server api-key",
+        "revoke",
+        "_server:key_revoke",
+        "Revoke an API key: the server refuses its token from then on (within 5 seconds).",
+        ("kitaru server api-key revoke ci",),
+    ),
 )
 
 
@@ -402,7 +458,7 @@ def build_app() -> object:
     )
     groups = {
         name: App(
-            name=name,
+            name=name.rpartition(" ")[2],
             help=text,
             help_format="plaintext",
             # Its own examples (one per command), not the root's it would inherit.
@@ -419,8 +475,10 @@ def build_app() -> object:
             help_format="plaintext",
             help_epilogue=_epilogue(command.examples),
         )
-    for group in groups.values():
-        app.command(group)
+    # Nested groups ("server api-key") go under their parent group, the others under the root.
+    for name, group in groups.items():
+        parent_name, _, _ = name.rpartition(" ")
+        (groups[parent_name] if parent_name else app).command(group)
     return app
 
 

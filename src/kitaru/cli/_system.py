@@ -80,8 +80,8 @@ def _status() -> dict[str, Any]:
         connection: dict[str, Any] = {
             "kind": "server",
             "url": mask_url(settings.values["server_url"]),
-            "available": False,
-            "note": "connecting to a server is not available yet; executions cannot start",
+            "authenticated": bool(settings.values["api_key"]),
+            "note": "executions run in this process and are stored by the server",
         }
     else:
         url, artifacts = stack_location(stack, chosen_by=settings.sources["stack"])

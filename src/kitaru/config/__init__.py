@@ -42,7 +42,7 @@ from kitaru.config._layers import (
     validate_retries,
     validate_setting,
 )
-from kitaru.errors import KitaruFeatureNotAvailableError, KitaruUsageError
+from kitaru.errors import KitaruUsageError
 
 __all__ = [
     "CONFIG_FILE",
@@ -145,6 +145,8 @@ class ResolvedSettings(Record):
 
 _lock = threading.Lock()
 _config = KitaruConfig()
+# The server set with connect(): server_url and api_key.
+_connection: dict[str, str] = {}
 
 
 def configure(
@@ -189,27 +191,25 @@ def configure(
 
 
 def connect(server_url: str, *, api_key: str | None = None) -> None:
-    """Point the SDK, CLI and client at a Kitaru server.
+    """Point this process's executions, client and verbs at a Kitaru server.
 
-    Not available yet: the server arrives with its own issue. Until then every
-    execution runs on the local store of the active stack.
+    From now on new executions are stored by the server at ``server_url`` (they still run
+    in this process), authenticated with ``api_key`` (else ``KITARU_API_KEY``). It overrides
+    ``KITARU_SERVER_URL`` and the stacks, as :func:`configure` does.
 
     Raises:
         KitaruUsageError: ``server_url`` is not an http(s) URL.
-        KitaruFeatureNotAvailableError: always, for a valid URL (no server support yet).
 
     Example:
         >>> import kitaru
         >>> kitaru.connect("https://kitaru.example.com", api_key="...")  # doctest: +SKIP
     """
-    url = validate_setting("server_url", server_url, source="kitaru.connect()")
+    global _connection
+    values = {"server_url": validate_setting("server_url", server_url, source="kitaru.connect()")}
     if api_key is not None:
-        validate_setting("api_key", api_key, source="kitaru.connect()")
-    raise KitaruFeatureNotAvailableError(
-        f"Cannot connect to {mask_url(url)}: connecting to a Kitaru server is not available yet (the server "
-        "arrives with its own release). Executions run on the local store of the active stack; "
-        "`kitaru status` shows where."
-    )
+        values["api_key"] = validate_setting("api_key", api_key, source="kitaru.connect()")
+    with _lock:
+        _connection = values
 
 
 def current_config() -> KitaruConfig:
@@ -219,9 +219,10 @@ def current_config() -> KitaruConfig:
 
 def reset_config() -> None:
     """Forget everything set with :func:`configure` (used by tests)."""
-    global _config
+    global _config, _connection
     with _lock:
         _config = KitaruConfig()
+        _connection = {}
 
 
 def _configure_layer() -> Layer:
@@ -230,6 +231,10 @@ def _configure_layer() -> Layer:
         f.name: getattr(cfg, f.name) for f in fields(cfg) if not isinstance(getattr(cfg, f.name), Unset)
     }
     return Layer("kitaru.configure()", values)
+
+
+def _connect_layer() -> Layer:
+    return Layer("kitaru.connect()", dict(_connection))
 
 
 def _code_layer(source: str, given: Mapping[str, Any] | None) -> Layer:
@@ -310,10 +315,17 @@ def resolve_settings(
         '@flow(...)'
     """
     home = resolve_home()
-    upper = [pyproject_layer(), env_layer(), _configure_layer()]
+    upper = [pyproject_layer(), env_layer(), _configure_layer(), _connect_layer()]
     upper += [_code_layer("@flow(...)", flow), _code_layer("run()", run)]
     stack, chosen_by = _choose_stack(upper, home)
-    layers = [Layer("built-in default", DEFAULTS), stack_layer(stack, chosen_by=chosen_by, home=home), *upper]
+    from kitaru.config.login import login_layer
+
+    layers = [
+        Layer("built-in default", DEFAULTS),
+        stack_layer(stack, chosen_by=chosen_by, home=home),
+        login_layer(home),
+        *upper,
+    ]
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for layer in layers:

@@ -30,6 +30,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from kitaru._types import ExecutionStatus
 from kitaru.records import (
+    ApiKeyRecord,
     ArtifactRecord,
     AttemptRecord,
     CallRecord,
@@ -548,6 +549,26 @@ class MetadataStore(Protocol):
     ) -> list[MemoryCompaction]:
         """Return the audit records of memory maintenance, newest first, filtered when given
         (``key``: the compaction's target key)."""
+        ...
+
+    # -- API keys of a server ----------------------------------------------
+    def create_api_key(self, record: ApiKeyRecord) -> None:
+        """Insert an API key. ``KitaruStateError`` when a key that is not revoked has the same
+        name (revoke it first) or the same ``key_id``."""
+        ...
+
+    def list_api_keys(self) -> list[ApiKeyRecord]:
+        """Return every API key, revoked ones too, by creation time (then ``key_id``)."""
+        ...
+
+    def revoke_api_key(self, name: str) -> ApiKeyRecord:
+        """Revoke the key called ``name`` that is not revoked yet (set ``revoked_at`` to now) and
+        return it. ``KitaruStateError`` when there is none."""
+        ...
+
+    def find_api_key(self, token_hash: str) -> ApiKeyRecord | None:
+        """Return the key that is not revoked whose token has the sha256 hex digest
+        ``token_hash``; ``None`` when there is none."""
         ...
 
     # -- lifecycle --------------------------------------------------------

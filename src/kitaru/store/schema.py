@@ -26,6 +26,7 @@ from kitaru.store._codecs import sqlite_bind_timestamp as _sqlite_bind_timestamp
 from kitaru.store._codecs import sqlite_result_timestamp as _sqlite_result_timestamp
 
 __all__ = [
+    "api_keys",
     "PENDING_WAIT",
     "JsonText",
     "Real",
@@ -399,4 +400,17 @@ llm_usage = sa.Table(
     sa.Column("latency_ms", Real(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Index(None, "exec_id"),
+)
+
+#: The API keys of a Kitaru server (sha256 digests of their tokens; revoked keys stay).
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(), primary_key=True),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("token_hash", sa.String(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+    sa.Index(None, "token_hash", unique=True),
+    sa.Index(None, "name"),
 )

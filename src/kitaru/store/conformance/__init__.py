@@ -50,6 +50,7 @@ pytest.register_assert_rewrite(
     "kitaru.store.conformance.memory_suite",
     "kitaru.store.conformance.usage_suite",
     "kitaru.store.conformance.provenance_suite",
+    "kitaru.store.conformance.keys_suite",
 )
 
 from kitaru.store.base import MetadataStore  # noqa: E402

@@ -4,7 +4,7 @@ The :class:`~kitaru.store.base.MetadataStore` protocol is required whole;
 capability flags name the few guarantees a store may honestly not give. A
 suite subclass lists the flags its store has (all of them by default); the
 cases that need a missing one are skipped, with the reason in the report.
-Every store shipped with Kitaru has every flag.
+Every store shipped with Kitaru has every flag but the REST store, which lacks ``API_KEYS``.
 
 Example:
     >>> from kitaru.store.conformance.capabilities import Capability, needs, requires
@@ -33,9 +33,13 @@ class Capability(enum.StrEnum):
         THREADS: Threads of one process share the store at once, and of
             concurrent compare-and-set writes (claims, wait answers) exactly
             one wins. A store confined to one thread lacks it.
+        API_KEYS: The store keeps a server's API keys (``create_api_key`` and the
+            rest). A REST store lacks it: a server's keys are managed where its
+            store is (``kitaru server api-key``), never over its API.
     """
 
     THREADS = "threads"
+    API_KEYS = "api_keys"
 
 
 def requires(*capabilities: Capability) -> Callable[[_F], _F]:

@@ -36,6 +36,7 @@ from kitaru.records import (
 )
 from kitaru.store._common import LATEST, check_exec_id_prefix, latest_exec_id, pick_exec_id
 from kitaru.store.memory._calls import CallReadMethods
+from kitaru.store.memory._keys import ApiKeyMethods
 from kitaru.store.memory._lifecycle import LifecycleMethods
 from kitaru.store.memory._memory import MemoryMethods
 from kitaru.store.memory._retention import RetentionMethods
@@ -64,7 +65,9 @@ _RUNNING, _COMPLETED, _CACHED, _FAILED = (
 _LONG_AGO = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
-class InMemoryStore(LifecycleMethods, CallReadMethods, RetentionMethods, MemoryMethods, UsageMethods):
+class InMemoryStore(
+    LifecycleMethods, CallReadMethods, RetentionMethods, MemoryMethods, UsageMethods, ApiKeyMethods
+):
     """A thread-safe :class:`~kitaru.store.base.MetadataStore` that keeps everything in memory.
 
     Executions, calls, artifacts and logs are here; the runner lifecycle,

@@ -17,6 +17,7 @@ from typing import NoReturn, Self
 from kitaru._types import CallStatus, ExecutionStatus, utcnow
 from kitaru.errors import KitaruBackendError, KitaruFencedError, KitaruStateError
 from kitaru.records import (
+    ApiKeyRecord,
     ArtifactRecord,
     AttemptRecord,
     CallRecord,
@@ -61,6 +62,7 @@ class MemoryTables:
         self._memory_ops: dict[str, dict[str, MemoryOp]] = {}
         self._memory_compactions: list[MemoryCompaction] = []
         self._usage: dict[str, list[LlmUsageRecord]] = {}  # exec_id -> usage rows in recorded order
+        self._api_keys: dict[str, ApiKeyRecord] = {}  # key_id -> key, in creation order
 
     @property
     def name(self) -> str:

@@ -21,6 +21,7 @@ from kitaru.store.schema import (
     PENDING_WAIT,
     JsonText,
     UtcDateTime,
+    api_keys,
     artifacts,
     attempts,
     calls,
@@ -434,6 +435,7 @@ class Statements:
 
         self._retention_statements()
         self._memory_statements(insert)
+        self._api_key_statements()
         self.insert_llm_usage = prepare(U.insert(), column_keys=U.c.keys())
         self.llm_usage_totals = prepare(_usage_totals(U.c.exec_id == _p("b_exec_id", sa.String())))
         self.list_llm_usage = prepare(
@@ -543,6 +545,24 @@ class Statements:
                 sa.or_(before.is_(None), sa.func.coalesce(ranked.c.ended_at, ranked.c.updated_at) < before),
             )
             .order_by(ranked.c.created_at, ranked.c.exec_id)
+        )
+
+    def _api_key_statements(self) -> None:
+        """API keys of a server (:mod:`kitaru.store.sql._keys`)."""
+        prepare, K = self._prepare, api_keys
+        self.insert_api_key = prepare(K.insert(), column_keys=K.c.keys())
+        self.live_api_key_named = prepare(
+            sa.select(K.c.key_id).where((K.c.name == _p("b_name", sa.String())) & K.c.revoked_at.is_(None))
+        )
+        self.list_api_keys = prepare(sa.select(K).order_by(K.c.created_at, K.c.key_id))
+        self.revoke_api_key = prepare(
+            K.update()
+            .where((K.c.name == _p("b_name", sa.String())) & K.c.revoked_at.is_(None))
+            .values(revoked_at=_p("b_revoked_at", UtcDateTime()))
+            .returning(*K.c)
+        )
+        self.find_api_key = prepare(
+            sa.select(K).where((K.c.token_hash == _p("b_token_hash", sa.String())) & K.c.revoked_at.is_(None))
         )
 
     def _memory_statements(self, insert: Any) -> None:

@@ -1,0 +1,183 @@
+"""The HTTP client of the REST stores: keep-alive, retries, idempotency keys, errors.
+
+One :class:`HttpClient` per server connection, shared by the REST metadata store and the
+REST artifact store. A request that fails on the connection (refused, reset, timed out)
+is sent again, with backoff, up to ``retries`` times; every write carries an
+``Idempotency-Key`` header that stays the same across its retries, so the server applies
+it once even when the first request did arrive. An error response is raised as the Kitaru
+error the server named, with the server's message. Needs ``httpx`` (the extra ``server``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json as _json
+import time
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from kitaru import errors
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["HttpClient"]
+
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _httpx() -> Any:
+    try:
+        import httpx
+    except ImportError as exc:
+        raise errors.KitaruFeatureNotAvailableError(
+            "Talking to a Kitaru server needs httpx, which is not installed: pip install 'kitaru[server]'"
+        ) from exc
+    return httpx
+
+
+class HttpClient:
+    """A keep-alive connection to a Kitaru server's API.
+
+    Example:
+        >>> client = HttpClient("http://127.0.0.1:8383")  # doctest: +SKIP
+        >>> client.request("GET", "/health").json()["status"]  # doctest: +SKIP
+        'ok'
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        retries: int = 8,
+        backoff: float = 0.05,
+    ) -> None:
+        httpx = _httpx()
+        self.url = url.rstrip("/")
+        headers = {"user-agent": "kitaru"}
+        if api_key:
+            headers["authorization"] = f"Bearer {api_key}"
+        self._client = httpx.Client(
+            base_url=self.url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_keepalive_connections=32, max_connections=64),
+        )
+        self._retry_on: tuple[type[BaseException], ...] = (httpx.TransportError,)
+        self._retries = retries
+        self._closed = False
+        self._backoff = backoff
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        allow: frozenset[int] = frozenset(),
+    ) -> httpx.Response:
+        """Send a request (retried on connection errors) and return the response.
+
+        Raises:
+            KitaruError: the error the server answered (its class and message), unless its
+                status is in ``allow``.
+            KitaruBackendError: the server could not be reached (``transient``).
+        """
+        if self._closed:
+            raise errors.KitaruStateError(
+                f"The store '{self.url}' is closed. Open a new store to use it again."
+            )
+        sent_headers = dict(headers or {})
+        if json is not None:
+            content = _encode(json, method, path)
+            sent_headers["content-type"] = "application/json"
+        if method in _WRITES:
+            sent_headers["idempotency-key"] = uuid.uuid4().hex
+        query = _params(params) if params else None
+        delay = self._backoff
+        for attempt in range(self._retries + 1):
+            try:
+                response = self._client.request(
+                    method, path, params=query, content=content, headers=sent_headers
+                )
+            except self._retry_on as exc:
+                if attempt == self._retries:
+                    raise errors.KitaruBackendError(
+                        f"The Kitaru server at {self.url} did not answer {method} {path} "
+                        f"({type(exc).__name__}: {exc}) after {attempt + 1} tries. Check that it runs "
+                        "(kitaru server start) and that the URL is right.",
+                        transient=True,
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            if response.status_code >= 400 and response.status_code not in allow:
+                raise self._error(method, path, response)
+            result: httpx.Response = response
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def json(self, method: str, path: str, **options: Any) -> Any:
+        """Send a request and return its JSON body (``None`` for an empty one)."""
+        response = self.request(method, path, **options)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def _error(self, method: str, path: str, response: httpx.Response) -> errors.KitaruError:
+        try:
+            detail = response.json()["error"]
+            kind, message = str(detail["type"]), str(detail["message"])
+            fields = dict(detail.get("fields") or {})
+        except (ValueError, KeyError, TypeError):
+            return errors.KitaruBackendError(
+                f"The Kitaru server at {self.url} answered {response.status_code} to {method} {path}: "
+                f"{response.text[:300]!r}",
+                transient=response.status_code in (502, 503, 504),
+            )
+        cls = getattr(errors, kind, None)
+        if not (isinstance(cls, type) and issubclass(cls, errors.KitaruError)):
+            cls = errors.KitaruBackendError if response.status_code >= 500 else errors.KitaruUsageError
+        error: errors.KitaruError = cls.__new__(cls)
+        Exception.__init__(error, message)
+        for name, value in fields.items():
+            setattr(error, name, value)
+        return error
+
+    def close(self) -> None:
+        """Close the connections; later requests raise ``KitaruStateError``."""
+        self._closed = True
+        self._client.close()
+
+
+def _encode(body: Any, method: str, path: str) -> bytes:
+    try:
+        return _json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise errors.KitaruUsageError(
+            f"The body of {method} {path} is not JSON ({exc}); nothing was sent. Metadata and "
+            "failures hold JSON values only (text, numbers, booleans, null, lists, objects)."
+        ) from exc
+
+
+def _params(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    query: list[tuple[str, str]] = []
+    for name, value in params.items():
+        for item in value if isinstance(value, list | tuple | set | frozenset) else [value]:
+            if item is None:
+                continue
+            if isinstance(item, enum.Enum):
+                item = item.value
+            if isinstance(item, dt.datetime):
+                item = item.isoformat()
+            if isinstance(item, bool):
+                item = "true" if item else "false"
+            query.append((name, str(item)))
+    return query

@@ -1,0 +1,137 @@
+"""``kitaru server start`` and ``kitaru server api-key create | list | revoke``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from cyclopts import Parameter
+
+from kitaru.cli._humanize import ago
+from kitaru.cli._output import Output, OutputOption
+
+__all__ = ["key_create", "key_list", "key_revoke", "login", "logout", "start"]
+
+StoreUrl = Annotated[
+    str | None,
+    Parameter(
+        help="The server's metadata store (sqlite:///… or postgresql+psycopg://…); "
+        "default: the active stack's."
+    ),
+]
+KeyName = Annotated[str, Parameter(help="The key's name (one word, e.g. ci or laptop-ada).")]
+
+
+def start(
+    *,
+    host: Annotated[str, Parameter(help="The interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, Parameter(help="The port to listen on.")] = 8383,
+    store_url: StoreUrl = None,
+    artifacts: Annotated[
+        str | None, Parameter(help="The directory of the server's blobs; default: the active stack's.")
+    ] = None,
+    no_auth: Annotated[
+        bool, Parameter(negative="", help="Accept requests without an API key (loopback only; warned about).")
+    ] = False,
+    output: OutputOption = "text",
+) -> int:
+    """Run the Kitaru server in the foreground (migrates its store first)."""
+    from kitaru.serving import serve
+
+    Output("server.start", output)
+    serve(host=host, port=port, store_url=store_url, artifacts=artifacts, auth=not no_auth)
+    return 0
+
+
+def key_create(name: KeyName, /, *, store_url: StoreUrl = None, output: OutputOption = "text") -> int:
+    """Create an API key and print its token (shown this once; only its digest is stored)."""
+    from kitaru.serving import create_key
+
+    out = Output("server.api-key.create", output)
+    token, record = create_key(name, store_url=store_url)
+    if out.json:
+        out.item(
+            {"name": record.name, "key_id": record.key_id, "token": token, "created_at": record.created_at}
+        )
+    else:
+        out.line(token)
+        out.note(
+            f"API key {record.name!r} created; the token above is shown this once. Clients send it as "
+            "'Authorization: Bearer <token>' (KITARU_API_KEY)."
+        )
+    return 0
+
+
+def key_list(*, store_url: StoreUrl = None, output: OutputOption = "text") -> int:
+    """List the server's API keys (names and dates, never tokens)."""
+    from kitaru.serving import list_keys
+
+    out = Output("server.api-key.list", output)
+    keys = list_keys(store_url=store_url)
+    if out.json:
+        out.items(
+            [
+                {"name": k.name, "key_id": k.key_id, "created_at": k.created_at, "revoked_at": k.revoked_at}
+                for k in keys
+            ]
+        )
+        return 0
+    if not keys:
+        out.line("No API keys. Create one with `kitaru server api-key create NAME`.")
+        return 0
+    rows = [
+        (k.name, k.key_id, ago(k.created_at), "revoked " + ago(k.revoked_at) if k.revoked_at else "active")
+        for k in keys
+    ]
+    out.table(["NAME", "ID", "CREATED", "STATE"], rows)
+    return 0
+
+
+def key_revoke(name: KeyName, /, *, store_url: StoreUrl = None, output: OutputOption = "text") -> int:
+    """Revoke an API key: requests with its token are refused from now on."""
+    from kitaru.serving import revoke_key
+
+    out = Output("server.api-key.revoke", output)
+    record = revoke_key(name, store_url=store_url)
+    if out.json:
+        out.item({"name": record.name, "key_id": record.key_id, "revoked_at": record.revoked_at})
+    else:
+        out.line(f"Revoked API key {record.name!r} ({record.key_id}).")
+    return 0
+
+
+def login(
+    url: Annotated[str, Parameter(help="The server's URL, e.g. https://kitaru.example.com.")],
+    /,
+    *,
+    api_key: Annotated[
+        str | None, Parameter(help="An API key of the server (kitaru server api-key create NAME).")
+    ] = None,
+    output: OutputOption = "text",
+) -> int:
+    """Talk to a Kitaru server from now on: checks it accepts the key, then remembers both."""
+    from kitaru.config.login import login as remember
+    from kitaru.serving import check_server
+
+    out = Output("login", output)
+    check_server(url, api_key=api_key)
+    remember(url, api_key=api_key)
+    if out.json:
+        out.item({"server_url": url, "authenticated": api_key is not None})
+    else:
+        out.line(f"Logged in to {url}: executions started here are stored by that server.")
+    return 0
+
+
+def logout(*, output: OutputOption = "text") -> int:
+    """Forget the server of `kitaru login`: executions are stored locally again."""
+    from kitaru.config.login import logout as forget
+
+    out = Output("logout", output)
+    url = forget()
+    if out.json:
+        out.item({"server_url": url, "logged_out": url is not None})
+    elif url is None:
+        out.line("Not logged in to a server.")
+    else:
+        out.line(f"Logged out of {url}: executions are stored locally again.")
+    return 0
