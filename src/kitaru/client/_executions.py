@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from kitaru._answers import record_answer
 from kitaru._bulk import gc_paused
 from kitaru._leases import is_orphaned, lease_seconds, lease_settings
+from kitaru._lifecycle import check_replay, check_resume, check_retry
 from kitaru._types import ArtifactKind, ExecutionStatus
 from kitaru.client._convert import to_artifact, to_calls, to_execution, to_log, to_pending_wait
 from kitaru.client._orphans import orphan_error, orphan_hint, stuck_orphan
@@ -48,12 +49,6 @@ __all__ = ["Executions"]
 
 _CONSISTENT_READS = 20
 """How often :meth:`Executions.get` re-reads an execution that changes while it is read."""
-
-_TERMINAL_HINT = {
-    ExecutionStatus.COMPLETED: "it completed; start a new execution from it with replay()",
-    ExecutionStatus.FAILED: "it failed; re-run it with retry()",
-    ExecutionStatus.CANCELLED: "it was cancelled; start a new execution from it with replay()",
-}
 
 
 class Executions:
@@ -447,40 +442,14 @@ class Executions:
         """Continue a ``waiting`` execution whose input is resolved, or an orphaned one."""
         store = self._client._store
         record = self._record(exec_id)
-        if record.status.is_terminal:
-            raise KitaruStateError(
-                f"Execution {record.exec_id} cannot be resumed: {_TERMINAL_HINT[record.status]}."
-            )
-        orphaned = is_orphaned(record)
-        if record.status is ExecutionStatus.WAITING and not orphaned:
-            pending = store.list_pending_waits(record.exec_id)
-            if pending:
-                names = ", ".join(repr(c.invocation_id) for c in pending)
-                raise KitaruStateError(
-                    f"Execution {record.exec_id} waits for input at {names}; answer it with "
-                    "executions.input(...), which continues it."
-                )
-            if record.runner_id is not None:
-                raise KitaruStateError(
-                    f"Execution {record.exec_id} is already being continued by runner {record.runner_id}."
-                )
-        elif record.status in (ExecutionStatus.RUNNING, ExecutionStatus.PENDING) and not orphaned:
-            raise KitaruStateError(
-                f"Execution {record.exec_id} is {record.status.value} in runner {record.runner_id} "
-                "(alive); there is nothing to resume."
-            )
+        check_resume(record, lambda: store.list_pending_waits(record.exec_id))
         self._continue(record)
         return self._started(record.exec_id)
 
     def retry(self, exec_id: str) -> Execution:
         """Re-run a ``failed`` execution in place, reusing its completed checkpoints."""
         record = self._record(exec_id)
-        if record.status is not ExecutionStatus.FAILED:
-            hint = (
-                _TERMINAL_HINT.get(record.status)
-                or "it has not failed; use resume() for waiting or orphaned executions"
-            )
-            raise KitaruStateError(f"Execution {record.exec_id} cannot be retried: {hint}.")
+        check_retry(record)
         self._continue(record)
         return self._started(record.exec_id)
 
@@ -531,17 +500,7 @@ class Executions:
             KitaruStateError: the execution still runs, or belongs to another flow.
         """
         record = self._record(exec_id)
-        if flow is not None and record.flow_name != flow:
-            raise KitaruStateError(
-                f"Execution {record.exec_id} is an execution of flow {record.flow_name!r}, not of flow "
-                f"{flow!r}; replay it with {record.flow_name}.replay(...) or "
-                "KitaruClient().executions.replay(...)."
-            )
-        if not record.status.is_terminal and record.status is not ExecutionStatus.WAITING:
-            raise KitaruStateError(
-                f"Execution {record.exec_id} is {record.status.value}; replay an execution that ended "
-                "or waits."
-            )
+        check_replay(record, flow=flow)
         return self._client._target.replay(
             self._client._store,
             self._client._artifacts,

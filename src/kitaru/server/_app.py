@@ -23,6 +23,7 @@ from kitaru.server._follow import MAX_FOLLOW_WAIT, follow_router
 from kitaru.server._idempotency import IdempotencyMiddleware
 from kitaru.server._limits import BodyLimitMiddleware
 from kitaru.server._memory import memory_router, retention_router
+from kitaru.server._operations import operations_router
 from kitaru.store.base import MetadataStore
 
 __all__ = ["API_PREFIX", "build_app"]
@@ -59,6 +60,7 @@ def build_app(
     for router in (
         executions_router(store),
         follow_router(store, max_wait=max_follow_wait),
+        operations_router(store),
         calls_router(store),
         memory_router(store),
         retention_router(store),

@@ -1,4 +1,4 @@
-"""Following an execution: a long-poll for new log lines, and cancelling it.
+"""Following an execution: a long-poll for new log lines.
 
 ``GET /api/v1/executions/{id}/logs/stream?after_seq=N&wait=S`` answers as soon as the
 execution has log lines after ``N``, or has ended, or ``S`` seconds passed (at most
@@ -20,8 +20,7 @@ from fastapi import APIRouter, Query
 from kitaru._types import ExecutionStatus
 from kitaru._wire import to_wire
 from kitaru.records import LogRecord
-from kitaru.server._schemas import ExecutionWire
-from kitaru.store.base import MetadataStore, cancel_execution
+from kitaru.store.base import MetadataStore
 
 if TYPE_CHECKING:
     LogWire = Any
@@ -49,7 +48,7 @@ class LogsFollowResult(pydantic.BaseModel):
 
 
 def follow_router(store: MetadataStore, *, max_wait: float = MAX_FOLLOW_WAIT) -> APIRouter:
-    """Return the routes that follow an execution over ``store``."""
+    """Return the route that follows an execution's log over ``store``."""
     router = APIRouter(prefix="/executions", tags=["executions"])
 
     @router.get(
@@ -79,17 +78,5 @@ def follow_router(store: MetadataStore, *, max_wait: float = MAX_FOLLOW_WAIT) ->
             if lines or ended or time.monotonic() >= deadline:
                 return {"logs": to_wire(lines), "status": execution.status.value, "ended": ended}
             await anyio.sleep(min(_LOOK_INTERVAL, max(0.0, deadline - time.monotonic())))
-
-    @router.post(
-        "/{exec_id}/cancel",
-        response_model=ExecutionWire,
-        summary="Cancel an execution: its runner stops at the next durable boundary",
-        description=(
-            "Records the request; an execution no live runner holds (none, or an orphan) ends "
-            "`cancelled` at once. 409 when it already ended."
-        ),
-    )
-    def cancel(exec_id: str) -> Any:
-        return to_wire(cancel_execution(store, exec_id))
 
     return router

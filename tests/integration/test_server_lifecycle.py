@@ -1,5 +1,5 @@
-"""Following an execution through the server: the log long-poll and the cancel resource,
-on a real uvicorn over a SQLite file."""
+"""Following an execution through the server: the log long-poll, cancel, and which lifecycle
+operations the state allows, on a real uvicorn over a SQLite file."""
 
 from __future__ import annotations
 
@@ -138,6 +138,7 @@ def test_the_new_routes_refuse_a_missing_key(backing: SqlStore, blobs: LocalArti
         for method, path in [
             ("GET", f"/api/v1/executions/{exec_id}/logs/stream"),
             ("POST", f"/api/v1/executions/{exec_id}/cancel"),
+            ("GET", f"/api/v1/executions/{exec_id}/operations"),
         ]:
             assert httpx.request(method, base + path).status_code == 401, path
             wrong = httpx.request(method, base + path, headers={"Authorization": "Bearer kitaru_no"})
@@ -149,3 +150,33 @@ def test_the_new_routes_refuse_a_missing_key(backing: SqlStore, blobs: LocalArti
         )
         assert ok.status_code == 200
     assert backing.get_execution(exec_id).cancel_requested is False
+
+
+def test_operations_say_what_the_state_allows_with_the_clients_own_messages(
+    url: str, backing: SqlStore, blobs: LocalArtifactStore
+) -> None:
+    client = KitaruClient(store=backing, artifacts=blobs)
+    done = add_execution(backing)
+    backing.finish_execution(done.exec_id, ExecutionStatus.COMPLETED)
+    ops = httpx.get(f"{url}/api/v1/executions/{done.exec_id}/operations").json()
+    assert ops["status"] == "completed"
+    assert ops["replay"] == {"allowed": True, "reason": None}
+    for name, operation in [("resume", client.executions.resume), ("retry", client.executions.retry)]:
+        with pytest.raises(KitaruStateError) as refused:
+            operation(done.exec_id)
+        assert ops[name] == {"allowed": False, "reason": str(refused.value)}
+    with pytest.raises(KitaruStateError) as refused:
+        client.executions.cancel(done.exec_id)
+    assert ops["cancel"] == {"allowed": False, "reason": str(refused.value)}
+
+    live = _running(backing)
+    ops = httpx.get(f"{url}/api/v1/executions/{live}/operations").json()
+    assert ops["cancel"]["allowed"] is True
+    assert "(alive); there is nothing to resume" in ops["resume"]["reason"]
+    assert ops["retry"]["allowed"] is False and ops["replay"]["allowed"] is False
+
+    failed = add_execution(backing)
+    backing.finish_execution(failed.exec_id, ExecutionStatus.FAILED)
+    ops = httpx.get(f"{url}/api/v1/executions/{failed.exec_id}/operations").json()
+    assert ops["retry"] == {"allowed": True, "reason": None}
+    assert httpx.get(f"{url}/api/v1/executions/nope/operations").status_code == 409
