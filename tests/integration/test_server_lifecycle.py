@@ -180,3 +180,79 @@ def test_operations_say_what_the_state_allows_with_the_clients_own_messages(
     ops = httpx.get(f"{url}/api/v1/executions/{failed.exec_id}/operations").json()
     assert ops["retry"] == {"allowed": True, "reason": None}
     assert httpx.get(f"{url}/api/v1/executions/nope/operations").status_code == 409
+
+
+@pytest.fixture
+def keyed(backing: SqlStore, blobs: LocalArtifactStore) -> Iterator[tuple[str, dict[str, str]]]:
+    from kitaru.server import issue_api_key, store_api_keys
+
+    token, _ = issue_api_key(backing, "runner")
+    with running_server(backing, blobs, auth=store_api_keys(backing)) as base:
+        yield base, {"Authorization": f"Bearer {token}"}
+
+
+def test_model_aliases_are_registered_and_listed_in_the_servers_data_directory(
+    keyed: tuple[str, dict[str, str]],
+) -> None:
+    from kitaru.config.model_aliases import list_models
+
+    url, key = keyed
+    body = {"model": "openai/gpt-4o-mini", "secret": "openai"}
+    put = httpx.put(f"{url}/api/v1/models/fast", json=body, headers=key)
+    assert put.status_code == 200 and put.json()["default"] is True
+    listed = httpx.get(f"{url}/api/v1/models", headers=key).json()
+    assert listed == [
+        {
+            "alias": "fast",
+            "model": "openai/gpt-4o-mini",
+            "secret": "openai",
+            "base_url": None,
+            "default": True,
+        }
+    ]
+    assert [m.alias for m in list_models()] == ["fast"]  # what `kitaru model list` shows there
+    bad = httpx.put(f"{url}/api/v1/models/fast", json={"model": "nope"}, headers=key)
+    assert bad.status_code == 422 and "provider/model" in bad.json()["error"]["message"]
+
+
+def test_secret_values_reach_only_a_runner_with_a_key_through_its_own_route(
+    keyed: tuple[str, dict[str, str]], backing: SqlStore, blobs: LocalArtifactStore
+) -> None:
+    from kitaru.config.secrets import get_secret
+
+    url, key = keyed
+    value = "sk-never-shown-0123456789"
+    put = httpx.put(f"{url}/api/v1/secrets/openai", json={"values": {"OPENAI_API_KEY": value}}, headers=key)
+    assert put.status_code == 200 and value not in put.text
+    assert put.json() == {
+        "name": "openai",
+        "keys": ["OPENAI_API_KEY"],
+        "updated_at": put.json()["updated_at"],
+    }
+    listed = httpx.get(f"{url}/api/v1/secrets", headers=key)
+    assert value not in listed.text and [s["name"] for s in listed.json()] == ["openai"]
+    assert get_secret("openai").values == {"OPENAI_API_KEY": value}  # stored encrypted, as `kitaru secrets`
+
+    for method, path in [
+        ("GET", "/api/v1/secrets"),
+        ("GET", "/api/v1/secrets/openai/values"),
+        ("PUT", "/api/v1/secrets/openai"),
+        ("DELETE", "/api/v1/secrets/openai"),
+        ("GET", "/api/v1/models"),
+        ("PUT", "/api/v1/models/fast"),
+    ]:
+        refused = httpx.request(method, url + path, json={"values": {"K": "v"}})
+        assert refused.status_code == 401 and value not in refused.text, (method, path)
+
+    values = httpx.get(f"{url}/api/v1/secrets/openai/values", headers=key)
+    assert values.status_code == 200 and values.json()["values"] == {"OPENAI_API_KEY": value}
+
+    with running_server(backing, blobs) as open_url:  # --no-auth: no values for anyone
+        refused = httpx.get(f"{open_url}/api/v1/secrets/openai/values")
+        assert refused.status_code == 409 and value not in refused.text
+        assert "--no-auth" in refused.json()["error"]["message"]
+        assert value not in httpx.get(f"{open_url}/api/v1/secrets").text
+
+    assert httpx.delete(f"{url}/api/v1/secrets/openai", headers=key).status_code == 204
+    gone = httpx.get(f"{url}/api/v1/secrets/openai/values", headers=key)
+    assert gone.status_code == 409 and "No secret named 'openai'" in gone.json()["error"]["message"]
