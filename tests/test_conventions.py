@@ -395,7 +395,7 @@ PINNED: dict[str, list[str]] = {
         "serve",
     ],
     "kitaru.config.login": ["LOGIN_SOURCE", "login", "login_layer", "logout"],
-    "kitaru.store.base": ["MetadataStore"],
+    "kitaru.store.base": ["MetadataStore", "cancel_execution"],
     "kitaru.artifacts.base": ["ArtifactStore"],
     "kitaru.cli": ["entry_point", "main"],
 }

@@ -26,7 +26,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("fuzz")
     store = SqlStore.open_sqlite(tmp / "server.db")
     add_execution(store, exec_id="string")  # "string": an id generated requests may name
-    with running_server(store, LocalArtifactStore(tmp / "blobs")) as url:
+    with running_server(store, LocalArtifactStore(tmp / "blobs"), max_follow_wait=0.2) as url:
         yield url
     store.close()
 

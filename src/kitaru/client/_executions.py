@@ -13,11 +13,12 @@ import builtins
 import datetime as dt
 import time
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from kitaru._answers import record_answer
 from kitaru._bulk import gc_paused
 from kitaru._leases import is_orphaned, lease_seconds, lease_settings
+from kitaru._lifecycle import check_replay, check_resume, check_retry
 from kitaru._types import ArtifactKind, ExecutionStatus
 from kitaru.client._convert import to_artifact, to_calls, to_execution, to_log, to_pending_wait
 from kitaru.client._orphans import orphan_error, orphan_hint, stuck_orphan
@@ -26,20 +27,28 @@ from kitaru.client._retention import Progress, delete_executions, prune_executio
 from kitaru.errors import KitaruNotFoundError, KitaruStateError, KitaruUsageError
 from kitaru.models import CheckpointCall, DeletionResult, Execution, LogEntry, PendingWait
 from kitaru.records import ANSWERED_BY_CLIENT, CallRecord, ExecutionRecord, LogRecord
+from kitaru.store.base import cancel_execution
 
 if TYPE_CHECKING:
     from kitaru.client import KitaruClient
+
+
+@runtime_checkable
+class _LogFollower(Protocol):
+    """A store that waits for new log lines itself (a server's: a long-poll)."""
+
+    def follow_logs(
+        self, exec_id: str, *, call_id: str | None = None, after_seq: int | None = None, wait: float = 10.0
+    ) -> tuple[builtins.list[LogRecord], bool]: ...
+
+
+_FOLLOW_WAIT = 5.0
+"""Seconds a server holds one follow request for new lines (then the runner is looked at again)."""
 
 __all__ = ["Executions"]
 
 _CONSISTENT_READS = 20
 """How often :meth:`Executions.get` re-reads an execution that changes while it is read."""
-
-_TERMINAL_HINT = {
-    ExecutionStatus.COMPLETED: "it completed; start a new execution from it with replay()",
-    ExecutionStatus.FAILED: "it failed; re-run it with retry()",
-    ExecutionStatus.CANCELLED: "it was cancelled; start a new execution from it with replay()",
-}
 
 
 class Executions:
@@ -281,6 +290,8 @@ class Executions:
         self, exec_id: str, call_ids: builtins.list[str | None], poll_interval: float
     ) -> Iterator[LogEntry]:
         store = self._client._store
+        # A server waits for new lines itself (one call id at a time); elsewhere this polls.
+        follower = store if isinstance(store, _LogFollower) and len(call_ids) == 1 else None
         after: int | None = None
         names: dict[str, str] = {}
         while True:
@@ -288,7 +299,13 @@ class Executions:
             ended = execution.status.is_terminal
             # Read before the lines: a dead runner writes none after it was seen gone.
             orphan = None if ended else stuck_orphan(store, execution)
-            for record in self._read_logs(exec_id, call_ids, after=after):
+            if follower is not None and not ended and orphan is None:
+                records, ended = follower.follow_logs(
+                    exec_id, call_id=call_ids[0], after_seq=after, wait=_FOLLOW_WAIT
+                )
+            else:
+                records = self._read_logs(exec_id, call_ids, after=after)
+            for record in records:
                 after = record.seq
                 if record.call_id is not None and record.call_id not in names:
                     names = self._call_names(exec_id)  # a call that began since the last read
@@ -297,7 +314,8 @@ class Executions:
                 return
             if orphan is not None:
                 raise orphan_error(orphan)
-            time.sleep(poll_interval)
+            if follower is None:
+                time.sleep(poll_interval)
 
     # -- acting -----------------------------------------------------------
     def _pick_wait(self, record: ExecutionRecord, wait: str | None) -> CallRecord:
@@ -424,40 +442,14 @@ class Executions:
         """Continue a ``waiting`` execution whose input is resolved, or an orphaned one."""
         store = self._client._store
         record = self._record(exec_id)
-        if record.status.is_terminal:
-            raise KitaruStateError(
-                f"Execution {record.exec_id} cannot be resumed: {_TERMINAL_HINT[record.status]}."
-            )
-        orphaned = is_orphaned(record)
-        if record.status is ExecutionStatus.WAITING and not orphaned:
-            pending = store.list_pending_waits(record.exec_id)
-            if pending:
-                names = ", ".join(repr(c.invocation_id) for c in pending)
-                raise KitaruStateError(
-                    f"Execution {record.exec_id} waits for input at {names}; answer it with "
-                    "executions.input(...), which continues it."
-                )
-            if record.runner_id is not None:
-                raise KitaruStateError(
-                    f"Execution {record.exec_id} is already being continued by runner {record.runner_id}."
-                )
-        elif record.status in (ExecutionStatus.RUNNING, ExecutionStatus.PENDING) and not orphaned:
-            raise KitaruStateError(
-                f"Execution {record.exec_id} is {record.status.value} in runner {record.runner_id} "
-                "(alive); there is nothing to resume."
-            )
+        check_resume(record, lambda: store.list_pending_waits(record.exec_id))
         self._continue(record)
         return self._started(record.exec_id)
 
     def retry(self, exec_id: str) -> Execution:
         """Re-run a ``failed`` execution in place, reusing its completed checkpoints."""
         record = self._record(exec_id)
-        if record.status is not ExecutionStatus.FAILED:
-            hint = (
-                _TERMINAL_HINT.get(record.status)
-                or "it has not failed; use resume() for waiting or orphaned executions"
-            )
-            raise KitaruStateError(f"Execution {record.exec_id} cannot be retried: {hint}.")
+        check_retry(record)
         self._continue(record)
         return self._started(record.exec_id)
 
@@ -508,17 +500,7 @@ class Executions:
             KitaruStateError: the execution still runs, or belongs to another flow.
         """
         record = self._record(exec_id)
-        if flow is not None and record.flow_name != flow:
-            raise KitaruStateError(
-                f"Execution {record.exec_id} is an execution of flow {record.flow_name!r}, not of flow "
-                f"{flow!r}; replay it with {record.flow_name}.replay(...) or "
-                "KitaruClient().executions.replay(...)."
-            )
-        if not record.status.is_terminal and record.status is not ExecutionStatus.WAITING:
-            raise KitaruStateError(
-                f"Execution {record.exec_id} is {record.status.value}; replay an execution that ended "
-                "or waits."
-            )
+        check_replay(record, flow=flow)
         return self._client._target.replay(
             self._client._store,
             self._client._artifacts,
@@ -532,20 +514,8 @@ class Executions:
     def cancel(self, exec_id: str) -> Execution:
         """Cancel an execution: its runner stops at the next durable boundary; one
         nobody runs ends ``cancelled`` at once."""
-        store = self._client._store
-        record = self._record(exec_id)
-        if record.status.is_terminal:
-            raise KitaruStateError(f"Execution {record.exec_id} already ended ({record.status.value}).")
-        record = store.request_cancel(record.exec_id)
+        record = cancel_execution(self._client._store, self._record(exec_id).exec_id)
         self._client._target.cancel_here(record.exec_id)
-        if record.runner_id is None or is_orphaned(record):
-            store.set_execution_status(
-                record.exec_id,
-                ExecutionStatus.CANCELLED,
-                expected={record.status},
-                runner_id=record.runner_id,
-                release=True,
-            )
         return self.get(record.exec_id)
 
     def delete(self, *exec_ids: str, progress: Progress | None = None) -> DeletionResult:

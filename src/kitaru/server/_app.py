@@ -19,9 +19,12 @@ from kitaru.server._blobs import blobs_router
 from kitaru.server._calls import calls_router
 from kitaru.server._errors import ERROR_RESPONSES, error_body, exception_body, status_of
 from kitaru.server._executions import executions_router
+from kitaru.server._follow import MAX_FOLLOW_WAIT, follow_router
 from kitaru.server._idempotency import IdempotencyMiddleware
 from kitaru.server._limits import BodyLimitMiddleware
 from kitaru.server._memory import memory_router, retention_router
+from kitaru.server._operations import operations_router
+from kitaru.server._registry import registry_router
 from kitaru.store.base import MetadataStore
 
 __all__ = ["API_PREFIX", "build_app"]
@@ -43,6 +46,7 @@ def build_app(
     auth: Authenticator | None,
     max_blob_bytes: int = MAX_BLOB_BYTES,
     max_json_bytes: int = MAX_JSON_BYTES,
+    max_follow_wait: float = MAX_FOLLOW_WAIT,
 ) -> FastAPI:
     """Return the API over ``store`` and ``artifacts`` (see :func:`kitaru.server.create_app`)."""
     __version__ = _version()
@@ -56,6 +60,9 @@ def build_app(
     api = APIRouter(prefix=API_PREFIX)
     for router in (
         executions_router(store),
+        follow_router(store, max_wait=max_follow_wait),
+        operations_router(store),
+        registry_router(authenticated=auth is not None),
         calls_router(store),
         memory_router(store),
         retention_router(store),

@@ -47,7 +47,7 @@ from kitaru.records import (
     MemoryScope,
 )
 
-__all__ = ["MetadataStore"]
+__all__ = ["MetadataStore", "cancel_execution"]
 
 
 @runtime_checkable
@@ -575,3 +575,26 @@ class MetadataStore(Protocol):
     def close(self) -> None:
         """Release connections. The store is unusable afterwards."""
         ...
+
+
+def cancel_execution(store: MetadataStore, exec_id: str) -> ExecutionRecord:
+    """Request cancellation of ``exec_id`` (a full id) and return its record: its runner stops
+    at the next durable boundary; one no live runner holds (none, or an orphan) ends
+    ``cancelled`` at once. :class:`KitaruStateError` when it already ended."""
+    from kitaru._leases import is_orphaned
+    from kitaru.errors import KitaruStateError
+
+    record = store.get_execution(exec_id)
+    if record.status.is_terminal:
+        raise KitaruStateError(f"Execution {record.exec_id} already ended ({record.status.value}).")
+    record = store.request_cancel(record.exec_id)
+    if record.runner_id is None or is_orphaned(record):
+        store.set_execution_status(
+            record.exec_id,
+            ExecutionStatus.CANCELLED,
+            expected={record.status},
+            runner_id=record.runner_id,
+            release=True,
+        )
+        record = store.get_execution(record.exec_id)
+    return record

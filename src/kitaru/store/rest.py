@@ -379,6 +379,16 @@ class RestStore:
         )
         return from_wire(list[LogRecord], found)
 
+    def follow_logs(
+        self, exec_id: str, *, call_id: str | None = None, after_seq: int | None = None, wait: float = 10.0
+    ) -> tuple[list[LogRecord], bool]:
+        """Wait (on the server, up to ``wait`` seconds) for log lines after ``after_seq``;
+        return them and whether the execution ended (then no line follows them)."""
+        found = self._get(
+            f"/executions/{_q(exec_id)}/logs/stream", call_id=call_id, after_seq=after_seq, wait=wait
+        )
+        return from_wire(list[LogRecord], found["logs"]), bool(found["ended"])
+
     # -- retention --------------------------------------------------------
     def list_prunable_executions(
         self,
