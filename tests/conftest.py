@@ -56,3 +56,23 @@ def postgres_url() -> Iterator[str]:
         yield url
     finally:
         server.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """The endpoint URL of an S3-compatible server (moto) the test run starts on loopback."""
+    from tests._s3 import moto_s3
+
+    with moto_s3() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_url(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``s3://<new bucket>/blobs?endpoint_url=…`` on the test server, with dummy AWS credentials
+    in this process's environment (subprocesses started from it inherit them)."""
+    from tests._s3 import AWS_TEST_ENV, new_bucket
+
+    for name, value in AWS_TEST_ENV.items():
+        monkeypatch.setenv(name, value)
+    return f"s3://{new_bucket(s3_endpoint)}/blobs?endpoint_url={s3_endpoint}"

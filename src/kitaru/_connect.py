@@ -6,9 +6,9 @@ stack (see :mod:`kitaru.config.stacks`); the stack ``default`` lives in the data
 directory (``KITARU_HOME``, a ``.kitaru/`` found walking up from the current
 directory, or the user data directory): ``kitaru.db`` (SQLite) and
 ``artifacts/``. ``KITARU_STORE_URL`` points the metadata store elsewhere
-(e.g. ``postgresql+psycopg://…``) and ``KITARU_ARTIFACTS_DIR`` the artifacts,
-whatever the stack says. The URL ``memory://<name>`` opens an in-memory
-metadata store and artifact store instead (for tests; see
+(e.g. ``postgresql+psycopg://…``) and ``KITARU_ARTIFACTS_DIR`` the artifacts
+(a directory or ``s3://bucket/prefix``), whatever the stack says. The URL
+``memory://<name>`` opens an in-memory metadata store and artifact store instead (for tests; see
 :func:`kitaru.testing.in_memory`): they live until the stores are reset, in
 this process only.
 """
@@ -35,6 +35,7 @@ __all__ = [
     "Stores",
     "default_stores",
     "local_target",
+    "open_artifact_store",
     "open_memory_stores",
     "open_server_connection",
     "open_server_stores",
@@ -69,28 +70,45 @@ class Stores(Record):
 
 
 def open_stores(url: str, artifacts_dir: str | os.PathLike[str]) -> Stores:
-    """Open the metadata store at ``url`` and the local artifact store at ``artifacts_dir``."""
+    """Open the metadata store at ``url`` and the artifact store at ``artifacts_dir`` (a directory
+    or an ``s3://`` URL)."""
     if url.startswith(MEMORY_URL_PREFIX):
         return open_memory_stores(url)
-    from kitaru.artifacts.local import LocalArtifactStore
     from kitaru.store import open_store
 
     metadata = open_store(url)
-    return Stores(metadata, LocalArtifactStore(artifacts_dir), url, mask_url(url))
+    return Stores(metadata, open_artifact_store(artifacts_dir), url, mask_url(url))
+
+
+def open_artifact_store(location: str | os.PathLike[str]) -> ArtifactStore:
+    """Open the artifact store at ``location``: an object storage URL (``s3://bucket/prefix``,
+    with the extra ``s3``) or a local directory.
+
+    Raises:
+        KitaruUsageError: the ``s3://`` URL or ``KITARU_S3_ENDPOINT_URL`` is malformed.
+        KitaruFeatureNotAvailableError: an ``s3://`` URL without the extra ``s3`` installed.
+    """
+    if isinstance(location, str) and location.startswith("s3://"):
+        from kitaru.artifacts.object_store import ObjectArtifactStore
+
+        return ObjectArtifactStore(location)
+    from kitaru.artifacts.local import LocalArtifactStore
+
+    return LocalArtifactStore(location)
 
 
 def open_server_stores(
     store_url: str | None = None, artifacts_dir: str | os.PathLike[str] | None = None
 ) -> tuple[MetadataStore, ArtifactStore, str]:
-    """Open the stores a Kitaru server serves: ``store_url`` (an SQL store) and the local
-    artifact directory ``artifacts_dir``, each the active stack's when not given. Returns
+    """Open the stores a Kitaru server serves: ``store_url`` (an SQL store) and the artifact
+    store ``artifacts_dir`` (a local directory or an ``s3://bucket/prefix`` URL), each the
+    active stack's when not given. Returns
     them with the store's URL, secrets masked.
 
     Raises:
         KitaruUsageError: the URL names no SQL store (a server keeps its data in SQLite or
             PostgreSQL), or no stack is active.
     """
-    from kitaru.artifacts.local import LocalArtifactStore
     from kitaru.errors import KitaruUsageError
     from kitaru.store import open_store
 
@@ -104,7 +122,7 @@ def open_server_stores(
             f"A server cannot serve the in-memory store {store_url!r}: give --store-url "
             "sqlite:///path/to/kitaru.db or postgresql+psycopg://user@host/database."
         )
-    return open_store(store_url), LocalArtifactStore(artifacts_dir), mask_url(store_url)
+    return open_store(store_url), open_artifact_store(artifacts_dir), mask_url(store_url)
 
 
 def local_target() -> LocalTarget:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import kitaru
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.artifacts.local import LocalArtifactStore
+from kitaru.artifacts.object_store import ObjectArtifactStore
 from kitaru.errors import (
     KitaruArtifactIntegrityError,
     KitaruStateError,
@@ -91,10 +93,13 @@ def test_a_flow_fails_retries_and_replays_on_the_in_memory_stores(kitaru_home: P
             KitaruClient().executions.get(handle.exec_id)
 
 
-@pytest.fixture(params=["memory", "local"])
+@pytest.fixture(params=["memory", "local", "s3"])
 def artifact_store(request: pytest.FixtureRequest, tmp_path: Path) -> ArtifactStore:
+    """Every artifact store backend, each run through the same cases."""
     if request.param == "memory":
         return MemoryArtifactStore("blobs")
+    if request.param == "s3":
+        return ObjectArtifactStore(request.getfixturevalue("s3_url"))
     return LocalArtifactStore(tmp_path / "blobs")
 
 
@@ -120,6 +125,40 @@ def test_artifact_stores_keep_one_contract(artifact_store: ArtifactStore) -> Non
             artifact_store.get(bad)
         with pytest.raises(KitaruUsageError):
             artifact_store.exists(bad)
+
+
+def test_artifact_stores_delete_and_list_alike(artifact_store: ArtifactStore) -> None:
+    assert list(artifact_store.list_blobs()) == []
+    keys = [artifact_store.put(data) for data in (b"one", b"two!", b"x" * (1 << 20))]
+    assert sorted(artifact_store.list_blobs()) == sorted(zip(keys, [3, 4, 1 << 20], strict=True))
+    assert artifact_store.get(keys[2]) == b"x" * (1 << 20)
+    assert list(artifact_store.list_blobs(stored_before=time.time() - 3600)) == []
+    assert sorted(artifact_store.list_blobs(stored_before=time.time() + 3600)) == sorted(
+        zip(keys, [3, 4, 1 << 20], strict=True)
+    )
+    # a blob stored at or after the cut-off stays (a writer may be about to reference it)
+    assert artifact_store.delete(keys, unless_stored_after=time.time() - 3600) == {}
+    assert artifact_store.delete([keys[0], "d" * 64]) == {keys[0]: 3}
+    assert not artifact_store.exists(keys[0]) and artifact_store.exists(keys[1])
+    with pytest.raises(KitaruArtifactIntegrityError, match=keys[0]) as missing:
+        artifact_store.get(keys[0])
+    assert missing.value.reason == "missing"
+    assert artifact_store.put(b"one") == keys[0] and artifact_store.get(keys[0]) == b"one"
+    with pytest.raises(KitaruUsageError):
+        artifact_store.delete(["not-a-key"])
+    assert artifact_store.remove_stale_temp_files(older_than=0) == 0
+
+
+def test_a_corrupt_blob_is_set_aside_and_repaired_by_storing_it_again(artifact_store: ArtifactStore) -> None:
+    wrong = artifact_store.put(b"not what the key says", sha256="e" * 64)
+    with pytest.raises(KitaruArtifactIntegrityError) as corrupt:
+        artifact_store.get(wrong)
+    assert corrupt.value.reason == "corrupt" and corrupt.value.key == wrong
+    assert not artifact_store.exists(wrong)  # out of its key's place...
+    assert [key for key, _ in artifact_store.list_blobs()] == []  # ...and not listed as a blob
+    digest = hashlib.sha256(b"right").hexdigest()
+    artifact_store.put(b"right", sha256=digest)
+    assert artifact_store.get(digest) == b"right"
 
 
 def test_memory_artifact_store_counts_and_names_its_blobs() -> None:

@@ -27,7 +27,12 @@ def start(
     port: Annotated[int, Parameter(help="The port to listen on.")] = 8383,
     store_url: StoreUrl = None,
     artifacts: Annotated[
-        str | None, Parameter(help="The directory of the server's blobs; default: the active stack's.")
+        str | None,
+        Parameter(
+            help="Where the server keeps blobs: a directory or s3://bucket/prefix (S3-compatible; "
+            "?endpoint_url= or KITARU_S3_ENDPOINT_URL for a server other than AWS); "
+            "default: the active stack's."
+        ),
     ] = None,
     no_auth: Annotated[
         bool, Parameter(negative="", help="Accept requests without an API key (loopback only; warned about).")

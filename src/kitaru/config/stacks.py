@@ -303,9 +303,7 @@ def create_stack(
         "id": str(uuid.uuid4()),
         "kind": "local",
         "store_url": _store_url(store_url, folder / "kitaru.db"),
-        "artifacts_dir": str(
-            Path(artifacts_dir).expanduser().resolve() if artifacts_dir else folder / "artifacts"
-        ),
+        "artifacts_dir": _artifacts_location(artifacts_dir, folder / "artifacts"),
         "settings": checked,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
@@ -322,6 +320,15 @@ def create_stack(
 
     update_config(change, home)
     return _info(name, record, active=active_stack(), home=home)
+
+
+def _artifacts_location(given: str | os.PathLike[str] | None, default: Path) -> str:
+    """A directory (made absolute) or an object storage URL (``s3://…``, kept as given)."""
+    if given is None or not str(given):
+        return str(default)
+    if str(given).startswith("s3://"):
+        return str(given)
+    return str(Path(given).expanduser().resolve())
 
 
 def delete_stack(name: str, *, force: bool = False, recursive: bool = False) -> list[str]:
