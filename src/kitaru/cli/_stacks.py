@@ -100,7 +100,9 @@ def create(
         str | None,
         Parameter(help="sqlite:///FILE, postgresql+psycopg://user@host/db, or a SQLite file path."),
     ] = None,
-    artifacts_dir: Annotated[str | None, Parameter(help="Where artifacts are written: a directory or s3://bucket/prefix.")] = None,
+    artifacts_dir: Annotated[
+        str | None, Parameter(help="Where artifacts are written: a directory or s3://bucket/prefix.")
+    ] = None,
     cache: Annotated[
         bool | None, Parameter(help="Default cache setting of executions on this stack.")
     ] = None,
