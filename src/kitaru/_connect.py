@@ -146,7 +146,7 @@ def open_server_connection(url: str, api_key: str | None) -> Stores:
 
     client = HttpClient(url, api_key=api_key)
     metadata, artifacts = RestStore(url, client=client), RestArtifactStore(url, client=client)
-    return Stores(metadata, artifacts, url, mask_url(url), local_target())
+    return Stores(metadata, artifacts, url, mask_url(url))
 
 
 def default_stores() -> Stores:
