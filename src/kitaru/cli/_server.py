@@ -32,13 +32,16 @@ def start(
     no_auth: Annotated[
         bool, Parameter(negative="", help="Accept requests without an API key (loopback only; warned about).")
     ] = False,
+    workers: Annotated[
+        int, Parameter(help="Worker processes (they share the store; PostgreSQL for more than one).")
+    ] = 1,
     output: OutputOption = "text",
 ) -> int:
     """Run the Kitaru server in the foreground (migrates its store first)."""
     from kitaru.serving import serve
 
     Output("server.start", output)
-    serve(host=host, port=port, store_url=store_url, artifacts=artifacts, auth=not no_auth)
+    serve(host=host, port=port, store_url=store_url, artifacts=artifacts, auth=not no_auth, workers=workers)
     return 0
 
 
