@@ -16,11 +16,16 @@ import sys
 from typing import Any
 
 from kitaru._connect import open_server_stores
+from kitaru._daemon import DaemonState, daemon_state, start_daemon, stop_daemon
 from kitaru.errors import KitaruFeatureNotAvailableError, KitaruUsageError
 from kitaru.records import ApiKeyRecord
 
 __all__ = [
     "DEFAULT_PORT",
+    "DaemonState",
+    "daemon_state",
+    "start_daemon",
+    "stop_daemon",
     "check_server",
     "create_key",
     "is_loopback",
