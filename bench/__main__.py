@@ -46,6 +46,7 @@ TARGETS = {
     "llm_call_overhead_ms": 1.0,
     "checkpoint_rest_ms_n100": 2.0,
     "checkpoint_rest_1mib_ms": 15.0,
+    "cli_executions_list_10k_rest_ms": 300.0,
 }
 
 
@@ -159,6 +160,21 @@ def main(argv: list[str] | None = None) -> int:
             "cli_executions_list_10k_json_ms",
             "executions list -o json, 10,000 executions (ms)",
             cli_cases.executions_list_10k_json_ms,
+        ),
+        (
+            "cli_executions_list_10k_rest_ms",
+            "executions list, 10,000, against a server (ms)",
+            server_cases.executions_list_10k_rest_ms,
+        ),
+        (
+            "server_8_runners_checkpoints_per_s",
+            "8 runner processes, seq-100, server on PostgreSQL (ckpt/s)",
+            server_cases.throughput_checkpoints_per_s,
+        ),
+        (
+            "server_8_runners_p99_checkpoint_ms",
+            "the same: p99 latency of a checkpoint (ms)",
+            server_cases.throughput_p99_checkpoint_ms,
         ),
         (
             "cli_executions_list_10k_as_run_here_ms",

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from kitaru._types import ExecutionStatus, new_id
 from kitaru.records import ExecutionRecord
+from kitaru.store.base import MetadataStore
 from kitaru.testing import isolated_home
 
 RUNS = 7
@@ -43,25 +44,29 @@ def fill_store(home: Path, n: int) -> None:
     from kitaru._connect import default_stores
 
     with isolated_home(home):
-        store = default_stores().metadata
-        start = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=n)
-        for i in range(n):
-            created = start + dt.timedelta(seconds=i)
-            status = STATUSES[i % len(STATUSES)]
-            store.create_execution(
-                ExecutionRecord(
-                    exec_id=new_id(),
-                    flow_name=f"flow_{i % 7}",
-                    status=status,
-                    created_at=created,
-                    updated_at=created,
-                    started_at=created,
-                    ended_at=None if status is ExecutionStatus.WAITING else created + dt.timedelta(seconds=1),
-                    spec={"options": {"cache": True, "retries": 0, "stack": "default", "image": None}},
-                    source={"module": "bench", "qualname": f"flow_{i % 7}", "path": None},
-                    run_count=1,
-                )
+        fill(default_stores().metadata, n)
+
+
+def fill(store: MetadataStore, n: int) -> None:
+    """Write ``n`` ended executions into ``store`` (no flows run)."""
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=n)
+    for i in range(n):
+        created = start + dt.timedelta(seconds=i)
+        status = STATUSES[i % len(STATUSES)]
+        store.create_execution(
+            ExecutionRecord(
+                exec_id=new_id(),
+                flow_name=f"flow_{i % 7}",
+                status=status,
+                created_at=created,
+                updated_at=created,
+                started_at=created,
+                ended_at=None if status is ExecutionStatus.WAITING else created + dt.timedelta(seconds=1),
+                spec={"options": {"cache": True, "retries": 0, "stack": "default", "image": None}},
+                source={"module": "bench", "qualname": f"flow_{i % 7}", "path": None},
+                run_count=1,
             )
+        )
 
 
 def _median_wall_ms(argv: list[str], env: dict[str, str], cwd: Path) -> float:

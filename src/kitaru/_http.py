@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json as _json
+import sys
 import time
 import uuid
 from collections.abc import Mapping
@@ -29,6 +30,11 @@ _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def _httpx() -> Any:
+    if "httpx" not in sys.modules:
+        # httpx imports its command line tool (click, rich, pygments: half its import time)
+        # when it can; Kitaru never uses it, so that import is made to fail, as when those
+        # are not installed.
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     try:
         import httpx
     except ImportError as exc:
@@ -64,6 +70,9 @@ class HttpClient:
         self._client = httpx.Client(
             base_url=self.url,
             headers=headers,
+            # Every request goes to ``url`` (paths only, redirects not followed): over plain
+            # HTTP, no TLS connection is ever made, so loading CA certificates is skipped.
+            verify=not self.url.startswith("http://"),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             limits=httpx.Limits(max_keepalive_connections=32, max_connections=64),
         )

@@ -10,16 +10,39 @@ Example:
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
 import sys
+from typing import Any
 
 from kitaru._connect import open_server_stores
+from kitaru._daemon import DaemonState, daemon_state, start_daemon, stop_daemon
 from kitaru.errors import KitaruFeatureNotAvailableError, KitaruUsageError
 from kitaru.records import ApiKeyRecord
 
-__all__ = ["DEFAULT_PORT", "check_server", "create_key", "is_loopback", "list_keys", "revoke_key", "serve"]
+__all__ = [
+    "DEFAULT_PORT",
+    "DaemonState",
+    "daemon_state",
+    "start_daemon",
+    "stop_daemon",
+    "check_server",
+    "create_key",
+    "is_loopback",
+    "list_keys",
+    "revoke_key",
+    "serve",
+    "worker_app",
+]
 
 #: The default port of ``kitaru server start``.
 DEFAULT_PORT = 8383
+#: Seconds an idle keep-alive connection stays open.
+KEEP_ALIVE_TIMEOUT = 5
+#: The largest request line plus headers accepted, in bytes.
+MAX_HEADER_BYTES = 64 << 10
+#: How ``serve`` hands the stores to its worker processes (``--workers N``): a JSON object.
+_WORKER_ENV = "KITARU_SERVER_WORKER"
 
 
 def is_loopback(host: str) -> bool:
@@ -39,13 +62,17 @@ def serve(
     store_url: str | None = None,
     artifacts: str | None = None,
     auth: bool = True,
+    workers: int = 1,
 ) -> None:
-    """Serve the stores over HTTP with uvicorn until interrupted (migrating the store first).
+    """Serve the stores over HTTP with uvicorn until interrupted (migrating the store first),
+    in ``workers`` processes (they share the store, including the idempotency keys).
 
     Raises:
         KitaruUsageError: ``auth=False`` on an interface other than loopback.
         KitaruFeatureNotAvailableError: the extra ``server`` is not installed.
     """
+    if workers < 1:
+        raise KitaruUsageError(f"--workers {workers} is not valid: give 1 or more worker processes.")
     if not auth and not is_loopback(host):
         raise KitaruUsageError(
             f"--no-auth serves everyone who reaches {host}:{port}; it is allowed on the loopback "
@@ -57,31 +84,67 @@ def serve(
         raise KitaruFeatureNotAvailableError(
             "kitaru server start needs uvicorn, which is not installed: pip install 'kitaru[server]'"
         ) from exc
-    from kitaru.server import create_app, store_api_keys
+    from kitaru.server._slow_clients import GuardedHttpProtocol
 
     store, blobs, shown = open_server_stores(store_url, artifacts)
     try:
-        if auth:
-            if not any(key.revoked_at is None for key in store.list_api_keys()):
-                print(
-                    "No API key yet: every request will be refused. Create one with: "
-                    f"kitaru server api-key create NAME --store-url {shown}",
-                    file=sys.stderr,
-                )
-            app = create_app(store, blobs, auth=store_api_keys(store))
-        else:
+        if auth and not any(key.revoked_at is None for key in store.list_api_keys()):
+            print(
+                "No API key yet: every request will be refused. Create one with: "
+                f"kitaru server api-key create NAME --store-url {shown}",
+                file=sys.stderr,
+            )
+        if not auth:
             print(
                 f"WARNING: serving {shown} WITHOUT authentication on {host}:{port}: any local "
                 "process may read and change every execution.",
                 file=sys.stderr,
             )
-            app = create_app(store, blobs, auth=None)
         print(
-            f"Kitaru server on http://{host}:{port} (store {shown}, artifacts {blobs.uri})", file=sys.stderr
+            f"Kitaru server on http://{host}:{port} (store {shown}, artifacts {blobs.uri}"
+            + (f", {workers} workers)" if workers > 1 else ")"),
+            file=sys.stderr,
         )
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+        options: dict[str, Any] = {
+            "host": host,
+            "port": port,
+            "log_level": "warning",
+            "access_log": False,
+            "lifespan": "off",
+            "http": GuardedHttpProtocol,
+            "timeout_keep_alive": KEEP_ALIVE_TIMEOUT,
+            "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+        }
+        if workers == 1:
+            uvicorn.run(_app(store, blobs, auth=auth), **options)
+            return
     finally:
         store.close()
+    # Each worker process opens the stores itself (the store is migrated already).
+    os.environ[_WORKER_ENV] = json.dumps({"store_url": store_url, "artifacts": artifacts, "auth": auth})
+    uvicorn.run("kitaru.serving:worker_app", factory=True, workers=workers, **options)
+
+
+def _app(store: Any, blobs: Any, *, auth: bool) -> Any:
+    from kitaru.server import create_app, store_api_keys
+
+    return create_app(store, blobs, auth=store_api_keys(store) if auth else None)
+
+
+def worker_app() -> Any:
+    """Return the API of one worker process of ``serve(workers=N)`` (uvicorn's app factory),
+    over the stores named by ``serve`` in the environment."""
+    raw = os.environ.get(_WORKER_ENV, "")
+    try:
+        given = json.loads(raw)
+        store_url, artifacts, auth = given["store_url"], given["artifacts"], bool(given["auth"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise KitaruUsageError(
+            f"Environment variable {_WORKER_ENV}={raw!r:.200} is not what kitaru server start sets "
+            "for its workers; start the server with: kitaru server start --workers N"
+        ) from exc
+    store, blobs, _ = open_server_stores(store_url, artifacts)
+    return _app(store, blobs, auth=auth)
 
 
 def create_key(name: str, *, store_url: str | None = None) -> tuple[str, ApiKeyRecord]:

@@ -23,7 +23,7 @@ from kitaru.store.schema import metadata
 from kitaru.store.sql import SqlStore
 
 #: A server's API keys are managed where its store is, never over its API.
-REST_CAPABILITIES = frozenset(Capability) - {Capability.API_KEYS}
+REST_CAPABILITIES = frozenset(Capability) - {Capability.API_KEYS, Capability.IDEMPOTENCY_KEYS}
 
 
 def _empty_sqlite(path: Path) -> None:

@@ -212,6 +212,31 @@ def test_a_write_sent_twice_with_one_idempotency_key_is_applied_once(url: str, b
     assert [r.message for r in backing.list_logs(record.exec_id)] == ["once", "once"]
 
 
+def test_an_idempotency_key_is_shared_by_servers_on_one_store_and_outlives_them(
+    backing: SqlStore, blobs: LocalArtifactStore
+) -> None:
+    record = add_execution(backing)
+    body = {"records": to_wire([LogRecord(record.exec_id, utcnow(), "once")])}
+    headers = {"Idempotency-Key": "k-shared"}
+    with running_server(backing, blobs) as first, running_server(backing, blobs) as second:
+        assert httpx.post(f"{first}/api/v1/logs", json=body, headers=headers).status_code == 204
+        assert httpx.post(f"{second}/api/v1/logs", json=body, headers=headers).status_code == 204
+    with running_server(backing, blobs) as restarted:
+        again = httpx.post(f"{restarted}/api/v1/logs", json=body, headers=headers)
+    assert again.status_code == 204
+    assert [r.message for r in backing.list_logs(record.exec_id)] == ["once"]
+
+
+def test_a_write_refused_with_a_kept_answer_is_refused_again_with_it(url: str, backing: SqlStore) -> None:
+    headers = {"Idempotency-Key": "k-refused"}
+    body = {"records": to_wire([LogRecord("no-such-execution", utcnow(), "x")])}
+    first = httpx.post(f"{url}/api/v1/logs", json=body, headers=headers)
+    second = httpx.post(f"{url}/api/v1/logs", json=body, headers=headers)
+    assert first.status_code == second.status_code and first.status_code >= 400
+    assert first.json() == second.json()
+    assert first.headers["content-type"] == second.headers["content-type"]
+
+
 @pytest.fixture
 def keyed(backing: SqlStore, blobs: LocalArtifactStore) -> Iterator[tuple[str, str]]:
     from kitaru.server import issue_api_key, store_api_keys

@@ -20,7 +20,7 @@ from kitaru._types import ExecutionStatus, utcnow
 from kitaru.records import LogRecord
 from kitaru.store.base import MetadataStore
 from kitaru.store.conformance import ALL_TESTS, MetadataStoreSuite
-from kitaru.store.conformance.keys_suite import KEY_TESTS
+from kitaru.store.conformance.keys_suite import IDEMPOTENCY_TESTS, KEY_TESTS
 from kitaru.store.memory import InMemoryStore
 from kitaru.store.schema import UtcDateTime, metadata
 from kitaru.store.sql import SqlStore
@@ -115,7 +115,7 @@ def test_cases_needing_a_missing_capability_are_skipped() -> None:
         "test_concurrent_claims_have_one_winner",
         "test_concurrent_resolvers_have_one_winner",
         "test_a_claim_orders_every_write_of_the_old_epoch_before_it",
-    } | {case.__name__ for case in KEY_TESTS}
+    } | {case.__name__ for case in KEY_TESTS + IDEMPOTENCY_TESTS}
     assert not any(_marks(TestInMemoryStore, case) for case in ALL_TESTS)
 
 

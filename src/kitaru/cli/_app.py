@@ -403,7 +403,24 @@ CATALOG: tuple[_Command, ...] = (
             "kitaru server start --host 0.0.0.0 --port 8383 "
             "--store-url postgresql+psycopg://kitaru@db/kitaru --artifacts /srv/kitaru/blobs",
             "kitaru server start --no-auth",
+            "kitaru server start --detach --workers 4 --store-url postgresql+psycopg://kitaru@db/kitaru",
         ),
+    ),
+    _Command(
+        "server",
+        "stop",
+        "_server:stop",
+        "Stop the server started with `kitaru server start --detach` from this data directory "
+        "(SIGTERM; waits until it has finished what it started).",
+        ("kitaru server stop",),
+    ),
+    _Command(
+        "server",
+        "status",
+        "_server:status",
+        "Show whether the detached server of this data directory runs: its URL, pid, store, log "
+        "and health check (exit code 1 when it does not run).",
+        ("kitaru server status", "kitaru server status -o json"),
     ),
     _Command(
         "server api-key",

@@ -9,7 +9,7 @@ from cyclopts import Parameter
 from kitaru.cli._humanize import ago
 from kitaru.cli._output import Output, OutputOption
 
-__all__ = ["key_create", "key_list", "key_revoke", "login", "logout", "start"]
+__all__ = ["key_create", "key_list", "key_revoke", "login", "logout", "start", "status", "stop"]
 
 StoreUrl = Annotated[
     str | None,
@@ -37,13 +37,25 @@ def start(
     no_auth: Annotated[
         bool, Parameter(negative="", help="Accept requests without an API key (loopback only; warned about).")
     ] = False,
+    workers: Annotated[
+        int, Parameter(help="Worker processes (they share the store; PostgreSQL for more than one).")
+    ] = 1,
+    detach: Annotated[
+        bool,
+        Parameter(negative="", help="Run in the background (log and pid in the data directory)."),
+    ] = False,
     output: OutputOption = "text",
 ) -> int:
-    """Run the Kitaru server in the foreground (migrates its store first)."""
+    """Run the Kitaru server in the foreground (migrates its store first), or detached."""
     from kitaru.serving import serve
 
-    Output("server.start", output)
-    serve(host=host, port=port, store_url=store_url, artifacts=artifacts, auth=not no_auth)
+    out = Output("server.start", output)
+    if detach:
+        argv = ["--host", host, "--port", str(port), "--workers", str(workers)]
+        argv += [*(["--store-url", store_url] if store_url else []), *(["--no-auth"] if no_auth else [])]
+        argv += ["--artifacts", artifacts] if artifacts else []
+        return _start_detached(out, argv, host=host, port=port, store_url=store_url)
+    serve(host=host, port=port, store_url=store_url, artifacts=artifacts, auth=not no_auth, workers=workers)
     return 0
 
 
@@ -140,3 +152,69 @@ def logout(*, output: OutputOption = "text") -> int:
     else:
         out.line(f"Logged out of {url}: executions are stored locally again.")
     return 0
+
+
+def _start_detached(out: Output, argv: list[str], *, host: str, port: int, store_url: str | None) -> int:
+    from kitaru.config import mask_url
+    from kitaru.serving import start_daemon
+
+    store = mask_url(store_url) if store_url else "the active stack's store"
+    state = start_daemon(argv, host=host, port=port, store=store)
+    if out.json:
+        out.item({"pid": state.pid, "url": state.url, "store": state.store, "log": state.log})
+    else:
+        out.line(f"Kitaru server started in the background: {state.url} (pid {state.pid}).")
+        out.note(f"Log: {state.log}. Stop it with: kitaru server stop")
+    return 0
+
+
+def stop(*, output: OutputOption = "text") -> int:
+    """Stop the server started with `kitaru server start --detach` (SIGTERM, then waits)."""
+    from kitaru.serving import stop_daemon
+
+    out = Output("server.stop", output)
+    state = stop_daemon()
+    if out.json:
+        out.item({"stopped": state is not None, "pid": None if state is None else state.pid})
+    elif state is None:
+        out.line("No Kitaru server was started here with `kitaru server start --detach`.")
+    elif not state.running:
+        out.line(f"The Kitaru server (pid {state.pid}) had ended already; see {state.log}.")
+    else:
+        out.line(f"Stopped the Kitaru server at {state.url} (pid {state.pid}).")
+    return 0
+
+
+def status(*, output: OutputOption = "text") -> int:
+    """Show whether the server of `kitaru server start --detach` runs: URL, pid, store, health."""
+    from kitaru.serving import daemon_state
+
+    out = Output("server.status", output)
+    state = daemon_state()
+    running = state is not None and state.running
+    if out.json:
+        out.item(
+            {"running": False}
+            if state is None
+            else {
+                "running": state.running,
+                "healthy": state.healthy,
+                "url": state.url,
+                "pid": state.pid,
+                "store": state.store,
+                "log": state.log,
+                "started_at": state.started_at,
+            }
+        )
+    elif state is None:
+        out.line("No Kitaru server runs here. Start one with: kitaru server start --detach")
+    elif not state.running:
+        out.line(f"The Kitaru server (pid {state.pid}) has ended; see {state.log}.")
+        out.note("Start it again with: kitaru server start --detach")
+    else:
+        health = "answers" if state.healthy else "does NOT answer its health check"
+        out.table(
+            ["URL", "PID", "STORE", "HEALTH", "STARTED", "LOG"],
+            [(state.url, str(state.pid), state.store, health, state.started_at, state.log)],
+        )
+    return 0 if running else 1

@@ -76,7 +76,7 @@ def build_app(
         return {"status": "ok", "version": __version__}
 
     _add_error_handlers(app)
-    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(IdempotencyMiddleware, store=store)
     app.add_middleware(AuthMiddleware, authenticator=auth)
     # Outermost: a body over its limit is refused before anything reads it.
     app.add_middleware(BodyLimitMiddleware, max_json_bytes=max_json_bytes, max_blob_bytes=max_blob_bytes)

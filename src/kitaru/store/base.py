@@ -571,6 +571,28 @@ class MetadataStore(Protocol):
         ``token_hash``; ``None`` when there is none."""
         ...
 
+    # -- idempotency keys of a server's writes -----------------------------
+    def claim_idempotency_key(
+        self, key: str, claimed_at: dt.datetime, *, stale_before: dt.datetime
+    ) -> tuple[bool, bytes | None]:
+        """Claim ``key`` for serving the write it guards. Return ``(True, None)`` when the
+        caller claimed it (the key was new, or claimed before ``stale_before`` by a server
+        that never answered: it is taken over with ``claimed_at``); otherwise ``(False,
+        answer)``: the kept answer, or ``None`` while another request is serving it."""
+        ...
+
+    def complete_idempotency_key(self, key: str, response: bytes) -> None:
+        """Keep ``response`` (opaque bytes) as the answer to the write ``key`` guards."""
+        ...
+
+    def release_idempotency_key(self, key: str) -> None:
+        """Forget ``key`` unless its answer is kept, so that its write may be sent again."""
+        ...
+
+    def prune_idempotency_keys(self, before: dt.datetime) -> int:
+        """Delete every key claimed before ``before``, answered or not; return how many."""
+        ...
+
     # -- lifecycle --------------------------------------------------------
     def close(self) -> None:
         """Release connections. The store is unusable afterwards."""

@@ -502,6 +502,31 @@ class RestStore:
         """Not over the API: ``KitaruFeatureNotAvailableError`` (see ``kitaru server api-key``)."""
         raise self._keys_elsewhere()
 
+    # -- idempotency keys -------------------------------------------------
+    def _server_side(self) -> KitaruFeatureNotAvailableError:
+        return KitaruFeatureNotAvailableError(
+            f"Idempotency keys of the server at {self.url} are kept by the server itself: a request "
+            "sends its key in the Idempotency-Key header instead."
+        )
+
+    def claim_idempotency_key(
+        self, key: str, claimed_at: dt.datetime, *, stale_before: dt.datetime
+    ) -> tuple[bool, bytes | None]:
+        """Not over the API: ``KitaruFeatureNotAvailableError`` (the server keeps the keys)."""
+        raise self._server_side()
+
+    def complete_idempotency_key(self, key: str, response: bytes) -> None:
+        """Not over the API: ``KitaruFeatureNotAvailableError`` (the server keeps the keys)."""
+        raise self._server_side()
+
+    def release_idempotency_key(self, key: str) -> None:
+        """Not over the API: ``KitaruFeatureNotAvailableError`` (the server keeps the keys)."""
+        raise self._server_side()
+
+    def prune_idempotency_keys(self, before: dt.datetime) -> int:
+        """Not over the API: ``KitaruFeatureNotAvailableError`` (the server keeps the keys)."""
+        raise self._server_side()
+
     # -- lifecycle --------------------------------------------------------
     def close(self) -> None:
         """Close the connections to the server."""

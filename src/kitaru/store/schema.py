@@ -27,6 +27,7 @@ from kitaru.store._codecs import sqlite_result_timestamp as _sqlite_result_times
 
 __all__ = [
     "api_keys",
+    "idempotency_keys",
     "PENDING_WAIT",
     "JsonText",
     "Real",
@@ -413,4 +414,15 @@ api_keys = sa.Table(
     sa.Column("revoked_at", UtcDateTime(), nullable=True),
     sa.Index(None, "token_hash", unique=True),
     sa.Index(None, "name"),
+)
+
+#: The kept answers to a server's writes by idempotency key (``response`` is ``NULL`` while
+#: the write is being served), so that a retried write is applied once by any worker.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("key", sa.String(), primary_key=True),
+    sa.Column("claimed_at", UtcDateTime(), nullable=False),
+    sa.Column("response", sa.LargeBinary(), nullable=True),
+    sa.Index(None, "claimed_at"),
 )

@@ -4,7 +4,8 @@ The :class:`~kitaru.store.base.MetadataStore` protocol is required whole;
 capability flags name the few guarantees a store may honestly not give. A
 suite subclass lists the flags its store has (all of them by default); the
 cases that need a missing one are skipped, with the reason in the report.
-Every store shipped with Kitaru has every flag but the REST store, which lacks ``API_KEYS``.
+Every store shipped with Kitaru has every flag but the REST store, which lacks ``API_KEYS`` and
+``IDEMPOTENCY_KEYS``.
 
 Example:
     >>> from kitaru.store.conformance.capabilities import Capability, needs, requires
@@ -36,10 +37,14 @@ class Capability(enum.StrEnum):
         API_KEYS: The store keeps a server's API keys (``create_api_key`` and the
             rest). A REST store lacks it: a server's keys are managed where its
             store is (``kitaru server api-key``), never over its API.
+        IDEMPOTENCY_KEYS: The store keeps a server's idempotency keys
+            (``claim_idempotency_key`` and the rest). A REST store lacks it: the
+            server keeps them in its own store.
     """
 
     THREADS = "threads"
     API_KEYS = "api_keys"
+    IDEMPOTENCY_KEYS = "idempotency_keys"
 
 
 def requires(*capabilities: Capability) -> Callable[[_F], _F]:

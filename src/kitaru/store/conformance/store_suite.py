@@ -28,7 +28,7 @@ from kitaru.store.conformance.cache_suite import CACHE_TESTS
 from kitaru.store.conformance.copy_suite import COPY_TESTS
 from kitaru.store.conformance.fencing_suite import FENCING_TESTS
 from kitaru.store.conformance.integrity_suite import INTEGRITY_TESTS
-from kitaru.store.conformance.keys_suite import KEY_TESTS
+from kitaru.store.conformance.keys_suite import IDEMPOTENCY_TESTS, KEY_TESTS
 from kitaru.store.conformance.lifecycle_suite import LIFECYCLE_TESTS
 from kitaru.store.conformance.memory_suite import MEMORY_TESTS
 from kitaru.store.conformance.paging_suite import PAGING_TESTS
@@ -653,4 +653,5 @@ ALL_TESTS: list[Callable[[MetadataStore], None]] = (
     + USAGE_TESTS
     + PROVENANCE_TESTS
     + KEY_TESTS
+    + IDEMPOTENCY_TESTS
 )

@@ -36,6 +36,7 @@ from kitaru.records import (
 )
 from kitaru.store._common import LATEST, check_exec_id_prefix, latest_exec_id, pick_exec_id
 from kitaru.store.memory._calls import CallReadMethods
+from kitaru.store.memory._idempotency import IdempotencyMethods
 from kitaru.store.memory._keys import ApiKeyMethods
 from kitaru.store.memory._lifecycle import LifecycleMethods
 from kitaru.store.memory._memory import MemoryMethods
@@ -66,7 +67,13 @@ _LONG_AGO = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 class InMemoryStore(
-    LifecycleMethods, CallReadMethods, RetentionMethods, MemoryMethods, UsageMethods, ApiKeyMethods
+    LifecycleMethods,
+    CallReadMethods,
+    RetentionMethods,
+    MemoryMethods,
+    UsageMethods,
+    ApiKeyMethods,
+    IdempotencyMethods,
 ):
     """A thread-safe :class:`~kitaru.store.base.MetadataStore` that keeps everything in memory.
 

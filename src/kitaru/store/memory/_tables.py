@@ -11,6 +11,7 @@ like a rolled-back transaction. Helpers named ``_*`` expect the lock held.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import threading
 from typing import NoReturn, Self
 
@@ -63,6 +64,8 @@ class MemoryTables:
         self._memory_compactions: list[MemoryCompaction] = []
         self._usage: dict[str, list[LlmUsageRecord]] = {}  # exec_id -> usage rows in recorded order
         self._api_keys: dict[str, ApiKeyRecord] = {}  # key_id -> key, in creation order
+        # Idempotency keys of a server's writes: key -> (claimed at, kept answer or None).
+        self._idempotency: dict[str, tuple[dt.datetime, bytes | None]] = {}
 
     @property
     def name(self) -> str:

@@ -29,6 +29,7 @@ from kitaru.store.sql._attempts import AttemptMethods
 from kitaru.store.sql._cache import CacheMethods
 from kitaru.store.sql._calls import CallReadMethods
 from kitaru.store.sql._connection import status_of, status_value
+from kitaru.store.sql._idempotency import IdempotencyMethods
 from kitaru.store.sql._keys import ApiKeyMethods
 from kitaru.store.sql._logs import LogMethods
 from kitaru.store.sql._memory import MemoryMethods
@@ -58,6 +59,7 @@ class SqlStore(
     RetentionMethods,
     MemoryMethods,
     ApiKeyMethods,
+    IdempotencyMethods,
 ):
     """A :class:`~kitaru.store.base.MetadataStore` on a SQLite file or a PostgreSQL database.
 

@@ -26,6 +26,7 @@ from kitaru.store.schema import (
     attempts,
     calls,
     executions,
+    idempotency_keys,
     llm_usage,
     logs,
     memory_compactions,
@@ -436,6 +437,7 @@ class Statements:
         self._retention_statements()
         self._memory_statements(insert)
         self._api_key_statements()
+        self._idempotency_statements(insert)
         self.insert_llm_usage = prepare(U.insert(), column_keys=U.c.keys())
         self.llm_usage_totals = prepare(_usage_totals(U.c.exec_id == _p("b_exec_id", sa.String())))
         self.list_llm_usage = prepare(
@@ -563,6 +565,31 @@ class Statements:
         )
         self.find_api_key = prepare(
             sa.select(K).where((K.c.token_hash == _p("b_token_hash", sa.String())) & K.c.revoked_at.is_(None))
+        )
+
+    def _idempotency_statements(self, insert: Any) -> None:
+        """Idempotency keys of a server's writes (:mod:`kitaru.store.sql._idempotency`)."""
+        prepare, IK = self._prepare, idempotency_keys
+        the_key = IK.c.key == _p("b_key", sa.String())
+        self.claim_idempotency_key = prepare(
+            insert(IK).on_conflict_do_nothing(index_elements=[IK.c.key]).returning(IK.c.key),
+            column_keys=("key", "claimed_at"),
+        )
+        self.take_over_idempotency_key = prepare(
+            IK.update()
+            .where(
+                the_key & IK.c.response.is_(None) & (IK.c.claimed_at < _p("b_stale_before", UtcDateTime()))
+            )
+            .values(claimed_at=_p("b_claimed_at", UtcDateTime()))
+            .returning(IK.c.key)
+        )
+        self.idempotent_response = prepare(sa.select(IK.c.response).where(the_key))
+        self.complete_idempotency_key = prepare(
+            IK.update().where(the_key).values(response=_p("b_response", sa.LargeBinary()))
+        )
+        self.release_idempotency_key = prepare(IK.delete().where(the_key & IK.c.response.is_(None)))
+        self.prune_idempotency_keys = prepare(
+            IK.delete().where(IK.c.claimed_at < _p("b_before", UtcDateTime()))
         )
 
     def _memory_statements(self, insert: Any) -> None:
