@@ -13,7 +13,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.compiler import compiles
 
 from kitaru._types import COPY_SEPARATOR as _COPY_SEPARATOR
 from kitaru._types import CallStatus
@@ -36,152 +35,44 @@ from kitaru.store.schema import (
 )
 from kitaru.store.sql._paging import call_page_artifacts_statement, list_calls_statement
 from kitaru.store.sql._prepared import Prepared
+from kitaru.store.sql._statement_parts import (
+    LOG_KEYS as _LOG_KEYS,
+)
+from kitaru.store.sql._statement_parts import (
+    LOG_RECORD as _LOG_RECORD,
+)
+from kitaru.store.sql._statement_parts import (
+    START_VALUES as _START_VALUES,
+)
+from kitaru.store.sql._statement_parts import (
+    UPSERT_COLUMNS as _UPSERT_COLUMNS,
+)
+from kitaru.store.sql._statement_parts import (
+    JsonObject as _JsonObject,
+)
+from kitaru.store.sql._statement_parts import (
+    bind as _p,
+)
+from kitaru.store.sql._statement_parts import (
+    execution_counts as _execution_counts,
+)
+from kitaru.store.sql._statement_parts import (
+    expected_statuses as _expected,
+)
+from kitaru.store.sql._statement_parts import (
+    matching_ids as _matching,
+)
+from kitaru.store.sql._statement_parts import (
+    sql_text as _sql_text,
+)
+from kitaru.store.sql._statement_parts import (
+    usage_totals as _usage_totals,
+)
 
 __all__ = ["Statements"]
 
 E, C, A, R, L, U = executions, calls, attempts, artifacts, logs, llm_usage
 MK, MV, MO, MC = memory_keys, memory_versions, memory_ops, memory_compactions
-# The columns of a new log row (``seq`` comes from the database) and of a log record, in field order.
-_LOG_KEYS = (
-    "exec_id",
-    "call_id",
-    "invocation_id",
-    "ts",
-    "level",
-    "source",
-    "message",
-    "module",
-    "filename",
-    "lineno",
-)
-_LOG_RECORD = (
-    L.c.exec_id,
-    L.c.ts,
-    L.c.message,
-    L.c.level,
-    L.c.source,
-    L.c.call_id,
-    L.c.invocation_id,
-    L.c.seq,
-    L.c.module,
-    L.c.filename,
-    L.c.lineno,
-)
-
-# Columns an upsert of a call replaces; call_id, metadata and the attempts stay.
-_UPSERT_COLUMNS = (
-    "seq",
-    "name",
-    "kind",
-    "status",
-    "started_at",
-    "type",
-    "ended_at",
-    "cache_key",
-    "input_fingerprint",
-    "output_artifact_id",
-    "after",
-    "parent_call_id",
-    "failure",
-)
-
-
-class _JsonObject(sa.sql.functions.GenericFunction[str]):
-    """``json_object(key, value, ...)``: SQLite's function (JSON text), PostgreSQL's
-    ``json_build_object`` (cast the outermost one to text). The database escapes the values."""
-
-    type = sa.String()
-    name = "json_object"
-    inherit_cache = True
-
-
-@compiles(_JsonObject, "postgresql")
-def _json_object_postgresql(element: _JsonObject, compiler: Any, **kw: Any) -> str:
-    return f"json_build_object({compiler.process(element.clauses, **kw)})"
-
-
-def _sql_text(value: str) -> Any:
-    """A string constant written into the SQL text (no bind): for plans compiled ahead of time."""
-    return sa.literal_column("'" + value.replace("'", "''") + "'", sa.String())
-
-
-def _p(name: str, type_: Any = None) -> sa.BindParameter[Any]:
-    return sa.bindparam(name, type_=type_)
-
-
-def _matching(column: Any) -> Any:
-    """The ids (at most 21, sorted) that start with ``b_token`` or end with it (``b_suffix``).
-
-    Binds: ``b_starts``/``b_ends`` (the LIKE patterns), ``b_prefix``/``b_suffix`` (the token,
-    compared exactly) and ``b_length``/``b_length_end`` (its length).
-    """
-    length = _p("b_length", sa.Integer())
-    starts = sa.and_(
-        column.like(_p("b_starts", sa.String()), escape="!"),
-        sa.func.substr(column, 1, length) == _p("b_prefix", sa.String()),
-    )
-    ends = sa.and_(
-        column.like(_p("b_ends", sa.String()), escape="!"),
-        sa.func.substr(column, sa.func.length(column) - _p("b_length_end", sa.Integer()) + 1)
-        == _p("b_suffix", sa.String()),
-    )
-    return sa.select(column).where(sa.or_(starts, ends)).order_by(column).limit(21)
-
-
-def _expected(count: int) -> list[sa.BindParameter[Any]]:
-    """The binds ``b_expected_0`` ... of a status list, as a plain ``IN (...)`` (no expansion)."""
-    return [_p(f"b_expected_{index}", sa.String()) for index in range(count)]
-
-
-# What (re-)starting a run of the body sets; binds ``b_now`` and ``b_runner_id``. Every start
-# raises the fencing token.
-_START_VALUES: dict[str, Any] = {
-    "epoch": E.c.epoch + 1,
-    "status": "running",
-    "started_at": sa.func.coalesce(E.c.started_at, _p("b_now", UtcDateTime())),
-    "ended_at": None,
-    "failure": None,
-    "run_count": E.c.run_count + 1,
-    "runner_id": _p("b_runner_id", sa.String()),
-    "heartbeat_at": _p("b_now", UtcDateTime()),
-    "updated_at": _p("b_now", UtcDateTime()),
-}
-
-
-def _execution_counts() -> tuple[Any, ...]:
-    """The numbers of calls, artifacts and pending waits of each listed execution."""
-    calls = sa.select(sa.func.count()).select_from(C).where(C.c.exec_id == E.c.exec_id)
-    artifacts = sa.select(sa.func.count()).select_from(R).where(R.c.exec_id == E.c.exec_id)
-    waits = calls.where(sa.text(PENDING_WAIT))
-    return (
-        calls.scalar_subquery().label("checkpoint_count"),
-        artifacts.scalar_subquery().label("artifact_count"),
-        waits.scalar_subquery().label("pending_wait_count"),
-        _usage_totals(U.c.exec_id == E.c.exec_id).scalar_subquery().label("llm_usage"),
-    )
-
-
-def _usage_totals(where: Any) -> Any:
-    """The model usage of the rows ``where`` selects, as one JSON text: calls, input and output
-    tokens, the summed cost of the priced calls (``null`` when none was) and the unpriced calls."""
-    unpriced = sa.func.coalesce(sa.func.sum(sa.case((U.c.cost_usd.is_(None), 1), else_=0)), 0)
-    return sa.select(
-        sa.cast(
-            _JsonObject(
-                _sql_text("calls"),
-                sa.func.count(),
-                _sql_text("input_tokens"),
-                sa.func.coalesce(sa.func.sum(U.c.input_tokens), 0),
-                _sql_text("output_tokens"),
-                sa.func.coalesce(sa.func.sum(U.c.output_tokens), 0),
-                _sql_text("cost_usd"),
-                sa.func.sum(U.c.cost_usd),
-                _sql_text("unpriced_calls"),
-                unpriced,
-            ),
-            sa.Text(),
-        )
-    ).where(where)
 
 
 class Statements:
