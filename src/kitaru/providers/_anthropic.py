@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from kitaru.providers._reply import RETRYABLE_STATUSES, ProviderFailure, Reply, retry_after_seconds
+from kitaru.providers._reply import (
+    RETRYABLE_STATUSES,
+    ProviderFailure,
+    Reply,
+    SdkClients,
+    retry_after_seconds,
+)
 
 try:
     import anthropic
@@ -19,21 +24,11 @@ __all__ = ["DEFAULT_MAX_TOKENS", "complete"]
 #: The Messages API requires ``max_tokens``; this is sent when the caller gives none.
 DEFAULT_MAX_TOKENS = 4096
 
-_clients: dict[tuple[str | None, str], Any] = {}
-_lock = threading.Lock()
-
-
-def _client(base_url: str | None, api_key: str) -> Any:
-    key = (base_url, api_key)
-    client = _clients.get(key)
-    if client is None:
-        with _lock:
-            client = _clients.get(key)
-            if client is None:
-                client = _clients[key] = anthropic.Anthropic(
-                    api_key=api_key, base_url=base_url, max_retries=0
-                )
-    return client
+# The SDK's own retries are off: the caller retries with its own backoff.
+_clients = SdkClients(
+    lambda base_url, api_key: anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0)
+)
+_client = _clients.get
 
 
 def complete(

@@ -3,10 +3,15 @@ OpenAI-compatible endpoint (Chat Completions). The only module that imports ``op
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from kitaru.providers._reply import RETRYABLE_STATUSES, ProviderFailure, Reply, retry_after_seconds
+from kitaru.providers._reply import (
+    RETRYABLE_STATUSES,
+    ProviderFailure,
+    Reply,
+    SdkClients,
+    retry_after_seconds,
+)
 
 try:
     import openai
@@ -18,21 +23,11 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
 
 __all__ = ["complete"]
 
-_clients: dict[tuple[str | None, str], Any] = {}
-_lock = threading.Lock()
-
-
-def _client(base_url: str | None, api_key: str) -> Any:
-    """One SDK client per endpoint and key, kept for the process (its connection pool is reused).
-    The SDK's own retries are off: the caller retries with its own backoff."""
-    key = (base_url, api_key)
-    client = _clients.get(key)
-    if client is None:
-        with _lock:
-            client = _clients.get(key)
-            if client is None:
-                client = _clients[key] = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0)
-    return client
+# The SDK's own retries are off: the caller retries with its own backoff.
+_clients = SdkClients(
+    lambda base_url, api_key: openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0)
+)
+_client = _clients.get
 
 
 def complete(

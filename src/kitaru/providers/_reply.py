@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["RETRYABLE_STATUSES", "ProviderFailure", "Reply", "retry_after_seconds"]
+__all__ = ["RETRYABLE_STATUSES", "ProviderFailure", "Reply", "SdkClients", "retry_after_seconds"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +54,27 @@ def retry_after_seconds(headers: object) -> float | None:
         except (TypeError, ValueError):
             return None
     return None
+
+
+class SdkClients:
+    """One SDK client per endpoint and key, kept for the process (its connection pool is reused).
+
+    ``make(base_url, api_key)`` builds a client; it is called once per pair, also when several
+    threads ask at once.
+    """
+
+    def __init__(self, make: Callable[[str | None, str], Any]) -> None:
+        self._make = make
+        self._clients: dict[tuple[str | None, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, base_url: str | None, api_key: str) -> Any:
+        """The client of ``base_url`` and ``api_key``, made on first use."""
+        key = (base_url, api_key)
+        client = self._clients.get(key)
+        if client is None:
+            with self._lock:
+                client = self._clients.get(key)
+                if client is None:
+                    client = self._clients[key] = self._make(base_url, api_key)
+        return client
