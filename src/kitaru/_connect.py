@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kitaru._types import Record
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.config import active_stack, mask_url, resolve_settings
+from kitaru.config.registry import LocalRegistry, Registry, ServerRegistry
 from kitaru.config.stacks import stack_location
 from kitaru.store.base import MetadataStore
 
@@ -32,7 +34,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MEMORY_URL_PREFIX",
+    "ServerSetting",
     "Stores",
+    "active_registry",
     "default_stores",
     "local_target",
     "open_artifact_store",
@@ -40,7 +44,9 @@ __all__ = [
     "open_server_connection",
     "open_server_stores",
     "open_stores",
+    "registry_for",
     "reset_default_stores",
+    "server_setting",
     "stack_stores",
 ]
 
@@ -54,13 +60,15 @@ class Stores(Record):
     execution target that runs their executions.
 
     ``display_url`` is ``url`` with its secrets masked (:func:`kitaru.config.mask_url`):
-    the one to show, log or store.
+    the one to show, log or store. ``registry`` keeps the model aliases and secrets that
+    go with these stores: the server's when they are a server's, else the data directory's.
     """
 
     metadata: MetadataStore
     artifacts: ArtifactStore
     url: str
     display_url: str
+    registry: Registry = field(default_factory=LocalRegistry)
 
     @property
     def target(self) -> LocalTarget:
@@ -143,28 +151,104 @@ def open_memory_stores(url: str) -> Stores:
 
 _lock = threading.Lock()
 _opened: dict[tuple[str | None, ...], Stores] = {}
+# The registry of each metadata store opened here that is a server's (for kitaru.llm()).
+_registries: weakref.WeakKeyDictionary[MetadataStore, Registry] = weakref.WeakKeyDictionary()
 
 
-def _server() -> tuple[str, str | None] | None:
-    """The server URL and API key when a server is configured (connect(), KITARU_SERVER_URL)."""
-    settings = resolve_settings()
+@dataclass(frozen=True, slots=True, eq=False)
+class ServerSetting:
+    """The Kitaru server configured for a stack: its URL, API key and where each came from.
+
+    The precedence is that of the settings (:func:`kitaru.config.resolve_settings`), lowest
+    to highest: a stack of kind ``server`` → ``kitaru login`` → ``KITARU_SERVER_URL`` /
+    ``KITARU_API_KEY`` → ``kitaru.connect()``.
+    """
+
+    url: str
+    api_key: str | None
+    url_source: str
+    key_source: str | None
+
+    def __repr__(self) -> str:
+        key = None if self.api_key is None else "***"
+        return f"ServerSetting(url={mask_url(self.url)!r}, api_key={key!r}, url_source={self.url_source!r})"
+
+    def unauthorized_hint(self) -> str:
+        """What to do when the server refuses this key (a 401), by where the key came from."""
+        url = mask_url(self.url)
+        create = "(a key is made on the server with `kitaru server api-key create NAME`)"
+        source = self.key_source or ""
+        if self.api_key is None:
+            what = f"No API key was configured: log in with `kitaru login {url} --api-key KEY`"
+        elif source == "kitaru login":
+            what = f"The key came from `kitaru login`: log in again with `kitaru login {url} --api-key KEY`"
+        elif source.startswith("stack "):
+            name = source.split("'")[1] if "'" in source else "NAME"
+            what = (
+                f"The key came from {source}: recreate the stack with a valid key (`kitaru stack delete "
+                f"{name} --force`, then `kitaru stack create {name} --server {url} --api-key KEY`), or "
+                "export KITARU_API_KEY"
+            )
+        elif source.startswith("environment"):
+            what = "The key came from the environment variable KITARU_API_KEY: set it to a valid key"
+        else:
+            what = f"The key came from {source}: pass a valid api_key"
+        return f"{what} {create}."
+
+
+def server_setting(stack: str | None = None, *, chosen_by: str = "run()") -> ServerSetting | None:
+    """The server configured for ``stack`` (default: the active stack), or ``None`` (local)."""
+    if stack is None:
+        stack, chosen_by = active_stack()
+    settings = resolve_settings(for_stack=(stack, chosen_by))
     url = settings.values["server_url"]
     if url is None:
         return None
     key = settings.values["api_key"]
-    return str(url), None if key is None else str(key)
+    return ServerSetting(
+        str(url),
+        None if key is None else str(key),
+        settings.sources["server_url"],
+        None if key is None else settings.sources["api_key"],
+    )
 
 
-def open_server_connection(url: str, api_key: str | None) -> Stores:
+def open_server_connection(url: str, api_key: str | None, *, setting: ServerSetting | None = None) -> Stores:
     """Open the REST metadata store and artifact store of the Kitaru server at ``url``
-    (one keep-alive connection for both); executions run in threads of this process."""
+    (one keep-alive connection for both), and its registry of model aliases and secrets;
+    executions run in threads of this process. ``setting``: where the URL and key came from
+    (named in connection errors, with what to do when the server refuses the key)."""
     from kitaru._http import HttpClient
     from kitaru.artifacts.rest import RestArtifactStore
     from kitaru.store.rest import RestStore
 
-    client = HttpClient(url, api_key=api_key)
+    setting = setting or ServerSetting(url, api_key, "kitaru.connect()", None)
+    client = HttpClient(
+        url,
+        api_key=api_key,
+        origin=setting.url_source,
+        on_unauthorized=setting.unauthorized_hint(),
+    )
     metadata, artifacts = RestStore(url, client=client), RestArtifactStore(url, client=client)
-    return Stores(metadata, artifacts, url, mask_url(url))
+    registry = ServerRegistry(mask_url(url), lambda method, path, body: client.json(method, path, json=body))
+    _registries[metadata] = registry
+    return Stores(metadata, artifacts, url, mask_url(url), registry)
+
+
+def registry_for(metadata: MetadataStore) -> Registry:
+    """The model aliases and secrets that go with ``metadata``: the server's for a server's
+    store opened here, else the data directory's."""
+    return _registries.get(metadata) or LocalRegistry()
+
+
+def active_registry() -> Registry:
+    """The model aliases and secrets of the active configuration: the server's when one is
+    configured (a server stack, ``kitaru login``, ``KITARU_SERVER_URL``, ``connect()``), else
+    the data directory's (nothing is opened for those)."""
+    name, chosen_by = active_stack()
+    if server_setting(name, chosen_by=chosen_by) is None:
+        return LocalRegistry()
+    return stack_stores(name, chosen_by=chosen_by).registry
 
 
 def default_stores() -> Stores:
@@ -175,16 +259,17 @@ def default_stores() -> Stores:
 
 def stack_stores(name: str, *, chosen_by: str = "run()") -> Stores:
     """Return the stores of stack ``name``, opening them once per process; the Kitaru
-    server's when one is configured (``kitaru.connect()``, ``KITARU_SERVER_URL``).
+    server's when one is configured (:func:`server_setting`: the stack's own server,
+    ``kitaru login``, ``KITARU_SERVER_URL``, ``kitaru.connect()``).
 
     Raises:
         KitaruUsageError: no such stack (the message says which setting chose it).
     """
-    server = _server()
+    server = server_setting(name, chosen_by=chosen_by)
     if server is not None:
-        url, api_key = server
+        url, api_key = server.url, server.api_key
         key: tuple[str | None, ...] = ("server", url, api_key)
-        opener: Callable[[], Stores] = lambda: open_server_connection(url, api_key)  # noqa: E731
+        opener: Callable[[], Stores] = lambda: open_server_connection(url, api_key, setting=server)  # noqa: E731
     else:
         store_url, artifacts_dir = stack_location(name, chosen_by=chosen_by)
         key = (store_url, artifacts_dir)

@@ -61,6 +61,8 @@ class HttpClient:
         timeout: float = 60.0,
         retries: int = 8,
         backoff: float = 0.05,
+        origin: str | None = None,
+        on_unauthorized: str | None = None,
     ) -> None:
         httpx = _httpx()
         self.url = url.rstrip("/")
@@ -80,6 +82,9 @@ class HttpClient:
         self._retries = retries
         self._closed = False
         self._backoff = backoff
+        # Where the URL came from and what to do when the server refuses the key (for messages).
+        self._origin = f" (from {origin})" if origin else ""
+        self._on_unauthorized = on_unauthorized
 
     def request(
         self,
@@ -119,7 +124,7 @@ class HttpClient:
             except self._retry_on as exc:
                 if attempt == self._retries:
                     raise errors.KitaruBackendError(
-                        f"The Kitaru server at {self.url} did not answer {method} {path} "
+                        f"The Kitaru server at {self.url}{self._origin} did not answer {method} {path} "
                         f"({type(exc).__name__}: {exc}) after {attempt + 1} tries. Check that it runs "
                         "(kitaru server start) and that the URL is right.",
                         transient=True,
@@ -151,6 +156,9 @@ class HttpClient:
                 f"{response.text[:300]!r}",
                 transient=response.status_code in (502, 503, 504),
             )
+        if response.status_code == 401 and self._on_unauthorized:
+            where = f"The Kitaru server at {self.url}{self._origin}"
+            message = f"{where} refused the request: {message} {self._on_unauthorized}"
         cls = getattr(errors, kind, None)
         if not (isinstance(cls, type) and issubclass(cls, errors.KitaruError)):
             cls = errors.KitaruBackendError if response.status_code >= 500 else errors.KitaruUsageError

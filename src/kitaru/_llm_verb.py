@@ -128,6 +128,7 @@ def llm(
 
 
 def _complete(
+    ctx: ExecutionContext,
     prompt: Any,
     model: str | None,
     system: str | None,
@@ -136,6 +137,7 @@ def _complete(
     schema: Any,
     options: dict[str, Any],
 ) -> Completion:
+    from kitaru._connect import registry_for
     from kitaru.providers import complete
 
     return complete(
@@ -146,6 +148,8 @@ def _complete(
         max_tokens=max_tokens,
         schema=schema,
         options=options,
+        # The aliases and secrets of the execution's stores: a server's when it stores it.
+        registry=registry_for(ctx.store),
     )
 
 
@@ -207,7 +211,7 @@ def _in_checkpoint(
             while len(_child_counts) > _MAX_TRACKED_CALLS:
                 del _child_counts[next(iter(_child_counts))]
         name = f"{_DEFAULT_NAME}_{count}"
-    completion = _complete(prompt, model, system, temperature, max_tokens, schema, options)
+    completion = _complete(scope.execution, prompt, model, system, temperature, max_tokens, schema, options)
     flush_call(scope.call_id)  # the checkpoint call's running row may still be deferred
     _record(scope.execution, scope.call_id, name, prompt, system, completion)
     return completion.value
@@ -236,7 +240,7 @@ def _in_flow_body(
             ctx.name_counts[_COUNTER_KEY] = count
 
     def entrypoint(scope: CallScope, /, request: dict[str, Any]) -> Any:
-        completion = _complete(prompt, model, system, temperature, max_tokens, schema, options)
+        completion = _complete(ctx, prompt, model, system, temperature, max_tokens, schema, options)
         # Made live (not reused, not pinned by a replay): its usage is recorded with its outcome.
         call.finish_with = lambda completed: _record(
             ctx, call.call_id, slot.invocation_id, prompt, system, completion, completed

@@ -32,7 +32,6 @@ from kitaru.config import (
     validate_retries,
     validate_setting,
 )
-from kitaru.config.model_aliases import registry_for_spec
 from kitaru.errors import (
     KitaruDivergenceError,
     KitaruExecutionError,
@@ -383,7 +382,7 @@ class _FlowDefinition(Generic[P, R]):
                 "artifacts": stores.artifacts.uri,
             },
             flow={"name": self.name, "module": source["module"], "qualname": self.func.__qualname__},
-            models=registry_for_spec(),
+            models=stores.registry.registry_for_spec(),
         )
         exec_id, outcome = stores.target.start(
             stores.metadata, stores.artifacts, self._entry, args, kwargs, spec=spec, source=source

@@ -1,5 +1,7 @@
 """Running a Kitaru server: the stores it serves (from the composition root), its API
-keys, and uvicorn in the foreground. ``kitaru server …`` commands call these.
+keys, and uvicorn in the foreground. ``kitaru server …`` commands call these, and commands
+that talk to a server (``login``, ``stack create --server``, ``model``, ``secrets``) check
+it and reach its model aliases and secrets (:func:`active_registry`) through here.
 
 Example:
     >>> from kitaru.serving import is_loopback
@@ -15,7 +17,7 @@ import os
 import sys
 from typing import Any
 
-from kitaru._connect import open_server_stores
+from kitaru._connect import active_registry, open_server_stores
 from kitaru._daemon import DaemonState, daemon_state, start_daemon, stop_daemon
 from kitaru.errors import KitaruFeatureNotAvailableError, KitaruUsageError
 from kitaru.records import ApiKeyRecord
@@ -23,6 +25,7 @@ from kitaru.records import ApiKeyRecord
 __all__ = [
     "DEFAULT_PORT",
     "DaemonState",
+    "active_registry",
     "daemon_state",
     "start_daemon",
     "stop_daemon",
@@ -184,8 +187,9 @@ def _check_key_name(name: str) -> None:
         )
 
 
-def check_server(url: str, *, api_key: str | None) -> None:
-    """Check that the Kitaru server at ``url`` answers and accepts ``api_key``.
+def check_server(url: str, *, api_key: str | None, on_unauthorized: str | None = None) -> None:
+    """Check that the Kitaru server at ``url`` answers and accepts ``api_key``
+    (``on_unauthorized``: what the error says to do when it refuses the key).
 
     Raises:
         KitaruUsageError: the server refused the key (or none was given and it needs one).
@@ -193,7 +197,7 @@ def check_server(url: str, *, api_key: str | None) -> None:
     """
     from kitaru._http import HttpClient
 
-    client = HttpClient(url, api_key=api_key, retries=1)
+    client = HttpClient(url, api_key=api_key, retries=1, on_unauthorized=on_unauthorized)
     try:
         client.request("GET", "/api/v1/executions", params={"limit": 0})
     finally:

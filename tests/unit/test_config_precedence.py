@@ -247,3 +247,52 @@ def test_a_server_url_must_be_http_and_connect_overrides_the_environment(
     assert settings.sources["api_key"] == "kitaru.connect()"
     reset_config()
     assert resolve_settings().values["server_url"] == "https://from-env.example.com"
+
+
+def test_a_server_stack_is_the_lowest_layer_and_its_key_goes_only_to_its_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kitaru.config.login import login
+
+    kitaru.create_stack("team", server_url="https://team.example.com", api_key="kitaru_team")
+    settings = resolve_settings()
+    assert settings.values["server_url"] == "https://team.example.com"
+    assert settings.values["api_key"] == "kitaru_team"
+    assert settings.sources["server_url"].startswith("stack 'team' in ")
+    assert settings.sources["api_key"] == settings.sources["server_url"]
+
+    # Another server named higher up: the stack's key is not sent there.
+    monkeypatch.setenv("KITARU_SERVER_URL", "https://other.example.com")
+    settings = resolve_settings()
+    assert settings.values["server_url"] == "https://other.example.com"
+    assert settings.values["api_key"] is None and settings.sources["api_key"] == "built-in default"
+    # The same server named higher up keeps the stack's key; KITARU_API_KEY alone goes anywhere.
+    monkeypatch.setenv("KITARU_SERVER_URL", "https://team.example.com")
+    assert resolve_settings().values["api_key"] == "kitaru_team"
+    monkeypatch.setenv("KITARU_SERVER_URL", "https://other.example.com")
+    monkeypatch.setenv("KITARU_API_KEY", "kitaru_env")
+    assert resolve_settings().values["api_key"] == "kitaru_env"
+    monkeypatch.delenv("KITARU_SERVER_URL")
+    monkeypatch.delenv("KITARU_API_KEY")
+
+    # `kitaru login` is above the stack; its key is bound to its server as well.
+    login("https://login.example.com", api_key="kitaru_login")
+    settings = resolve_settings()
+    assert (settings.values["server_url"], settings.values["api_key"]) == (
+        "https://login.example.com",
+        "kitaru_login",
+    )
+    kitaru.connect("https://connected.example.com")
+    assert resolve_settings().values["api_key"] is None
+
+
+def test_a_server_stack_names_no_store(tmp_path: Path) -> None:
+    with pytest.raises(KitaruUsageError, match="not both"):
+        kitaru.create_stack("x", server_url="https://x.example.com", store_url=str(tmp_path / "x.db"))
+    with pytest.raises(KitaruUsageError, match="give its URL too"):
+        kitaru.create_stack("x", api_key="kitaru_x")
+    with pytest.raises(KitaruUsageError, match="must start with http"):
+        kitaru.create_stack("x", server_url="x.example.com")
+    stack = kitaru.create_stack("x", server_url="https://x.example.com", api_key="kitaru_x")
+    assert stack.kind == "server" and stack.to_dict()["api_key"] == "***"
+    assert "kitaru_x" not in repr(stack) and "kitaru_x" not in json.dumps(stack.to_dict())

@@ -1,4 +1,8 @@
-"""``kitaru model register | list``: model aliases for ``kitaru.llm()``."""
+"""``kitaru model register | list``: model aliases for ``kitaru.llm()``.
+
+Connected to a Kitaru server (a server stack, ``kitaru login``, ``KITARU_SERVER_URL``), they
+act on the server's aliases, which the flows it stores use; else on the data directory's.
+"""
 
 from __future__ import annotations
 
@@ -24,13 +28,15 @@ def register(
     default: Annotated[bool, Parameter(negative="", help="Make it the default alias.")] = False,
     output: OutputOption = "text",
 ) -> int:
-    """Register (or replace) a model alias."""
-    from kitaru.config.model_aliases import register_model
-    from kitaru.config.secrets import list_secrets
+    """Register (or replace) a model alias (on the server when connected to one)."""
+    from kitaru.serving import active_registry
 
     out = Output("model.register", output)
-    registered = register_model(alias, model=model, secret=secret, base_url=base_url, default=default)
-    if secret is not None and secret not in {s.name for s in list_secrets()}:
+    registry = active_registry()
+    registered = registry.register_model(
+        alias, model=model, secret=secret, base_url=base_url, default=default
+    )
+    if secret is not None and secret not in {s.name for s in registry.list_secrets()}:
         out.note(
             f"Note: secret {secret!r} does not exist yet; create it with `kitaru secrets set {secret} KEY`."
         )
@@ -38,26 +44,34 @@ def register(
         out.item(registered.to_dict())
     else:
         marker = " (default)" if registered.default else ""
-        out.line(f"Registered model alias {alias!r} → {model}{marker}.")
+        where = f" on {registry.where}" if registry.is_server else ""
+        out.line(f"Registered model alias {alias!r} → {model}{marker}{where}.")
     return 0
 
 
 def list_(*, output: OutputOption = "text") -> int:
-    """List model aliases."""
-    from kitaru.config.model_aliases import list_models
+    """List model aliases (the server's when connected to one)."""
+    from kitaru.serving import active_registry
 
     out = Output("model.list", output)
-    models = list_models()
+    registry = active_registry()
+    models = registry.list_models()
     if out.json:
         out.items([m.to_dict() for m in models])
         return 0
     if not models:
-        out.line("No model aliases. Register one with `kitaru model register ALIAS --model provider/model`.")
+        where = f" on {registry.where}" if registry.is_server else ""
+        out.line(
+            f"No model aliases{where}. "
+            "Register one with `kitaru model register ALIAS --model provider/model`."
+        )
         return 0
     rows = [
         (m.alias, m.model, m.secret or "-", m.base_url or "-", "yes" if m.default else "") for m in models
     ]
     out.table(["ALIAS", "MODEL", "SECRET", "BASE URL", "DEFAULT"], rows)
+    if registry.is_server:
+        out.note(f"Aliases of {registry.where}.")
     override = os.environ.get("KITARU_DEFAULT_MODEL")
     if override:
         out.note(f"KITARU_DEFAULT_MODEL={override} overrides the default alias.")

@@ -1,5 +1,7 @@
 """``kitaru secrets set | show | list | delete``: credentials, encrypted at rest.
 
+Connected to a Kitaru server (a server stack, ``kitaru login``, ``KITARU_SERVER_URL``), they
+act on the server's secrets, which the flows it stores use; else on the data directory's.
 Values are never printed unless ``show --show-values`` asks for them.
 """
 
@@ -59,17 +61,20 @@ def set_(
     *,
     output: OutputOption = "text",
 ) -> int:
-    """Create or replace a secret."""
-    from kitaru.config.secrets import set_secret
+    """Create or replace a secret (on the server when connected to one)."""
+    from kitaru.serving import active_registry
 
     out = Output("secrets.set", output)
+    registry = active_registry()
     values: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         values[key] = value if sep else _read_value(key)
-    info = set_secret(name, values)
+    info = registry.set_secret(name, values)
     if out.json:
         out.item({"name": info.name, "keys": list(info.keys), "updated_at": info.updated_at})
+    elif registry.is_server:
+        out.line(f"Stored secret {name!r} with keys {', '.join(info.keys)} on {registry.where}.")
     else:
         out.line(f"Stored secret {name!r} with keys {', '.join(info.keys)} (encrypted).")
     return 0
@@ -83,10 +88,11 @@ def show(
     output: OutputOption = "text",
 ) -> int:
     """Show a secret's keys (values masked unless --show-values)."""
-    from kitaru.config.secrets import get_secret
+    from kitaru.serving import active_registry
 
     out = Output("secrets.show", output)
-    info = get_secret(name)
+    registry = active_registry()
+    info = registry.get_secret(name) if show_values else registry.describe_secret(name)
     values = dict(info.values) if show_values else info.masked()
     if out.json:
         out.item(
@@ -98,29 +104,32 @@ def show(
 
 
 def list_(*, output: OutputOption = "text") -> int:
-    """List secrets (names and keys, never values)."""
-    from kitaru.config.secrets import list_secrets
+    """List secrets (names and keys, never values; the server's when connected to one)."""
+    from kitaru.serving import active_registry
 
     out = Output("secrets.list", output)
-    secrets = list_secrets()
+    registry = active_registry()
+    secrets = registry.list_secrets()
     if out.json:
         out.items([{"name": s.name, "keys": list(s.keys), "updated_at": s.updated_at} for s in secrets])
         return 0
     if not secrets:
-        out.line("No secrets. Store one with `kitaru secrets set NAME KEY`.")
+        where = f" on {registry.where}" if registry.is_server else ""
+        out.line(f"No secrets{where}. Store one with `kitaru secrets set NAME KEY`.")
         return 0
     out.table(["NAME", "KEYS", "UPDATED"], [(s.name, ", ".join(s.keys), ago(s.updated_at)) for s in secrets])
     return 0
 
 
 def delete(name: SecretName, /, *, output: OutputOption = "text") -> int:
-    """Delete a secret."""
-    from kitaru.config.secrets import delete_secret
+    """Delete a secret (on the server when connected to one)."""
+    from kitaru.serving import active_registry
 
     out = Output("secrets.delete", output)
-    delete_secret(name)
+    registry = active_registry()
+    registry.delete_secret(name)
     if out.json:
         out.item({"name": name, "deleted": True})
     else:
-        out.line(f"Deleted secret {name!r}.")
+        out.line(f"Deleted secret {name!r}{f' on {registry.where}' if registry.is_server else ''}.")
     return 0

@@ -1,4 +1,6 @@
-"""``kitaru stack list | current | show | use | create | delete``: local stacks."""
+"""``kitaru stack list | current | show | use | create | delete``: local stacks and stacks
+that point at a Kitaru server (``create NAME --server URL --api-key KEY``; the key is kept
+in the data directory's ``config.json``, the owner's only, and never shown)."""
 
 from __future__ import annotations
 
@@ -19,9 +21,10 @@ def _show(out: Output, stack: Any) -> None:
         ("Id", stack.id),
         ("Active", "yes" if stack.is_active else "no"),
         ("Kind", stack.kind),
-        ("Store", stack.store_url),
-        ("Artifacts", stack.artifacts_dir),
     ]
+    if stack.server_url:
+        pairs += [("Server", stack.server_url), ("API key", "***" if stack.has_api_key else "none")]
+    pairs += [("Store", stack.store_url), ("Artifacts", stack.artifacts_dir)]
     if stack.settings:
         pairs.append(("Settings", ", ".join(f"{k}={v!r}" for k, v in sorted(stack.settings.items()))))
     if stack.chosen_by:
@@ -39,7 +42,7 @@ def list_(*, output: OutputOption = "text") -> int:
         out.items([s.to_dict() for s in stacks])
         return 0
     rows = [("*" if s.active else "", s.name, s.kind, s.store_url, s.artifacts_dir) for s in stacks]
-    out.table(["", "NAME", "KIND", "STORE", "ARTIFACTS"], rows)
+    out.table(["", "NAME", "KIND", "STORE OR SERVER", "ARTIFACTS"], rows)
     return 0
 
 
@@ -84,12 +87,32 @@ def use(name: StackName, /, *, output: OutputOption = "text") -> int:
         out.item(stack.to_dict())
         return 0
     out.line(f"Active stack: {name}.")
-    if not stack.active:
-        from kitaru.config.stacks import current_stack
+    _precedence_notes(out, stack)
+    return 0
 
+
+def _precedence_notes(out: Output, stack: Any) -> None:
+    """Say when another setting decides instead of the stack: a stack chosen elsewhere, or a
+    server configured above it (``kitaru login``, ``KITARU_SERVER_URL``, ``connect()``)."""
+    from kitaru.config import resolve_settings
+    from kitaru.config.stacks import current_stack
+
+    if not stack.active:
         winner = current_stack()
         out.note(f"Note: {winner.chosen_by} selects stack {winner.name!r}, which takes precedence.")
-    return 0
+        return
+    settings = resolve_settings()
+    url, source = settings.values["server_url"], settings.sources["server_url"]
+    if url is None or source.startswith(f"stack {stack.name!r}"):
+        return
+    from kitaru.config import mask_url
+
+    undo = "`kitaru logout`" if source == "kitaru login" else f"unset it ({source})"
+    own = f"its server {stack.server_url}" if stack.server_url else "its local store"
+    out.note(
+        f"Note: {source} points at the server {mask_url(url)}, which takes precedence over {own}; "
+        f"{undo} to use the stack's."
+    )
 
 
 def create(
@@ -102,6 +125,25 @@ def create(
     ] = None,
     artifacts_dir: Annotated[
         str | None, Parameter(help="Where artifacts are written: a directory or s3://bucket/prefix.")
+    ] = None,
+    server: Annotated[
+        str | None,
+        Parameter(
+            help=(
+                "Point the stack at a Kitaru server (http(s)://host:port) instead of a store: executions, "
+                "artifacts, model aliases and secrets are the server's. Not with --store-url or "
+                "--artifacts-dir. The server is checked before the stack is saved."
+            )
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        Parameter(
+            help=(
+                "The server's API key (kitaru server api-key create NAME, on the server); kept in "
+                "config.json (readable by you only), never shown."
+            )
+        ),
     ] = None,
     cache: Annotated[
         bool | None, Parameter(help="Default cache setting of executions on this stack.")
@@ -118,26 +160,46 @@ def create(
     ] = True,
     output: OutputOption = "text",
 ) -> int:
-    """Create a local stack and make it the active one (unless --no-activate)."""
+    """Create a stack (local, or pointing at a server with --server) and make it the active
+    one (unless --no-activate)."""
     from kitaru.config.stacks import create_stack
 
     out = Output("stack.create", output)
     given = {"cache": cache, "retries": retries, "default_model": default_model}
     settings = {k: v for k, v in given.items() if v is not None}
-    stack = create_stack(
-        name, store_url=store_url, artifacts_dir=artifacts_dir, settings=settings, activate=activate
-    )
+    options = {
+        "store_url": store_url,
+        "artifacts_dir": artifacts_dir,
+        "server_url": server,
+        "api_key": api_key,
+    }
+    if server is not None and store_url is None and artifacts_dir is None:
+        _check(name, server, api_key)
+    stack = create_stack(name, settings=settings, activate=activate, **options)
     if out.json:
         out.item(stack.to_dict())
         return 0
     out.line(f"Created stack {name!r}{' and made it active' if activate else ''}.")
     _show(out, stack)
-    if activate and not stack.active:
-        from kitaru.config.stacks import current_stack
-
-        winner = current_stack()
-        out.note(f"Note: {winner.chosen_by} selects stack {winner.name!r}, which takes precedence.")
+    if activate:
+        _precedence_notes(out, stack)
     return 0
+
+
+def _check(name: str, server: str, api_key: str | None) -> None:
+    """Check that the server answers and accepts the key before a stack points at it."""
+    from kitaru.config import validate_setting
+    from kitaru.serving import check_server
+
+    url = validate_setting("server_url", server, source=f"stack {name!r}")
+    check_server(
+        url,
+        api_key=api_key,
+        on_unauthorized=(
+            "Give a valid key with --api-key (make one on the server with `kitaru server api-key create "
+            "NAME`); no stack was created."
+        ),
+    )
 
 
 def delete(

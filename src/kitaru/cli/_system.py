@@ -82,7 +82,12 @@ def _status() -> dict[str, Any]:
             "url": mask_url(settings.values["server_url"]),
             "authenticated": bool(settings.values["api_key"]),
             "note": "executions run in this process and are stored by the server",
+            "source": settings.sources["server_url"],
+            "api_key_source": settings.sources["api_key"] if settings.values["api_key"] else None,
         }
+        stack_server = _stack_server(stack)
+        if stack_server and not settings.sources["server_url"].startswith(f"stack {stack!r}"):
+            connection["overrides"] = f"the server of stack {stack!r} ({stack_server})"
     else:
         url, artifacts = stack_location(stack, chosen_by=settings.sources["stack"])
         connection = {"kind": "local", "store": mask_url(url), "artifacts": artifacts}
@@ -105,6 +110,17 @@ def _status() -> dict[str, Any]:
         },
         "environment": environment,
     }
+
+
+def _stack_server(name: str) -> str | None:
+    """The server the stack ``name`` points at (masked), if it is a server stack."""
+    from kitaru.config.stacks import find_stack
+    from kitaru.errors import KitaruError
+
+    try:
+        return find_stack(name).server_url
+    except KitaruError:  # a missing stack is reported by the settings already
+        return None
 
 
 def _shown_env(raw: str) -> str:
@@ -132,7 +148,12 @@ def status(*, output: OutputOption = "text") -> int:
     if connection["kind"] == "local":
         where = f"local store {connection['store']}"
     else:
-        where = f"server {connection['url']} ({connection['note']})"
+        key = "; no API key"
+        if connection["authenticated"]:
+            key = f"; API key from {connection['api_key_source']}"
+        where = f"server {connection['url']} (chosen by {connection['source']}{key}; {connection['note']})"
+        if connection.get("overrides"):
+            where += f"; it takes precedence over {connection['overrides']}"
     pairs: list[tuple[str, Any]] = [
         ("Kitaru", item["version"]),
         ("Data directory", f"{item['data_dir']} ({item['data_dir_source']})"),

@@ -12,7 +12,7 @@ Example:
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru._answers import parse_answer_text
 from kitaru._sources import source_script
@@ -38,6 +38,9 @@ from kitaru.models import (
 )
 from kitaru.records import ArtifactRecord
 from kitaru.store.base import MetadataStore
+
+if TYPE_CHECKING:
+    from kitaru.config.registry import Registry
 
 __all__ = [
     "ArtifactRef",
@@ -140,6 +143,13 @@ class KitaruClient:
         self.executions = Executions(self)
         self.artifacts = _Artifacts(self)
         self.memories = Memories(self)
+
+    def _registry(self) -> Registry:
+        """The model aliases and secrets that go with this client's store (a server's when the
+        store is one; memory compaction resolves its model there)."""
+        from kitaru._connect import registry_for
+
+        return registry_for(self._store)
 
     @property
     def _target(self) -> ExecutionTarget:

@@ -274,7 +274,7 @@ class Memories:
             shown = value if isinstance(value, str) else json.dumps(value, default=repr, ensure_ascii=False)
             parts.append(f"[{record.key} v{record.version}]\n{shown}")
         prompt = f"{instruction}\n\n" + "\n\n".join(parts)
-        return str(complete_text(prompt, model=model, system=_SYSTEM))
+        return str(complete_text(prompt, model=model, system=_SYSTEM, registry=client._registry()))
 
     def compaction_log(
         self, *, scope: str | None = None, scope_type: str | None = None, key: str | None = None

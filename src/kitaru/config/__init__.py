@@ -49,6 +49,7 @@ __all__ = [
     "KNOWN_ENV",
     "PROJECT_DIR",
     "SECRET_PATTERN",
+    "SERVER_KIND",
     "STACK_SETTINGS",
     "KitaruConfig",
     "ResolvedSettings",
@@ -74,6 +75,9 @@ __all__ = [
 
 #: The settings a stack may carry (the rest belong to projects, the environment or code).
 STACK_SETTINGS = ("cache", "retries", "image", "default_model")
+#: The kind of a stack that points at a Kitaru server (``kitaru stack create NAME --server URL``).
+SERVER_KIND = "server"
+_SERVER_KEYS = ("server_url", "api_key")
 _RUN_OPTIONS = ("cache", "retries", "stack", "image")
 
 
@@ -291,6 +295,10 @@ def stack_layer(name: str, *, chosen_by: str, home: Path | None = None) -> Layer
         )
     source = f"stack {name!r} in {home / CONFIG_FILE}"
     values = {}
+    if record.get("kind") == SERVER_KIND:  # a stack that points at a server: its URL and key
+        for key in _SERVER_KEYS:
+            if record.get(key):
+                values[key] = validate_setting(key, record[key], source=source)
     for key, value in (record.get("settings") or {}).items():
         if key not in STACK_SETTINGS:
             raise KitaruUsageError(
@@ -302,13 +310,22 @@ def stack_layer(name: str, *, chosen_by: str, home: Path | None = None) -> Layer
 
 
 def resolve_settings(
-    *, flow: Mapping[str, Any] | None = None, run: Mapping[str, Any] | None = None
+    *,
+    flow: Mapping[str, Any] | None = None,
+    run: Mapping[str, Any] | None = None,
+    for_stack: tuple[str, str] | None = None,
 ) -> ResolvedSettings:
     """Resolve every setting through the precedence order, remembering each one's source.
+
+    An API key goes only to the server named with it: the key of a server stack or of
+    ``kitaru login`` is dropped when a higher layer (``KITARU_SERVER_URL``, ``connect()``)
+    names another server; ``KITARU_API_KEY`` alone is the key of whichever server is chosen.
 
     Args:
         flow: Options given to ``@flow(...)`` (only those that were given).
         run: Options given to this run.
+        for_stack: The stack to resolve for and what chose it (default: the one the layers
+            choose), e.g. ``("team", "run()")``.
 
     Example:
         >>> resolve_settings(flow={"retries": 1}).sources["retries"]  # doctest: +SKIP
@@ -317,7 +334,7 @@ def resolve_settings(
     home = resolve_home()
     upper = [pyproject_layer(), env_layer(), _configure_layer(), _connect_layer()]
     upper += [_code_layer("@flow(...)", flow), _code_layer("run()", run)]
-    stack, chosen_by = _choose_stack(upper, home)
+    stack, chosen_by = for_stack or _choose_stack(upper, home)
     from kitaru.config.login import login_layer
 
     layers = [
@@ -344,7 +361,21 @@ def resolve_settings(
             values[name] = value
             sources[name] = f"{sources[name]} + {here}" if merged else here
     values["stack"], sources["stack"] = stack, chosen_by
+    values["api_key"], sources["api_key"] = _paired_key(layers, values["server_url"])
     return ResolvedSettings(values, {name: sources[name] for name in SETTING_NAMES})
+
+
+def _paired_key(layers: list[Layer], server_url: str | None) -> tuple[str | None, str]:
+    """The API key of ``server_url``: from the highest layer that sets one, unless that layer
+    names another server (a key goes only to the server it was given with)."""
+    for layer in reversed(layers):
+        key = layer.values.get("api_key")
+        named = layer.values.get("server_url")
+        if key is not None and (named is None or server_url is None or named == server_url):
+            if layer.source == "environment":
+                return key, f"environment variable {ENV_SETTINGS['api_key']}"
+            return key, layer.source
+    return None, "built-in default"
 
 
 def build_spec(

@@ -22,7 +22,15 @@ from kitaru._types import Record
 from kitaru.config._home import read_config, update_config
 from kitaru.errors import KitaruStateError, KitaruUsageError
 
-__all__ = ["PROVIDERS", "ModelAlias", "list_models", "register_model", "registry_for_spec", "resolve_model"]
+__all__ = [
+    "PROVIDERS",
+    "ModelAlias",
+    "list_models",
+    "register_model",
+    "registry_for_spec",
+    "resolve_in",
+    "resolve_model",
+]
 
 #: Providers known without a ``base_url``.
 PROVIDERS = ("openai", "anthropic", "ollama", "openrouter")
@@ -134,12 +142,32 @@ def resolve_model(name: str | None, *, default_model: str | None = None) -> Mode
         'openai'
     """
     config = read_config()
-    aliases = _aliases(config)
-    chosen = name or default_model or config.get("default_model_alias")
+    return resolve_in(_aliases(config), config.get("default_model_alias"), name, default_model=default_model)
+
+
+def resolve_in(
+    aliases: dict[str, dict[str, Any]],
+    default_alias: str | None,
+    name: str | None,
+    *,
+    default_model: str | None = None,
+    where: str = "",
+) -> ModelAlias:
+    """Resolve a model as :func:`resolve_model` does, among ``aliases`` (``alias -> record``)
+    with ``default_alias``; ``where`` (e.g. `` on server URL``) says where they are registered.
+
+    Raises:
+        KitaruStateError: nothing to resolve, or an unknown alias.
+
+    Example:
+        >>> resolve_in({"fast": {"model": "openai/gpt-4o-mini"}}, "fast", None).model
+        'openai/gpt-4o-mini'
+    """
+    chosen = name or default_model or default_alias
     if not chosen:
         raise KitaruStateError(
             "No model given and no default: pass model=, set KITARU_DEFAULT_MODEL, or register an alias "
-            "with `kitaru model register ALIAS --model provider/model`."
+            f"with `kitaru model register ALIAS --model provider/model`{where}."
         )
     record = aliases.get(chosen)
     if record is not None:
@@ -148,7 +176,7 @@ def resolve_model(name: str | None, *, default_model: str | None = None) -> Mode
         return ModelAlias(chosen, chosen)
     known = ", ".join(sorted(aliases)) or "none"
     raise KitaruStateError(
-        f"Model {chosen!r} is neither a registered alias (registered: {known}) nor provider/model. "
+        f"Model {chosen!r} is neither a registered alias (registered{where}: {known}) nor provider/model. "
         "Register it with `kitaru model register`."
     )
 

@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ __all__ = [
     "get_secret",
     "list_secrets",
     "set_secret",
+    "unknown_secret",
 ]
 
 #: The encrypted secrets, a JSON file in the data directory.
@@ -171,10 +173,7 @@ def get_secret(name: str) -> SecretInfo:
     home = resolve_home()
     record = _records(home).get(name)
     if record is None:
-        known = ", ".join(sorted(_records(home))) or "none"
-        raise KitaruStateError(
-            f"No secret named {name!r} (secrets: {known}). Create it with `kitaru secrets set`."
-        )
+        raise unknown_secret(name, _records(home))
     from cryptography.fernet import InvalidToken
 
     try:
@@ -185,6 +184,19 @@ def get_secret(name: str) -> SecretInfo:
             "with another key. Set it again with `kitaru secrets set`."
         ) from None
     return SecretInfo(name, tuple(record.get("keys", sorted(values))), record.get("updated_at"), values)
+
+
+def unknown_secret(name: str, known: Iterable[str], *, where: str = "") -> KitaruStateError:
+    """The error for a secret ``name`` that is not among ``known`` (``where``: e.g. `` on server URL``).
+
+    Example:
+        >>> str(unknown_secret("x", ["openai"]))
+        "No secret named 'x' (secrets: openai). Create it with `kitaru secrets set`."
+    """
+    names = ", ".join(sorted(known)) or "none"
+    return KitaruStateError(
+        f"No secret named {name!r}{where} (secrets: {names}). Create it with `kitaru secrets set`."
+    )
 
 
 def list_secrets() -> list[SecretInfo]:

@@ -3,13 +3,18 @@
 Every data directory has the stack ``default`` (its ``kitaru.db`` and
 ``artifacts/``). More local stacks can name another SQLite file or a
 PostgreSQL database and another artifact directory, and carry default
-settings (``cache``, ``retries``, ``image``, ``default_model``). Stacks and
-the active one are kept in ``config.json`` in the data directory. Server and
-remote stacks arrive with the server and the workers.
+settings (``cache``, ``retries``, ``image``, ``default_model``). A stack of
+kind ``server`` points at a Kitaru server instead (its URL and API key): its
+executions, artifacts, model aliases and secrets are the server's. Stacks and
+the active one are kept in ``config.json`` in the data directory (a file only
+its owner may read, as for ``kitaru login``); an API key is never shown.
 
 Which stack is active follows the precedence of :mod:`kitaru.config`:
 ``run(stack=)`` → ``@flow(stack=)`` → ``kitaru.configure(stack=)`` →
 ``KITARU_STACK`` → ``[tool.kitaru] stack`` → :func:`use_stack` → ``default``.
+A server stack's URL and key are settings of its layer, the lowest: ``kitaru
+login``, ``KITARU_SERVER_URL`` / ``KITARU_API_KEY`` and ``kitaru.connect()``
+take precedence over them (``kitaru status`` shows which one chose the server).
 
 Example:
     >>> import kitaru
@@ -27,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from kitaru._types import Record
-from kitaru.config import STACK_SETTINGS, active_stack, stack_layer
+from kitaru.config import SERVER_KIND, STACK_SETTINGS, active_stack, stack_layer
 from kitaru.config._home import CONFIG_FILE, read_config, resolve_home, update_config
 from kitaru.config._layers import mask_url, validate_setting
 from kitaru.errors import KitaruStateError, KitaruUsageError
@@ -44,6 +49,8 @@ __all__ = [
 ]
 
 DEFAULT_STACK = "default"
+# What a server stack shows as its artifact store.
+_THROUGH_SERVER = "through the server"
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -66,6 +73,10 @@ class StackInfo(Record):
     """Where the choice of the active stack came from (only on the active stack)."""
     id: str = ""
     """The stack's id (a UUID; ``kitaru stack show`` takes it as well as the name)."""
+    server_url: str | None = None
+    """The server a stack of kind ``server`` points at (its password, if any, masked)."""
+    has_api_key: bool = False
+    """Whether the stack keeps an API key for its server (the key itself is never shown)."""
 
     @property
     def is_active(self) -> bool:
@@ -91,6 +102,8 @@ class StackInfo(Record):
             "settings": dict(self.settings),
             "created_at": self.created_at,
             "chosen_by": self.chosen_by,
+            "server_url": self.server_url,
+            "api_key": "***" if self.has_api_key else None,
         }
 
 
@@ -122,12 +135,16 @@ def _stack_id(name: str, record: dict[str, Any], home: Path) -> str:
 
 def _info(name: str, record: dict[str, Any], *, active: tuple[str, str] | None, home: Path) -> StackInfo:
     is_active = active is not None and active[0] == name
+    server_url = mask_url(str(record["server_url"])) if record.get("server_url") else None
+    is_server = record.get("kind") == SERVER_KIND
     return StackInfo(
         id=_stack_id(name, record, home),
         name=name,
         kind=str(record.get("kind", "local")),
-        store_url=mask_url(str(record.get("store_url", ""))),
-        artifacts_dir=str(record.get("artifacts_dir", "")),
+        store_url=server_url or "" if is_server else mask_url(str(record.get("store_url", ""))),
+        artifacts_dir=_THROUGH_SERVER if is_server else str(record.get("artifacts_dir", "")),
+        server_url=server_url,
+        has_api_key=bool(record.get("api_key")),
         active=is_active,
         settings=dict(record.get("settings") or {}),
         created_at=record.get("created_at"),
@@ -148,6 +165,12 @@ def stack_location(name: str, *, chosen_by: str) -> tuple[str, str]:
     if record is None:
         stack_layer(name, chosen_by=chosen_by, home=home)  # raises, listing the known stacks
         raise AssertionError("unreachable")  # pragma: no cover
+    if record.get("kind") == SERVER_KIND:
+        raise KitaruUsageError(
+            f"Stack {name!r} (chosen by {chosen_by}) points at the Kitaru server "
+            f"{mask_url(str(record.get('server_url')))}; it has no store or artifact directory of its own. "
+            "Give --store-url (and --artifacts) to serve one, or pick a local stack."
+        )
     url = os.environ.get("KITARU_STORE_URL") or str(record["store_url"])
     artifacts = os.environ.get("KITARU_ARTIFACTS_DIR") or str(record["artifacts_dir"])
     return url, artifacts
@@ -268,9 +291,13 @@ def create_stack(
     artifacts_dir: str | os.PathLike[str] | None = None,
     settings: dict[str, Any] | None = None,
     activate: bool = True,
+    server_url: str | None = None,
+    api_key: str | None = None,
 ) -> StackInfo:
-    """Create a local stack; by default its store and artifacts live under
-    ``<data dir>/stacks/<name>/``.
+    """Create a stack: a local one (by default its store and artifacts live under
+    ``<data dir>/stacks/<name>/``), or, with ``server_url``, one that points at a Kitaru
+    server (kind ``server``: executions, artifacts, model aliases and secrets are the
+    server's). The server is not contacted here (``kitaru stack create`` checks it).
 
     Args:
         name: Letters, digits, ``.``, ``_`` and ``-``.
@@ -280,13 +307,24 @@ def create_stack(
             ``image``, ``default_model``).
         activate: Also make it the active stack (the default; pass ``False`` to keep the
             active one).
+        server_url: The server's URL (``http(s)://host:port``); not with ``store_url`` or
+            ``artifacts_dir``.
+        api_key: The server's API key (``kitaru server api-key create NAME``), kept in
+            ``config.json`` (the owner's only), never shown.
+
+    Raises:
+        KitaruUsageError: a bad name, setting or URL, or a server with a store or artifacts.
 
     Example:
         >>> kitaru.create_stack("ci", settings={"retries": 2})  # doctest: +SKIP
+        >>> kitaru.create_stack(
+        ...     "team", server_url="https://kitaru.example.com", api_key="kitaru_..."
+        ... )  # doctest: +SKIP
     """
     home = resolve_home()
     validate_setting("stack", name, source="stack name")
     source = f"settings of stack {name!r}"
+    location = _server_location(name, server_url, api_key, store_url=store_url, artifacts_dir=artifacts_dir)
     checked = {}
     for key, value in (settings or {}).items():
         if key not in STACK_SETTINGS:
@@ -301,9 +339,14 @@ def create_stack(
 
     record = {
         "id": str(uuid.uuid4()),
-        "kind": "local",
-        "store_url": _store_url(store_url, folder / "kitaru.db"),
-        "artifacts_dir": _artifacts_location(artifacts_dir, folder / "artifacts"),
+        **(
+            location
+            or {
+                "kind": "local",
+                "store_url": _store_url(store_url, folder / "kitaru.db"),
+                "artifacts_dir": _artifacts_location(artifacts_dir, folder / "artifacts"),
+            }
+        ),
         "settings": checked,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
@@ -320,6 +363,36 @@ def create_stack(
 
     update_config(change, home)
     return _info(name, record, active=active_stack(), home=home)
+
+
+def _server_location(
+    name: str,
+    server_url: str | None,
+    api_key: str | None,
+    *,
+    store_url: str | None,
+    artifacts_dir: str | os.PathLike[str] | None,
+) -> dict[str, Any] | None:
+    """The record fields of a server stack (``None``: a local stack)."""
+    source = f"stack {name!r}"
+    if server_url is None:
+        if api_key is not None:
+            raise KitaruUsageError(
+                f"{source}: an API key belongs to a server; give its URL too (--server URL --api-key KEY)."
+            )
+        return None
+    pairs = (("--store-url", store_url), ("--artifacts-dir", artifacts_dir))
+    given = [flag for flag, value in pairs if value]
+    if given:
+        raise KitaruUsageError(
+            f"{source}: a stack points at a server (--server) or names its own store and artifacts "
+            f"({' and '.join(given)}), not both. The server keeps the executions and artifacts; "
+            "drop --server for a local stack, or drop " + " and ".join(given) + "."
+        )
+    record = {"kind": SERVER_KIND, "server_url": validate_setting("server_url", server_url, source=source)}
+    if api_key is not None:
+        record["api_key"] = validate_setting("api_key", api_key, source=source)
+    return record
 
 
 def _artifacts_location(given: str | os.PathLike[str] | None, default: Path) -> str:

@@ -12,13 +12,16 @@ import json
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru.errors import KitaruRuntimeError, KitaruStateError, KitaruUsageError
 from kitaru.providers import _settings
 from kitaru.providers._messages import build_messages
 from kitaru.providers._reply import ProviderFailure, Reply
 from kitaru.providers._resolve import Credentials, ResolvedModel, credentials_for, resolve
+
+if TYPE_CHECKING:
+    from kitaru.config.registry import Registry
 
 __all__ = ["Completion", "complete", "complete_text"]
 
@@ -63,16 +66,19 @@ class Completion:
         }
 
 
-def complete_text(prompt: str, *, model: str | None = None, system: str | None = None) -> str:
+def complete_text(
+    prompt: str, *, model: str | None = None, system: str | None = None, registry: Registry | None = None
+) -> str:
     """Ask a model for a text, unrecorded (for work outside flows, e.g. memory compaction).
 
-    The model resolves as for ``kitaru.llm()``; ``KITARU_LLM_MOCK_RESPONSE`` is honoured.
+    The model resolves as for ``kitaru.llm()`` (among the aliases of ``registry``, default:
+    the data directory's); ``KITARU_LLM_MOCK_RESPONSE`` is honoured.
 
     Example:
         >>> complete_text("Summarize: ...", model="fast")  # doctest: +SKIP
         '...'
     """
-    return complete(prompt, model=model, system=system).text
+    return complete(prompt, model=model, system=system, registry=registry).text
 
 
 def complete(
@@ -84,8 +90,10 @@ def complete(
     max_tokens: int | None = None,
     schema: Any = None,
     options: dict[str, Any] | None = None,
+    registry: Registry | None = None,
 ) -> Completion:
-    """Make one model call and return what it gave, used and cost.
+    """Make one model call and return what it gave, used and cost. ``registry`` keeps the
+    model aliases and secrets (default: the data directory's).
 
     Raises:
         KitaruUsageError: invalid arguments or settings.
@@ -100,9 +108,9 @@ def complete(
     mock = _settings.mock_response()
     started = time.perf_counter()
     if mock is not None:
-        return _mocked(mock, model, adapter, started)
-    resolved = resolve(model)
-    credentials = credentials_for(resolved)
+        return _mocked(mock, model, adapter, started, registry)
+    resolved = resolve(model, registry=registry)
+    credentials = credentials_for(resolved, registry=registry)
     response_format = _response_format(resolved, adapter, messages)
     totals = _Totals()
     request = _Request(resolved, credentials, messages, temperature, max_tokens, response_format, options)
@@ -173,10 +181,12 @@ def _check_numbers(temperature: Any, max_tokens: Any) -> None:
         raise KitaruUsageError(f"llm(): max_tokens must be a whole number ≥ 1, got {max_tokens!r}.")
 
 
-def _mocked(text: str, model: str | None, adapter: Any, started: float) -> Completion:
+def _mocked(
+    text: str, model: str | None, adapter: Any, started: float, registry: Registry | None
+) -> Completion:
     """The call as ``KITARU_LLM_MOCK_RESPONSE`` answers it: no provider, no credentials, no cost."""
     try:
-        resolved = resolve(model)
+        resolved = resolve(model, registry=registry)
     except KitaruStateError:  # a demo need not register a model
         resolved = ResolvedModel(model, "mock", model or "mock")
     value: Any = text
@@ -185,7 +195,7 @@ def _mocked(text: str, model: str | None, adapter: Any, started: float) -> Compl
     source = "none (KITARU_LLM_MOCK_RESPONSE)"
     if resolved.provider != "mock":
         with contextlib.suppress(KitaruStateError):  # where a real call would take its key from
-            source = f"{credentials_for(resolved).source} (mocked: not sent)"
+            source = f"{credentials_for(resolved, registry=registry).source} (mocked: not sent)"
     return Completion(
         text=text,
         value=value,

@@ -9,15 +9,22 @@ Credentials: the provider's environment variable (``OPENAI_API_KEY``, ...), else
 the alias's secret (its values overlaid for that call only), else an error naming
 both. Ollama needs none. The secret's values are never logged nor recorded: only
 where the credential came from is.
+
+Aliases and secrets come from a :class:`~kitaru.config.registry.Registry`: the one given
+(a Kitaru server's, for the flows stored by it), else the data directory's.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from kitaru.config.model_aliases import PROVIDERS, resolve_model
+from kitaru.config.model_aliases import PROVIDERS
 from kitaru.errors import KitaruStateError, KitaruUsageError
+
+if TYPE_CHECKING:
+    from kitaru.config.registry import Registry
 
 __all__ = [
     "API_KEY_VARS",
@@ -78,8 +85,17 @@ def _default_model() -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def resolve(model: str | None) -> ResolvedModel:
-    """Resolve ``model`` (explicit, else the ``default_model`` setting, else the default alias).
+def _local(registry: Registry | None) -> Registry:
+    if registry is not None:
+        return registry
+    from kitaru.config.registry import LocalRegistry
+
+    return LocalRegistry()
+
+
+def resolve(model: str | None, *, registry: Registry | None = None) -> ResolvedModel:
+    """Resolve ``model`` (explicit, else the ``default_model`` setting, else the default alias)
+    among the aliases of ``registry`` (default: the data directory's).
 
     Raises:
         KitaruUsageError: ``model`` is not a string.
@@ -88,7 +104,7 @@ def resolve(model: str | None) -> ResolvedModel:
     if model is not None and (not isinstance(model, str) or not model.strip()):
         raise KitaruUsageError(f"model= must be a model alias or 'provider/model', got {model!r}.")
     chosen = model.strip() if model is not None else _default_model()
-    entry = resolve_model(chosen)
+    entry = _local(registry).resolve_model(chosen)
     provider, name = entry.model.split("/", 1)
     base_url = entry.base_url
     if base_url is None and provider not in PROVIDERS:
@@ -134,9 +150,9 @@ class Credentials:
         return f"Credentials(api_key='***', source={self.source!r})"
 
 
-def credentials_for(model: ResolvedModel) -> Credentials:
+def credentials_for(model: ResolvedModel, *, registry: Registry | None = None) -> Credentials:
     """The credentials of a call to ``model``: the provider's environment variable, else the
-    alias's secret, else an error naming both.
+    alias's secret (kept by ``registry``, default: the data directory), else an error naming both.
 
     Raises:
         KitaruStateError: neither has the key.
@@ -149,15 +165,15 @@ def credentials_for(model: ResolvedModel) -> Credentials:
     if value:
         return Credentials(value, f"environment variable {var}")
     if model.secret is not None:
-        from kitaru.config.secrets import get_secret
-
-        values = get_secret(model.secret).values
+        kept_by = _local(registry)
+        where = f" on {kept_by.where}" if getattr(kept_by, "is_server", False) else ""
+        values = kept_by.get_secret(model.secret).values
         key = values.get(var, "").strip()
         if key:
-            return Credentials(key, f"secret {model.secret!r} ({var})")
+            return Credentials(key, f"secret {model.secret!r}{where} ({var})")
         raise KitaruStateError(
             f"No credentials for model {model.resolved!r}: environment variable {var} is not set, and "
-            f"secret {model.secret!r} of alias {model.alias!r} has no key {var} (it has "
+            f"secret {model.secret!r}{where} of alias {model.alias!r} has no key {var} (it has "
             f"{', '.join(sorted(values)) or 'no keys'}). Set it with "
             f"`kitaru secrets set {model.secret} --{var}=...`, or export {var}."
         )
