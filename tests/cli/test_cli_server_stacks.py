@@ -119,7 +119,8 @@ def test_a_flow_on_one_machine_uses_the_alias_and_secret_another_registered_on_t
         assert listed.json["items"][0]["name"] == "openai" and _SECRET_VALUE not in listed.out
         shown = runner("secrets", "show", "openai", "-o", "json", env=env)
         assert shown.json["item"]["values"] == {"OPENAI_API_KEY": "***"}, shown
-        ran = runner("run", "llmflows.py:ask", "--args", '{"topic": "teams"}', "--wait", "-o", "json", env=env)
+        args = ("--args", '{"topic": "teams"}', "--wait", "-o", "json")
+        ran = runner("run", "llmflows.py:ask", *args, env=env)
         assert ran.code == 0, ran
         assert fake.count == 1
         assert fake.headers[0]["authorization"] == f"Bearer {_SECRET_VALUE}"
