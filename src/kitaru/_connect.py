@@ -11,6 +11,13 @@ directory, or the user data directory): ``kitaru.db`` (SQLite) and
 ``memory://<name>`` opens an in-memory metadata store and artifact store instead (for tests; see
 :func:`kitaru.testing.in_memory`): they live until the stores are reset, in
 this process only.
+
+A Kitaru server, when one is configured (:func:`server_setting`: a stack of kind ``server``,
+``kitaru login``, ``KITARU_SERVER_URL`` / ``KITARU_API_KEY``, ``kitaru.connect()``, in that
+order of precedence), replaces the stack's store and artifacts with the REST stores of that
+server. This is also where model aliases and secrets are chosen: the stores of a server carry
+its registry (:class:`~kitaru.config.registry.ServerRegistry`), every other store the data
+directory's; :func:`registry_for` finds the one of a running execution's store.
 """
 
 from __future__ import annotations

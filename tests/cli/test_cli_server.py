@@ -139,6 +139,8 @@ def test_the_cli_runs_and_lists_executions_through_the_server(ws: Cli, server: t
         "url": url,
         "authenticated": True,
         "note": "executions run in this process and are stored by the server",
+        "source": "environment variable KITARU_SERVER_URL",
+        "api_key_source": "environment variable KITARU_API_KEY",
     }
     assert not (ws.home / "kitaru.db").exists()  # nothing was stored locally
     refused = ws("executions", "list", env={"KITARU_SERVER_URL": url, "KITARU_API_KEY": "kitaru_wrong"})

@@ -32,9 +32,9 @@ GROUPS = {
     "executions": "List, inspect and act on executions (ids may be unique prefixes).",
     "artifacts": "List, inspect and load the values executions stored.",
     "memory": "Read, write and maintain agents' durable memory (kitaru.memory).",
-    "model": "Register model aliases for kitaru.llm().",
-    "secrets": "Store credentials, encrypted at rest in the data directory.",
-    "stack": "Choose where executions are stored (local stacks).",
+    "model": "Register model aliases for kitaru.llm() (on the server when connected to one).",
+    "secrets": "Store credentials, encrypted at rest (on the server when connected to one).",
+    "stack": "Choose where executions are stored: local stacks, or stacks that point at a server.",
     "server": "Run a Kitaru server: storage and API over HTTP for a team (needs kitaru[server]).",
     "server api-key": "Create, list and revoke the API keys of a Kitaru server.",
 }
@@ -320,7 +320,9 @@ CATALOG: tuple[_Command, ...] = (
         "model",
         "register",
         "_models:register",
-        "Register (or replace) a model alias; the first one becomes the default.",
+        "Register (or replace) a model alias; the first one becomes the default.\n\n"
+        "Connected to a server (a server stack, kitaru login, KITARU_SERVER_URL), the alias is "
+        "registered on the server, where every flow it stores finds it.",
         (
             "kitaru model register fast --model openai/gpt-4o-mini --secret openai",
             "kitaru model register local --model ollama/llama3.1 --default",
@@ -333,7 +335,9 @@ CATALOG: tuple[_Command, ...] = (
         "_secrets:set_",
         "Create or replace a secret from KEY=VALUE (or --KEY=VALUE) pairs.\n\n"
         "A bare KEY asks for its value without echo (on a terminal) or reads one line of stdin, "
-        "which keeps the value out of your shell history.",
+        "which keeps the value out of your shell history. Connected to a server (a server stack, "
+        "kitaru login, KITARU_SERVER_URL), the secret is kept by the server, which hands its values "
+        "only to runners with an API key.",
         (
             "kitaru secrets set openai OPENAI_API_KEY",
             "kitaru secrets set db --username=admin --password=s3cret",
@@ -377,10 +381,16 @@ CATALOG: tuple[_Command, ...] = (
         "stack",
         "create",
         "_stacks:create",
-        "Create a local stack (by default under <data dir>/stacks/NAME/) and make it active.",
+        "Create a stack and make it active: a local one (by default under <data dir>/stacks/NAME/), "
+        "or, with --server, one that points at a Kitaru server.\n\n"
+        "A server stack's URL and key are its settings, the lowest layer: kitaru login, "
+        "KITARU_SERVER_URL / KITARU_API_KEY and kitaru.connect() take precedence (kitaru status "
+        "shows which one chose the server). The key is kept in config.json, readable by you only, "
+        "and never shown.",
         (
             "kitaru stack create scratch",
             "kitaru stack create team --store-url postgresql+psycopg://ada@db/kitaru --no-activate",
+            "kitaru stack create shared --server https://kitaru.example.com --api-key kitaru_...",
             "kitaru stack create ci --retries 2 --no-cache",
         ),
     ),

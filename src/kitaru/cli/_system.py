@@ -151,7 +151,7 @@ def status(*, output: OutputOption = "text") -> int:
         key = "; no API key"
         if connection["authenticated"]:
             key = f"; API key from {connection['api_key_source']}"
-        where = f"server {connection['url']} (chosen by {connection['source']}{key}; {connection['note']})"
+        where = f"server {connection['url']} ({connection['note']}; chosen by {connection['source']}{key})"
         if connection.get("overrides"):
             where += f"; it takes precedence over {connection['overrides']}"
     pairs: list[tuple[str, Any]] = [
