@@ -93,6 +93,18 @@ def _machine(tmp_path: Path, name: str) -> Cli:
     return cli
 
 
+def _python(cli: Cli, code: str, *args: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=cli.workspace,
+        env=cli.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+
+
 def test_a_flow_on_one_machine_uses_the_alias_and_secret_another_registered_on_the_server(
     tmp_path: Path, server: Server
 ) -> None:
@@ -204,6 +216,12 @@ def test_a_server_stack_names_no_store_and_its_server_must_answer(tmp_path: Path
     assert "did not answer" in unreachable.err and server.key not in unreachable.err
     assert [s["name"] for s in cli("stack", "list", "-o", "json").json["items"]] == ["default"]
 
+    # A stack saved without the check (Python does not contact the server) whose server is gone.
+    _python(cli, "import kitaru, sys; kitaru.create_stack('gone', server_url=sys.argv[1])", nobody)
+    listed = cli("executions", "list")
+    assert listed.code == 1 and f"The Kitaru server at {nobody} (from stack 'gone' in " in listed.err
+    assert "did not answer" in listed.err, listed
+
 
 def test_a_wrong_key_is_refused_with_what_to_do(tmp_path: Path, server: Server) -> None:
     cli = _machine(tmp_path, "ws")
@@ -214,21 +232,8 @@ def test_a_wrong_key_is_refused_with_what_to_do(tmp_path: Path, server: Server) 
     assert "kitaru server api-key create" in refused.err and wrong not in refused.err
 
     # A stack saved with a key the server does not accept (Python does not contact the server).
-    made = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import kitaru, sys; kitaru.create_stack('team', server_url=sys.argv[1], api_key=sys.argv[2])",
-            server.url,
-            wrong,
-        ],
-        cwd=cli.workspace,
-        env=cli.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert made.returncode == 0, made.stderr
+    code = "import kitaru, sys; kitaru.create_stack('team', server_url=sys.argv[1], api_key=sys.argv[2])"
+    _python(cli, code, server.url, wrong)
     listed = cli("executions", "list")
     assert listed.code == 1, listed
     assert f"The Kitaru server at {server.url} (from stack 'team'" in listed.err
