@@ -1,0 +1,128 @@
+"""Executions and isolated checkpoints on a Ray cluster the test run starts (one per session).
+
+The flows live in ``tests._ray_flows``; each runner is a Ray actor in another process, on
+the same SQLite store as the test. Skipped only when the ``ray`` package is not installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests._helpers import wait_until
+from tests._ray import RAY_LOOPBACK_ENV, RayCluster, start_cluster
+
+from kitaru import KitaruClient
+from kitaru._leases import RunnerIdentity, pid_alive
+from kitaru.client import ExecutionStatus
+from kitaru.errors import KitaruExecutionError, KitaruStateError
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None,
+    reason="the ray package is not installed (pip install 'kitaru[ray]', part of the dev extra)",
+)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[RayCluster]:
+    """One local cluster for the session; this process joins it as a driver on loopback."""
+    saved = {k: os.environ.get(k) for k in RAY_LOOPBACK_ENV}
+    os.environ.update(RAY_LOOPBACK_ENV)  # before ray is imported: it reads them once
+    cluster = start_cluster(num_cpus=2)
+    try:
+        yield cluster
+    finally:
+        import ray
+
+        ray.shutdown()
+        cluster.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def on_ray(ray_cluster: RayCluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[RayCluster]:
+    """Run this test's executions on the cluster; fail it when any cluster process left loopback."""
+    monkeypatch.setenv("KITARU_EXECUTION_TARGET", "ray")
+    monkeypatch.setenv("KITARU_RAY_ADDRESS", ray_cluster.address)
+    before = len(ray_cluster.guard_violations())
+    yield ray_cluster
+    after = ray_cluster.guard_violations()
+    assert after[before:] == [], "a process of the Ray cluster tried to leave loopback"
+
+
+def _log_lines(log: Path) -> list[str]:
+    return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+
+
+def test_an_execution_runs_on_the_cluster(on_ray: RayCluster, tmp_path: Path) -> None:
+    from tests._ray_flows import counting
+
+    log, marker = tmp_path / "runs.log", tmp_path / "go"
+    marker.touch()
+    handle = counting.run(str(log), str(marker))
+    assert handle.wait(timeout=120) == 16
+    record = KitaruClient().executions.get(handle.exec_id)
+    assert record.status is ExecutionStatus.COMPLETED
+    runner_pids = {int(line.split()[1]) for line in _log_lines(log) if line.startswith("gate")}
+    assert runner_pids and os.getpid() not in runner_pids  # the body ran in another process
+    assert record.spec["target"] == {"kind": "ray", "address": on_ray.address}
+
+
+def test_an_isolated_checkpoint_is_a_ray_task_with_its_resources(on_ray: RayCluster) -> None:
+    from tests._ray_flows import isolation
+
+    result = isolation.run().wait(timeout=120)
+    isolated = result["isolated"]
+    assert isolated["pid"] != result["runner"] and result["runner"] != os.getpid()
+    assert isolated["resources"] == {"CPU": 1.0, "kitaru_test": 1.0}
+    calls = {c.name: c for c in KitaruClient().executions.latest(flow="isolation").checkpoints}
+    assert calls["isolated_info"].status.value == "completed"
+
+
+def test_cancel_terminates_an_isolated_ray_task(on_ray: RayCluster, tmp_path: Path) -> None:
+    from tests._ray_flows import held
+
+    pid_file = tmp_path / "pid"
+    handle = held.run(str(pid_file))
+    pid = int(wait_until(lambda: pid_file.exists() and pid_file.read_text(), timeout=120))
+    assert pid_alive(pid)
+    KitaruClient().executions.cancel(handle.exec_id)
+    with pytest.raises(KitaruExecutionError):
+        handle.wait(timeout=60)
+    assert handle.status is ExecutionStatus.CANCELLED
+    wait_until(lambda: not pid_alive(pid), timeout=30)
+
+
+def test_a_killed_runner_leaves_an_orphan_that_resume_continues(on_ray: RayCluster, tmp_path: Path) -> None:
+    from tests._ray_flows import counting
+
+    log, marker = tmp_path / "runs.log", tmp_path / "go"
+    handle = counting.run(str(log), str(marker))
+    wait_until(lambda: any(line.startswith("gate") for line in _log_lines(log)), timeout=120)
+    runner = RunnerIdentity.parse(_runner_id(handle.exec_id))
+    os.kill(runner.pid, signal.SIGKILL)  # the Ray worker process of the runner actor
+    with pytest.raises(KitaruStateError):  # the handle sees nobody holds it any more
+        handle.wait(timeout=60)
+    marker.touch()
+    KitaruClient().executions.resume(handle.exec_id)
+    assert handle.wait(timeout=120) == 16
+    lines = _log_lines(log)
+    assert [line for line in lines if line.startswith("step")] == ["step 1", "step 2", "step 3"]
+    gates = [line for line in lines if line.startswith("gate")]
+    assert len(gates) == 2 and gates[0] != gates[1]  # the gate never completed in the killed runner
+
+
+def _runner_id(exec_id: str) -> str:
+    from kitaru._connect import default_stores
+
+    runner = default_stores().metadata.get_execution(exec_id).runner_id
+    assert runner is not None
+    return runner
