@@ -126,3 +126,39 @@ def _runner_id(exec_id: str) -> str:
     runner = default_stores().metadata.get_execution(exec_id).runner_id
     assert runner is not None
     return runner
+
+
+@pytest.mark.postgres
+def test_on_a_server_over_postgresql_the_runner_uses_the_servers_stores(
+    on_ray: RayCluster, postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests._postgres import create_database
+    from tests._ray_flows import counting
+    from tests._server import running_server
+
+    from kitaru.artifacts.local import LocalArtifactStore
+    from kitaru.config import reset_config
+    from kitaru.server import issue_api_key, store_api_keys
+    from kitaru.store import open_store
+    from kitaru.testing import reset_default_stores
+
+    url = create_database(postgres_url, f"ray_{os.getpid()}_{tmp_path.name[-12:].replace('-', '_')}")
+    backing, blobs = open_store(url), LocalArtifactStore(tmp_path / "server-blobs")
+    token, _ = issue_api_key(backing, "ray")
+    log, marker = tmp_path / "runs.log", tmp_path / "go"
+    marker.touch()
+    try:
+        with running_server(backing, blobs, auth=store_api_keys(backing)) as server_url:
+            monkeypatch.setenv("KITARU_SERVER_URL", server_url)
+            monkeypatch.setenv("KITARU_API_KEY", token)
+            handle = counting.run(str(log), str(marker))
+            assert handle.wait(timeout=120) == 16
+            record = backing.get_execution(handle.exec_id)
+            assert record.status is ExecutionStatus.COMPLETED and record.result_artifact_id is not None
+            calls = [c.invocation_id for c in backing.load_journal(handle.exec_id)]
+            assert calls == ["step", "step_2", "gate", "step_3"]
+            assert not (Path(os.environ["KITARU_HOME"]) / "kitaru.db").exists()  # nothing stored here
+    finally:
+        reset_default_stores()
+        reset_config()
+        backing.close()

@@ -29,6 +29,7 @@ from typing import Any
 from kitaru._leases import new_runner_id
 from kitaru._types import ExecutionStatus
 from kitaru.artifacts.base import ArtifactStore
+from kitaru.config import SECRET_PATTERN
 from kitaru.errors import KitaruFeatureNotAvailableError, KitaruUsageError
 from kitaru.runtime.engine import FlowEntry, Outcome, create_execution
 from kitaru.runtime.isolated import IsolatedCall, run_payload
@@ -42,6 +43,7 @@ __all__ = ["RayBackend", "RayTarget"]
 NAMESPACE = "kitaru"
 _POLL_SECONDS = 0.1
 _lock = threading.Lock()
+_NOT_FORWARDED = ("KITARU_STORE_URL", "KITARU_SERVER_URL")
 
 #: Opens the metadata store and artifact store a description names (in the runner's process).
 Opener = Callable[[dict[str, Any]], tuple[MetadataStore, ArtifactStore]]
@@ -76,9 +78,16 @@ def _connect(address: str) -> Any:
 
 
 def _runtime_env() -> dict[str, Any]:
-    """What the runner's processes need of this one: its ``KITARU_*`` settings, its import path
-    and its working directory (the project the flow's code is loaded from)."""
-    env = {k: v for k, v in os.environ.items() if k.startswith("KITARU_")}
+    """What the runner's processes need of this one: its ``KITARU_*`` settings (not the secrets,
+    nor the stores), its import path and its working directory (the project the flow's code is
+    loaded from)."""
+    # Not the secrets (Ray shows a runtime environment to anyone who can see the cluster): the
+    # stores travel in the runner's arguments instead.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith("KITARU_") and k not in _NOT_FORWARDED and not SECRET_PATTERN.search(k)
+    }
     path = [os.getcwd(), *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(path))
     env["KITARU_RAY_PROJECT_DIR"] = os.getcwd()
