@@ -75,3 +75,20 @@ def hold(pid_file: str) -> None:
 def held(pid_file: str) -> None:
     """One isolated call that runs until the execution is cancelled."""
     hold(pid_file)
+
+
+@flow
+def asking(log: str) -> int:
+    """Ask for a number (the runner leaves after one second without an answer), then use it."""
+    import kitaru
+
+    first = step(log, 1)
+    answer = kitaru.wait(schema=int, name="number", timeout=1)
+    return first + answer + where(log)
+
+
+@checkpoint
+def where(log: str) -> int:
+    """Note the process that runs it."""
+    _note(log, f"where {os.getpid()}")
+    return 0

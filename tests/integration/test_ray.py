@@ -107,7 +107,9 @@ def test_a_killed_runner_leaves_an_orphan_that_resume_continues(on_ray: RayClust
     log, marker = tmp_path / "runs.log", tmp_path / "go"
     handle = counting.run(str(log), str(marker))
     wait_until(lambda: any(line.startswith("gate") for line in _log_lines(log)), timeout=120)
-    runner = RunnerIdentity.parse(_runner_id(handle.exec_id))
+    runner_id = _runner_of(handle.exec_id)
+    assert runner_id is not None
+    runner = RunnerIdentity.parse(runner_id)
     os.kill(runner.pid, signal.SIGKILL)  # the Ray worker process of the runner actor
     with pytest.raises(KitaruStateError):  # the handle sees nobody holds it any more
         handle.wait(timeout=60)
@@ -116,16 +118,9 @@ def test_a_killed_runner_leaves_an_orphan_that_resume_continues(on_ray: RayClust
     assert handle.wait(timeout=120) == 16
     lines = _log_lines(log)
     assert [line for line in lines if line.startswith("step")] == ["step 1", "step 2", "step 3"]
-    gates = [line for line in lines if line.startswith("gate")]
-    assert len(gates) == 2 and gates[0] != gates[1]  # the gate never completed in the killed runner
-
-
-def _runner_id(exec_id: str) -> str:
-    from kitaru._connect import default_stores
-
-    runner = default_stores().metadata.get_execution(exec_id).runner_id
-    assert runner is not None
-    return runner
+    gates = [int(line.split()[1]) for line in lines if line.startswith("gate")]
+    assert len(gates) == 2  # the gate never completed in the killed runner
+    assert gates[0] == runner.pid and gates[1] not in (runner.pid, os.getpid())  # resumed on the cluster
 
 
 @pytest.mark.postgres
@@ -162,3 +157,24 @@ def test_on_a_server_over_postgresql_the_runner_uses_the_servers_stores(
         reset_default_stores()
         reset_config()
         backing.close()
+
+
+def test_input_after_the_runner_left_continues_on_the_cluster(on_ray: RayCluster, tmp_path: Path) -> None:
+    from tests._ray_flows import asking
+
+    log = tmp_path / "runs.log"
+    handle = asking.run(str(log))
+    client = KitaruClient()
+    wait_until(lambda: client.executions.get(handle.exec_id).status is ExecutionStatus.WAITING, timeout=120)
+    wait_until(lambda: _runner_of(handle.exec_id) is None, timeout=60)  # the runner left
+    client.executions.input(handle.exec_id, wait="number", value=41)
+    assert handle.wait(timeout=120) == 42
+    first, after = _log_lines(log)
+    assert first == "step 1"  # the continuation reused the completed step
+    assert after.startswith("where ") and int(after.split()[1]) != os.getpid()  # on the cluster
+
+
+def _runner_of(exec_id: str) -> str | None:
+    from kitaru._connect import default_stores
+
+    return default_stores().metadata.get_execution(exec_id).runner_id
