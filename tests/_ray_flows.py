@@ -92,3 +92,20 @@ def where(log: str) -> int:
     """Note the process that runs it."""
     _note(log, f"where {os.getpid()}")
     return 0
+
+
+@checkpoint(runtime="isolated")
+def refuse(reason: str) -> None:
+    """Fail in its Ray task."""
+    raise LookupError(reason)
+
+
+@flow
+def refusing() -> None:
+    """An isolated call that fails."""
+    refuse("no such row")
+
+
+def unreachable_stores(description: dict[str, Any]) -> Any:
+    """Open no stores: what a node that cannot reach them does."""
+    raise OSError("the store is not reachable from this node")

@@ -178,3 +178,40 @@ def _runner_of(exec_id: str) -> str | None:
     from kitaru._connect import default_stores
 
     return default_stores().metadata.get_execution(exec_id).runner_id
+
+
+def test_an_isolated_failure_is_recorded_with_its_own_type(on_ray: RayCluster) -> None:
+    from tests._ray_flows import refusing
+
+    handle = refusing.run()
+    with pytest.raises(KitaruExecutionError, match="no such row"):
+        handle.wait(timeout=120)
+    [call] = KitaruClient().executions.get(handle.exec_id).checkpoints
+    assert call.status.value == "failed" and call.failure is not None
+    assert call.failure.exception_type == "LookupError"
+    assert "Raised in the Ray task of isolated call 'refuse'" in (call.failure.traceback or "")
+
+
+def test_a_runner_that_cannot_start_fails_the_execution_with_the_reason(on_ray: RayCluster) -> None:
+    from tests._ray_flows import counting, unreachable_stores
+
+    from kitaru._connect import default_stores, describe_stores
+    from kitaru.runtime.targets.ray import RayTarget
+
+    stores = default_stores()
+    target = RayTarget(on_ray.address, describe_stores(stores), unreachable_stores)
+    exec_id, _ = target.start(
+        stores.metadata,
+        stores.artifacts,
+        counting._entry,
+        ("log", "go"),
+        {},
+        spec={},
+        source={"module": "tests._ray_flows", "qualname": "counting"},
+    )
+    record = wait_until(
+        lambda: (r := stores.metadata.get_execution(exec_id)).status.is_terminal and r, timeout=120
+    )
+    assert record.status is ExecutionStatus.FAILED and record.failure is not None
+    assert "could not start" in record.failure["message"]
+    assert "the store is not reachable from this node" in record.failure["message"]

@@ -30,8 +30,9 @@ from kitaru._leases import new_runner_id
 from kitaru._types import ExecutionStatus
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.config import SECRET_PATTERN
-from kitaru.errors import KitaruFeatureNotAvailableError, KitaruUsageError
+from kitaru.errors import KitaruBackendError, KitaruFeatureNotAvailableError, KitaruUsageError
 from kitaru.runtime.engine import FlowEntry, Outcome, create_execution
+from kitaru.runtime.failures import failure_from
 from kitaru.runtime.isolated import IsolatedCall, run_payload
 from kitaru.runtime.signals import ExecutionCancelled
 from kitaru.runtime.targets.local import LocalTarget
@@ -115,7 +116,14 @@ def _ray_options(resources: dict[str, Any]) -> dict[str, Any]:
 def _isolated_task(call: IsolatedCall) -> Any:
     """The body of an isolated call's Ray task."""
     _enter_project()
-    return run_payload(call.function, call.args, call.kwargs, call.is_async)
+    try:
+        return run_payload(call.function, call.args, call.kwargs, call.is_async)
+    except Exception as exc:  # the remote traceback travels with the exception (its notes)
+        import traceback
+
+        where = f"Raised in the Ray task of isolated call {call.invocation_id!r}:"
+        exc.add_note(f"{where}\n{traceback.format_exc()}")
+        raise
 
 
 class RayBackend:
@@ -142,8 +150,11 @@ class RayBackend:
                 raise ExecutionCancelled(call.exec_id)
         try:
             return ray.get(ref)
-        except ray.exceptions.RayTaskError as exc:
-            raise exc.as_instanceof_cause() from None
+        except ray.exceptions.RayTaskError as exc:  # the function raised: record its own exception
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, BaseException) and cause is not exc:
+                raise cause from None
+            raise
 
 
 class _Runner:
@@ -241,7 +252,13 @@ class RayTarget(LocalTarget):
             runner_id=runner,
             func=entry.func,
         )
-        self._submit(exec_id, expected=(ExecutionStatus.PENDING,), expected_runner=runner)
+        claimed = self._submit(exec_id, expected=(ExecutionStatus.PENDING,), expected_runner=runner)
+        threading.Thread(
+            target=_watch_claim,
+            args=(store, exec_id, runner, claimed),
+            name=f"kitaru-ray-claim-{exec_id[:8]}",
+            daemon=True,
+        ).start()
         return exec_id, None
 
     def continue_execution(
@@ -256,4 +273,31 @@ class RayTarget(LocalTarget):
         """Have a runner actor claim the execution and continue it; ``False`` when another
         runner claimed it first (waits for the actor's claim, not for the run)."""
         claimed = self._submit(exec_id, expected=expected, expected_runner=expected_runner)
-        return bool(_ray().get(claimed))
+        try:
+            return bool(_ray().get(claimed))
+        except Exception as exc:  # the actor could not start (its node, its environment, the stores)
+            raise KitaruBackendError(
+                f"The Ray runner of execution {exec_id} could not start: {exc}. Nothing changed; fix "
+                f"the cluster, then `kitaru executions resume {exec_id}`."
+            ) from exc
+
+
+def _watch_claim(store: MetadataStore, exec_id: str, runner: str, claimed: Any) -> None:
+    """Wait for the runner actor's claim of a new execution; when the actor could not start, take
+    the execution back from it and fail it with the reason (else it would stay pending, held by
+    this process). Runs in a daemon thread: if this process ends first, the execution counts as
+    orphaned and ``resume`` continues it."""
+    try:
+        _ray().get(claimed)
+        return
+    except Exception as exc:
+        error = KitaruBackendError(
+            f"The Ray runner of execution {exec_id} could not start: {exc}. Nothing ran; fix the "
+            f"cluster, then `kitaru executions retry {exec_id}`."
+        )
+    record = store.claim_execution(
+        exec_id, runner_id=runner, expected=(ExecutionStatus.PENDING,), expected_runner=runner
+    )
+    if record is not None:
+        failure = failure_from(error)
+        store.finish_execution(exec_id, ExecutionStatus.FAILED, failure=failure, epoch=record.epoch)
