@@ -195,8 +195,8 @@ class RayTarget(LocalTarget):
     """Start and continue executions on the Ray cluster at ``address``.
 
     ``description`` names the stores so the runner's process opens the same ones with
-    ``opener`` (a module-level function: Ray sends it by reference). Replays are prepared
-    here and continued on the cluster.
+    ``opener`` (a module-level function: Ray sends it by reference). Replays run in this
+    process, as on the local target.
     """
 
     def __init__(self, address: str, description: dict[str, Any], opener: Opener) -> None:
@@ -210,7 +210,7 @@ class RayTarget(LocalTarget):
         ray = _connect(self.address)
         env = _runtime_env()
         actor_class = ray.remote(_Runner).options(
-            name=f"kitaru-runner-{exec_id}-{new_runner_id().rsplit(':', 1)[-1]}",
+            name=f"kitaru-runner-{exec_id}-{os.urandom(6).hex()}",
             namespace=NAMESPACE,
             lifetime="detached",
             max_restarts=0,
