@@ -38,6 +38,7 @@ from kitaru.store.base import MetadataStore
 
 if TYPE_CHECKING:
     from kitaru.runtime.targets.local import LocalTarget
+    from kitaru.runtime.targets.ray import RayTarget
 
 __all__ = [
     "MEMORY_URL_PREFIX",
@@ -45,12 +46,15 @@ __all__ = [
     "Stores",
     "active_registry",
     "default_stores",
+    "describe_stores",
     "local_target",
     "open_artifact_store",
+    "open_described",
     "open_memory_stores",
     "open_server_connection",
     "open_server_stores",
     "open_stores",
+    "ray_target",
     "registry_for",
     "reset_default_stores",
     "server_setting",
@@ -78,9 +82,13 @@ class Stores(Record):
     registry: Registry = field(default_factory=LocalRegistry)
 
     @property
-    def target(self) -> LocalTarget:
-        """The execution target of these stores: :func:`local_target` (the engine loads when it
-        is first asked for, so that reading and listing never load it)."""
+    def target(self) -> LocalTarget | RayTarget:
+        """The execution target of these stores: the ``execution_target`` setting's (``local``:
+        :func:`local_target`; ``ray``: :func:`ray_target`). The engine loads when it is first
+        asked for, so that reading and listing never load it."""
+        settings = resolve_settings()
+        if settings.values["execution_target"] == "ray":
+            return ray_target(self, settings.values["ray_address"], chosen_by=settings.sources["ray_address"])
         return local_target()
 
 
@@ -145,6 +153,58 @@ def local_target() -> LocalTarget:
     from kitaru.runtime.targets.local import LocalTarget
 
     return LocalTarget()
+
+
+def describe_stores(stores: Stores) -> dict[str, str | None]:
+    """What another process needs to open the same stores (:func:`open_described`): the
+    Kitaru server's URL and API key, or the store URL and the artifact store's location.
+
+    Raises:
+        KitaruUsageError: the stores are in-memory (no other process can open them).
+    """
+    from kitaru.errors import KitaruUsageError
+
+    if stores.url.startswith(MEMORY_URL_PREFIX):
+        raise KitaruUsageError(
+            f"The in-memory store {stores.url!r} cannot be opened by another process: run remote "
+            "targets on a SQLite file, PostgreSQL or a Kitaru server (`kitaru stack create`, "
+            "KITARU_STORE_URL, `kitaru login`)."
+        )
+    server = server_setting()
+    if server is not None and server.url == stores.url:
+        return {"server_url": server.url, "api_key": server.api_key}
+    return {"store_url": stores.url, "artifacts": stores.artifacts.uri}
+
+
+def open_described(description: dict[str, str | None]) -> tuple[MetadataStore, ArtifactStore]:
+    """Open the stores :func:`describe_stores` described (in a runner's process)."""
+    server_url = description.get("server_url")
+    if server_url is not None:
+        opened = open_server_connection(server_url, description.get("api_key"))
+    else:
+        store_url, artifacts = description["store_url"], description["artifacts"]
+        assert store_url is not None and artifacts is not None
+        opened = open_stores(store_url, artifacts)
+    return opened.metadata, opened.artifacts
+
+
+def ray_target(stores: Stores, address: str | None, *, chosen_by: str = "ray_address") -> RayTarget:
+    """The execution target that runs executions of ``stores`` on the Ray cluster at ``address``.
+
+    Raises:
+        KitaruUsageError: no ``ray_address`` is set, or the stores are in-memory.
+    """
+    from kitaru.errors import KitaruUsageError
+
+    if address is None:
+        raise KitaruUsageError(
+            "The execution target is 'ray' but no ray_address is set: set it on the stack "
+            "(`kitaru.create_stack(NAME, settings={'ray_address': 'HOST:PORT'})`) or in KITARU_RAY_ADDRESS "
+            "('auto' joins the cluster this machine belongs to)."
+        )
+    from kitaru.runtime.targets.ray import RayTarget
+
+    return RayTarget(address, describe_stores(stores), open_described)
 
 
 def open_memory_stores(url: str) -> Stores:

@@ -26,6 +26,7 @@ from kitaru.errors import KitaruUsageError
 from kitaru.runtime.calls import CallEntry, DurableCall, Slot, assign_slot, run_async, run_sync
 from kitaru.runtime.context import CallScope, enter_call, exit_call, require_flow_body
 from kitaru.runtime.futures import CheckpointFuture
+from kitaru.runtime.isolated import FunctionRef, validate_resources
 from kitaru.runtime.retry import RetryPolicy
 
 __all__ = ["CheckpointFuture", "checkpoint"]
@@ -133,6 +134,16 @@ def _source_hash(func: Callable[..., Any]) -> str:
     return sha256_hex(source)
 
 
+def _function_ref(func: Callable[..., Any], alias: str) -> FunctionRef:
+    """How another process finds this checkpoint (an isolated call): module, qualname, alias,
+    and the file of a script run as ``__main__``."""
+    try:
+        path = inspect.getsourcefile(func)
+    except TypeError:
+        path = None
+    return FunctionRef(module=func.__module__, qualname=func.__qualname__, alias=alias, path=path)
+
+
 class _CheckpointDefinition(Generic[P, R]):
     """A checkpoint: call it in a flow body for its value, or ``.submit()`` it for a future.
 
@@ -149,6 +160,7 @@ class _CheckpointDefinition(Generic[P, R]):
         retry_policy: RetryPolicy | None,
         cache: bool | None = None,
         cache_ttl: float | None = None,
+        resources: dict[str, Any] | None = None,
     ) -> None:
         functools.update_wrapper(self, func)
         self.func = func
@@ -158,6 +170,7 @@ class _CheckpointDefinition(Generic[P, R]):
         self.runtime = runtime
         self.cache = cache
         self.cache_ttl = cache_ttl
+        self.resources = dict(resources or {})
         self.extra = _build_checkpoint_extra(type)
         self.source_alias = f"__kitaru_checkpoint_source_{func.__name__}"
         self.is_async = inspect.iscoroutinefunction(func)
@@ -173,6 +186,8 @@ class _CheckpointDefinition(Generic[P, R]):
             source_hash=self._get_source_hash,
             cache=cache,
             cache_ttl=cache_ttl,
+            isolated=_function_ref(func, self.source_alias) if runtime == "isolated" else None,
+            resources=self.resources,
         )
         _register_checkpoint_source_alias(func=func, alias=self.source_alias, step_obj=self)
 
@@ -193,11 +208,11 @@ class _CheckpointDefinition(Generic[P, R]):
         self, what: str, args: tuple[Any, ...], kwargs: dict[str, Any], call_id: Any, after: Any
     ) -> tuple[DurableCall, tuple[CheckpointFuture[Any], ...]]:
         ctx = require_flow_body(what)
-        if self.runtime == "isolated" and not self._warned_runtime:
+        if self.runtime == "isolated" and ctx.isolated is None and not self._warned_runtime:
             self._warned_runtime = True
             warnings.warn(
-                f"Checkpoint {self.name!r} asks for runtime='isolated', which the local execution target "
-                "does not support; it runs inline.",
+                f"Checkpoint {self.name!r} asks for runtime='isolated', which this execution target "
+                "does not support; it runs inline (the ray target runs it as a task of its own).",
                 RuntimeWarning,
                 stacklevel=4,
             )
@@ -337,6 +352,7 @@ def checkpoint(
     runtime: str | None = None,
     cache: bool | None = None,
     cache_ttl: float | None = None,
+    resources: dict[str, Any] | None = None,
     retry_delay: float = _DEFAULT_RETRY_DELAY,
     retry_backoff: float = 2.0,
     retry_max_delay: float = 60.0,
@@ -352,6 +368,7 @@ def checkpoint(
     runtime: str | None = None,
     cache: bool | None = None,
     cache_ttl: float | None = None,
+    resources: dict[str, Any] | None = None,
     retry_delay: float = _DEFAULT_RETRY_DELAY,
     retry_backoff: float = 2.0,
     retry_max_delay: float = 60.0,
@@ -376,6 +393,9 @@ def checkpoint(
             ``"tool_call"`` are well known; others are stored as given).
         runtime: ``"inline"`` (default) or ``"isolated"`` (its own process where the
             execution target supports it, else inline with a warning).
+        resources: What an isolated call asks of the target: ``num_cpus``, ``num_gpus``,
+            ``memory`` (bytes) and custom ``resources`` (a dict), e.g. ``{"num_gpus": 1}``
+            (a Ray task's options on the ``ray`` target).
         retry_delay: Seconds before the first retry (then ×``retry_backoff``).
         retry_backoff: Factor applied to the delay after each retry.
         retry_max_delay: Upper bound of one delay.
@@ -434,6 +454,7 @@ def checkpoint(
             retry_policy=policy,
             cache=cache,
             cache_ttl=None if cache_ttl is None else float(cache_ttl),
+            resources=validate_resources(resources, name=getattr(f, "__name__", repr(f))),
         )
 
     if func is not None:

@@ -130,11 +130,14 @@ class KitaruClient:
         artifacts: ArtifactStore | None = None,
         target: ExecutionTarget | None = None,
     ) -> None:
+        self._default_stores: Any = None
         if store is None or artifacts is None:
             # The one upward edge of the client: the composition root supplies the defaults.
             from kitaru._connect import default_stores
 
             stores = default_stores()
+            if store is None and artifacts is None:
+                self._default_stores = stores  # and their execution target
             store = store or stores.metadata
             artifacts = artifacts or stores.artifacts
         self._store = store
@@ -153,13 +156,17 @@ class KitaruClient:
 
     @property
     def _target(self) -> ExecutionTarget:
-        """The target given, else the local one, made when first needed: reading and listing
-        never load the engine that runs executions."""
+        """The target given, else that of the default stores (the ``execution_target`` setting;
+        the local one for stores given without a target), made when first needed: reading and
+        listing never load the engine that runs executions."""
         target = self._given_target
         if target is None:
-            from kitaru._connect import local_target
+            if self._default_stores is not None:
+                target = self._given_target = self._default_stores.target
+            else:
+                from kitaru._connect import local_target
 
-            target = self._given_target = local_target()
+                target = self._given_target = local_target()
         return target
 
     def _load_artifact(self, artifact_id: str) -> Any:

@@ -29,6 +29,7 @@ from kitaru.errors import KitaruUsageError
 __all__ = [
     "DEFAULTS",
     "ENV_SETTINGS",
+    "EXECUTION_TARGETS",
     "KNOWN_ENV",
     "SECRET_PATTERN",
     "SETTING_NAMES",
@@ -142,6 +143,32 @@ def _parse_image_env(raw: str, *, source: str) -> Any:
     return _validate_image(table, source=source)
 
 
+#: Where executions run: a thread of this process, ``kitaru worker`` processes, or a Ray cluster.
+EXECUTION_TARGETS = ("local", "worker", "ray")
+
+
+def _validate_target(value: Any, *, source: str) -> str:
+    text = value.strip().lower() if isinstance(value, str) else value
+    if text not in EXECUTION_TARGETS:
+        raise KitaruUsageError(
+            f"{source}: execution_target must be one of {', '.join(EXECUTION_TARGETS)}, got {value!r}."
+        )
+    return str(text)
+
+
+_RAY_ADDRESS = re.compile(r"^(auto|(ray://)?[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5})$")
+
+
+def _validate_ray_address(value: Any, *, source: str) -> str:
+    text = _validate_text("ray_address")(value, source=source)
+    if not _RAY_ADDRESS.match(text):
+        raise KitaruUsageError(
+            f"{source}: ray_address must be 'auto', HOST:PORT of the cluster's head node or "
+            f"ray://HOST:PORT, got {text!r}."
+        )
+    return text
+
+
 _VALIDATORS: dict[str, Callable[..., Any]] = {
     "cache": validate_cache,
     "retries": validate_retries,
@@ -150,6 +177,8 @@ _VALIDATORS: dict[str, Callable[..., Any]] = {
     "default_model": _validate_model,
     "server_url": _validate_server_url,
     "api_key": _validate_text("api_key"),
+    "execution_target": _validate_target,
+    "ray_address": _validate_ray_address,
 }
 #: Every setting, in display order.
 SETTING_NAMES: tuple[str, ...] = tuple(_VALIDATORS)
@@ -162,6 +191,8 @@ DEFAULTS: dict[str, Any] = {
     "default_model": None,
     "server_url": None,
     "api_key": None,
+    "execution_target": "local",
+    "ray_address": None,
 }
 #: Settings read from ``KITARU_*`` environment variables.
 ENV_SETTINGS: dict[str, str] = {
@@ -172,6 +203,8 @@ ENV_SETTINGS: dict[str, str] = {
     "default_model": "KITARU_DEFAULT_MODEL",
     "server_url": "KITARU_SERVER_URL",
     "api_key": "KITARU_API_KEY",
+    "execution_target": "KITARU_EXECUTION_TARGET",
+    "ray_address": "KITARU_RAY_ADDRESS",
 }
 #: Every environment variable Kitaru reads (``kitaru status`` lists those that are set).
 KNOWN_ENV: tuple[str, ...] = (
@@ -185,6 +218,8 @@ KNOWN_ENV: tuple[str, ...] = (
     "KITARU_DEFAULT_MODEL",
     "KITARU_SERVER_URL",
     "KITARU_API_KEY",
+    "KITARU_EXECUTION_TARGET",
+    "KITARU_RAY_ADDRESS",
     "KITARU_HEARTBEAT_SECONDS",
     "KITARU_LEASE_SECONDS",
     "KITARU_ALLOW_PICKLE",

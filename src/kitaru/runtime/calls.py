@@ -42,6 +42,7 @@ from kitaru.records import AttemptRecord, CallRecord, CompletedAttempt
 from kitaru.runtime import pending
 from kitaru.runtime.context import CallScope, ExecutionContext
 from kitaru.runtime.failures import failure_from
+from kitaru.runtime.isolated import FunctionRef, IsolatedCall
 from kitaru.runtime.retry import RetryPolicy
 from kitaru.runtime.signals import ExecutionCancelled
 from kitaru.serde import fingerprint, serialize
@@ -65,6 +66,10 @@ class CallEntry:
     """The checkpoint's own cache setting; ``None`` follows the flow's resolved one."""
     cache_ttl: float | None = None
     """Seconds a completed call stays a cache hit; ``None``: no limit."""
+    isolated: FunctionRef | None = None
+    """Where another process finds the function, for ``runtime="isolated"``; ``None``: inline."""
+    resources: dict[str, Any] = field(default_factory=dict)
+    """What an isolated call asks of the target (``num_cpus``, ``num_gpus``, ...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,6 +380,23 @@ class DurableCall:
                 self.finish_with(None)
             self.ctx.writes.complete_call(self.call_id, self.attempt_id, output=artifact, ended_at=utcnow())
 
+    def isolated(self) -> IsolatedCall | None:
+        """The call to hand to the execution's isolated backend, or ``None`` when it runs inline
+        (an inline checkpoint, or a target without isolation)."""
+        ref = self.target.isolated
+        if ref is None or self.ctx.isolated is None:
+            return None
+        return IsolatedCall(
+            exec_id=self.ctx.exec_id,
+            name=self.target.name,
+            invocation_id=self.slot.invocation_id,
+            function=ref,
+            args=self.args,
+            kwargs=self.kwargs,
+            resources=self.target.resources,
+            is_async=self.target.is_async,
+        )
+
     def fail(self, exc: BaseException, *, retryable: bool = True) -> float | None:
         """Record the failed attempt; return the delay before a retry, or ``None`` when final."""
         policy = self.target.retry
@@ -407,8 +429,12 @@ def run_sync(call: DurableCall, wait_for: Sequence[Any] = ()) -> Any:
         return value
     while True:
         scope = call.begin()
+        isolated = call.isolated()
         try:
-            value = call.target.entrypoint(scope, *call.args, **call.kwargs)
+            if isolated is None:
+                value = call.target.entrypoint(scope, *call.args, **call.kwargs)
+            else:
+                value = call.ctx.isolated.run(isolated, call.ctx.cancel_event)
         except BaseException as exc:
             delay = call.fail(exc, retryable=isinstance(exc, Exception))
             if delay is None:
@@ -435,7 +461,11 @@ async def run_async(call: DurableCall, wait_for: Sequence[Any] = ()) -> Any:
     ctx = call.ctx
     while True:
         scope = call.begin()
-        task = asyncio.ensure_future(call.target.entrypoint(scope, *call.args, **call.kwargs))
+        isolated = call.isolated()
+        if isolated is None:
+            task = asyncio.ensure_future(call.target.entrypoint(scope, *call.args, **call.kwargs))
+        else:
+            task = asyncio.ensure_future(asyncio.to_thread(ctx.isolated.run, isolated, ctx.cancel_event))
         entry = (asyncio.get_running_loop(), task)
         with ctx.lock:
             ctx.async_tasks.add(entry)

@@ -75,6 +75,9 @@ class ExecutionContext:
     cache_allowed: bool = True
     """``False`` in a replay: no call is answered from the cache, whatever its setting."""
     cancel_reason: str | None = None
+    isolated: Any = None
+    """The :class:`~kitaru.runtime.isolated.IsolatedBackend` of the target, when it runs
+    ``runtime="isolated"`` checkpoints elsewhere; ``None``: they run inline."""
     """Who asked to cancel (e.g. Ctrl-C), when known; recorded with the cancellation."""
     script: str | None = None
     """The script of the flow when it was defined in one run as ``__main__``: what ``__main__``

@@ -156,6 +156,9 @@ class RunSettings(Record):
     overrides: dict[str, Any] = field(default_factory=dict)
     interactive: bool = True
     log_sink: Callable[[MetadataStore, str], Any] | None = None
+    isolated: Any = None
+    """Where ``runtime="isolated"`` checkpoints run (an
+    :class:`~kitaru.runtime.isolated.IsolatedBackend`); ``None``: inline, with a warning."""
     journal: Sequence[CallRecord] | None = None
     """The journal the caller has just written for a new execution, outputs filled: the first
     run uses it instead of reading it back from the store. A replay passes the calls it reused
@@ -192,6 +195,7 @@ def _run_once(
     ctx.overrides = dict(settings.overrides)
     ctx.interactive = settings.interactive
     ctx.cache_allowed = settings.cache_allowed
+    ctx.isolated = settings.isolated
     if settings.log_sink is not None:
         ctx.logs = settings.log_sink(store, exec_id)
     if record.cancel_requested:

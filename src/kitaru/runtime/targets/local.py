@@ -106,11 +106,12 @@ class LocalTarget:
         *,
         spec: dict[str, Any],
         source: dict[str, Any],
-    ) -> tuple[str, Outcome]:
+    ) -> tuple[str, Outcome | None]:
         """Record a new execution of ``entry`` and run it in the background.
 
         The run settings (cache, retries) come from ``spec["options"]``. Returns the
-        new exec id and the outcome holder the handle waits on.
+        new exec id and the outcome holder the handle waits on (a remote target returns
+        ``None``: the handle follows the execution in the store).
         """
         runner = new_runner_id()
         settings = _settings(spec, runner_id=runner)
