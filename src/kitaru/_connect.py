@@ -145,25 +145,29 @@ _lock = threading.Lock()
 _opened: dict[tuple[str | None, ...], Stores] = {}
 
 
-def _server() -> tuple[str, str | None] | None:
-    """The server URL and API key when a server is configured (connect(), KITARU_SERVER_URL)."""
+def _server() -> tuple[str, str | None, bool] | None:
+    """The server URL, API key and whether blobs go straight to its object storage, when a
+    server is configured (connect(), KITARU_SERVER_URL)."""
     settings = resolve_settings()
     url = settings.values["server_url"]
     if url is None:
         return None
     key = settings.values["api_key"]
-    return str(url), None if key is None else str(key)
+    return str(url), None if key is None else str(key), bool(settings.values["direct_artifacts"])
 
 
-def open_server_connection(url: str, api_key: str | None) -> Stores:
+def open_server_connection(url: str, api_key: str | None, *, direct_artifacts: bool = False) -> Stores:
     """Open the REST metadata store and artifact store of the Kitaru server at ``url``
-    (one keep-alive connection for both); executions run in threads of this process."""
+    (one keep-alive connection for both); executions run in threads of this process.
+    ``direct_artifacts``: blobs are read and written in the server's object storage
+    directly, with URLs it signs."""
     from kitaru._http import HttpClient
     from kitaru.artifacts.rest import RestArtifactStore
     from kitaru.store.rest import RestStore
 
     client = HttpClient(url, api_key=api_key)
-    metadata, artifacts = RestStore(url, client=client), RestArtifactStore(url, client=client)
+    metadata = RestStore(url, client=client)
+    artifacts = RestArtifactStore(url, client=client, direct=direct_artifacts)
     return Stores(metadata, artifacts, url, mask_url(url))
 
 
@@ -182,9 +186,11 @@ def stack_stores(name: str, *, chosen_by: str = "run()") -> Stores:
     """
     server = _server()
     if server is not None:
-        url, api_key = server
-        key: tuple[str | None, ...] = ("server", url, api_key)
-        opener: Callable[[], Stores] = lambda: open_server_connection(url, api_key)  # noqa: E731
+        url, api_key, direct = server
+        key: tuple[str | None, ...] = ("server", url, api_key, "direct" if direct else None)
+        opener: Callable[[], Stores] = lambda: open_server_connection(  # noqa: E731
+            url, api_key, direct_artifacts=direct
+        )
     else:
         store_url, artifacts_dir = stack_location(name, chosen_by=chosen_by)
         key = (store_url, artifacts_dir)

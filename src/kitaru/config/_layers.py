@@ -83,6 +83,15 @@ def validate_cache(value: Any, *, source: str) -> bool:
     return value
 
 
+def _validate_flag(name: str) -> Callable[..., bool]:
+    def check(value: Any, *, source: str) -> bool:
+        if not isinstance(value, bool):
+            raise KitaruUsageError(f"{source}: {name} must be True or False, got {value!r}.")
+        return value
+
+    return check
+
+
 def _validate_stack(value: Any, *, source: str) -> str:
     if not isinstance(value, str) or not _STACK_NAME.match(value):
         raise KitaruUsageError(
@@ -150,6 +159,7 @@ _VALIDATORS: dict[str, Callable[..., Any]] = {
     "default_model": _validate_model,
     "server_url": _validate_server_url,
     "api_key": _validate_text("api_key"),
+    "direct_artifacts": _validate_flag("direct_artifacts"),
 }
 #: Every setting, in display order.
 SETTING_NAMES: tuple[str, ...] = tuple(_VALIDATORS)
@@ -162,6 +172,7 @@ DEFAULTS: dict[str, Any] = {
     "default_model": None,
     "server_url": None,
     "api_key": None,
+    "direct_artifacts": False,
 }
 #: Settings read from ``KITARU_*`` environment variables.
 ENV_SETTINGS: dict[str, str] = {
@@ -172,6 +183,7 @@ ENV_SETTINGS: dict[str, str] = {
     "default_model": "KITARU_DEFAULT_MODEL",
     "server_url": "KITARU_SERVER_URL",
     "api_key": "KITARU_API_KEY",
+    "direct_artifacts": "KITARU_DIRECT_ARTIFACTS",
 }
 #: Every environment variable Kitaru reads (``kitaru status`` lists those that are set).
 KNOWN_ENV: tuple[str, ...] = (
@@ -185,6 +197,7 @@ KNOWN_ENV: tuple[str, ...] = (
     "KITARU_DEFAULT_MODEL",
     "KITARU_SERVER_URL",
     "KITARU_API_KEY",
+    "KITARU_DIRECT_ARTIFACTS",
     "KITARU_HEARTBEAT_SECONDS",
     "KITARU_LEASE_SECONDS",
     "KITARU_ALLOW_PICKLE",
@@ -223,7 +236,7 @@ def env_layer(environ: Mapping[str, str] | None = None) -> Layer:
         if raw is None or not raw.strip():
             continue
         source = f"environment variable {var}"
-        if name == "cache":
+        if name in ("cache", "direct_artifacts"):
             flag = parse_flag(raw)
             if flag is None:
                 raise KitaruUsageError(f"{source}={raw!r} is not a boolean; use {FLAG_WORDS}.")

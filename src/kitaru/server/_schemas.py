@@ -349,3 +349,19 @@ class BlobListResult(pydantic.BaseModel):
     """Stored blobs as ``[key, size]`` pairs."""
 
     blobs: list[list[str | int]]
+
+
+class SignedUrlResult(pydantic.BaseModel):
+    """A URL to read or write one blob directly in the object storage, without credentials."""
+
+    url: str
+    method: str
+    expires_in: float
+
+
+class BlobTrafficResult(pydantic.BaseModel):
+    """What this server process carried of blobs since it started."""
+
+    bytes_received: int
+    bytes_sent: int
+    signed_urls: int
