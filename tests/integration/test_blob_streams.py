@@ -3,6 +3,7 @@ is streamed and resumable with ``Range``, and a cut-off download is resumed by t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
@@ -136,10 +137,8 @@ class _CuttingProxy:
         except OSError:
             pass
         for end in (source, sink):
-            try:
+            with contextlib.suppress(OSError):
                 end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             end.close()
 
     def close(self) -> None:
@@ -158,7 +157,9 @@ def test_a_download_cut_off_midway_is_resumed_where_it_stopped(url: str, blobs: 
     assert b"range: bytes=" in sent  # the second request asked for the rest only
 
 
-def test_a_corrupt_blob_is_refused_while_streamed_and_moved_aside(url: str, blobs: LocalArtifactStore) -> None:
+def test_a_corrupt_blob_is_refused_while_streamed_and_moved_aside(
+    url: str, blobs: LocalArtifactStore
+) -> None:
     data = os.urandom(3 * MIB)
     key = blobs.put(data)
     path = blobs.path_for(key)

@@ -214,7 +214,9 @@ def test_runners_write_and_read_artifacts_straight_in_the_bucket(
     assert [size for _, size in ObjectArtifactStore(s3_url).list_blobs() if size >= 1 << 20]
 
 
-def test_a_bad_direct_artifacts_value_is_refused_naming_its_source(ws: Cli, server: str, tmp_path: Path) -> None:
+def test_a_bad_direct_artifacts_value_is_refused_naming_its_source(
+    ws: Cli, server: str, tmp_path: Path
+) -> None:
     home = tmp_path / "bad"
     home.mkdir()
     done = subprocess.run(

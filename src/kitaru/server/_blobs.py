@@ -9,7 +9,6 @@ URLs, so runners can read and write the bucket directly.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from typing import Any, Literal
@@ -20,7 +19,6 @@ import anyio.to_thread
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from kitaru.artifacts import _stream
 from kitaru.artifacts.base import ArtifactStore, SignedUrlArtifactStore
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.server._errors import error_body
@@ -64,8 +62,8 @@ def blobs_router(artifacts: ArtifactStore, *, max_blob_bytes: int) -> APIRouter:
 
     def too_large(key: str) -> KitaruUsageError:
         return KitaruUsageError(
-            f"Blob {key} is larger than this server accepts ({max_blob_bytes} bytes); "
-            "start the server with a larger --max-blob-bytes."
+            f"Blob {key} is larger than this server accepts ({max_blob_bytes} bytes); nothing was "
+            "stored. Save smaller values, or serve with a larger create_app(max_blob_bytes=...)."
         )
 
     @router.get(
@@ -87,14 +85,7 @@ def blobs_router(artifacts: ArtifactStore, *, max_blob_bytes: int) -> APIRouter:
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) <= _WHOLE_UPLOAD:
             data = await request.body()
-
-            def store_whole() -> None:
-                actual = hashlib.sha256(data).hexdigest()
-                if actual != key:
-                    raise _stream.mismatch(key, actual)
-                artifacts.put(data, sha256=key)
-
-            await anyio.to_thread.run_sync(store_whole)
+            await anyio.to_thread.run_sync(lambda: artifacts.put_stream([data], sha256=key))
             traffic.received += len(data)
             return Response(status_code=204)
         body = request.stream()
