@@ -14,6 +14,7 @@ import datetime as dt
 import enum
 import json as _json
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -83,6 +84,7 @@ class HttpClient:
         self._closed = False
         self._backoff = backoff
         self._external_client = None
+        self._external_lock = threading.Lock()
 
     def request(
         self,
@@ -198,13 +200,15 @@ class HttpClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _external(self) -> httpx.Client:
-        if self._external_client is None:
-            module = _httpx()
-            self._external_client = module.Client(
-                headers={"user-agent": "kitaru"},
-                timeout=self._client.timeout,
-                limits=module.Limits(max_keepalive_connections=8, max_connections=32),
-            )
+        """The connections to signed URLs elsewhere (no API key), opened on first use."""
+        with self._external_lock:
+            if self._external_client is None:
+                module = _httpx()
+                self._external_client = module.Client(
+                    headers={"user-agent": "kitaru"},
+                    timeout=self._client.timeout,
+                    limits=module.Limits(max_keepalive_connections=8, max_connections=32),
+                )
         client: httpx.Client = self._external_client
         return client
 

@@ -99,12 +99,13 @@ def test_a_range_request_answers_the_rest_of_a_blob(url: str, blobs: LocalArtifa
 
 class _CuttingProxy:
     """A TCP proxy on loopback that cuts its first connection after ``cut_after`` bytes of
-    the server's answer, and records what clients sent."""
+    the server's answer (``upward``: of what the client sent), and records what clients sent."""
 
-    def __init__(self, upstream: str, cut_after: int) -> None:
+    def __init__(self, upstream: str, cut_after: int, *, upward: bool = False) -> None:
         host, port = upstream.removeprefix("http://").split(":")
         self._upstream = (host, int(port))
         self._cut_after = cut_after
+        self._cut_upward = upward
         self._cut = False
         self.requests: list[bytes] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -120,8 +121,9 @@ class _CuttingProxy:
             server = socket.create_connection(self._upstream)
             limit = None if self._cut else self._cut_after
             self._cut = True
-            threading.Thread(target=self._pump, args=(client, server, True, None), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, False, limit), daemon=True).start()
+            up, down = (limit, None) if self._cut_upward else (None, limit)
+            threading.Thread(target=self._pump, args=(client, server, True, up), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, False, down), daemon=True).start()
 
     def _pump(self, source: socket.socket, sink: socket.socket, upward: bool, limit: int | None) -> None:
         sent = 0
@@ -199,3 +201,33 @@ def test_direct_artifacts_are_refused_clearly_when_the_server_keeps_blobs_in_a_d
     assert "direct_artifacts" in str(refused.value) and str(blobs.root) in str(refused.value)
     answer = httpx.get(f"{url}/api/v1/blobs/{'0' * 64}/signed-url", params={"method": "PUT"})
     assert answer.status_code == 409 and "--artifacts s3://" in answer.json()["error"]["message"]
+
+
+def test_an_upload_cut_off_midway_is_resumed_where_the_server_s_copy_ends(
+    url: str, blobs: LocalArtifactStore
+) -> None:
+    data = os.urandom(12 * MIB)  # over 8 MiB: a resumable upload session
+    proxy = _CuttingProxy(url, cut_after=5 * MIB, upward=True)
+    try:
+        key = RestArtifactStore(proxy.url).put(data)
+    finally:
+        proxy.close()
+    assert blobs.get(key) == data
+    sent = b"".join(proxy.requests)
+    assert sent.count(b"/uploads/") >= 3  # the part cut off, the size asked, the rest
+    assert b"offset=0 " not in sent.split(b"?offset=0 ", 1)[1]  # the rest did not start over
+    assert len(sent) < len(data) + 4 * MIB  # the whole blob was not sent twice
+
+
+def test_an_upload_session_refuses_a_wrong_offset_and_bytes_of_another_hash(url: str) -> None:
+    key = hashlib.sha256(b"expected").hexdigest()
+    started = httpx.post(f"{url}/api/v1/blobs/{key}/uploads")
+    assert started.status_code == 201 and started.json()["offset"] == 0
+    session = f"{url}/api/v1/blobs/{key}/uploads/{started.json()['upload_id']}"
+    assert httpx.put(session, params={"offset": 0}, content=b"other").json()["offset"] == 5
+    wrong = httpx.put(session, params={"offset": 2}, content=b"x")
+    assert wrong.status_code == 409 and "at offset 5, not 2" in wrong.json()["error"]["message"]
+    assert httpx.get(session).json()["offset"] == 5
+    refused = httpx.post(f"{session}/complete")
+    assert refused.status_code == 422 and "nothing was stored" in refused.json()["error"]["message"]
+    assert httpx.get(session).status_code == 404

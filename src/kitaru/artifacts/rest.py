@@ -3,7 +3,8 @@
 ``put`` uploads the bytes to ``PUT /api/v1/blobs/{sha256}`` (the server checks them
 against the key before it stores them, so a row never points at a partial blob); ``get``
 downloads them as a stream, resumes a download cut off midway (``Range``), and checks
-them against the key again.
+them against the key again. A blob over 8 MiB goes up in a resumable upload session:
+when the connection breaks, the rest is sent from where the server's copy ends.
 
 With ``direct=True`` (the stack setting ``direct_artifacts``) the bytes skip the server:
 it hands out short-lived signed URLs of its object storage, and the blobs are written and
@@ -28,15 +29,22 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any
 
 from kitaru._http import HttpClient
-from kitaru.errors import KitaruArtifactIntegrityError, KitaruBackendError
+from kitaru.errors import (
+    KitaruArtifactIntegrityError,
+    KitaruBackendError,
+    KitaruNotFoundError,
+    KitaruStateError,
+)
 
 __all__ = ["RestArtifactStore"]
 
 _OCTETS = {"content-type": "application/octet-stream"}
 #: The largest object one signed ``PUT`` may write (object storage's limit of one ``PUT``).
 _MAX_SIGNED_PUT = 5 << 30
-#: How many times a download cut off midway is resumed.
+#: How many times a download or upload cut off midway is resumed.
 _RESUMES = 8
+#: Blobs larger than this are uploaded in resumable sessions.
+_RESUMABLE_FROM = 8 << 20
 
 
 class RestArtifactStore:
@@ -73,9 +81,39 @@ class RestArtifactStore:
         key = sha256 or hashlib.sha256(data).hexdigest()
         if self._direct and len(data) <= _MAX_SIGNED_PUT:
             self._put_direct(key, bytes(data))
+        elif len(data) > _RESUMABLE_FROM:
+            self._put_resumable(key, memoryview(data).cast("B"))
         else:
             self._http.request("PUT", f"/api/v1/blobs/{key}", content=bytes(data), headers=_OCTETS)
         return key
+
+    def _put_resumable(self, key: str, data: memoryview) -> None:
+        """Upload in a session of the server: a connection broken midway is followed by
+        the rest only, from the size the server holds."""
+        base = f"/api/v1/blobs/{key}/uploads"
+        upload_id = self._http.json("POST", base)["upload_id"]
+        session = f"{base}/{upload_id}"
+        offset, delay = 0, 0.05
+        resume_on: tuple[type[BaseException], ...] = (*self._http.transport_errors, KitaruStateError)
+        for attempt in range(_RESUMES + 1):
+            try:
+                response = self._http.open_stream(
+                    "PUT", f"{session}?offset={offset}", content=_slices(data, offset), headers=_OCTETS
+                )
+                response.close()
+                break
+            except resume_on as exc:
+                if isinstance(exc, KitaruNotFoundError) or attempt == _RESUMES:
+                    raise KitaruBackendError(
+                        f"The upload of blob {key} to {self.uri} broke off {attempt + 1} times "
+                        f"({type(exc).__name__}: {exc}). Check the connection to the server and "
+                        "try again.",
+                        transient=True,
+                    ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+            offset = int(self._http.json("GET", session)["offset"])
+        self._http.request("POST", f"{session}/complete")
 
     def _put_direct(self, key: str, data: bytes) -> None:
         url = self._signed(key, "PUT")
@@ -224,6 +262,11 @@ class RestArtifactStore:
     def remove_stale_temp_files(self, *, older_than: float = 3600.0) -> int:
         """The server removes its own temporary files; nothing to do here (0)."""
         return 0
+
+
+def _slices(data: memoryview, start: int, size: int = 1 << 20) -> Iterator[bytes]:
+    for at in range(start, len(data), size):
+        yield bytes(data[at : at + size])
 
 
 def _total_size(response: Any) -> int | None:

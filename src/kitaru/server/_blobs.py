@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Literal
 
 import anyio
@@ -29,6 +30,7 @@ from kitaru.server._schemas import (
     SignedUrlResult,
     SizesResult,
 )
+from kitaru.server._uploads import uploads_router
 
 __all__ = ["blobs_router"]
 
@@ -55,10 +57,16 @@ class _Traffic:
         self.received = self.sent = self.signed = 0
 
 
-def blobs_router(artifacts: ArtifactStore, *, max_blob_bytes: int) -> APIRouter:
-    """Return the routes of blobs over ``artifacts``; uploads above ``max_blob_bytes`` are refused."""
+def blobs_router(artifacts: ArtifactStore, *, max_blob_bytes: int, uploads_dir: Path) -> APIRouter:
+    """Return the routes of blobs over ``artifacts``; uploads above ``max_blob_bytes`` are refused;
+    resumable uploads keep their bytes so far in ``uploads_dir``."""
     router = APIRouter(prefix="/blobs", tags=["blobs"])
     traffic = _Traffic()
+
+    def count(received: int) -> None:
+        traffic.received += received
+
+    router.include_router(uploads_router(artifacts, uploads_dir, max_blob_bytes=max_blob_bytes, count=count))
 
     def too_large(key: str) -> KitaruUsageError:
         return KitaruUsageError(

@@ -365,3 +365,10 @@ class BlobTrafficResult(pydantic.BaseModel):
     bytes_received: int
     bytes_sent: int
     signed_urls: int
+
+
+class UploadResult(pydantic.BaseModel):
+    """A resumable upload and how many of its bytes the server holds."""
+
+    upload_id: str
+    offset: int
