@@ -95,6 +95,9 @@ def test_a_range_request_answers_the_rest_of_a_blob(url: str, blobs: LocalArtifa
     past = httpx.get(f"{url}/api/v1/blobs/{key}", headers={"range": f"bytes={len(data)}-"})
     assert past.status_code == 416 and past.headers["content-range"] == f"bytes */{len(data)}"
     assert "past the end" in past.json()["error"]["message"]
+    empty = blobs.put(b"")
+    assert httpx.get(f"{url}/api/v1/blobs/{empty}").content == b""
+    assert httpx.get(f"{url}/api/v1/blobs/{empty}", headers={"range": "bytes=0-"}).status_code == 416
 
 
 class _CuttingProxy:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,9 @@ def build_app(
 ) -> FastAPI:
     """Return the API over ``store`` and ``artifacts`` (see :func:`kitaru.server.create_app`)."""
     __version__ = _version()
-    uploads = (
-        Path(uploads_dir) if uploads_dir is not None else Path(tempfile.mkdtemp(prefix="kitaru-uploads-"))
-    )
+    if uploads_dir is None:  # made when the first upload session starts
+        uploads_dir = Path(tempfile.gettempdir()) / f"kitaru-uploads-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    uploads = Path(uploads_dir)
     app = FastAPI(
         title="Kitaru server",
         version=__version__,

@@ -10,6 +10,7 @@ URLs, so runners can read and write the bucket directly.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -51,10 +52,17 @@ def _check_key(key: str) -> str:
 
 
 class _Traffic:
-    """Blob bytes this process carried, and signed URLs it handed out."""
+    """Blob bytes this process carried, and signed URLs it handed out (counted from threads)."""
 
     def __init__(self) -> None:
         self.received = self.sent = self.signed = 0
+        self._lock = threading.Lock()
+
+    def add(self, *, received: int = 0, sent: int = 0, signed: int = 0) -> None:
+        with self._lock:
+            self.received += received
+            self.sent += sent
+            self.signed += signed
 
 
 def blobs_router(artifacts: ArtifactStore, *, max_blob_bytes: int, uploads_dir: Path) -> APIRouter:
@@ -64,7 +72,7 @@ def blobs_router(artifacts: ArtifactStore, *, max_blob_bytes: int, uploads_dir: 
     traffic = _Traffic()
 
     def count(received: int) -> None:
-        traffic.received += received
+        traffic.add(received=received)
 
     router.include_router(uploads_router(artifacts, uploads_dir, max_blob_bytes=max_blob_bytes, count=count))
 
@@ -94,7 +102,7 @@ def blobs_router(artifacts: ArtifactStore, *, max_blob_bytes: int, uploads_dir: 
         if length.isdigit() and int(length) <= _WHOLE_UPLOAD:
             data = await request.body()
             await anyio.to_thread.run_sync(lambda: artifacts.put_stream([data], sha256=key))
-            traffic.received += len(data)
+            traffic.add(received=len(data))
             return Response(status_code=204)
         body = request.stream()
         received = 0
@@ -118,7 +126,7 @@ def blobs_router(artifacts: ArtifactStore, *, max_blob_bytes: int, uploads_dir: 
         try:
             await anyio.to_thread.run_sync(lambda: artifacts.put_stream(chunks(), sha256=key))
         finally:
-            traffic.received += received
+            traffic.add(received=received)
         return Response(status_code=204)
 
     @router.get(
@@ -148,10 +156,14 @@ def blobs_router(artifacts: ArtifactStore, *, max_blob_bytes: int, uploads_dir: 
         end = size - 1
         if wanted and wanted.group(2):
             end = min(end, int(wanted.group(2)))
-            if end < start:
-                return JSONResponse(
-                    error_body("KitaruUsageError", f"Range {range!r} is empty."), status_code=416
-                )
+        if wanted and end < start:  # an empty blob, or a range that ends before it starts
+            return JSONResponse(
+                error_body(
+                    "KitaruUsageError", f"Range {range!r} selects no bytes of blob {key} ({size} bytes)."
+                ),
+                status_code=416,
+                headers={"content-range": f"bytes */{size}"},
+            )
         headers = {"content-length": str(end - start + 1), "accept-ranges": "bytes"}
         if wanted:
             headers["content-range"] = f"bytes {start}-{end}/{size}"
@@ -188,7 +200,7 @@ def blobs_router(artifacts: ArtifactStore, *, max_blob_bytes: int, uploads_dir: 
                 "--artifacts s3://bucket/prefix."
             )
         url = artifacts.signed_url(method, key, expires_in=SIGNED_URL_SECONDS)
-        traffic.signed += 1
+        traffic.add(signed=1)
         return {"url": url, "method": method, "expires_in": SIGNED_URL_SECONDS}
 
     @router.get("", response_model=BlobListResult, summary="Every stored blob with its size")
@@ -212,5 +224,5 @@ def _counted(chunks: Iterator[bytes], length: int, traffic: _Traffic) -> Iterato
             break
         piece = chunk[:left]
         left -= len(piece)
-        traffic.sent += len(piece)
+        traffic.add(sent=len(piece))
         yield piece
