@@ -235,6 +235,7 @@ class ServerSetting:
     api_key: str | None
     url_source: str
     key_source: str | None
+    direct_artifacts: bool = False
 
     def __repr__(self) -> str:
         key = None if self.api_key is None else "***"
@@ -277,14 +278,23 @@ def server_setting(stack: str | None = None, *, chosen_by: str = "run()") -> Ser
         None if key is None else str(key),
         settings.sources["server_url"],
         None if key is None else settings.sources["api_key"],
+        bool(settings.values["direct_artifacts"]),
     )
 
 
-def open_server_connection(url: str, api_key: str | None, *, setting: ServerSetting | None = None) -> Stores:
+def open_server_connection(
+    url: str,
+    api_key: str | None,
+    *,
+    setting: ServerSetting | None = None,
+    direct_artifacts: bool | None = None,
+) -> Stores:
     """Open the REST metadata store and artifact store of the Kitaru server at ``url``
     (one keep-alive connection for both), and its registry of model aliases and secrets;
     executions run in threads of this process. ``setting``: where the URL and key came from
-    (named in connection errors, with what to do when the server refuses the key)."""
+    (named in connection errors, with what to do when the server refuses the key).
+    ``direct_artifacts`` (default: the setting's): blobs are read and written in the server's
+    object storage directly, with URLs it signs."""
     from kitaru._http import HttpClient
     from kitaru.artifacts.rest import RestArtifactStore
     from kitaru.store.rest import RestStore
@@ -296,7 +306,9 @@ def open_server_connection(url: str, api_key: str | None, *, setting: ServerSett
         origin=setting.url_source,
         on_unauthorized=setting.unauthorized_hint(),
     )
-    metadata, artifacts = RestStore(url, client=client), RestArtifactStore(url, client=client)
+    direct = setting.direct_artifacts if direct_artifacts is None else direct_artifacts
+    metadata = RestStore(url, client=client)
+    artifacts = RestArtifactStore(url, client=client, direct=direct)
     registry = ServerRegistry(mask_url(url), lambda method, path, body: client.json(method, path, json=body))
     _registries[metadata] = registry
     return Stores(metadata, artifacts, url, mask_url(url), registry)
@@ -335,7 +347,7 @@ def stack_stores(name: str, *, chosen_by: str = "run()") -> Stores:
     server = server_setting(name, chosen_by=chosen_by)
     if server is not None:
         url, api_key = server.url, server.api_key
-        key: tuple[str | None, ...] = ("server", url, api_key)
+        key: tuple[str | None, ...] = ("server", url, api_key, "direct" if server.direct_artifacts else None)
         opener: Callable[[], Stores] = lambda: open_server_connection(url, api_key, setting=server)  # noqa: E731
     else:
         store_url, artifacts_dir = stack_location(name, chosen_by=chosen_by)

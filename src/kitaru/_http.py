@@ -14,6 +14,7 @@ import datetime as dt
 import enum
 import json as _json
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -53,6 +54,8 @@ class HttpClient:
         'ok'
     """
 
+    _external_client: httpx.Client | None
+
     def __init__(
         self,
         url: str,
@@ -85,6 +88,8 @@ class HttpClient:
         # Where the URL came from and what to do when the server refuses the key (for messages).
         self._origin = f" (from {origin})" if origin else ""
         self._on_unauthorized = on_unauthorized
+        self._external_client = None
+        self._external_lock = threading.Lock()
 
     def request(
         self,
@@ -138,6 +143,80 @@ class HttpClient:
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
+    @property
+    def transport_errors(self) -> tuple[type[BaseException], ...]:
+        """The exceptions of a request that failed on the connection (worth retrying)."""
+        return self._retry_on
+
+    def open_stream(
+        self,
+        method: str,
+        target: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content: Any = None,
+        external: bool = False,
+        allow: frozenset[int] = frozenset(),
+    ) -> httpx.Response:
+        """Send one request (not retried) and return its response, body unread: read or
+        iterate it, then close it. ``external``: ``target`` is a full URL elsewhere (a
+        signed object storage URL), sent without the API key, its errors not interpreted.
+
+        Raises:
+            KitaruError: the error the server answered (not for ``external``, nor ``allow``).
+            transport_errors: the connection failed.
+        """
+        client = self._external() if external else self._client
+        response = client.send(
+            client.build_request(method, target, headers=headers, content=content), stream=True
+        )
+        if not external and response.status_code >= 400 and response.status_code not in allow:
+            try:
+                response.read()
+            finally:
+                response.close()
+            raise self._error(method, target, response)
+        result: httpx.Response = response
+        return result
+
+    def external(self, method: str, url: str, *, content: bytes | None = None) -> httpx.Response:
+        """Send a request to a full URL elsewhere (a signed object storage URL) without the
+        API key, retried on connection errors like :meth:`request`; any status is returned.
+
+        Raises:
+            KitaruBackendError: ``url`` could not be reached (``transient``).
+        """
+        delay = self._backoff
+        for attempt in range(self._retries + 1):
+            try:
+                response: httpx.Response = self._external().request(method, url, content=content)
+                return response
+            except self._retry_on as exc:
+                if attempt == self._retries:
+                    host = url.split("?", 1)[0]
+                    raise errors.KitaruBackendError(
+                        f"The object storage did not answer {method} {host} ({type(exc).__name__}: {exc}) "
+                        f"after {attempt + 1} tries. Check that this machine reaches it, or unset "
+                        "direct_artifacts to send blobs through the server.",
+                        transient=True,
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _external(self) -> httpx.Client:
+        """The connections to signed URLs elsewhere (no API key), opened on first use."""
+        with self._external_lock:
+            if self._external_client is None:
+                module = _httpx()
+                self._external_client = module.Client(
+                    headers={"user-agent": "kitaru"},
+                    timeout=self._client.timeout,
+                    limits=module.Limits(max_keepalive_connections=8, max_connections=32),
+                )
+        client: httpx.Client = self._external_client
+        return client
+
     def json(self, method: str, path: str, **options: Any) -> Any:
         """Send a request and return its JSON body (``None`` for an empty one)."""
         response = self.request(method, path, **options)
@@ -172,6 +251,8 @@ class HttpClient:
         """Close the connections; later requests raise ``KitaruStateError``."""
         self._closed = True
         self._client.close()
+        if self._external_client is not None:
+            self._external_client.close()
 
 
 def _encode(body: Any, method: str, path: str) -> bytes:

@@ -129,9 +129,12 @@ def serve(
 
 
 def _app(store: Any, blobs: Any, *, auth: bool) -> Any:
+    from kitaru.config import resolve_home
     from kitaru.server import create_app, store_api_keys
 
-    return create_app(store, blobs, auth=store_api_keys(store) if auth else None)
+    # Resumable uploads keep their bytes so far in the data directory, shared by the workers.
+    uploads = resolve_home() / "uploads"
+    return create_app(store, blobs, auth=store_api_keys(store) if auth else None, uploads_dir=uploads)
 
 
 def worker_app() -> Any:

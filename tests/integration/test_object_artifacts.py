@@ -4,6 +4,8 @@ and a local stack can keep its artifacts in a bucket too."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import signal
 import subprocess
 import sys
@@ -16,7 +18,10 @@ import pytest
 from tests._helpers import wait_until
 from tests.cli.conftest import Cli, make_workspace
 
-from kitaru.artifacts.object_store import ObjectArtifactStore
+from kitaru.artifacts.object_store import ObjectArtifactStore, parse_s3_url
+from kitaru.errors import KitaruUsageError
+
+MIB = 1 << 20
 
 WRITER = textwrap.dedent(
     """
@@ -140,3 +145,84 @@ def test_a_wrong_endpoint_is_refused_naming_its_source(ws: Cli, s3_url: str) -> 
     )
     assert refused.code != 0
     assert "KITARU_S3_ENDPOINT_URL" in refused.err and "localhost:9000" in refused.err, refused
+
+
+def _chunks(data: bytes, size: int = MIB) -> Iterator[bytes]:
+    for at in range(0, len(data), size):
+        yield data[at : at + size]
+
+
+def _etag(s3_url: str, key: str) -> str:
+    import boto3
+    from tests._s3 import AWS_TEST_ENV
+
+    bucket, prefix, endpoint = parse_s3_url(s3_url)
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=AWS_TEST_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=AWS_TEST_ENV["AWS_SECRET_ACCESS_KEY"],
+        region_name=AWS_TEST_ENV["AWS_REGION"],
+    )
+    return str(client.head_object(Bucket=bucket, Key=f"{prefix}/{key[:2]}/{key[2:]}")["ETag"])
+
+
+def test_large_blobs_go_up_in_parts_and_a_stream_of_other_bytes_stores_nothing(s3_url: str) -> None:
+    store = ObjectArtifactStore(s3_url)
+    data = os.urandom(20 * MIB)  # more than one part: a multipart upload, as for blobs over 5 GiB
+    key = store.put(data)
+    assert "-" in _etag(s3_url, key)  # the ETag of a multipart upload: md5 of the parts' md5s, "-", parts
+    assert store.get(key) == data and store.blob_size(key) == len(data)
+    size, chunks = store.read_stream(key, start=19 * MIB)
+    assert size == len(data) and b"".join(chunks) == data[19 * MIB :]
+    size, chunks = store.read_stream(key)
+    assert b"".join(chunks) == data
+    other = data[::-1]
+    other_key = hashlib.sha256(other).hexdigest()
+    assert store.put_stream(_chunks(other), sha256=other_key) == other_key
+    assert "-" in _etag(s3_url, other_key) and store.get(other_key) == other
+    small = b"small" * 1000
+    assert store.put_stream(_chunks(small, 1000), sha256=hashlib.sha256(small).hexdigest())
+    wrong = hashlib.sha256(b"something else").hexdigest()
+    for body in (data, small):
+        with pytest.raises(KitaruUsageError, match="nothing was stored"):
+            store.put_stream(_chunks(body), sha256=wrong)
+        assert not store.exists(wrong)
+    assert {k for k, _ in store.list_blobs()} == {key, other_key, hashlib.sha256(small).hexdigest()}
+
+
+def _traffic(server: str) -> dict[str, int]:
+    answer: dict[str, int] = httpx.get(f"{server}/api/v1/blobs/traffic").json()
+    return answer
+
+
+def test_runners_write_and_read_artifacts_straight_in_the_bucket(
+    ws: Cli, server: str, s3_url: str, tmp_path: Path
+) -> None:
+    created = ws("stack", "create", "direct", "--direct-artifacts")
+    assert created.code == 0, created
+    before = _traffic(server)
+    exec_id = _run(ws, tmp_path, "writer", WRITER, KITARU_SERVER_URL=server, KITARU_HOME=str(ws.home))
+    assert _run(
+        ws, tmp_path, "reader", READER, exec_id, KITARU_SERVER_URL=server, KITARU_DIRECT_ARTIFACTS="true"
+    ) == str(1 << 20)
+    after = _traffic(server)
+    # The server signed URLs for the runners but carried none of the blob's bytes.
+    assert after["bytes_received"] == before["bytes_received"], (before, after)
+    assert after["bytes_sent"] == before["bytes_sent"], (before, after)
+    assert after["signed_urls"] >= before["signed_urls"] + 2
+    assert [size for _, size in ObjectArtifactStore(s3_url).list_blobs() if size >= 1 << 20]
+
+
+def test_a_bad_direct_artifacts_value_is_refused_naming_its_source(
+    ws: Cli, server: str, tmp_path: Path
+) -> None:
+    home = tmp_path / "bad"
+    home.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", WRITER],
+        cwd=home, env={**ws.env, "KITARU_HOME": str(home / ".kitaru"), "KITARU_SERVER_URL": server,
+                       "KITARU_DIRECT_ARTIFACTS": "sometimes"},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0 and "KITARU_DIRECT_ARTIFACTS" in done.stderr and "sometimes" in done.stderr

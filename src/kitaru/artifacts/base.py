@@ -17,10 +17,10 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Protocol, runtime_checkable
 
-__all__ = ["ArtifactStore"]
+__all__ = ["ArtifactStore", "SignedUrlArtifactStore"]
 
 
 @runtime_checkable
@@ -37,6 +37,31 @@ class ArtifactStore(Protocol):
 
         ``sha256`` may be passed when the caller already computed it. Storing
         content that already exists is a cheap no-op.
+        """
+        ...
+
+    def put_stream(self, chunks: Iterable[bytes], *, sha256: str) -> str:
+        """Store the bytes of ``chunks`` under ``sha256`` and return it, never holding
+        them all in memory.
+
+        The chunks are hashed as they are written somewhere temporary; the blob takes
+        its key's place only when they have that sha256, else nothing is stored and
+        ``KitaruUsageError`` names both digests.
+        """
+        ...
+
+    def blob_size(self, key: str) -> int | None:
+        """The size of the blob in bytes, or ``None`` when it is not stored."""
+        ...
+
+    def read_stream(self, key: str, *, start: int = 0) -> tuple[int, Iterator[bytes]]:
+        """The size of the blob and its bytes from offset ``start`` on, in chunks.
+
+        Read from the start, the content is checked against the key before the
+        last chunk is yielded (a corrupt blob raises ``KitaruArtifactIntegrityError``
+        instead, and is taken out of its key's place as by ``get``). A missing blob
+        raises ``KitaruArtifactIntegrityError`` (``reason="missing"``) at once;
+        ``start`` past the end raises ``KitaruUsageError``.
         """
         ...
 
@@ -72,4 +97,14 @@ class ArtifactStore(Protocol):
         """Delete what interrupted blob writes left behind (never a live writer's
         temporary file; one whose writer cannot be seen once nothing wrote to it for
         ``older_than`` seconds); return how many files were removed."""
+        ...
+
+
+@runtime_checkable
+class SignedUrlArtifactStore(Protocol):
+    """An artifact store that can hand out short-lived URLs to read or write one blob
+    directly (object storage): whoever holds the URL needs no credentials of its own."""
+
+    def signed_url(self, method: str, key: str, *, expires_in: float) -> str:
+        """A URL valid for ``expires_in`` seconds to ``GET`` or ``PUT`` the blob ``key``."""
         ...

@@ -24,14 +24,15 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import stat
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
 from kitaru._files import PRIVATE_FILE_MODE, make_private_dirs
 from kitaru._types import sha256_hex
-from kitaru.artifacts import _temp
+from kitaru.artifacts import _stream, _temp
 from kitaru.errors import KitaruArtifactIntegrityError, KitaruBackendError, KitaruUsageError
 
 __all__ = ["LocalArtifactStore"]
@@ -143,10 +144,37 @@ class LocalArtifactStore:
             pass
         except OSError as exc:
             raise self._backend_error("check", path, exc) from exc
-        self._write(path, data)
+        self._write(path, [data])
         return key
 
-    def _write(self, path: Path, data: bytes | bytearray | memoryview) -> None:
+    def put_stream(self, chunks: Iterable[bytes], *, sha256: str) -> str:
+        """Store the bytes of ``chunks`` under ``sha256`` and return it, one chunk in memory
+        at a time: they are hashed while written to a temporary file, which is renamed into
+        place only when they have that sha256.
+
+        Raises:
+            KitaruUsageError: ``sha256`` is malformed, or the bytes have another sha256
+                (nothing was stored).
+            KitaruBackendError: The file system refused the write.
+
+        Example:
+            >>> import hashlib, tempfile
+            >>> store = LocalArtifactStore(tempfile.mkdtemp())
+            >>> key = hashlib.sha256(b"abc").hexdigest()
+            >>> store.put_stream([b"a", b"bc"], sha256=key) == key and store.get(key) == b"abc"
+            True
+        """
+        key = _check_key(sha256.lower() if isinstance(sha256, str) else sha256)
+        self._write(self._root / key[:2] / key[2:], chunks, expect=key)
+        return key
+
+    def _write(
+        self,
+        path: Path,
+        chunks: Iterable[bytes | bytearray | memoryview],
+        *,
+        expect: str | None = None,
+    ) -> None:
         directory = path.parent
         temp = self._temp_dir / _temp.temp_name()
         try:
@@ -156,7 +184,13 @@ class LocalArtifactStore:
                 self._make_dirs(self._temp_dir)
                 fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE_MODE)
             with open(fd, "wb") as file:
-                file.write(data)  # a buffered writer writes everything or raises
+                digest = hashlib.sha256() if expect is not None else None
+                for chunk in chunks:
+                    file.write(chunk)  # a buffered writer writes everything or raises
+                    if digest is not None:
+                        digest.update(chunk)
+                if digest is not None and digest.hexdigest() != expect:
+                    raise _stream.mismatch(str(expect), digest.hexdigest())
                 if self._fsync:
                     file.flush()
                     os.fsync(fd)
@@ -212,28 +246,90 @@ class LocalArtifactStore:
                 actual = sha256_hex(data)
                 if actual == key:
                     return data
-                aside = self._set_aside(path, os.fstat(file.fileno()))
+                error = self._corrupt(key, path, os.fstat(file.fileno()), actual)
         except FileNotFoundError:
-            set_aside = sorted((self._root / _CORRUPT_DIR).glob(f"{key}.*"))
-            why = (
-                f"it was found corrupt and moved aside to {set_aside[-1]}"
-                if set_aside
-                else "it was deleted, or the store points at another directory"
-            )
-            raise KitaruArtifactIntegrityError(
-                f"The blob {key} is missing from the local artifact store at {self._root} (expected "
-                f"file {path}): {why}.",
-                reason="missing",
-                key=key,
-            ) from None
+            raise self._missing(key, path) from None
         except OSError as exc:
             raise self._backend_error("read", path, exc) from exc
+        raise error
+
+    def blob_size(self, key: str) -> int | None:
+        """The size of the blob in bytes, or ``None`` when it is not stored."""
+        path = self.path_for(key)
+        try:
+            found = os.stat(path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise self._backend_error("check", path, exc) from exc
+        return found.st_size if stat.S_ISREG(found.st_mode) else None
+
+    def read_stream(self, key: str, *, start: int = 0) -> tuple[int, Iterator[bytes]]:
+        """The size of the blob and its bytes from ``start`` on, in chunks of 1 MiB; read
+        from the start, checked against the key before the last chunk (a corrupt blob
+        raises ``KitaruArtifactIntegrityError`` instead and is moved aside).
+
+        Raises:
+            KitaruArtifactIntegrityError: No blob has this key (``reason="missing"``).
+            KitaruUsageError: ``start`` is past the end of the blob.
+
+        Example:
+            >>> import tempfile
+            >>> store = LocalArtifactStore(tempfile.mkdtemp())
+            >>> size, chunks = store.read_stream(store.put(b"abcdef"), start=2)
+            >>> size, b"".join(chunks)
+            (6, b'cdef')
+        """
+        path = self.path_for(key)
+        try:
+            file = open(path, "rb")  # noqa: SIM115 - the generator below closes it
+        except FileNotFoundError:
+            raise self._missing(key, path) from None
+        except OSError as exc:
+            raise self._backend_error("read", path, exc) from exc
+        read = os.fstat(file.fileno())
+        if not 0 <= start <= read.st_size:
+            file.close()
+            raise KitaruUsageError(
+                f"Offset {start} is outside the blob {key} ({read.st_size} bytes): read from 0 to "
+                f"{read.st_size}."
+            )
+        file.seek(start)
+
+        def chunks() -> Iterator[bytes]:
+            with file:
+                yield from iter(lambda: file.read(_stream.CHUNK), b"")
+
+        if start:
+            return read.st_size, chunks()
+        return read.st_size, _stream.checked(
+            chunks(), key, on_mismatch=lambda actual: self._corrupt(key, path, read, actual)
+        )
+
+    def _missing(self, key: str, path: Path) -> KitaruArtifactIntegrityError:
+        set_aside = sorted((self._root / _CORRUPT_DIR).glob(f"{key}.*"))
+        why = (
+            f"it was found corrupt and moved aside to {set_aside[-1]}"
+            if set_aside
+            else "it was deleted, or the store points at another directory"
+        )
+        return KitaruArtifactIntegrityError(
+            f"The blob {key} is missing from the local artifact store at {self._root} (expected "
+            f"file {path}): {why}.",
+            reason="missing",
+            key=key,
+        )
+
+    def _corrupt(
+        self, key: str, path: Path, read: os.stat_result, actual: str
+    ) -> KitaruArtifactIntegrityError:
+        aside = self._set_aside(path, read)
         moved = (
             f" It was moved aside to {aside}, so that storing the same content again repairs it."
             if aside
             else ""
         )
-        raise KitaruArtifactIntegrityError(
+        return KitaruArtifactIntegrityError(
             f"The blob {key} in the local artifact store at {self._root} is corrupt: the sha256 of "
             f"file {path} is {actual}, not its key; it was changed outside Kitaru, or the disk fails.{moved}",
             reason="corrupt",

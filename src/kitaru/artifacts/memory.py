@@ -19,8 +19,9 @@ import hashlib
 import itertools
 import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 
+from kitaru.artifacts import _stream
 from kitaru.errors import KitaruArtifactIntegrityError, KitaruUsageError
 
 __all__ = ["MemoryArtifactStore"]
@@ -124,6 +125,42 @@ class MemoryArtifactStore:
             reason="corrupt",
             key=key,
         )
+
+    def put_stream(self, chunks: Iterable[bytes], *, sha256: str) -> str:
+        """Store the bytes of ``chunks`` under ``sha256`` when they have that sha256.
+
+        Raises:
+            KitaruUsageError: ``sha256`` is malformed or the bytes have another one.
+        """
+        key = _check_key(sha256)
+        data = b"".join(chunks)
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != key:
+            raise _stream.mismatch(key, actual)
+        return self.put(data, sha256=key)
+
+    def blob_size(self, key: str) -> int | None:
+        """The size of the blob in bytes, or ``None`` when it is not stored."""
+        _check_key(key)
+        with self._lock:
+            blob = self._blobs.get(key)
+        return None if blob is None else len(blob)
+
+    def read_stream(self, key: str, *, start: int = 0) -> tuple[int, Iterator[bytes]]:
+        """The size of the blob and its bytes from ``start`` on (checked as by ``get``).
+
+        Example:
+            >>> store = MemoryArtifactStore()
+            >>> size, chunks = store.read_stream(store.put(b"abcdef"), start=4)
+            >>> size, b"".join(chunks)
+            (6, b'ef')
+        """
+        blob = self.get(key)
+        if not 0 <= start <= len(blob):
+            raise KitaruUsageError(
+                f"Offset {start} is outside the blob {key} ({len(blob)} bytes): read from 0 to {len(blob)}."
+            )
+        return len(blob), iter([blob[start:]] if start < len(blob) else [])
 
     def exists(self, key: str) -> bool:
         """Whether a blob with this key is stored."""

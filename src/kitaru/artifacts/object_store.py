@@ -1,13 +1,17 @@
 """The object storage artifact store: content-addressed blobs in an S3-compatible bucket.
 
 A blob with sha256 ``abcdef…`` lives at ``s3://bucket/prefix/ab/cdef…`` (the
-keys of the local directory store). Each ``put`` is one ``PUT`` request (never
-a multipart upload), and an object ``PUT`` is atomic: the object is either
-absent or complete under its key, so a metadata row committed after ``put``
-returns never points at a partial blob, and a writer killed mid-upload leaves
-nothing behind (:meth:`ObjectArtifactStore.remove_stale_temp_files` has
-nothing to remove). Concurrent writers of the same content write identical
-bytes to the same key.
+keys of the local directory store). A blob up to 8 MiB is written with one
+``PUT``; a larger one with a multipart upload in 8 MiB parts (so blobs over the
+5 GiB of one ``PUT`` fit), which the object storage completes only after its
+last part: either way the object is absent or complete under its key, so a
+metadata row committed after ``put`` returns never points at a partial blob.
+A streamed write (:meth:`ObjectArtifactStore.put_stream`) hashes the bytes as
+they pass and aborts the upload before its last part when they do not have the
+key's sha256. A writer killed in the middle of a multipart upload leaves its
+parts to the bucket's lifecycle rule for incomplete uploads (configure one);
+nothing is visible under a key. Concurrent writers of the same content write
+identical bytes to the same key.
 
 Reading a blob checks its content against its key: a changed object is
 refused, and copied aside to ``prefix/.corrupt/`` and removed from its key's
@@ -28,15 +32,19 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import itertools
 import os
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from kitaru.artifacts import _stream
 from kitaru.errors import (
     KitaruArtifactIntegrityError,
     KitaruBackendError,
+    KitaruError,
     KitaruFeatureNotAvailableError,
     KitaruUsageError,
 )
@@ -47,6 +55,10 @@ __all__ = ["ENDPOINT_ENV", "ObjectArtifactStore", "parse_s3_url"]
 ENDPOINT_ENV = "KITARU_S3_ENDPOINT_URL"
 _HEX = frozenset("0123456789abcdef")
 _CORRUPT_DIR = ".corrupt"
+#: Blobs up to this size are written with one ``PUT``; larger ones in parts of this size.
+PART_SIZE = 8 << 20
+#: Parts of one multipart upload in flight at once (bounds the memory of a streamed write).
+_PARTS_IN_FLIGHT = 4
 
 
 def _check_key(key: object) -> str:
@@ -163,8 +175,9 @@ class ObjectArtifactStore:
         return f"{key[:2]}/{key[2:]}"
 
     def put(self, data: bytes, *, sha256: str | None = None) -> str:
-        """Store ``data`` with one atomic ``PUT`` and return its sha256 hex key.
+        """Store ``data`` atomically and return its sha256 hex key.
 
+        Up to 8 MiB with one ``PUT``, more as a multipart upload (in 8 MiB parts).
         Content already stored is written again (the same bytes under the same
         key): that refreshes its time, so a deletion started before now leaves
         it alone. ``sha256`` may be passed when the caller already computed it;
@@ -180,11 +193,108 @@ class ObjectArtifactStore:
             key = hashlib.sha256(data).hexdigest()
         else:
             key = _check_key(sha256.lower() if isinstance(sha256, str) else sha256)
+        size = memoryview(data).nbytes
+        if size <= PART_SIZE:
+            self._put(key, bytes(data), multipart=False)
+        else:
+            view = memoryview(data).cast("B")
+            self._put(key, (view[at : at + PART_SIZE] for at in range(0, size, PART_SIZE)), multipart=True)
+        return key
+
+    def put_stream(self, chunks: Iterable[bytes], *, sha256: str) -> str:
+        """Store the bytes of ``chunks`` under ``sha256``, hashed as they pass: up to 8 MiB
+        with one ``PUT`` once they proved to have that sha256, more as a multipart upload
+        that is aborted before its last part when they do not. At most a few parts are in
+        memory at once.
+
+        Raises:
+            KitaruUsageError: ``sha256`` is malformed, or the bytes have another sha256
+                (nothing was stored).
+            KitaruBackendError: The object storage refused the write or could not be reached.
+        """
+        key = _check_key(sha256.lower() if isinstance(sha256, str) else sha256)
+        stream = iter(chunks)
+        head = bytearray()
+        for chunk in stream:
+            head += chunk
+            if len(head) > PART_SIZE:
+                rest = itertools.chain([bytes(head)], stream)
+                self._put(key, _stream.checked(rest, key, on_mismatch=lambda actual: None), multipart=True)
+                return key
+        actual = hashlib.sha256(head).hexdigest()
+        if actual != key:
+            raise _stream.mismatch(key, actual)
+        self._put(key, bytes(head), multipart=False)
+        return key
+
+    def _put(self, key: str, data: bytes | Iterator[Any], *, multipart: bool) -> None:
         try:
-            self._obstore.put(self._store, self._path(key), bytes(data), use_multipart=False)
+            self._obstore.put(
+                self._store,
+                self._path(key),
+                data,
+                use_multipart=multipart,
+                chunk_size=PART_SIZE,
+                max_concurrency=_PARTS_IN_FLIGHT,
+            )
+        except KitaruError:
+            raise
         except Exception as exc:
             raise self._backend_error("write", key, exc) from exc
-        return key
+
+    def blob_size(self, key: str) -> int | None:
+        """The size of the blob in bytes, or ``None`` when it is not stored."""
+        meta = self._head(_check_key(key))
+        return None if meta is None else int(meta["size"])
+
+    def read_stream(self, key: str, *, start: int = 0) -> tuple[int, Iterator[bytes]]:
+        """The size of the blob and its bytes from ``start`` on, in chunks of 1 MiB or
+        more; read from the start, checked against the key before the last chunk (a
+        corrupt object raises ``KitaruArtifactIntegrityError`` instead and is moved aside).
+
+        Raises:
+            KitaruArtifactIntegrityError: No object has this key (``reason="missing"``).
+            KitaruUsageError: ``start`` is past the end of the blob.
+            KitaruBackendError: The object could not be read.
+        """
+        path = self._path(_check_key(key))
+        try:
+            options: Any = {"range": {"offset": start}} if start else None
+            result = self._obstore.get(self._store, path, options=options)
+        except FileNotFoundError:
+            raise self._missing(key, path) from None
+        except Exception as exc:
+            meta = self._head(key) if start > 0 else None
+            if meta is None:
+                raise self._backend_error("read", key, exc) from exc
+            size = int(meta["size"])
+            if start == size:
+                return size, iter(())
+            raise KitaruUsageError(
+                f"Offset {start} is outside the blob {key} ({size} bytes): read from 0 to {size}."
+            ) from None
+        size = int(result.meta["size"])
+        chunks = (bytes(chunk) for chunk in result.stream(min_chunk_size=_stream.CHUNK))
+        if start:
+            return size, chunks
+        return size, _stream.checked(chunks, key, on_mismatch=lambda actual: self._corrupt(key, path, actual))
+
+    def signed_url(self, method: str, key: str, *, expires_in: float) -> str:
+        """A URL valid for ``expires_in`` seconds to ``GET`` or ``PUT`` the object of ``key``
+        with no credentials (signed with the store's).
+
+        Raises:
+            KitaruUsageError: ``method`` is not GET or PUT, or the key is malformed.
+            KitaruBackendError: The store's credentials cannot sign (none were found).
+        """
+        if method not in ("GET", "PUT"):
+            raise KitaruUsageError(f"A signed URL is for GET or PUT, not {method!r}.")
+        path = self._path(_check_key(key))
+        try:
+            url: str = self._obstore.sign(self._store, method, path, dt.timedelta(seconds=expires_in))
+        except Exception as exc:
+            raise self._backend_error("sign a URL for", key, exc) from exc
+        return url
 
     def get(self, key: str) -> bytes:
         """Return the blob stored under ``key``, checked against it (its sha256).
@@ -198,24 +308,30 @@ class ObjectArtifactStore:
         try:
             data = bytes(self._obstore.get(self._store, path).bytes())
         except FileNotFoundError:
-            raise KitaruArtifactIntegrityError(
-                f"The blob {key} is missing from the artifact store {self._uri} (expected object "
-                f"{path}): it was deleted, or the store points at another bucket or prefix.",
-                reason="missing",
-                key=key,
-            ) from None
+            raise self._missing(key, path) from None
         except Exception as exc:
             raise self._backend_error("read", key, exc) from exc
         actual = hashlib.sha256(data).hexdigest()
         if actual == key:
             return data
+        raise self._corrupt(key, path, actual)
+
+    def _missing(self, key: str, path: str) -> KitaruArtifactIntegrityError:
+        return KitaruArtifactIntegrityError(
+            f"The blob {key} is missing from the artifact store {self._uri} (expected object "
+            f"{path}): it was deleted, or the store points at another bucket or prefix.",
+            reason="missing",
+            key=key,
+        )
+
+    def _corrupt(self, key: str, path: str, actual: str) -> KitaruArtifactIntegrityError:
         aside = self._set_aside(path, key)
         moved = (
             f" It was moved aside to {aside}, so that storing the same content again repairs it."
             if aside
             else ""
         )
-        raise KitaruArtifactIntegrityError(
+        return KitaruArtifactIntegrityError(
             f"The blob {key} in the artifact store {self._uri} is corrupt: the sha256 of object "
             f"{path} is {actual}, not its key; it was changed outside Kitaru.{moved}",
             reason="corrupt",
@@ -285,8 +401,8 @@ class ObjectArtifactStore:
                     yield key, int(meta["size"])
 
     def remove_stale_temp_files(self, *, older_than: float = 3600.0) -> int:
-        """Nothing to remove: each blob is one atomic ``PUT`` (never a multipart upload),
-        so an interrupted write leaves nothing behind."""
+        """Nothing to remove under any key: an interrupted write leaves nothing visible
+        (the parts of an interrupted multipart upload are the bucket lifecycle's to remove)."""
         return 0
 
     def _backend_error(self, action: str, key: str | None, exc: Exception) -> KitaruBackendError:

@@ -150,6 +150,13 @@ def create(
     ] = None,
     retries: Annotated[int | None, Parameter(help="Default flow retries on this stack.")] = None,
     default_model: Annotated[str | None, Parameter(help="Default model (alias or provider/model).")] = None,
+    direct_artifacts: Annotated[
+        bool | None,
+        Parameter(
+            help="With a server: read and write artifacts in its object storage directly, "
+            "with URLs the server signs."
+        ),
+    ] = None,
     activate: Annotated[
         bool,
         Parameter(
@@ -165,7 +172,12 @@ def create(
     from kitaru.config.stacks import create_stack
 
     out = Output("stack.create", output)
-    given = {"cache": cache, "retries": retries, "default_model": default_model}
+    given = {
+        "cache": cache,
+        "retries": retries,
+        "default_model": default_model,
+        "direct_artifacts": direct_artifacts,
+    }
     settings = {k: v for k, v in given.items() if v is not None}
     options = {
         "store_url": store_url,

@@ -166,6 +166,8 @@ def status(*, output: OutputOption = "text") -> int:
     for name, setting in item["settings"].items():
         if name in ("stack", "server_url") or setting["value"] is None:
             continue
+        if name == "direct_artifacts" and not setting["value"]:
+            continue  # shown when on (it matters only with a server)
         pairs.append((f"  {name}", f"{setting['value']!r} ({setting['source']})"))
     if item["environment"]:
         pairs += [

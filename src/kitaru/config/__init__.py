@@ -74,7 +74,15 @@ __all__ = [
 ]
 
 #: The settings a stack may carry (the rest belong to projects, the environment or code).
-STACK_SETTINGS = ("cache", "retries", "image", "default_model", "execution_target", "ray_address")
+STACK_SETTINGS = (
+    "cache",
+    "retries",
+    "image",
+    "default_model",
+    "execution_target",
+    "ray_address",
+    "direct_artifacts",
+)
 #: The kind of a stack that points at a Kitaru server (``kitaru stack create NAME --server URL``).
 SERVER_KIND = "server"
 _SERVER_KEYS = ("server_url", "api_key")

@@ -84,6 +84,15 @@ def validate_cache(value: Any, *, source: str) -> bool:
     return value
 
 
+def _validate_flag(name: str) -> Callable[..., bool]:
+    def check(value: Any, *, source: str) -> bool:
+        if not isinstance(value, bool):
+            raise KitaruUsageError(f"{source}: {name} must be True or False, got {value!r}.")
+        return value
+
+    return check
+
+
 def _validate_stack(value: Any, *, source: str) -> str:
     if not isinstance(value, str) or not _STACK_NAME.match(value):
         raise KitaruUsageError(
@@ -179,6 +188,7 @@ _VALIDATORS: dict[str, Callable[..., Any]] = {
     "api_key": _validate_text("api_key"),
     "execution_target": _validate_target,
     "ray_address": _validate_ray_address,
+    "direct_artifacts": _validate_flag("direct_artifacts"),
 }
 #: Every setting, in display order.
 SETTING_NAMES: tuple[str, ...] = tuple(_VALIDATORS)
@@ -193,6 +203,7 @@ DEFAULTS: dict[str, Any] = {
     "api_key": None,
     "execution_target": "local",
     "ray_address": None,
+    "direct_artifacts": False,
 }
 #: Settings read from ``KITARU_*`` environment variables.
 ENV_SETTINGS: dict[str, str] = {
@@ -205,6 +216,7 @@ ENV_SETTINGS: dict[str, str] = {
     "api_key": "KITARU_API_KEY",
     "execution_target": "KITARU_EXECUTION_TARGET",
     "ray_address": "KITARU_RAY_ADDRESS",
+    "direct_artifacts": "KITARU_DIRECT_ARTIFACTS",
 }
 #: Every environment variable Kitaru reads (``kitaru status`` lists those that are set).
 KNOWN_ENV: tuple[str, ...] = (
@@ -220,6 +232,7 @@ KNOWN_ENV: tuple[str, ...] = (
     "KITARU_API_KEY",
     "KITARU_EXECUTION_TARGET",
     "KITARU_RAY_ADDRESS",
+    "KITARU_DIRECT_ARTIFACTS",
     "KITARU_HEARTBEAT_SECONDS",
     "KITARU_LEASE_SECONDS",
     "KITARU_ALLOW_PICKLE",
@@ -258,7 +271,7 @@ def env_layer(environ: Mapping[str, str] | None = None) -> Layer:
         if raw is None or not raw.strip():
             continue
         source = f"environment variable {var}"
-        if name == "cache":
+        if name in ("cache", "direct_artifacts"):
             flag = parse_flag(raw)
             if flag is None:
                 raise KitaruUsageError(f"{source}={raw!r} is not a boolean; use {FLAG_WORDS}.")

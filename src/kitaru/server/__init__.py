@@ -35,7 +35,9 @@ def create_app(
     ``auth`` decides which bearer tokens are valid API keys; ``None`` accepts every
     request (only for a server on the loopback interface). ``options``: ``max_blob_bytes``,
     ``max_json_bytes`` (request size limits; larger bodies are refused with 413),
-    ``max_follow_wait`` (the longest, in seconds, a log follow request waits for new lines).
+    ``max_follow_wait`` (the longest, in seconds, a log follow request waits for new lines),
+    ``uploads_dir`` (where resumable uploads keep their bytes so far; by default a new
+    temporary directory: give every worker of one server the same directory).
 
     Raises:
         KitaruFeatureNotAvailableError: the extra ``server`` is not installed.

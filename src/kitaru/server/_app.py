@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
+import uuid
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -47,9 +51,13 @@ def build_app(
     max_blob_bytes: int = MAX_BLOB_BYTES,
     max_json_bytes: int = MAX_JSON_BYTES,
     max_follow_wait: float = MAX_FOLLOW_WAIT,
+    uploads_dir: str | os.PathLike[str] | None = None,
 ) -> FastAPI:
     """Return the API over ``store`` and ``artifacts`` (see :func:`kitaru.server.create_app`)."""
     __version__ = _version()
+    if uploads_dir is None:  # made when the first upload session starts
+        uploads_dir = Path(tempfile.gettempdir()) / f"kitaru-uploads-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    uploads = Path(uploads_dir)
     app = FastAPI(
         title="Kitaru server",
         version=__version__,
@@ -66,7 +74,7 @@ def build_app(
         calls_router(store),
         memory_router(store),
         retention_router(store),
-        blobs_router(artifacts, max_blob_bytes=max_blob_bytes),
+        blobs_router(artifacts, max_blob_bytes=max_blob_bytes, uploads_dir=uploads),
     ):
         api.include_router(router)
     app.include_router(api)

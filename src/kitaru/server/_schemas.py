@@ -349,3 +349,26 @@ class BlobListResult(pydantic.BaseModel):
     """Stored blobs as ``[key, size]`` pairs."""
 
     blobs: list[list[str | int]]
+
+
+class SignedUrlResult(pydantic.BaseModel):
+    """A URL to read or write one blob directly in the object storage, without credentials."""
+
+    url: str
+    method: str
+    expires_in: float
+
+
+class BlobTrafficResult(pydantic.BaseModel):
+    """What this server process carried of blobs since it started."""
+
+    bytes_received: int
+    bytes_sent: int
+    signed_urls: int
+
+
+class UploadResult(pydantic.BaseModel):
+    """A resumable upload and how many of its bytes the server holds."""
+
+    upload_id: str
+    offset: int
