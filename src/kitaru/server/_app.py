@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,7 +20,7 @@ from kitaru.server._calls import calls_router
 from kitaru.server._errors import ERROR_RESPONSES, error_body, exception_body, status_of
 from kitaru.server._executions import executions_router
 from kitaru.server._follow import MAX_FOLLOW_WAIT, follow_router
-from kitaru.server._idempotency import IdempotencyMiddleware
+from kitaru.server._idempotency import IdempotencyMiddleware, IdempotentStore
 from kitaru.server._limits import BodyLimitMiddleware
 from kitaru.server._memory import memory_router, retention_router
 from kitaru.server._operations import operations_router
@@ -58,14 +58,15 @@ def build_app(
         responses=ERROR_RESPONSES,
     )
     api = APIRouter(prefix=API_PREFIX)
+    keyed = cast(MetadataStore, IdempotentStore(store))  # a retried write's calls are made once
     for router in (
-        executions_router(store),
+        executions_router(keyed),
         follow_router(store, max_wait=max_follow_wait),
-        operations_router(store),
+        operations_router(keyed),
         registry_router(authenticated=auth is not None),
-        calls_router(store),
-        memory_router(store),
-        retention_router(store),
+        calls_router(keyed),
+        memory_router(keyed),
+        retention_router(keyed),
         blobs_router(artifacts, max_blob_bytes=max_blob_bytes),
     ):
         api.include_router(router)
