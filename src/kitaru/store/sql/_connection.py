@@ -165,11 +165,12 @@ class StoreCore:
             engine.dispose()
 
     # -- transactions -------------------------------------------------------
-    def _writing(self) -> Transaction | Savepoint:
+    def _writing(self, *, commit: bool = True) -> Transaction | Savepoint:
+        """A write transaction (``commit=False``: rolled back at the end, a dry run)."""
         connection = getattr(self._joined, "connection", None)
         if connection is not None:
-            return Savepoint(connection)
-        return Transaction(self._engine, self._write_begin, True, self._write_lock)
+            return Savepoint(connection, keep=commit)
+        return Transaction(self._engine, self._write_begin, commit, self._write_lock)
 
     def _reading(self) -> Transaction | Savepoint:
         connection = getattr(self._joined, "connection", None)

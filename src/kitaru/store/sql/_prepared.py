@@ -285,16 +285,19 @@ class Transaction:
 
 class Savepoint:
     """A transaction inside one that is already open on ``connection``: a savepoint, released
-    when the block ends normally and rolled back to otherwise; yields a new driver cursor.
+    when the block ends normally (``keep``) and rolled back to otherwise; yields a new driver
+    cursor.
 
     Args:
         connection: The driver connection of the open transaction.
+        keep: Whether a block that ends normally keeps its writes (``False``: a dry run).
     """
 
-    __slots__ = ("_connection", "_cursor")
+    __slots__ = ("_connection", "_cursor", "_keep")
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Any, *, keep: bool = True) -> None:
         self._connection = connection
+        self._keep = keep
 
     def __enter__(self) -> Any:
         cursor = self._cursor = self._connection.cursor()
@@ -302,7 +305,7 @@ class Savepoint:
         return cursor
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
+        if exc_type is None and self._keep:
             self._cursor.execute("RELEASE SAVEPOINT kitaru_joined")
             return
         try:
