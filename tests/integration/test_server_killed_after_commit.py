@@ -117,7 +117,11 @@ def _completed_call(store: SqlStore) -> tuple[str, dict[str, Any], Any]:
         "ended_at": utcnow().isoformat(),
         "epoch": record.epoch,
     }
-    return "/api/v1/completed-attempts", body, lambda: [c.status.value for c in store.list_calls(record.exec_id)]
+    return (
+        "/api/v1/completed-attempts",
+        body,
+        lambda: [c.status.value for c in store.list_calls(record.exec_id)],
+    )
 
 
 @pytest.mark.parametrize(

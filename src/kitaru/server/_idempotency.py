@@ -129,7 +129,9 @@ class IdempotentStore:
             return found
         return functools.partial(self._once, keyed, found, kind, name)
 
-    def _once(self, keyed: _Keyed, method: Callable[..., Any], kind: Any, name: str, *args: Any, **kw: Any) -> Any:
+    def _once(
+        self, keyed: _Keyed, method: Callable[..., Any], kind: Any, name: str, *args: Any, **kw: Any
+    ) -> Any:
         keyed.calls += 1
         key = keyed.key if keyed.calls == 1 else f"{keyed.key}.{keyed.calls}"
         outcome: list[Any] = []

@@ -128,11 +128,15 @@ def test_a_second_write_with_a_key_waits_for_the_first_and_gets_its_answer(store
         store.create_api_key(_key("a", "first"))
         return b"first"
 
-    first = threading.Thread(target=lambda: answers.append(store.write_idempotently("k", first_write, at=at(0))))
+    first = threading.Thread(
+        target=lambda: answers.append(store.write_idempotently("k", first_write, at=at(0)))
+    )
     first.start()
     assert started.wait(10)
     second_write = _Write(store, "second", b"second")
-    second = threading.Thread(target=lambda: answers.append(store.write_idempotently("k", second_write, at=at(1))))
+    second = threading.Thread(
+        target=lambda: answers.append(store.write_idempotently("k", second_write, at=at(1)))
+    )
     second.start()
     release.set()
     first.join(10)
