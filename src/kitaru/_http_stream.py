@@ -4,8 +4,9 @@ httpcore writes a request's line and headers, then its body, each with its own s
 call; on a keep-alive connection to a nearby server, those writes (and the server's wake-up
 for each) are a good part of a small request's time. :class:`CoalescingBackend` opens
 connections whose writes are held until the client reads its answer (or ``FLUSH_AT``
-bytes are held): a small request then leaves in one write. Needs ``httpcore`` (installed
-with ``httpx``, the extra ``server``); imported only by :mod:`kitaru._http`.
+bytes are held): a small request then leaves in one write. A large body is written as
+it comes, after what was held. Needs ``httpcore`` (installed with ``httpx``, the extra
+``server``); imported only by :mod:`kitaru._http`.
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ class _CoalescingStream(httpcore.NetworkStream):
         self._size = 0
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if len(buffer) >= FLUSH_AT:  # a large body: written as it is, never copied
+            self._flush(timeout)
+            self._stream.write(buffer, timeout)
+            return
         self._held.append(buffer)
         self._size += len(buffer)
         if self._size >= FLUSH_AT:

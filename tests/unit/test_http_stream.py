@@ -69,6 +69,11 @@ def test_a_large_body_leaves_in_bounded_writes_and_close_drops_what_is_held() ->
     for _ in range(5):
         stream.write(b"x" * (FLUSH_AT // 2))
     assert [len(write) for write in inner.opened[0].writes] == [FLUSH_AT, FLUSH_AT]
+    big = b"y" * FLUSH_AT
+    stream.write(big)
+    assert [len(write) for write in inner.opened[0].writes] == [FLUSH_AT, FLUSH_AT, FLUSH_AT // 2, FLUSH_AT]
+    assert inner.opened[0].writes[-1] is big
+    stream.write(b"held")
     stream.close()
     assert inner.opened[0].closed
-    assert sum(len(write) for write in inner.opened[0].writes) == 2 * FLUSH_AT
+    assert len(inner.opened[0].writes) == 4
