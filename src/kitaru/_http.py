@@ -75,11 +75,8 @@ class HttpClient:
         self._client = httpx.Client(
             base_url=self.url,
             headers=headers,
-            # Every request goes to ``url`` (paths only, redirects not followed): over plain
-            # HTTP, no TLS connection is ever made, so loading CA certificates is skipped.
-            verify=not self.url.startswith("http://"),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=httpx.Limits(max_keepalive_connections=32, max_connections=64),
+            transport=_transport(httpx, verify=not self.url.startswith("http://")),
         )
         self._retry_on: tuple[type[BaseException], ...] = (httpx.TransportError,)
         self._retries = retries
@@ -253,6 +250,30 @@ class HttpClient:
         self._client.close()
         if self._external_client is not None:
             self._external_client.close()
+
+
+def _transport(httpx: Any, *, verify: bool) -> Any:
+    """The transport of a client: keep-alive connections without Nagle's delay, each sending
+    a request (line, headers and body) in one write where it can.
+
+    ``verify`` is ``False`` over plain HTTP: every request goes to one URL (paths only,
+    redirects not followed), so no TLS connection is ever made and loading CA certificates
+    is skipped.
+    """
+    import socket
+
+    transport = httpx.HTTPTransport(
+        verify=verify,
+        limits=httpx.Limits(max_keepalive_connections=32, max_connections=64),
+        socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+    )
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if backend is not None:  # httpcore's connection pool, as in every httpx this supports
+        from kitaru._http_stream import CoalescingBackend
+
+        pool._network_backend = CoalescingBackend(backend)  # type: ignore[union-attr]
+    return transport
 
 
 def _encode(body: Any, method: str, path: str) -> bytes:

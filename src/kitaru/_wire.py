@@ -36,10 +36,20 @@ _T = TypeVar("_T")
 _Decoder = Callable[[Any], Any]
 _DECODERS: dict[Any, _Decoder] = {}
 _PLAIN = (str, int, float, bool, type(None))
+#: Exactly these types (not subclasses such as enums) are their own JSON form.
+_EXACT_PLAIN = frozenset(_PLAIN)
+#: The field names of each record class met so far (a record is written field by field).
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def to_wire(value: Any) -> Any:
     """Return ``value`` as JSON values (dicts, lists, text, numbers, booleans, ``None``)."""
+    kind = type(value)
+    if kind in _EXACT_PLAIN:
+        return value
+    names = _FIELD_NAMES.get(kind)
+    if names is not None:
+        return {name: to_wire(getattr(value, name)) for name in names}
     if isinstance(value, _PLAIN):
         return value.value if isinstance(value, enum.Enum) else value
     if isinstance(value, dict):
@@ -53,7 +63,8 @@ def to_wire(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: to_wire(getattr(value, field.name)) for field in dataclasses.fields(value)}
+        names = _FIELD_NAMES[kind] = tuple(field.name for field in dataclasses.fields(value))
+        return {name: to_wire(getattr(value, name)) for name in names}
     raise TypeError(f"{type(value).__name__} has no JSON form")
 
 
@@ -102,7 +113,9 @@ def _build(kind: Any) -> _Decoder:
         return lambda value: value
     origin = typing.get_origin(kind)
     if origin in (typing.Union, types.UnionType):
-        return _union([_decoder(arg) for arg in typing.get_args(kind)], kind)
+        args = typing.get_args(kind)
+        others = [_decoder(arg) for arg in args if arg is not type(None)]
+        return _union(others, kind, nullable=len(others) < len(args))
     if origin in (tuple, list):
         return _sequence(kind, origin)
     if origin is dict:
@@ -135,8 +148,10 @@ def _build(kind: Any) -> _Decoder:
     raise TypeError(f"no wire decoder for {kind!r}")
 
 
-def _union(options: list[_Decoder], kind: Any) -> _Decoder:
+def _union(options: list[_Decoder], kind: Any, *, nullable: bool) -> _Decoder:
     def union(value: Any) -> Any:
+        if value is None and nullable:
+            return None
         first: _Misfit | None = None
         for option in options:
             try:

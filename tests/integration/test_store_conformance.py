@@ -21,6 +21,7 @@ from kitaru.records import LogRecord
 from kitaru.store.base import MetadataStore
 from kitaru.store.conformance import ALL_TESTS, MetadataStoreSuite
 from kitaru.store.conformance.keys_suite import IDEMPOTENCY_TESTS, KEY_TESTS
+from kitaru.store.conformance.records import add_execution
 from kitaru.store.memory import InMemoryStore
 from kitaru.store.schema import UtcDateTime, metadata
 from kitaru.store.sql import SqlStore
@@ -90,6 +91,29 @@ def test_a_store_is_shared_when_it_is_a_database_server(store: SqlStore) -> None
     """A PostgreSQL store is written by others; a SQLite file (like memory) only here."""
     assert store.shared is (store.name.startswith("postgresql"))
     assert InMemoryStore().shared is False
+
+
+def test_an_idempotent_write_that_fails_rolls_back_every_write_it_made(store: SqlStore) -> None:
+    """All of a keyed write commits with its answer, or none of it (even the parts that
+    went through on their own), and an empty dry run inside one changes nothing either."""
+    exec_id = "01900000-0000-7000-8000-00000000000a"
+
+    def fails_after_writing() -> bytes:
+        add_execution(store, exec_id)
+        store.append_logs([LogRecord(exec_id, utcnow(), "written")])
+        raise RuntimeError("the write failed")
+
+    with pytest.raises(RuntimeError, match="the write failed"):
+        store.write_idempotently("k", fails_after_writing, at=utcnow())
+    assert store.list_executions() == []
+
+    def deletes_nothing() -> bytes:
+        record = add_execution(store, exec_id, status=ExecutionStatus.COMPLETED)
+        assert store.delete_executions([record], dry_run=True).exec_ids == (exec_id,)
+        return b"done"
+
+    assert store.write_idempotently("k", deletes_nothing, at=utcnow()) == b"done"
+    assert [record.exec_id for record in store.list_executions()] == [exec_id]
 
 
 def test_suite_is_collected() -> None:

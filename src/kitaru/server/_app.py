@@ -7,9 +7,9 @@ import os
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
@@ -24,7 +24,7 @@ from kitaru.server._calls import calls_router
 from kitaru.server._errors import ERROR_RESPONSES, error_body, exception_body, status_of
 from kitaru.server._executions import executions_router
 from kitaru.server._follow import MAX_FOLLOW_WAIT, follow_router
-from kitaru.server._idempotency import IdempotencyMiddleware
+from kitaru.server._idempotency import IdempotencyMiddleware, IdempotentStore
 from kitaru.server._limits import BodyLimitMiddleware
 from kitaru.server._memory import memory_router, retention_router
 from kitaru.server._operations import operations_router
@@ -65,19 +65,20 @@ def build_app(
         "Every route but /health needs an API key as a bearer token.",
         responses=ERROR_RESPONSES,
     )
-    api = APIRouter(prefix=API_PREFIX)
+    keyed = cast(MetadataStore, IdempotentStore(store))  # a retried write's calls are made once
+    # Each router straight under the app (a request is matched against the routers in
+    # order, and again within the one that matched): the checkpoint hot path's first.
     for router in (
-        executions_router(store),
+        calls_router(keyed),
+        executions_router(keyed),
         follow_router(store, max_wait=max_follow_wait),
-        operations_router(store),
+        operations_router(keyed),
         registry_router(authenticated=auth is not None),
-        calls_router(store),
-        memory_router(store),
-        retention_router(store),
+        memory_router(keyed),
+        retention_router(keyed),
         blobs_router(artifacts, max_blob_bytes=max_blob_bytes, uploads_dir=uploads),
     ):
-        api.include_router(router)
-    app.include_router(api)
+        app.include_router(router, prefix=API_PREFIX)
 
     @app.get("/health", tags=["server"], summary="Whether the server answers (no key needed)")
     def health() -> dict[str, str]:

@@ -25,7 +25,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from kitaru._types import ExecutionStatus
@@ -572,21 +572,15 @@ class MetadataStore(Protocol):
         ...
 
     # -- idempotency keys of a server's writes -----------------------------
-    def claim_idempotency_key(
-        self, key: str, claimed_at: dt.datetime, *, stale_before: dt.datetime
-    ) -> tuple[bool, bytes | None]:
-        """Claim ``key`` for serving the write it guards. Return ``(True, None)`` when the
-        caller claimed it (the key was new, or claimed before ``stale_before`` by a server
-        that never answered: it is taken over with ``claimed_at``); otherwise ``(False,
-        answer)``: the kept answer, or ``None`` while another request is serving it."""
-        ...
-
-    def complete_idempotency_key(self, key: str, response: bytes) -> None:
-        """Keep ``response`` (opaque bytes) as the answer to the write ``key`` guards."""
-        ...
-
-    def release_idempotency_key(self, key: str) -> None:
-        """Forget ``key`` unless its answer is kept, so that its write may be sent again."""
+    def write_idempotently(self, key: str, write: Callable[[], bytes], *, at: dt.datetime) -> bytes:
+        """Run ``write`` at most once for ``key`` and return its answer: the bytes ``write``
+        returns, kept under ``key`` (claimed ``at``) in the same transaction as the writes it
+        makes through this store on this thread, so a retry after a crash finds either both
+        or neither. When ``key`` already has an answer, return it without calling ``write``;
+        a request with the same key arriving meanwhile waits for the first one. When ``write``
+        raises, nothing is kept for ``key`` and the exception propagates (a SQL store rolls back
+        its writes; each write of the in-memory store changes nothing when it is refused).
+        Not nested: ``write`` may not call this method."""
         ...
 
     def prune_idempotency_keys(self, before: dt.datetime) -> int:

@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -509,17 +509,7 @@ class RestStore:
             "sends its key in the Idempotency-Key header instead."
         )
 
-    def claim_idempotency_key(
-        self, key: str, claimed_at: dt.datetime, *, stale_before: dt.datetime
-    ) -> tuple[bool, bytes | None]:
-        """Not over the API: ``KitaruFeatureNotAvailableError`` (the server keeps the keys)."""
-        raise self._server_side()
-
-    def complete_idempotency_key(self, key: str, response: bytes) -> None:
-        """Not over the API: ``KitaruFeatureNotAvailableError`` (the server keeps the keys)."""
-        raise self._server_side()
-
-    def release_idempotency_key(self, key: str) -> None:
+    def write_idempotently(self, key: str, write: Callable[[], bytes], *, at: dt.datetime) -> bytes:
         """Not over the API: ``KitaruFeatureNotAvailableError`` (the server keeps the keys)."""
         raise self._server_side()
 

@@ -416,8 +416,9 @@ api_keys = sa.Table(
     sa.Index(None, "name"),
 )
 
-#: The kept answers to a server's writes by idempotency key (``response`` is ``NULL`` while
-#: the write is being served), so that a retried write is applied once by any worker.
+#: The kept answers to a server's writes by idempotency key, each committed in its write's
+#: own transaction, so that a retried write is applied once by any worker (``response`` is
+#: ``NULL`` only in rows an older server left claimed).
 idempotency_keys = sa.Table(
     "idempotency_keys",
     metadata,

@@ -38,7 +38,7 @@ class Capability(enum.StrEnum):
             rest). A REST store lacks it: a server's keys are managed where its
             store is (``kitaru server api-key``), never over its API.
         IDEMPOTENCY_KEYS: The store keeps a server's idempotency keys
-            (``claim_idempotency_key`` and the rest). A REST store lacks it: the
+            (``write_idempotently``, ``prune_idempotency_keys``). A REST store lacks it: the
             server keeps them in its own store.
     """
 

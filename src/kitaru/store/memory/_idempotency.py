@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
+from kitaru.errors import KitaruUsageError
 from kitaru.store.memory._rows import utc
 from kitaru.store.memory._tables import MemoryTables
 
@@ -13,33 +15,29 @@ __all__ = ["IdempotencyMethods"]
 class IdempotencyMethods(MemoryTables):
     """The idempotency key methods of :class:`~kitaru.store.memory.InMemoryStore`."""
 
-    def claim_idempotency_key(
-        self, key: str, claimed_at: dt.datetime, *, stale_before: dt.datetime
-    ) -> tuple[bool, bytes | None]:
-        """Claim ``key`` for serving its write; see ``MetadataStore.claim_idempotency_key``."""
-        with self._lock:
-            self._check_open()
-            found = self._idempotency.get(key)
-            if found is None or (found[1] is None and found[0] < utc(stale_before)):
-                self._idempotency[key] = (utc(claimed_at), None)
-                return True, None
-            return False, found[1]
+    def write_idempotently(self, key: str, write: Callable[[], bytes], *, at: dt.datetime) -> bytes:
+        """Run ``write`` once for ``key``; see ``MetadataStore.write_idempotently``.
 
-    def complete_idempotency_key(self, key: str, response: bytes) -> None:
-        """Keep ``response`` as the answer to ``key``'s write."""
+        The store's lock is held throughout, so a request with the same key (and every other
+        write) waits; ``write``'s own store calls take the lock again on this thread.
+        """
         with self._lock:
             self._check_open()
+            if self._writing_idempotently:
+                raise KitaruUsageError(
+                    f"write_idempotently({key!r}) was called inside another idempotent write of the "
+                    f"store '{self._name}'; give each write its own key, one after the other."
+                )
             found = self._idempotency.get(key)
             if found is not None:
-                self._idempotency[key] = (found[0], bytes(response))
-
-    def release_idempotency_key(self, key: str) -> None:
-        """Forget ``key`` unless its answer is kept (its write failed: it may be sent again)."""
-        with self._lock:
-            self._check_open()
-            found = self._idempotency.get(key)
-            if found is not None and found[1] is None:
-                del self._idempotency[key]
+                return found[1]
+            self._writing_idempotently = True
+            try:
+                answer = bytes(write())
+            finally:
+                self._writing_idempotently = False
+            self._idempotency[key] = (utc(at), answer)
+            return answer
 
     def prune_idempotency_keys(self, before: dt.datetime) -> int:
         """Delete the keys claimed before ``before``; return how many."""

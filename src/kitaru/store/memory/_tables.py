@@ -64,8 +64,9 @@ class MemoryTables:
         self._memory_compactions: list[MemoryCompaction] = []
         self._usage: dict[str, list[LlmUsageRecord]] = {}  # exec_id -> usage rows in recorded order
         self._api_keys: dict[str, ApiKeyRecord] = {}  # key_id -> key, in creation order
-        # Idempotency keys of a server's writes: key -> (claimed at, kept answer or None).
-        self._idempotency: dict[str, tuple[dt.datetime, bytes | None]] = {}
+        # Idempotency keys of a server's writes: key -> (claimed at, kept answer).
+        self._idempotency: dict[str, tuple[dt.datetime, bytes]] = {}
+        self._writing_idempotently = False
 
     @property
     def name(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, NoReturn, Self, cast
 
@@ -19,7 +20,7 @@ from kitaru.config import mask_url, url_passwords
 from kitaru.errors import KitaruBackendError, KitaruError, KitaruFencedError, KitaruStateError
 from kitaru.store._common import status_of
 from kitaru.store.sql._migrate import HEAD_REVISION
-from kitaru.store.sql._prepared import Transaction
+from kitaru.store.sql._prepared import Savepoint, Transaction
 from kitaru.store.sql._sqlite import SqlitePool, SqliteStatements, is_read_only_error, sqlite_database
 
 if TYPE_CHECKING:
@@ -41,6 +42,9 @@ class StoreCore:
     def __init__(self, url: str) -> None:
         self._write_begin = _SQLITE_WRITE_BEGIN
         self._write_lock: Any = None
+        #: Per thread: the connection of a transaction that the store's own transactions join
+        #: (as savepoints) while it is open (see :mod:`kitaru.store.sql._idempotency`).
+        self._joined = threading.local()
         self._errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
         self._integrity_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
         # Locked, full, unreadable: what may pass when tried again (a runner retries those).
@@ -161,10 +165,17 @@ class StoreCore:
             engine.dispose()
 
     # -- transactions -------------------------------------------------------
-    def _writing(self) -> Transaction:
-        return Transaction(self._engine, self._write_begin, True, self._write_lock)
+    def _writing(self, *, commit: bool = True) -> Transaction | Savepoint:
+        """A write transaction (``commit=False``: rolled back at the end, a dry run)."""
+        connection = getattr(self._joined, "connection", None)
+        if connection is not None:
+            return Savepoint(connection, keep=commit)
+        return Transaction(self._engine, self._write_begin, commit, self._write_lock)
 
-    def _reading(self) -> Transaction:
+    def _reading(self) -> Transaction | Savepoint:
+        connection = getattr(self._joined, "connection", None)
+        if connection is not None:
+            return Savepoint(connection)
         return Transaction(self._engine, None, False)
 
     # -- links to other executions' artifacts ----------------------------------

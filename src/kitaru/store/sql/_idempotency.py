@@ -1,12 +1,19 @@
 """Idempotency keys of a Kitaru server's writes, kept in its SQL store.
 
-Every worker of a server shares them, and they outlive a killed server process.
+Every worker of a server shares them, and they outlive a killed server process: a key and
+the answer to its write commit in the write's own transaction. The store's own transactions
+opened by the write (on the same thread) join that transaction as savepoints, so a write
+refused half-way changes nothing, as it does alone. Two requests with one key take turns:
+the second one's insert of the key waits for the first transaction (PostgreSQL's unique
+index; SQLite's single writer), then finds the answer it committed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
+from kitaru.errors import KitaruUsageError
 from kitaru.store.sql._connection import StoreCore
 
 __all__ = ["IdempotencyMethods"]
@@ -15,40 +22,31 @@ __all__ = ["IdempotencyMethods"]
 class IdempotencyMethods(StoreCore):
     """The idempotency key methods of :class:`~kitaru.store.sql.SqlStore`."""
 
-    def claim_idempotency_key(
-        self, key: str, claimed_at: dt.datetime, *, stale_before: dt.datetime
-    ) -> tuple[bool, bytes | None]:
-        """Claim ``key`` for serving its write; see ``MetadataStore.claim_idempotency_key``."""
+    def write_idempotently(self, key: str, write: Callable[[], bytes], *, at: dt.datetime) -> bytes:
+        """Run ``write`` once for ``key``; see ``MetadataStore.write_idempotently``."""
+        if getattr(self._joined, "connection", None) is not None:
+            raise KitaruUsageError(
+                f"write_idempotently({key!r}) was called inside another idempotent write of the store "
+                f"'{self._name}'; give each write its own key, one after the other."
+            )
         s = self._s
         try:
             with self._writing() as cur:
-                if s.claim_idempotency_key.one(cur, {"key": key, "claimed_at": claimed_at}) is not None:
-                    return True, None
-                taken = {"b_key": key, "b_claimed_at": claimed_at, "b_stale_before": stale_before}
-                if s.take_over_idempotency_key.one(cur, taken) is not None:
-                    return True, None
-                row = s.idempotent_response.one(cur, {"b_key": key})
+                if s.claim_idempotency_key.one(cur, {"key": key, "claimed_at": at}) is None:
+                    row = s.idempotent_response.one(cur, {"b_key": key})
+                    if row is not None and row[0] is not None:
+                        return bytes(row[0])
+                    # else: a claim an older server left without an answer; served here now
+                self._joined.connection = cur.connection
+                try:
+                    answer = bytes(write())
+                finally:
+                    self._joined.connection = None
+                done = {"b_key": key, "b_response": answer, "b_claimed_at": at}
+                s.complete_idempotency_key.execute(cur, done)
         except self._errors as exc:
-            self._raise("claim an idempotency key", exc)
-        if row is None:  # released between the insert and the read: the caller asks again
-            return False, None
-        return False, None if row[0] is None else bytes(row[0])
-
-    def complete_idempotency_key(self, key: str, response: bytes) -> None:
-        """Keep ``response`` as the answer to ``key``'s write."""
-        try:
-            with self._writing() as cur:
-                self._s.complete_idempotency_key.execute(cur, {"b_key": key, "b_response": response})
-        except self._errors as exc:
-            self._raise("keep the answer of an idempotency key", exc)
-
-    def release_idempotency_key(self, key: str) -> None:
-        """Forget ``key`` unless its answer is kept (its write failed: it may be sent again)."""
-        try:
-            with self._writing() as cur:
-                self._s.release_idempotency_key.execute(cur, {"b_key": key})
-        except self._errors as exc:
-            self._raise("release an idempotency key", exc)
+            self._raise("keep the answer of an idempotent write", exc)
+        return answer
 
     def prune_idempotency_keys(self, before: dt.datetime) -> int:
         """Delete the keys claimed before ``before``; return how many."""

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy.sql import ClauseElement
     from sqlalchemy.sql.compiler import SQLCompiler
 
-__all__ = ["Prepared", "Transaction"]
+__all__ = ["Prepared", "Savepoint", "Transaction"]
 
 
 class Prepared:
@@ -281,6 +281,38 @@ class Transaction:
             connection.close()
             if self._lock is not None:
                 self._lock.release()
+
+
+class Savepoint:
+    """A transaction inside one that is already open on ``connection``: a savepoint, released
+    when the block ends normally (``keep``) and rolled back to otherwise; yields a new driver
+    cursor.
+
+    Args:
+        connection: The driver connection of the open transaction.
+        keep: Whether a block that ends normally keeps its writes (``False``: a dry run).
+    """
+
+    __slots__ = ("_connection", "_cursor", "_keep")
+
+    def __init__(self, connection: Any, *, keep: bool = True) -> None:
+        self._connection = connection
+        self._keep = keep
+
+    def __enter__(self) -> Any:
+        cursor = self._cursor = self._connection.cursor()
+        cursor.execute("SAVEPOINT kitaru_joined")
+        return cursor
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None and self._keep:
+            self._cursor.execute("RELEASE SAVEPOINT kitaru_joined")
+            return
+        try:
+            self._cursor.execute("ROLLBACK TO SAVEPOINT kitaru_joined")
+            self._cursor.execute("RELEASE SAVEPOINT kitaru_joined")
+        except Exception:
+            pass  # the enclosing transaction fails too, and rolls back; the first error stands
 
 
 def _rollback(connection: Any) -> None:

@@ -26,7 +26,6 @@ from kitaru._types import ExecutionStatus, new_id
 from kitaru.errors import KitaruUsageError
 from kitaru.records import DeletedRows, ExecutionRecord
 from kitaru.store.sql._connection import StoreCore, status_of
-from kitaru.store.sql._prepared import Transaction
 from kitaru.store.sql._rows import artifact_from_row, artifact_params, execution_from_row
 
 __all__ = ["RetentionMethods"]
@@ -73,7 +72,7 @@ class RetentionMethods(StoreCore):
             return DeletedRows()
         s = self._s
         try:
-            with Transaction(self._engine, self._write_begin, not dry_run, self._write_lock) as cur:
+            with self._writing(commit=not dry_run) as cur:
                 current = {
                     str(row[0]): (str(row[1]), row[2])
                     for row in s.lock_doomed_executions.all(cur, {"b_exec_ids": sorted(expected)})

@@ -466,19 +466,12 @@ class Statements:
             insert(IK).on_conflict_do_nothing(index_elements=[IK.c.key]).returning(IK.c.key),
             column_keys=("key", "claimed_at"),
         )
-        self.take_over_idempotency_key = prepare(
-            IK.update()
-            .where(
-                the_key & IK.c.response.is_(None) & (IK.c.claimed_at < _p("b_stale_before", UtcDateTime()))
-            )
-            .values(claimed_at=_p("b_claimed_at", UtcDateTime()))
-            .returning(IK.c.key)
-        )
         self.idempotent_response = prepare(sa.select(IK.c.response).where(the_key))
         self.complete_idempotency_key = prepare(
-            IK.update().where(the_key).values(response=_p("b_response", sa.LargeBinary()))
+            IK.update()
+            .where(the_key)
+            .values(response=_p("b_response", sa.LargeBinary()), claimed_at=_p("b_claimed_at", UtcDateTime()))
         )
-        self.release_idempotency_key = prepare(IK.delete().where(the_key & IK.c.response.is_(None)))
         self.prune_idempotency_keys = prepare(
             IK.delete().where(IK.c.claimed_at < _p("b_before", UtcDateTime()))
         )
