@@ -19,7 +19,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kitaru._types import Record
 from kitaru.artifacts.base import ArtifactStore
@@ -29,11 +29,13 @@ from kitaru.store.base import MetadataStore
 
 if TYPE_CHECKING:
     from kitaru.runtime.targets.local import LocalTarget
+    from kitaru.runtime.targets.worker import WorkerTarget
 
 __all__ = [
     "MEMORY_URL_PREFIX",
     "Stores",
     "default_stores",
+    "execution_target",
     "local_target",
     "open_artifact_store",
     "open_memory_stores",
@@ -42,6 +44,7 @@ __all__ = [
     "open_stores",
     "reset_default_stores",
     "stack_stores",
+    "worker_target",
 ]
 
 #: Store URLs starting with this open in-memory stores (the artifacts directory is ignored).
@@ -63,10 +66,14 @@ class Stores(Record):
     display_url: str
 
     @property
-    def target(self) -> LocalTarget:
-        """The execution target of these stores: :func:`local_target` (the engine loads when it
-        is first asked for, so that reading and listing never load it)."""
-        return local_target()
+    def target(self) -> Any:
+        """The execution target of these stores, as the settings choose it
+        (:func:`execution_target`; the engine loads when it is first asked for, so that
+        reading and listing never load it)."""
+        settings = resolve_settings()
+        return execution_target(
+            settings.values["execution_target"], chosen_by=settings.sources["execution_target"]
+        )
 
 
 def open_stores(url: str, artifacts_dir: str | os.PathLike[str]) -> Stores:
@@ -123,6 +130,42 @@ def open_server_stores(
             "sqlite:///path/to/kitaru.db or postgresql+psycopg://user@host/database."
         )
     return open_store(store_url), open_artifact_store(artifacts_dir), mask_url(store_url)
+
+
+def execution_target(name: str, *, chosen_by: str = "execution_target") -> Any:
+    """The execution target called ``name``: ``local`` (threads of this process), ``worker``
+    (the queue that ``kitaru worker`` processes serve) or ``ray`` (a Ray cluster, with the
+    extra ``ray``).
+
+    Raises:
+        KitaruUsageError: an unknown target (the message names ``chosen_by``).
+        KitaruFeatureNotAvailableError: ``ray`` without Ray's target installed.
+    """
+    if name == "local":
+        return local_target()
+    if name == "worker":
+        return worker_target()
+    if name == "ray":
+        try:
+            from kitaru.runtime.targets.ray import RayTarget
+        except ImportError as exc:
+            from kitaru.errors import KitaruFeatureNotAvailableError
+
+            raise KitaruFeatureNotAvailableError(
+                f"The execution target 'ray' (chosen by {chosen_by}) needs Ray: "
+                f"pip install 'kitaru[ray]' ({exc})."
+            ) from exc
+        return RayTarget()
+    from kitaru.errors import KitaruUsageError
+
+    raise KitaruUsageError(f"{chosen_by}: unknown execution target {name!r}; use local, worker or ray.")
+
+
+def worker_target() -> WorkerTarget:
+    """The execution target that queues executions for ``kitaru worker`` processes."""
+    from kitaru.runtime.targets.worker import WorkerTarget
+
+    return WorkerTarget()
 
 
 def local_target() -> LocalTarget:

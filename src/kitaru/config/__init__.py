@@ -73,7 +73,7 @@ __all__ = [
 ]
 
 #: The settings a stack may carry (the rest belong to projects, the environment or code).
-STACK_SETTINGS = ("cache", "retries", "image", "default_model")
+STACK_SETTINGS = ("cache", "retries", "image", "default_model", "execution_target")
 _RUN_OPTIONS = ("cache", "retries", "stack", "image")
 
 

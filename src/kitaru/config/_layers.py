@@ -29,6 +29,7 @@ from kitaru.errors import KitaruUsageError
 __all__ = [
     "DEFAULTS",
     "ENV_SETTINGS",
+    "EXECUTION_TARGETS",
     "KNOWN_ENV",
     "SECRET_PATTERN",
     "SETTING_NAMES",
@@ -142,6 +143,19 @@ def _parse_image_env(raw: str, *, source: str) -> Any:
     return _validate_image(table, source=source)
 
 
+#: Where executions run: a thread of this process, the queue of ``kitaru worker`` processes, Ray.
+EXECUTION_TARGETS = ("local", "worker", "ray")
+
+
+def _validate_target(value: Any, *, source: str) -> str:
+    text = value.strip().lower() if isinstance(value, str) else value
+    if text not in EXECUTION_TARGETS:
+        raise KitaruUsageError(
+            f"{source}: execution_target must be one of {', '.join(EXECUTION_TARGETS)}, got {value!r}."
+        )
+    return str(text)
+
+
 _VALIDATORS: dict[str, Callable[..., Any]] = {
     "cache": validate_cache,
     "retries": validate_retries,
@@ -150,6 +164,7 @@ _VALIDATORS: dict[str, Callable[..., Any]] = {
     "default_model": _validate_model,
     "server_url": _validate_server_url,
     "api_key": _validate_text("api_key"),
+    "execution_target": _validate_target,
 }
 #: Every setting, in display order.
 SETTING_NAMES: tuple[str, ...] = tuple(_VALIDATORS)
@@ -162,6 +177,7 @@ DEFAULTS: dict[str, Any] = {
     "default_model": None,
     "server_url": None,
     "api_key": None,
+    "execution_target": "local",
 }
 #: Settings read from ``KITARU_*`` environment variables.
 ENV_SETTINGS: dict[str, str] = {
@@ -172,6 +188,7 @@ ENV_SETTINGS: dict[str, str] = {
     "default_model": "KITARU_DEFAULT_MODEL",
     "server_url": "KITARU_SERVER_URL",
     "api_key": "KITARU_API_KEY",
+    "execution_target": "KITARU_EXECUTION_TARGET",
 }
 #: Every environment variable Kitaru reads (``kitaru status`` lists those that are set).
 KNOWN_ENV: tuple[str, ...] = (
@@ -185,6 +202,8 @@ KNOWN_ENV: tuple[str, ...] = (
     "KITARU_DEFAULT_MODEL",
     "KITARU_SERVER_URL",
     "KITARU_API_KEY",
+    "KITARU_EXECUTION_TARGET",
+    "KITARU_WORKER_QUEUE",
     "KITARU_HEARTBEAT_SECONDS",
     "KITARU_LEASE_SECONDS",
     "KITARU_ALLOW_PICKLE",

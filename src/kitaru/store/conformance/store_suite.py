@@ -6,7 +6,8 @@ test module runs ``ALL_TESTS`` against its own stores (see
 lifecycle, waits, replay seeds and logs live in ``lifecycle_suite``, those of
 whole executions, refused writes and copies in ``integrity_suite``, those of
 call listings in ``paging_suite``, those of copying a replay's calls in
-``copy_suite``, those of the work queue of workers in ``queue_suite``, those of deleting executions in ``retention_suite``, those of fencing
+``copy_suite``, those of the work queue of workers in ``queue_suite``, those of deleting
+executions in ``retention_suite``, those of fencing
 tokens in ``fencing_suite``, those of call sites of log lines, attempt metadata and
 artifacts by their checkpoint in ``provenance_suite``; all are part of ``ALL_TESTS``.
 """
@@ -27,13 +28,13 @@ from kitaru.store.base import MetadataStore
 from kitaru.store.conformance.cache_suite import CACHE_TESTS
 from kitaru.store.conformance.copy_suite import COPY_TESTS
 from kitaru.store.conformance.fencing_suite import FENCING_TESTS
-from kitaru.store.conformance.queue_suite import QUEUE_TESTS
 from kitaru.store.conformance.integrity_suite import INTEGRITY_TESTS
 from kitaru.store.conformance.keys_suite import IDEMPOTENCY_TESTS, KEY_TESTS
 from kitaru.store.conformance.lifecycle_suite import LIFECYCLE_TESTS
 from kitaru.store.conformance.memory_suite import MEMORY_TESTS
 from kitaru.store.conformance.paging_suite import PAGING_TESTS
 from kitaru.store.conformance.provenance_suite import PROVENANCE_TESTS
+from kitaru.store.conformance.queue_suite import QUEUE_TESTS
 from kitaru.store.conformance.records import (
     add_execution,
     artifact,

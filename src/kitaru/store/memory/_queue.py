@@ -85,7 +85,11 @@ class QueueMethods(MemoryTables):
             if queue is not None and row.queue != queue:
                 continue
             if row.runner_id is None:
-                if row.queued_at is not None and row.queued_at <= now and row.status is ExecutionStatus.PENDING:
+                if (
+                    row.queued_at is not None
+                    and row.queued_at <= now
+                    and row.status is ExecutionStatus.PENDING
+                ):
                     queued.append(row)
             elif row.status in _HELD and (row.heartbeat_at or row.updated_at) < cutoff:
                 orphans.append(row)
