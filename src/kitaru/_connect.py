@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MEMORY_URL_PREFIX",
     "Stores",
+    "configured_target",
     "default_stores",
     "execution_target",
     "local_target",
@@ -70,10 +71,7 @@ class Stores(Record):
         """The execution target of these stores, as the settings choose it
         (:func:`execution_target`; the engine loads when it is first asked for, so that
         reading and listing never load it)."""
-        settings = resolve_settings()
-        return execution_target(
-            settings.values["execution_target"], chosen_by=settings.sources["execution_target"]
-        )
+        return configured_target()
 
 
 def open_stores(url: str, artifacts_dir: str | os.PathLike[str]) -> Stores:
@@ -159,6 +157,13 @@ def execution_target(name: str, *, chosen_by: str = "execution_target") -> Any:
     from kitaru.errors import KitaruUsageError
 
     raise KitaruUsageError(f"{chosen_by}: unknown execution target {name!r}; use local, worker or ray.")
+
+
+def configured_target() -> Any:
+    """The execution target the settings choose (``execution_target`` of the active stack,
+    ``[tool.kitaru]``, ``KITARU_EXECUTION_TARGET``)."""
+    settings = resolve_settings()
+    return execution_target(settings.values["execution_target"], chosen_by=settings.sources["execution_target"])
 
 
 def worker_target() -> WorkerTarget:

@@ -143,13 +143,13 @@ class KitaruClient:
 
     @property
     def _target(self) -> ExecutionTarget:
-        """The target given, else the local one, made when first needed: reading and listing
-        never load the engine that runs executions."""
+        """The target given, else the one the settings choose (``execution_target``), made when
+        first needed: reading and listing never load the engine that runs executions."""
         target = self._given_target
         if target is None:
-            from kitaru._connect import local_target
+            from kitaru._connect import configured_target
 
-            target = self._given_target = local_target()
+            target = self._given_target = configured_target()
         return target
 
     def _load_artifact(self, artifact_id: str) -> Any:
