@@ -144,8 +144,11 @@ def execution_target(name: str, *, chosen_by: str = "execution_target") -> Any:
     if name == "worker":
         return worker_target()
     if name == "ray":
+        import importlib
+
         try:
-            from kitaru.runtime.targets.ray import RayTarget
+            # By name: the Ray target (and Ray itself, the extra ``ray``) loads only when chosen.
+            ray_target = importlib.import_module("kitaru.runtime.targets.ray")
         except ImportError as exc:
             from kitaru.errors import KitaruFeatureNotAvailableError
 
@@ -153,7 +156,7 @@ def execution_target(name: str, *, chosen_by: str = "execution_target") -> Any:
                 f"The execution target 'ray' (chosen by {chosen_by}) needs Ray: "
                 f"pip install 'kitaru[ray]' ({exc})."
             ) from exc
-        return RayTarget()
+        return ray_target.RayTarget()
     from kitaru.errors import KitaruUsageError
 
     raise KitaruUsageError(f"{chosen_by}: unknown execution target {name!r}; use local, worker or ray.")
@@ -163,7 +166,8 @@ def configured_target() -> Any:
     """The execution target the settings choose (``execution_target`` of the active stack,
     ``[tool.kitaru]``, ``KITARU_EXECUTION_TARGET``)."""
     settings = resolve_settings()
-    return execution_target(settings.values["execution_target"], chosen_by=settings.sources["execution_target"])
+    name, chosen_by = settings.values["execution_target"], settings.sources["execution_target"]
+    return execution_target(name, chosen_by=chosen_by)
 
 
 def worker_target() -> WorkerTarget:
