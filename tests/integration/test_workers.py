@@ -64,6 +64,13 @@ def counted(log: str, offset: int) -> int:
 
 
 @kitaru.flow
+def endless(log: str) -> int:
+    i = 0
+    while True:
+        i += step(log, i)
+
+
+@kitaru.flow
 def approve(topic: str) -> str:
     answer = kitaru.wait(schema=str, name="approval", question=f"approve {topic}?", timeout=0.5)
     return f"{topic}: {answer}"
@@ -247,3 +254,62 @@ def test_input_after_the_runner_left_continues_on_a_worker(
     assert client.executions.get(exec_id).status is ExecutionStatus.COMPLETED
     assert store.get_execution(exec_id).run_count == 2
     assert _claimed(worker_log) == [exec_id, exec_id]  # the first run and the continuation
+
+
+def test_code_a_worker_cannot_import_stays_queued_for_one_that_can(
+    tmp_path: Path, kitaru_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = tmp_path / "code"
+    flows: Any = _flows_module(code, "queue_flows_elsewhere")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.setenv("KITARU_EXECUTION_TARGET", "worker")
+    steps_log = tmp_path / "steps.log"
+    handle = flows.counted.run(str(steps_log), 0)
+    env = _worker_env(tmp_path, code, KITARU_HOME=str(kitaru_home))
+    blind = Workers(elsewhere, {**env, "PYTHONPATH": ""})
+    _, blind_log = blind.start()
+    try:
+        wait_until(lambda: "cannot run in this process" in blind_log.read_text(errors="replace"), timeout=60)
+    finally:
+        blind.stop()
+    record = kitaru.KitaruClient()._store.get_execution(handle.exec_id)
+    assert (
+        record.status is ExecutionStatus.PENDING and record.queued_at is not None and record.runner_id is None
+    )
+    assert "start `kitaru worker` where the flow's code is" in blind_log.read_text(errors="replace")
+    able = Workers(code, env)
+    able.start()
+    try:
+        assert handle.wait(timeout=60) == sum(range(STEPS))
+    finally:
+        able.stop()
+
+
+def test_a_bad_execution_target_names_its_source(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    flows: Any = _flows_module(tmp_path / "code", "queue_flows_bad")
+    monkeypatch.setenv("KITARU_EXECUTION_TARGET", "cluster")
+    with pytest.raises(kitaru.KitaruUsageError, match="environment variable KITARU_EXECUTION_TARGET"):
+        flows.counted.run(str(tmp_path / "steps.log"), 0)
+
+
+def test_cancel_reaches_the_worker_that_runs_the_execution(
+    tmp_path: Path, kitaru_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = tmp_path / "code"
+    flows: Any = _flows_module(code, "queue_flows_cancel")
+    monkeypatch.setenv("KITARU_EXECUTION_TARGET", "worker")
+    steps_log = tmp_path / "steps.log"
+    steps_log.touch()
+    handle = flows.endless.run(str(steps_log))
+    workers = Workers(code, _worker_env(tmp_path, code, KITARU_HOME=str(kitaru_home)))
+    _, worker_log = workers.start()
+    try:
+        wait_until(lambda: len(steps_log.read_text().splitlines()) >= 3, timeout=60)
+        kitaru.KitaruClient().executions.cancel(handle.exec_id)
+        with pytest.raises(kitaru.KitaruExecutionError):
+            handle.wait(timeout=60)
+        wait_until(lambda: f"execution {handle.exec_id} cancelled" in worker_log.read_text(), timeout=30)
+    finally:
+        workers.stop()
+    assert handle.status is ExecutionStatus.CANCELLED
