@@ -170,8 +170,8 @@ class _Listener:
         while not self._stopped.is_set():
             try:
                 raw = self._engine.raw_connection()
-                raw.detach()  # this connection is the listener's alone, never back in the pool
                 conn = raw.driver_connection
+                raw.detach()  # this connection is the listener's alone, never back in the pool
                 try:
                     conn.autocommit = True
                     conn.execute(f"LISTEN {CHANNEL}")
