@@ -313,3 +313,38 @@ def test_cancel_reaches_the_worker_that_runs_the_execution(
     finally:
         workers.stop()
     assert handle.status is ExecutionStatus.CANCELLED
+
+
+def test_a_stopped_worker_gives_back_what_still_runs_after_its_grace(
+    tmp_path: Path, kitaru_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = tmp_path / "code"
+    flows: Any = _flows_module(code, "queue_flows_grace")
+    monkeypatch.setenv("KITARU_EXECUTION_TARGET", "worker")
+    steps_log = tmp_path / "steps.log"
+    steps_log.touch()
+    handle = flows.endless.run(str(steps_log))
+    env = _worker_env(tmp_path, code, KITARU_HOME=str(kitaru_home))
+    first = Workers(code, env)
+    process, log = first.start("--grace", "0.5")
+    wait_until(lambda: len(steps_log.read_text().splitlines()) >= 3, timeout=60)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+    assert f"gave execution {handle.exec_id} back to the queue" in log.read_text()
+    store = kitaru.KitaruClient()._store
+    record = store.get_execution(handle.exec_id)
+    assert (record.status, record.runner_id) == (
+        ExecutionStatus.PENDING,
+        None,
+    ) and record.queued_at is not None
+    done = len(steps_log.read_text().splitlines())
+    second = Workers(code, env)
+    second.start()
+    try:
+        wait_until(lambda: len(steps_log.read_text().splitlines()) >= done + 3, timeout=60)
+        kitaru.KitaruClient().executions.cancel(handle.exec_id)
+        with pytest.raises(kitaru.KitaruExecutionError):
+            handle.wait(timeout=60)
+    finally:
+        second.stop()
+    assert store.get_execution(handle.exec_id).run_count == 2
