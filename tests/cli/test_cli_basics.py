@@ -57,7 +57,7 @@ def test_every_command_has_help_with_examples(cli: Cli) -> None:
     done = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, env=cli.env)
     assert done.returncode == 0, done.stderr
     pages = done.stdout.split("===== ")[1:]
-    assert len(pages) == 46
+    assert len(pages) == 47
     for page in pages:
         command = page.splitlines()[0].removesuffix(" --help")
         assert f"Usage: kitaru {command}" in page, page
@@ -103,14 +103,15 @@ def test_init_status_and_info(tmp_path: Path) -> None:
         ("status",), ("status", "-o", "json"), ("info",), ("info", "-o", "json")
     )
     assert text.code == 0, text
+    shown = " ".join(text.out.split())  # the column width follows the longest setting name
     assert (
-        f"Data directory  {project.workspace / '.kitaru'} (project directory (kitaru init) found at"
-        in text.out
+        f"Data directory {project.workspace / '.kitaru'} (project directory (kitaru init) found at" in shown
     )
-    assert "Connection      local store sqlite:///" in text.out
-    assert "Active stack    default (chosen by built-in default)" in text.out
-    assert "  retries       2 ([tool.kitaru] in" in text.out
-    assert "  cache         False (environment variable KITARU_CACHE)" in text.out
+    assert "Connection local store sqlite:///" in shown
+    assert "Active stack default (chosen by built-in default)" in shown
+    assert "retries 2 ([tool.kitaru] in" in shown
+    assert "cache False (environment variable KITARU_CACHE)" in shown
+    assert "execution_target 'local' (built-in default)" in shown
     assert "KITARU_API_KEY=***" in text.out and "sk-do-not-print" not in text.out + as_json.out
     item = as_json.json["item"]
     assert as_json.json["command"] == "status"
