@@ -357,19 +357,26 @@ class _FlowDefinition(Generic[P, R]):
 
         source = f"{self.name}.replay()"
         given = _validated(options, source=source)
+        run: dict[str, Any] = {}
         if "stack" in given:
             stack = validate_setting("stack", given.pop("stack"), source=source)
             stores = stack_stores(stack, chosen_by=source)
+            run["stack"] = stack
         else:
             stack, chosen_by = active_stack(flow=self._options)
             stores = stack_stores(stack, chosen_by=chosen_by)
         if given.get("image") is not None:
             given["image"] = given["image"].to_dict()  # the target merges it into the source's
-        client = KitaruClient(store=stores.metadata, artifacts=stores.artifacts, target=stores.target)
+        resolved = resolve_settings(flow=self._options, run=run)
+        target = execution_target(
+            resolved.values["execution_target"], chosen_by=resolved.sources["execution_target"]
+        )
+        client = KitaruClient(store=stores.metadata, artifacts=stores.artifacts, target=target)
         new_exec = client.executions.start_replay(
             exec_id, from_=from_, overrides=overrides, flow_inputs=flow_inputs, flow=self.name, options=given
         )
-        return FlowHandle(new_exec, flow_name=self.name, stores=stores)
+        recovered = bool(getattr(target, "recovers_orphans", False))
+        return FlowHandle(new_exec, flow_name=self.name, stores=stores, recovered=recovered)
 
     def _start(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], run_options: dict[str, Any]

@@ -348,3 +348,26 @@ def test_a_stopped_worker_gives_back_what_still_runs_after_its_grace(
     finally:
         second.stop()
     assert store.get_execution(handle.exec_id).run_count == 2
+
+
+def test_a_replay_on_the_worker_target_runs_on_a_worker(
+    tmp_path: Path, kitaru_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = tmp_path / "code"
+    flows: Any = _flows_module(code, "queue_flows_replay")
+    monkeypatch.setenv("KITARU_EXECUTION_TARGET", "worker")
+    steps_log = tmp_path / "steps.log"
+    steps_log.touch()
+    workers = Workers(code, _worker_env(tmp_path, code, KITARU_HOME=str(kitaru_home)))
+    _, worker_log = workers.start()
+    try:
+        first = flows.counted.run(str(steps_log), 0)
+        assert first.wait(timeout=60) == sum(range(STEPS))
+        replayed = flows.counted.replay(first.exec_id, from_="step_15")
+        assert replayed.wait(timeout=60) == sum(range(STEPS))
+    finally:
+        workers.stop()
+    assert _claimed(worker_log) == [first.exec_id, replayed.exec_id]
+    # The replay ran live only from its frontier on.
+    lines = [line.split() for line in steps_log.read_text().splitlines()]
+    assert [int(step) for exec_id, step, _ in lines if exec_id == replayed.exec_id] == list(range(14, STEPS))
