@@ -24,7 +24,7 @@ from kitaru.server._idempotency import IdempotencyMiddleware
 from kitaru.server._limits import BodyLimitMiddleware
 from kitaru.server._memory import memory_router, retention_router
 from kitaru.server._operations import operations_router
-from kitaru.server._queue import queue_router
+from kitaru.server._queue import MAX_CLAIM_WAIT, queue_router
 from kitaru.server._registry import registry_router
 from kitaru.store.base import MetadataStore
 
@@ -63,7 +63,7 @@ def build_app(
         executions_router(store),
         follow_router(store, max_wait=max_follow_wait),
         operations_router(store),
-        queue_router(store),
+        queue_router(store, max_wait=min(max_follow_wait, MAX_CLAIM_WAIT)),
         registry_router(authenticated=auth is not None),
         calls_router(store),
         memory_router(store),

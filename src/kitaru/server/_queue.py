@@ -60,8 +60,9 @@ class QueueBody(_Body):
     queue: str | None = None
 
 
-def queue_router(store: MetadataStore) -> APIRouter:
-    """Return the routes of the work queue over ``store``."""
+def queue_router(store: MetadataStore, *, max_wait: float = MAX_CLAIM_WAIT) -> APIRouter:
+    """Return the routes of the work queue over ``store``; a claim waits at most ``max_wait``
+    seconds (the server's limit of long polls)."""
     router = APIRouter(tags=["queue"])
 
     @router.post(
@@ -93,7 +94,7 @@ def queue_router(store: MetadataStore) -> APIRouter:
                 lease_seconds=body.lease_seconds,
                 flows=body.flows,
                 queue=body.queue,
-                wait=min(body.wait, MAX_CLAIM_WAIT),
+                wait=min(body.wait, max_wait),
             )
 
         return to_wire(await anyio.to_thread.run_sync(claim, abandon_on_cancel=True))
