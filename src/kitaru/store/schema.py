@@ -197,12 +197,7 @@ executions = sa.Table(
     sa.Index(None, "flow_name", "created_at", "exec_id"),
     sa.Index(None, "status", "created_at", "exec_id"),
     # The queue: only queued executions are in this index, in the order workers take them.
-    sa.Index(
-        "ix_executions_queued",
-        "queued_at",
-        sqlite_where=sa.text("queued_at IS NOT NULL"),
-        postgresql_where=sa.text("queued_at IS NOT NULL"),
-    ),
+    sa.Index("ix_executions_queued", "queued_at", info={"where": "queued_at IS NOT NULL"}),
 )
 
 #: One row per durable call (checkpoint call, wait) of an execution.
