@@ -144,11 +144,10 @@ def execution_target(name: str, *, chosen_by: str = "execution_target") -> Any:
     if name == "worker":
         return worker_target()
     if name == "ray":
-        import importlib
-
         try:
-            # By name: the Ray target (and Ray itself, the extra ``ray``) loads only when chosen.
-            ray_target = importlib.import_module("kitaru.runtime.targets.ray")
+            from kitaru.runtime.targets.ray import (  # type: ignore[import-not-found,unused-ignore]
+                RayTarget,
+            )
         except ImportError as exc:
             from kitaru.errors import KitaruFeatureNotAvailableError
 
@@ -156,7 +155,7 @@ def execution_target(name: str, *, chosen_by: str = "execution_target") -> Any:
                 f"The execution target 'ray' (chosen by {chosen_by}) needs Ray: "
                 f"pip install 'kitaru[ray]' ({exc})."
             ) from exc
-        return ray_target.RayTarget()
+        return RayTarget()
     from kitaru.errors import KitaruUsageError
 
     raise KitaruUsageError(f"{chosen_by}: unknown execution target {name!r}; use local, worker or ray.")
