@@ -27,7 +27,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cases, cli_cases, growth_cases, lifecycle_cases, llm_cases, memory_cases, server_cases
+from bench import (
+    cases,
+    cli_cases,
+    growth_cases,
+    lifecycle_cases,
+    llm_cases,
+    memory_cases,
+    server_cases,
+    worker_cases,
+)
 
 TARGETS = {
     "cli_help_ms": 100.0,
@@ -47,6 +56,8 @@ TARGETS = {
     "checkpoint_rest_ms_n100": 2.0,
     "checkpoint_rest_1mib_ms": 15.0,
     "cli_executions_list_10k_rest_ms": 300.0,
+    "worker_first_checkpoint_ms": 100.0,
+    "worker_takeover_s": 3.0,  # the lease (2 s) + 1 s
 }
 
 
@@ -181,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             "executions list, 10,000, no bytecode cache (ms)",
             cli_cases.executions_list_10k_as_run_here_ms,
         ),
+        *worker_cases.BENCHMARKS,
     ]
     if args.only:
         benchmarks = [b for b in benchmarks if b[0] in args.only]

@@ -528,6 +528,7 @@ _CLI_MAY_IMPORT = {
     "kitaru.flow",
     "kitaru.models",
     "kitaru.serving",
+    "kitaru.worker",
 }
 
 

@@ -27,11 +27,11 @@ import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kitaru._types import Record
 from kitaru.artifacts.base import ArtifactStore
-from kitaru.config import active_stack, mask_url, resolve_settings
+from kitaru.config import ResolvedSettings, active_stack, mask_url, resolve_settings
 from kitaru.config.registry import LocalRegistry, Registry, ServerRegistry
 from kitaru.config.stacks import stack_location
 from kitaru.store.base import MetadataStore
@@ -39,14 +39,17 @@ from kitaru.store.base import MetadataStore
 if TYPE_CHECKING:
     from kitaru.runtime.targets.local import LocalTarget
     from kitaru.runtime.targets.ray import RayTarget
+    from kitaru.runtime.targets.worker import WorkerTarget
 
 __all__ = [
     "MEMORY_URL_PREFIX",
     "ServerSetting",
     "Stores",
     "active_registry",
+    "configured_target",
     "default_stores",
     "describe_stores",
+    "execution_target",
     "local_target",
     "open_artifact_store",
     "open_described",
@@ -59,6 +62,7 @@ __all__ = [
     "reset_default_stores",
     "server_setting",
     "stack_stores",
+    "worker_target",
 ]
 
 #: Store URLs starting with this open in-memory stores (the artifacts directory is ignored).
@@ -82,14 +86,11 @@ class Stores(Record):
     registry: Registry = field(default_factory=LocalRegistry)
 
     @property
-    def target(self) -> LocalTarget | RayTarget:
-        """The execution target of these stores: the ``execution_target`` setting's (``local``:
-        :func:`local_target`; ``ray``: :func:`ray_target`). The engine loads when it is first
-        asked for, so that reading and listing never load it."""
-        settings = resolve_settings()
-        if settings.values["execution_target"] == "ray":
-            return ray_target(self, settings.values["ray_address"], chosen_by=settings.sources["ray_address"])
-        return local_target()
+    def target(self) -> Any:
+        """The execution target of these stores, as the settings choose it
+        (:func:`execution_target`; the engine loads when it is first asked for, so that
+        reading and listing never load it)."""
+        return configured_target(self)
 
 
 def open_stores(url: str, artifacts_dir: str | os.PathLike[str]) -> Stores:
@@ -146,6 +147,53 @@ def open_server_stores(
             "sqlite:///path/to/kitaru.db or postgresql+psycopg://user@host/database."
         )
     return open_store(store_url), open_artifact_store(artifacts_dir), mask_url(store_url)
+
+
+def execution_target(
+    name: str,
+    *,
+    chosen_by: str = "execution_target",
+    stores: Stores | None = None,
+    settings: ResolvedSettings | None = None,
+) -> Any:
+    """The execution target called ``name``: ``local`` (threads of this process), ``worker``
+    (the queue that ``kitaru worker`` processes serve) or ``ray`` (a Ray cluster, with the
+    extra ``ray``, at the ``ray_address`` of ``settings``; its runners open ``stores``, by
+    default those of the active stack).
+
+    Raises:
+        KitaruUsageError: an unknown target (the message names ``chosen_by``), or ``ray``
+            without a ``ray_address``.
+    """
+    if name == "local":
+        return local_target()
+    if name == "worker":
+        return worker_target()
+    if name == "ray":
+        settings = settings or resolve_settings()
+        return ray_target(
+            stores or default_stores(),
+            settings.values["ray_address"],
+            chosen_by=settings.sources["ray_address"],
+        )
+    from kitaru.errors import KitaruUsageError
+
+    raise KitaruUsageError(f"{chosen_by}: unknown execution target {name!r}; use local, worker or ray.")
+
+
+def configured_target(stores: Stores | None = None) -> Any:
+    """The execution target the settings choose (``execution_target`` of the active stack,
+    ``[tool.kitaru]``, ``KITARU_EXECUTION_TARGET``) for ``stores`` (default: the active stack's)."""
+    settings = resolve_settings()
+    name, chosen_by = settings.values["execution_target"], settings.sources["execution_target"]
+    return execution_target(name, chosen_by=chosen_by, stores=stores, settings=settings)
+
+
+def worker_target() -> WorkerTarget:
+    """The execution target that queues executions for ``kitaru worker`` processes."""
+    from kitaru.runtime.targets.worker import WorkerTarget
+
+    return WorkerTarget()
 
 
 def local_target() -> LocalTarget:

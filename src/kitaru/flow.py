@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any, Generic, NoReturn, ParamSpec, Protocol, TypeVar, overload
 
-from kitaru._connect import Stores, stack_stores
+from kitaru._connect import Stores, execution_target, stack_stores
 from kitaru._sources import is_script_module, load_script, source_script
 from kitaru._types import ExecutionStatus, FailureOrigin
 from kitaru.artifacts.values import load_value
@@ -116,12 +116,20 @@ class FlowHandle(Generic[R]):
     """
 
     def __init__(
-        self, exec_id: str, *, flow_name: str, stores: Stores, outcome: Outcome | None = None
+        self,
+        exec_id: str,
+        *,
+        flow_name: str,
+        stores: Stores,
+        outcome: Outcome | None = None,
+        recovered: bool = False,
     ) -> None:
         self.exec_id = exec_id
         self.flow_name = flow_name
         self._stores = stores
         self._outcome = outcome
+        # Workers take orphans over by themselves: a gone runner is then no reason to stop waiting.
+        self._recovered = recovered
 
     def __repr__(self) -> str:
         return f"<FlowHandle {self.flow_name} {self.exec_id}>"
@@ -208,7 +216,7 @@ class FlowHandle(Generic[R]):
             record = store.get_execution(self.exec_id)
             if record.status.is_terminal:
                 break
-            orphan = stuck_orphan(store, record)
+            orphan = None if self._recovered else stuck_orphan(store, record)
             if orphan is not None:  # the process that continued it died: nothing ends it now
                 raise orphan_error(orphan)
             if deadline is not None and time.monotonic() >= deadline:
@@ -348,19 +356,29 @@ class _FlowDefinition(Generic[P, R]):
 
         source = f"{self.name}.replay()"
         given = _validated(options, source=source)
+        run: dict[str, Any] = {}
         if "stack" in given:
             stack = validate_setting("stack", given.pop("stack"), source=source)
             stores = stack_stores(stack, chosen_by=source)
+            run["stack"] = stack
         else:
             stack, chosen_by = active_stack(flow=self._options)
             stores = stack_stores(stack, chosen_by=chosen_by)
         if given.get("image") is not None:
             given["image"] = given["image"].to_dict()  # the target merges it into the source's
-        client = KitaruClient(store=stores.metadata, artifacts=stores.artifacts, target=stores.target)
+        resolved = resolve_settings(flow=self._options, run=run)
+        target = execution_target(
+            resolved.values["execution_target"],
+            chosen_by=resolved.sources["execution_target"],
+            stores=stores,
+            settings=resolved,
+        )
+        client = KitaruClient(store=stores.metadata, artifacts=stores.artifacts, target=target)
         new_exec = client.executions.start_replay(
             exec_id, from_=from_, overrides=overrides, flow_inputs=flow_inputs, flow=self.name, options=given
         )
-        return FlowHandle(new_exec, flow_name=self.name, stores=stores)
+        recovered = bool(getattr(target, "recovers_orphans", False))
+        return FlowHandle(new_exec, flow_name=self.name, stores=stores, recovered=recovered)
 
     def _start(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], run_options: dict[str, Any]
@@ -384,10 +402,17 @@ class _FlowDefinition(Generic[P, R]):
             flow={"name": self.name, "module": source["module"], "qualname": self.func.__qualname__},
             models=stores.registry.registry_for_spec(),
         )
-        exec_id, outcome = stores.target.start(
+        target = execution_target(
+            resolved.values["execution_target"],
+            chosen_by=resolved.sources["execution_target"],
+            stores=stores,
+            settings=resolved,
+        )
+        exec_id, outcome = target.start(
             stores.metadata, stores.artifacts, self._entry, args, kwargs, spec=spec, source=source
         )
-        return FlowHandle(exec_id, flow_name=self.name, stores=stores, outcome=outcome)
+        recovered = bool(getattr(target, "recovers_orphans", False))
+        return FlowHandle(exec_id, flow_name=self.name, stores=stores, outcome=outcome, recovered=recovered)
 
 
 class _FlowWithOptions(Generic[P, R]):

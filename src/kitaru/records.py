@@ -157,6 +157,8 @@ class ExecutionRecord(Record):
     flow retries, re-runs in place). ``epoch`` is the fencing token: every
     start and claim raises it, and so does a release by anyone but the runner;
     a runner's writes carry the epoch of its claim and the store refuses stale ones.
+    ``queued_at`` is set while the execution waits for a worker (it is not claimed before that
+    time); ``queue`` names the queue it waits in.
     """
 
     exec_id: str
@@ -178,6 +180,8 @@ class ExecutionRecord(Record):
     run_count: int = 0
     cancel_requested: bool = False
     epoch: int = 0
+    queued_at: dt.datetime | None = None
+    queue: str | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)

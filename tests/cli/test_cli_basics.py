@@ -58,7 +58,7 @@ def test_every_command_has_help_with_examples(cli: Cli) -> None:
     done = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, env=cli.env)
     assert done.returncode == 0, done.stderr
     pages = done.stdout.split("===== ")[1:]
-    assert len(pages) == 46
+    assert len(pages) == 47
     for page in pages:
         command = page.splitlines()[0].removesuffix(" --help")
         assert f"Usage: kitaru {command}" in page, page

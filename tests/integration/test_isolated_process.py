@@ -17,7 +17,7 @@ from kitaru import KitaruClient
 from kitaru._connect import default_stores
 from kitaru._leases import new_runner_id, pid_alive
 from kitaru._types import ExecutionStatus
-from kitaru.runtime.by_id import run_claimed
+from kitaru.runtime.work import run_claimed
 from kitaru.runtime.engine import FlowEntry, Outcome, create_execution
 from kitaru.runtime.isolated import ProcessBackend
 
@@ -42,7 +42,7 @@ def _run(flow_obj: Any, *args: Any) -> tuple[str, Outcome]:
         exec_id, runner_id=runner, expected=(ExecutionStatus.PENDING,), expected_runner=runner
     )
     assert claimed is not None
-    return exec_id, run_claimed(stores.metadata, stores.artifacts, claimed, isolated=ProcessBackend())
+    return exec_id, run_claimed(stores.metadata, stores.artifacts, exec_id, runner, isolated=ProcessBackend())
 
 
 def test_isolated_calls_run_in_a_process_of_their_own() -> None:

@@ -93,6 +93,23 @@ CATALOG: tuple[_Command, ...] = (
         ),
     ),
     _Command(
+        None,
+        "worker",
+        "_worker:worker",
+        "Claim queued executions (flows run with execution target 'worker', resumes, retries, "
+        "input that arrived after the runner left, orphans whose lease ran out) and run them.\n\n"
+        "Serves the active stack's store or the server of `kitaru login`; each claim holds a lease "
+        "renewed by heartbeat, so another worker takes over an execution whose worker died. "
+        "SIGTERM or Ctrl-C stops it: running executions finish (for up to --grace seconds), then "
+        "go back to the queue.",
+        (
+            "kitaru worker",
+            "kitaru worker --concurrency 4",
+            "kitaru worker --flows research,nightly",
+            "kitaru worker --queue gpu",
+        ),
+    ),
+    _Command(
         "executions",
         "list",
         "_executions:list_",

@@ -156,17 +156,17 @@ class KitaruClient:
 
     @property
     def _target(self) -> ExecutionTarget:
-        """The target given, else that of the default stores (the ``execution_target`` setting;
-        the local one for stores given without a target), made when first needed: reading and
-        listing never load the engine that runs executions."""
+        """The target given, else the one the settings choose (``execution_target``; for the
+        default stores, the runners of a ``ray`` target open those), made when first needed:
+        reading and listing never load the engine that runs executions."""
         target = self._given_target
         if target is None:
             if self._default_stores is not None:
                 target = self._given_target = self._default_stores.target
             else:
-                from kitaru._connect import local_target
+                from kitaru._connect import configured_target
 
-                target = self._given_target = local_target()
+                target = self._given_target = configured_target()
         return target
 
     def _load_artifact(self, artifact_id: str) -> Any:

@@ -28,6 +28,7 @@ from kitaru.server._idempotency import IdempotencyMiddleware, IdempotentStore
 from kitaru.server._limits import BodyLimitMiddleware
 from kitaru.server._memory import memory_router, retention_router
 from kitaru.server._operations import operations_router
+from kitaru.server._queue import MAX_CLAIM_WAIT, queue_router
 from kitaru.server._registry import registry_router
 from kitaru.store.base import MetadataStore
 
@@ -73,6 +74,7 @@ def build_app(
         executions_router(keyed),
         follow_router(store, max_wait=max_follow_wait),
         operations_router(keyed),
+        queue_router(store, max_wait=min(max_follow_wait, MAX_CLAIM_WAIT)),
         registry_router(authenticated=auth is not None),
         memory_router(keyed),
         retention_router(keyed),

@@ -154,6 +154,46 @@ class MetadataStore(Protocol):
         """
         ...
 
+    def enqueue_execution(
+        self,
+        exec_id: str,
+        *,
+        expected: Collection[ExecutionStatus],
+        expected_runner: str | None = None,
+        queue: str | None = None,
+        not_before: dt.datetime | None = None,
+    ) -> ExecutionRecord | None:
+        """Put an execution in the work queue of workers (compare-and-set).
+
+        Succeeds only when the status is in ``expected`` and the stored ``runner_id``
+        equals ``expected_runner`` (``None``: no runner holds it). On success the
+        execution is ``pending``, no runner holds it, its ``epoch`` is raised (whatever
+        still runs for the old holder is fenced off), ``ended_at`` is cleared,
+        ``queued_at`` is ``not_before`` (now when ``None``: no claim takes it earlier) and
+        ``queue`` is ``queue``; waiting claims are woken. Returns the updated record, or
+        ``None`` when nothing changed. ``KitaruStateError`` when the execution does not exist.
+        """
+        ...
+
+    def claim_queued_execution(
+        self,
+        *,
+        runner_id: str,
+        lease_seconds: float,
+        flows: Sequence[str] | None = None,
+        queue: str | None = None,
+        wait: float = 0.0,
+    ) -> ExecutionRecord | None:
+        """Claim the oldest work for ``runner_id`` and start it as :meth:`claim_execution`
+        does (``queued_at`` cleared): the queued execution queued earliest (``queued_at``
+        no later than now), else the oldest orphan (``running`` or ``pending``, held by a
+        runner whose heartbeat, or its last update when it has none, is older than
+        ``lease_seconds``). ``flows`` (flow names) and ``queue`` restrict the candidates.
+        Two claims never take the same execution. When there is no work, waits up to
+        ``wait`` seconds for some (woken when work is queued) before it returns ``None``.
+        """
+        ...
+
     def set_execution_status(
         self,
         exec_id: str,

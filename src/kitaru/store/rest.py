@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -42,6 +43,9 @@ from kitaru.records import (
 )
 
 __all__ = ["RestStore"]
+
+# The longest one claim request waits on the server (the server's own limit).
+_MAX_CLAIM_WAIT = 30.0
 
 
 def _q(value: str) -> str:
@@ -149,6 +153,51 @@ class RestStore:
             "expected_runner": expected_runner,
         }
         return from_wire(ExecutionRecord | None, self._send("POST", f"/executions/{_q(exec_id)}/claim", body))
+
+    def enqueue_execution(
+        self,
+        exec_id: str,
+        *,
+        expected: Collection[ExecutionStatus],
+        expected_runner: str | None = None,
+        queue: str | None = None,
+        not_before: dt.datetime | None = None,
+    ) -> ExecutionRecord | None:
+        """See ``MetadataStore.enqueue_execution``."""
+        body = {
+            "expected": to_wire(list(expected)),
+            "expected_runner": expected_runner,
+            "queue": queue,
+            "not_before": to_wire(not_before),
+        }
+        return from_wire(
+            ExecutionRecord | None, self._send("POST", f"/executions/{_q(exec_id)}/enqueue", body)
+        )
+
+    def claim_queued_execution(
+        self,
+        *,
+        runner_id: str,
+        lease_seconds: float,
+        flows: Sequence[str] | None = None,
+        queue: str | None = None,
+        wait: float = 0.0,
+    ) -> ExecutionRecord | None:
+        """See ``MetadataStore.claim_queued_execution``: the server waits for work (a long
+        poll of at most 30 s per request; longer waits take several)."""
+        deadline = time.monotonic() + max(wait, 0.0)
+        while True:
+            left = max(0.0, deadline - time.monotonic())
+            body = {
+                "runner_id": runner_id,
+                "lease_seconds": lease_seconds,
+                "flows": None if flows is None else list(flows),
+                "queue": queue,
+                "wait": min(left, _MAX_CLAIM_WAIT),
+            }
+            found = from_wire(ExecutionRecord | None, self._send("POST", "/queue/claim", body))
+            if found is not None or deadline - time.monotonic() <= 0:
+                return found
 
     def set_execution_status(
         self,

@@ -188,10 +188,16 @@ executions = sa.Table(
     sa.Column("cancel_requested", sa.Boolean(), nullable=False, server_default=sa.false()),
     # The fencing token: raised by every claim; a runner's writes must carry the current one.
     sa.Column("epoch", sa.Integer(), nullable=False, server_default=sa.text("0")),
+    # Work for a worker: set while the execution waits in the queue (not claimable before it);
+    # a claim clears it. ``queue`` names the queue it waits in (workers may serve one).
+    sa.Column("queued_at", UtcDateTime(), nullable=True),
+    sa.Column("queue", sa.String(), nullable=True),
     # Lists are ordered newest first; exec_id breaks ties so the index serves the whole ORDER BY.
     sa.Index(None, "created_at", "exec_id"),
     sa.Index(None, "flow_name", "created_at", "exec_id"),
     sa.Index(None, "status", "created_at", "exec_id"),
+    # The queue: only queued executions are in this index, in the order workers take them.
+    sa.Index("ix_executions_queued", "queued_at", info={"where": "queued_at IS NOT NULL"}),
 )
 
 #: One row per durable call (checkpoint call, wait) of an execution.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import threading
 from collections.abc import Collection
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kitaru._bulk import gc_paused
@@ -28,7 +28,7 @@ from kitaru.runtime.loader import load_flow
 from kitaru.runtime.replay import parse_overrides, plan_frontier, plan_seed, replay_spec, select_call
 from kitaru.store.base import MetadataStore
 
-__all__ = ["LocalTarget", "launch", "log_sink_factory"]
+__all__ = ["LocalTarget", "PreparedReplay", "launch", "log_sink_factory", "prepare_replay"]
 
 
 def launch(
@@ -91,6 +91,85 @@ def _bind(target: FlowEntry, args: tuple[Any, ...], kwargs: dict[str, Any], new:
     bound = signature.bind_partial(*args, **kwargs)
     bound.arguments.update(new)
     return tuple(bound.args), dict(bound.kwargs)
+
+
+@dataclass(eq=False)
+class PreparedReplay:
+    """A replay recorded and ready to run: the new execution, its flow, arguments and settings."""
+
+    exec_id: str
+    entry: FlowEntry
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    settings: RunSettings
+
+
+def prepare_replay(
+    store: MetadataStore,
+    artifacts: ArtifactStore,
+    exec_id: str,
+    *,
+    from_: str,
+    flow_inputs: dict[str, Any],
+    options: dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None,
+    target: str = "local",
+) -> PreparedReplay:
+    """Record a replay of ``exec_id``: a new ``pending`` execution holding copies of the
+    source's calls before the frontier (the earliest of ``from_`` and every overridden call).
+
+    ``target`` ``local``: a runner of this process holds it, about to run it; otherwise no
+    runner holds it (it is queued for another process).
+    """
+    source = store.get_execution(store.resolve_exec_id(exec_id))
+    calls = store.load_journal(source.exec_id)
+    requested = select_call(calls, from_, exec_id=source.exec_id)
+    pinned = parse_overrides(overrides, calls, exec_id=source.exec_id)
+    frontier = plan_frontier(calls, requested, pinned)
+    entry = load_flow(source.source, flow_name=source.flow_name, exec_id=source.exec_id)
+    args, kwargs = load_inputs(store, artifacts, source)
+    args, kwargs = _bind(entry, args, kwargs, flow_inputs)
+    runner = new_runner_id() if target == "local" else None
+    cache = (options or {}).get("cache") is True
+    spec = {
+        **replay_spec(source.spec, options or {}),
+        "replay": {
+            "source": source.exec_id,
+            "from": frontier.invocation_id,
+            "requested_from": requested.invocation_id,
+            "overrides": sorted(pinned),
+            "cache": cache,
+        },
+    }
+    # Calls from the frontier on run live (the cache would answer them from the source),
+    # unless the replay asked for the cache.
+    settings = replace(
+        _settings(spec, overrides=pinned, interactive=False, runner_id=runner or ""),
+        cache_allowed=cache,
+    )
+    new_exec = create_execution(
+        store,
+        artifacts,
+        flow_name=source.flow_name,
+        args=args,
+        kwargs=kwargs,
+        spec=spec,
+        source=source.source,
+        original_exec_id=source.exec_id,
+        runner_id=runner,
+        func=entry.func,
+    )
+    with gc_paused():
+        journal = plan_seed(calls, frontier, pinned)
+        del calls  # only the reused calls stay
+        # The copies are made inside the store; the run uses the journal planned here,
+        # unless the source changed since it was read (it may still be running).
+        copied = store.copy_calls(new_exec, source.exec_id, before_seq=frontier.seq, exclude=pinned)
+        # Memory operations before the frontier answer as they did in the source.
+        store.copy_memory_ops(new_exec, source.exec_id, before_seq=frontier.seq)
+    if copied != len(journal):
+        journal = store.load_journal(new_exec)
+    return PreparedReplay(new_exec, entry, args, kwargs, replace(settings, journal=journal))
 
 
 class LocalTarget:
@@ -170,54 +249,25 @@ class LocalTarget:
 
         ``options`` replace the source's ``cache`` and ``retries`` and merge into its
         ``image``; calls from the frontier on run live unless ``cache`` is given true."""
-        source = store.get_execution(store.resolve_exec_id(exec_id))
-        calls = store.load_journal(source.exec_id)
-        requested = select_call(calls, from_, exec_id=source.exec_id)
-        pinned = parse_overrides(overrides, calls, exec_id=source.exec_id)
-        frontier = plan_frontier(calls, requested, pinned)
-        target = load_flow(source.source, flow_name=source.flow_name, exec_id=source.exec_id)
-        args, kwargs = load_inputs(store, artifacts, source)
-        args, kwargs = _bind(target, args, kwargs, flow_inputs)
-        runner = new_runner_id()
-        spec = {
-            **replay_spec(source.spec, options or {}),
-            "replay": {
-                "source": source.exec_id,
-                "from": frontier.invocation_id,
-                "requested_from": requested.invocation_id,
-                "overrides": sorted(pinned),
-            },
-        }
-        # Calls from the frontier on run live (the cache would answer them from the source),
-        # unless the replay asked for the cache.
-        settings = replace(
-            _settings(spec, overrides=pinned, interactive=False, runner_id=runner),
-            cache_allowed=(options or {}).get("cache") is True,
-        )
-        new_exec = create_execution(
+        prepared = prepare_replay(
             store,
             artifacts,
-            flow_name=source.flow_name,
-            args=args,
-            kwargs=kwargs,
-            spec=spec,
-            source=source.source,
-            original_exec_id=source.exec_id,
-            runner_id=runner,
-            func=target.func,
+            exec_id,
+            from_=from_,
+            overrides=overrides,
+            flow_inputs=flow_inputs,
+            options=options,
         )
-        with gc_paused():
-            journal = plan_seed(calls, frontier, pinned)
-            del calls  # only the reused calls stay
-            # The copies are made inside the store; the run uses the journal planned here,
-            # unless the source changed since it was read (it may still be running).
-            copied = store.copy_calls(new_exec, source.exec_id, before_seq=frontier.seq, exclude=pinned)
-            # Memory operations before the frontier answer as they did in the source.
-            store.copy_memory_ops(new_exec, source.exec_id, before_seq=frontier.seq)
-        if copied != len(journal):
-            journal = store.load_journal(new_exec)
-        launch(store, artifacts, new_exec, target, args, kwargs, replace(settings, journal=journal))
-        return new_exec
+        launch(
+            store,
+            artifacts,
+            prepared.exec_id,
+            prepared.entry,
+            prepared.args,
+            prepared.kwargs,
+            prepared.settings,
+        )
+        return prepared.exec_id
 
     def cancel_here(self, exec_id: str) -> None:
         """Stop a run of ``exec_id`` in this process at once, when there is one."""

@@ -179,13 +179,16 @@ class _Runner:
 
     def run(self) -> str:
         """Run the claimed execution until it ends or waits; its status then. The actor exits after."""
-        from kitaru.runtime.by_id import run_claimed
+        from kitaru.runtime.work import run_claimed
 
         try:
             if self._claimed is None:
                 return "not claimed"
             store, artifacts = self._stores
-            outcome = run_claimed(store, artifacts, self._claimed, isolated=RayBackend(self._runtime_env))
+            claimed, backend = self._claimed, RayBackend(self._runtime_env)
+            outcome = run_claimed(
+                store, artifacts, claimed.exec_id, claimed.runner_id or "", isolated=backend, give_back=False
+            )
             return outcome.status.value
         finally:
             _ray().actor.exit_actor()

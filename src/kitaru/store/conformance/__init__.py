@@ -51,6 +51,7 @@ pytest.register_assert_rewrite(
     "kitaru.store.conformance.usage_suite",
     "kitaru.store.conformance.provenance_suite",
     "kitaru.store.conformance.keys_suite",
+    "kitaru.store.conformance.queue_suite",
 )
 
 from kitaru.store.base import MetadataStore  # noqa: E402

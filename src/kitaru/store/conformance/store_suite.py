@@ -6,7 +6,8 @@ test module runs ``ALL_TESTS`` against its own stores (see
 lifecycle, waits, replay seeds and logs live in ``lifecycle_suite``, those of
 whole executions, refused writes and copies in ``integrity_suite``, those of
 call listings in ``paging_suite``, those of copying a replay's calls in
-``copy_suite``, those of deleting executions in ``retention_suite``, those of fencing
+``copy_suite``, those of the work queue of workers in ``queue_suite``, those of deleting
+executions in ``retention_suite``, those of fencing
 tokens in ``fencing_suite``, those of call sites of log lines, attempt metadata and
 artifacts by their checkpoint in ``provenance_suite``; all are part of ``ALL_TESTS``.
 """
@@ -33,6 +34,7 @@ from kitaru.store.conformance.lifecycle_suite import LIFECYCLE_TESTS
 from kitaru.store.conformance.memory_suite import MEMORY_TESTS
 from kitaru.store.conformance.paging_suite import PAGING_TESTS
 from kitaru.store.conformance.provenance_suite import PROVENANCE_TESTS
+from kitaru.store.conformance.queue_suite import QUEUE_TESTS
 from kitaru.store.conformance.records import (
     add_execution,
     artifact,
@@ -654,4 +656,5 @@ ALL_TESTS: list[Callable[[MetadataStore], None]] = (
     + PROVENANCE_TESTS
     + KEY_TESTS
     + IDEMPOTENCY_TESTS
+    + QUEUE_TESTS
 )

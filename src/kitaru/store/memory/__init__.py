@@ -40,6 +40,7 @@ from kitaru.store.memory._idempotency import IdempotencyMethods
 from kitaru.store.memory._keys import ApiKeyMethods
 from kitaru.store.memory._lifecycle import LifecycleMethods
 from kitaru.store.memory._memory import MemoryMethods
+from kitaru.store.memory._queue import QueueMethods
 from kitaru.store.memory._retention import RetentionMethods
 from kitaru.store.memory._rows import (
     artifact_in,
@@ -67,6 +68,7 @@ _LONG_AGO = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 class InMemoryStore(
+    QueueMethods,
     LifecycleMethods,
     CallReadMethods,
     RetentionMethods,

@@ -106,6 +106,7 @@ def execution_in(record: ExecutionRecord) -> ExecutionRecord:
         started_at=utc(record.started_at),
         ended_at=utc(record.ended_at),
         heartbeat_at=utc(record.heartbeat_at),
+        queued_at=utc(record.queued_at),
         metadata=json_copy(record.metadata, "metadata"),
         failure=json_copy(record.failure, "failure"),
         spec=json_copy(record.spec, "spec"),

@@ -44,6 +44,7 @@ class MemoryTables:
     def __init__(self, name: str = "memory") -> None:
         self._name = name
         self._lock = threading.RLock()
+        self._work = threading.Condition(self._lock)  # notified when work is queued
         self._closed = False
         # One dict per table, keyed by the primary key, and the indexes the queries use.
         self._executions: dict[str, ExecutionRecord] = {}
@@ -134,6 +135,7 @@ class MemoryTables:
             heartbeat_at=now,
             updated_at=now,
             epoch=row.epoch + 1,
+            queued_at=None,
         )
         return row
 

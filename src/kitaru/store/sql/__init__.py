@@ -33,6 +33,7 @@ from kitaru.store.sql._idempotency import IdempotencyMethods
 from kitaru.store.sql._keys import ApiKeyMethods
 from kitaru.store.sql._logs import LogMethods
 from kitaru.store.sql._memory import MemoryMethods
+from kitaru.store.sql._queue import QueueMethods
 from kitaru.store.sql._retention import RetentionMethods
 from kitaru.store.sql._runners import LifecycleMethods
 from kitaru.store.sql._seeds import SeedMethods
@@ -48,6 +49,7 @@ _FAILED = CallStatus.FAILED.value
 
 
 class SqlStore(
+    QueueMethods,
     LifecycleMethods,
     WaitMethods,
     SeedMethods,

@@ -61,6 +61,8 @@ def execution_params(record: ExecutionRecord) -> dict[str, Any]:
         "run_count": record.run_count,
         "cancel_requested": record.cancel_requested,
         "epoch": record.epoch,
+        "queued_at": record.queued_at,
+        "queue": record.queue,
     }
 
 
@@ -86,6 +88,8 @@ def execution_from_row(r: Sequence[Any]) -> ExecutionRecord:
         r[16],
         r[17],
         r[18],
+        r[19],
+        r[20],
     )
 
 

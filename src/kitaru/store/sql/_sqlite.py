@@ -371,6 +371,14 @@ class SqliteStatements:
         """See :meth:`kitaru.store.sql._statements.Statements.claim_execution`."""
         return self._variant("claim_execution", expected)
 
+    def enqueue_execution(self, expected: int) -> Prepared:
+        """See :meth:`kitaru.store.sql._statements.Statements.enqueue_execution`."""
+        return self._variant("enqueue_execution", expected)
+
+    def claim_queued(self, *, orphans: bool, flows: bool, queue: bool) -> Prepared:
+        """See :meth:`kitaru.store.sql._statements.Statements.claim_queued`."""
+        return self._variant("claim_queued", orphans, flows, queue)
+
     def set_execution_status(self, *, expected: int | None, runner: bool, release: bool) -> Prepared:
         """See :meth:`kitaru.store.sql._statements.Statements.set_execution_status`."""
         return self._variant("set_execution_status", expected, runner, release)

@@ -45,6 +45,8 @@ VARIANT_ARGUMENTS: dict[str, tuple[str, ...] | None] = {
     "list_executions": ("flow", "status", "since", "limit", "counts"),
     "list_artifacts": ("name", "kind", "call_id", "producing_call"),
     "claim_execution": None,
+    "enqueue_execution": None,
+    "claim_queued": ("orphans", "flows", "queue"),
     "set_execution_status": ("expected", "runner", "release"),
     "list_logs": ("call_id", "after_seq", "limit"),
     "list_calls": ("limit", "offset"),
@@ -60,6 +62,8 @@ def variant_keys() -> list[tuple[str, tuple[Any, ...]]]:
     keys += [("list_executions", combo) for combo in itertools.product(flags, repeat=5)]
     keys += [("list_artifacts", combo) for combo in itertools.product(flags, repeat=4)]
     keys += [("claim_execution", (count,)) for count in range(1, most + 1)]
+    keys += [("enqueue_execution", (count,)) for count in range(1, most + 1)]
+    keys += [("claim_queued", combo) for combo in itertools.product(flags, repeat=3)]
     keys += [
         ("set_execution_status", (expected, runner, release))
         for expected in (None, *range(1, most + 1))

@@ -131,6 +131,7 @@ START_VALUES: dict[str, Any] = {
     "runner_id": bind("b_runner_id", sa.String()),
     "heartbeat_at": bind("b_now", UtcDateTime()),
     "updated_at": bind("b_now", UtcDateTime()),
+    "queued_at": None,
 }
 
 
