@@ -70,6 +70,17 @@ def endless(log: str) -> int:
         i += step(log, i)
 
 
+@kitaru.checkpoint(runtime="isolated")
+def apart(log: str) -> int:
+    _note(log, f"apart {os.getpid()}")
+    return os.getpid()
+
+
+@kitaru.flow
+def split(log: str) -> list[int]:
+    return [step(log, 0), apart(log), os.getpid()]
+
+
 @kitaru.flow
 def approve(topic: str) -> str:
     answer = kitaru.wait(schema=str, name="approval", question=f"approve {topic}?", timeout=0.5)
@@ -371,3 +382,25 @@ def test_a_replay_on_the_worker_target_runs_on_a_worker(
     # The replay ran live only from its frontier on.
     lines = [line.split() for line in steps_log.read_text().splitlines()]
     assert [int(step) for exec_id, step, _ in lines if exec_id == replayed.exec_id] == list(range(14, STEPS))
+
+
+def test_an_isolated_checkpoint_runs_in_a_process_of_its_own_on_a_worker(
+    tmp_path: Path, kitaru_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = tmp_path / "code"
+    flows: Any = _flows_module(code, "queue_flows_isolated")
+    monkeypatch.setenv("KITARU_EXECUTION_TARGET", "worker")
+    steps_log = tmp_path / "steps.log"
+    steps_log.touch()
+    workers = Workers(code, _worker_env(tmp_path, code, KITARU_HOME=str(kitaru_home)))
+    worker, worker_log = workers.start()
+    try:
+        handle = flows.split.run(str(steps_log))
+        first, isolated_pid, body_pid = handle.wait(timeout=60)
+    finally:
+        workers.stop()
+    assert first == 0
+    assert _claimed(worker_log) == [handle.exec_id]
+    assert body_pid == worker.pid  # the body ran in the worker
+    assert isolated_pid not in (worker.pid, os.getpid())  # the isolated checkpoint in a process of its own
+    assert f"apart {isolated_pid}" in steps_log.read_text().splitlines()
