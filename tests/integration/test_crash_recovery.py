@@ -34,7 +34,7 @@ import kitaru
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru.store.sql import SqlStore
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+pytestmark = [pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork"), pytest.mark.both_modes]
 
 TRIALS = int(os.environ.get("KITARU_CRASH_TRIALS", "60"))
 STEPS = 6

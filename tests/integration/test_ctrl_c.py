@@ -11,11 +11,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests._helpers import wait_until
 
 import kitaru
 from kitaru import KitaruClient
 from kitaru.testing import isolated_home
+
+pytestmark = pytest.mark.both_modes
 
 SCRIPT = textwrap.dedent(
     """

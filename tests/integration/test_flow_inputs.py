@@ -30,6 +30,8 @@ from kitaru.runtime.engine import source_reference
 from kitaru.serde import serialize
 from kitaru.testing import isolated_home
 
+pytestmark = pytest.mark.both_modes
+
 ES = ExecutionStatus
 
 

@@ -16,6 +16,8 @@ from kitaru import KitaruClient, checkpoint, flow
 from kitaru.config.model_aliases import register_model
 from kitaru.testing import isolated_home
 
+pytestmark = pytest.mark.both_modes
+
 
 @checkpoint
 def write_draft(topic: str, outline: str) -> str:

@@ -14,6 +14,8 @@ import pytest
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru.testing import isolated_home
 
+pytestmark = pytest.mark.both_modes
+
 
 @pytest.fixture
 def home(tmp_path: Path) -> Iterator[Path]:

@@ -16,6 +16,8 @@ from kitaru import KitaruClient, checkpoint, flow, memory
 from kitaru.memory import MemoryEntry, MemoryScopeInfo
 from kitaru.testing import isolated_home
 
+pytestmark = pytest.mark.both_modes
+
 NAMESPACE = "repo_memory_demo"
 
 

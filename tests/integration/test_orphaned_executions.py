@@ -37,6 +37,8 @@ from kitaru import KitaruClient
 from kitaru.models import Execution
 from kitaru.testing import isolated_home
 
+pytestmark = pytest.mark.both_modes
+
 SCRIPT = textwrap.dedent(
     """
     import os

@@ -14,12 +14,15 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
 from tests._scripts import kitaru, run_script
 
 import kitaru as kitaru_api
 from kitaru import KitaruClient
 from kitaru.models import Execution
 from kitaru.testing import isolated_home
+
+pytestmark = pytest.mark.both_modes
 
 SCRIPT = textwrap.dedent(
     """

@@ -20,10 +20,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests._helpers import wait_until
 
 from kitaru import KitaruClient
 from kitaru.testing import isolated_home
+
+pytestmark = pytest.mark.both_modes
 
 SCRIPT = textwrap.dedent(
     """

@@ -11,8 +11,12 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from kitaru import KitaruClient
 from kitaru.testing import isolated_home
+
+pytestmark = pytest.mark.both_modes
 
 SCRIPT = textwrap.dedent(
     """

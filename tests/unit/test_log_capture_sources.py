@@ -20,6 +20,8 @@ import pytest
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru.runtime.logs import uninstall
 
+pytestmark = pytest.mark.both_modes
+
 
 @pytest.fixture(autouse=True)
 def captured() -> Iterator[None]:
@@ -249,8 +251,8 @@ print("isatty", sys.stdout.isatty())
 
 def test_a_script_shows_and_stores_each_line_once_in_order(tmp_path: Any) -> None:
     (tmp_path / "script.py").write_text(SCRIPT)
+    # The script runs on the test's own stores (its data directory, or the server of the mode).
     env = {k: v for k, v in os.environ.items() if k not in ("KITARU_STORE_URL", "KITARU_ARTIFACTS_DIR")}
-    env["KITARU_HOME"] = str(tmp_path / "home")
     done = subprocess.run(
         [sys.executable, "script.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
     )
@@ -259,10 +261,7 @@ def test_a_script_shows_and_stores_each_line_once_in_order(tmp_path: Any) -> Non
     assert out[:7] == ["before", "print 1", "echo 2", "os 3", "print 4", "thread 7", "child 8"]
     assert out[8:] == ["isatty False"]
     assert done.stderr.splitlines() == ["err 5", "BASIC log 6"]
-    from kitaru.testing import isolated_home
-
-    with isolated_home(tmp_path / "home"):
-        stored = logged(out[7])
+    stored = logged(out[7])
     assert stored == [
         ("work", "stdout", "print 1"),
         ("work", "stdout", "echo 2"),
@@ -356,8 +355,8 @@ print("stored", len(stored), stored[:3], file=sys.stderr)
 
 def test_lines_of_the_main_thread_are_never_stored_while_a_run_starts(tmp_path: Any) -> None:
     (tmp_path / "race.py").write_text(RACE)
+    # The script runs on the test's own stores (its data directory, or the server of the mode).
     env = {k: v for k, v in os.environ.items() if k not in ("KITARU_STORE_URL", "KITARU_ARTIFACTS_DIR")}
-    env["KITARU_HOME"] = str(tmp_path / "home")
     done = subprocess.run(
         [sys.executable, "race.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
