@@ -175,3 +175,24 @@ def mode_server() -> ModeServer:
 def stop_mode_server() -> None:
     if _server is not None:
         _server.close()
+
+
+@contextlib.contextmanager
+def another_home(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """:func:`kitaru.testing.isolated_home` that stays connected to the test's server in the mode
+    ``server``: another data directory (another machine) of the same team."""
+    from kitaru.config import reset_config
+    from kitaru.testing import isolated_home, reset_default_stores
+
+    server = {
+        name: os.environ[name] for name in ("KITARU_SERVER_URL", "KITARU_API_KEY") if name in os.environ
+    }
+    with isolated_home(path) as home:
+        os.environ.update(server)
+        reset_default_stores()
+        reset_config()
+        try:
+            yield home
+        finally:
+            for name in server:
+                os.environ.pop(name, None)
