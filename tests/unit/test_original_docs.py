@@ -20,6 +20,8 @@ from kitaru import checkpoint, flow
 from kitaru.client import ExecutionStatus
 from kitaru.runtime import _get_current_execution_id
 
+pytestmark = pytest.mark.both_modes
+
 log = logging.getLogger(__name__)
 _HERE = Path(__file__)
 
