@@ -94,9 +94,10 @@ class ModeServer:
             self._stack = None
 
     @contextlib.contextmanager
-    def serving(self, directory: Path) -> Iterator[str]:
-        """Serve new stores in ``directory`` for the block; yield the test's URL and set
-        ``KITARU_SERVER_URL`` / ``KITARU_API_KEY`` to it."""
+    def serving(self, directory: Path, *, environ: bool = True) -> Iterator[dict[str, str]]:
+        """Serve new stores in ``directory`` for the block; yield the variables that connect a
+        process to them (``KITARU_SERVER_URL``, ``KITARU_API_KEY``), set in this process's
+        environment unless ``environ`` is false."""
         from kitaru.artifacts.local import LocalArtifactStore
         from kitaru.config import reset_config
         from kitaru.server import issue_api_key
@@ -113,17 +114,19 @@ class ModeServer:
             self._serving = number
         if self._stack is None:
             self._start()
-        url = f"{self.url}/t/{number}"
-        os.environ["KITARU_SERVER_URL"], os.environ["KITARU_API_KEY"] = url, token
-        reset_default_stores()
-        reset_config()
-        try:
-            yield url
-        finally:
-            os.environ.pop("KITARU_SERVER_URL", None)
-            os.environ.pop("KITARU_API_KEY", None)
+        connection = {"KITARU_SERVER_URL": f"{self.url}/t/{number}", "KITARU_API_KEY": token}
+        if environ:
+            os.environ.update(connection)
             reset_default_stores()
             reset_config()
+        try:
+            yield connection
+        finally:
+            if environ:
+                for name in connection:
+                    os.environ.pop(name, None)
+                reset_default_stores()
+                reset_config()
             with self._lock:
                 self._serving = 0
                 self.metadata.current = self.artifacts.current = None

@@ -39,8 +39,8 @@ def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[s
     or a Kitaru server (tests/_modes.py)."""
     env = {"KITARU_HOME": str(tmp_path / "home")}
     if request.param == "server":
-        with another_home(tmp_path / "home"), mode_server().serving(tmp_path / "server") as url:
-            env.update(KITARU_SERVER_URL=url, KITARU_API_KEY=os.environ["KITARU_API_KEY"])
+        with another_home(tmp_path / "home"), mode_server().serving(tmp_path / "server") as connection:
+            env.update(connection)
             try:
                 yield env
             finally:
