@@ -20,8 +20,6 @@ from kitaru._types import ExecutionStatus, new_id, utcnow
 from kitaru.records import ExecutionRecord, LogRecord
 from kitaru.store.sql import SqlStore
 
-pytestmark = pytest.mark.both_modes
-
 WRITERS = 6
 BATCHES = 120
 
