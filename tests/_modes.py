@@ -16,6 +16,7 @@ is about a local-only thing says so with ``@pytest.mark.local_only(reason=...)``
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import json
@@ -76,6 +77,8 @@ class ModeServer:
         self._lock = threading.Lock()
         self._stack: contextlib.ExitStack | None = None
         self.url = ""
+        #: Seconds the server waits before answering a request whose path ends so (a slow store).
+        self.delays: dict[str, float] = {}
 
     def _start(self) -> None:
         from tests._server import running_server
@@ -144,6 +147,9 @@ class ModeServer:
             parts = path.split("/", 3)  # "", "t", N, rest
             if len(parts) >= 3 and parts[1] == "t" and parts[2] == str(self._serving) and self._serving:
                 rest = "/" + (parts[3] if len(parts) == 4 else "")
+                delay = next((s for end, s in self.delays.items() if rest.endswith(end)), 0.0)
+                if delay:
+                    await asyncio.sleep(delay)
                 await app({**scope, "path": rest, "raw_path": rest.encode()}, receive, send)
                 return
             if path == "/health":

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from tests._modes import mode_server
 
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru.runtime.logs import uninstall
@@ -385,3 +386,20 @@ def test_much_descriptor_output_is_stored_and_shown_whole(capfd: pytest.CaptureF
     assert [m for _, _, m in lines] == [f"{i:05d} " + "x" * 200 for i in range(5000)]
     assert {(inv, source) for inv, source, _ in lines} == {("floods", "stdout")}
     assert capfd.readouterr().out.count("x" * 200 + "\n") == 5000
+
+
+def test_descriptor_output_is_stored_whole_when_the_store_answers_slowly(store_mode: str) -> None:
+    """Routing the output waits for the store's writes: through a server that takes 60 ms per
+    write of logs, the 25 writes of the flood take longer than a call's end waits for a reader
+    that makes no progress, and still every line is stored, as the checkpoint's."""
+    server = mode_server()
+    if store_mode == "server":
+        server.delays["/api/v1/logs"] = 0.06
+    try:
+        handle = flooding.run()
+        assert handle.wait(timeout=60) == 7
+    finally:
+        server.delays.clear()
+    lines = logged(handle.exec_id)
+    assert [m for _, _, m in lines] == [f"{i:05d} " + "x" * 200 for i in range(5000)]
+    assert {(inv, source) for inv, source, _ in lines} == {("floods", "stdout")}
