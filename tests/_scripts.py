@@ -23,9 +23,15 @@ def kitaru_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "kitaru"]
 
 
+#: Kept by :func:`env_for`: in the test mode ``server`` they connect the process to the test's server.
+SERVER_ENV = ("KITARU_SERVER_URL", "KITARU_API_KEY")
+
+
 def env_for(home: Path, **extra: str) -> dict[str, str]:
-    """This environment without any KITARU_* setting, with ``KITARU_HOME=home`` and ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_") or k == "KITARU_TEST_NETGUARD"}
+    """This environment without any KITARU_* setting but the server connection (tests/_modes.py)
+    and ``KITARU_ALLOW_PICKLE``, with ``KITARU_HOME=home`` and ``extra``."""
+    kept = ("KITARU_TEST_NETGUARD", "KITARU_ALLOW_PICKLE", *SERVER_ENV)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_") or k in kept}
     env["KITARU_HOME"] = str(home)
     return {**env, **extra}
 

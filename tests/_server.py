@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,19 @@ from kitaru.store.base import MetadataStore
 
 @contextlib.contextmanager
 def running_server(
-    store: MetadataStore, artifacts: ArtifactStore, *, auth: Any = None, http: Any = "auto", **options: Any
+    store: MetadataStore,
+    artifacts: ArtifactStore,
+    *,
+    auth: Any = None,
+    http: Any = "auto",
+    wrap: Callable[[Any], Any] | None = None,
+    **options: Any,
 ) -> Iterator[str]:
     """Serve ``store`` and ``artifacts`` on 127.0.0.1 (a free port); yield the base URL
-    (``http``: uvicorn's HTTP protocol class)."""
-    app = create_app(store, artifacts, auth=auth, **options)
+    (``http``: uvicorn's HTTP protocol class; ``wrap``: an ASGI wrapper around the app)."""
+    app: Any = create_app(store, artifacts, auth=auth, **options)
+    if wrap is not None:
+        app = wrap(app)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

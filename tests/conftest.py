@@ -31,7 +31,68 @@ if "KITARU_TEST_DATA_HOME" not in os.environ:
     os.environ["KITARU_TEST_DATA_HOME"] = tempfile.mkdtemp(prefix="kitaru-test-data-")
     os.environ["XDG_DATA_HOME"] = os.environ["KITARU_TEST_DATA_HOME"]
 
+from tests._modes import MODES, Stored, mode_server, modes_to_run, stop_mode_server  # noqa: E402
 from tests._postgres import PostgresNotInstalled, postgres_server  # noqa: E402
+
+from kitaru.testing import isolated_home  # noqa: E402
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_modes: run the test locally and against a Kitaru server (see tests/_modes.py)"
+    )
+    config.addinivalue_line(
+        "markers", "local_only(reason): a test of a both_modes module that is about a local-only thing"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the tests marked ``both_modes`` once per mode (``store_mode``)."""
+    if (
+        "store_mode" not in metafunc.fixturenames
+        or metafunc.definition.get_closest_marker("both_modes") is None
+    ):
+        return
+    local_only = metafunc.definition.get_closest_marker("local_only")
+    if local_only is not None:
+        if not local_only.kwargs.get("reason"):
+            raise pytest.UsageError(f"{metafunc.definition.nodeid}: local_only needs reason=...")
+        return
+    modes = [mode for mode in MODES if mode in modes_to_run()]
+    metafunc.parametrize("store_mode", modes, indirect=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    stop_mode_server()
+
+
+@pytest.fixture
+def store_mode(request: pytest.FixtureRequest) -> str:
+    """``local`` or ``server``: where the test's stores are (tests/_modes.py)."""
+    return str(getattr(request, "param", "local"))
+
+
+@pytest.fixture
+def stored(tmp_path: Path, store_mode: str, kitaru_home: Path) -> Stored:
+    """Where the test's executions are kept: the data directory's files, or in the mode ``server``
+    those of the stores the server serves (for tests that age rows or damage blobs)."""
+    if store_mode == "server":
+        return Stored(tmp_path / "server" / "kitaru.db", tmp_path / "server" / "blobs")
+    return Stored(kitaru_home / "kitaru.db", kitaru_home / "artifacts")
+
+
+@pytest.fixture
+def kitaru_home(tmp_path: Path, store_mode: str) -> Iterator[Path]:
+    """The test's own data directory (a fresh SQLite file and artifact dir); in the mode
+    ``server`` the process is connected to a server that serves new stores of the test's own."""
+    with isolated_home(tmp_path / "kitaru-home") as home:
+        if store_mode == "server":
+            with mode_server().serving(tmp_path / "server"):
+                yield home
+            # Connected to a server, nothing is stored in the data directory.
+            assert not (home / "kitaru.db").exists(), f"{home / 'kitaru.db'} was written in the mode server"
+        else:
+            yield home
 
 
 @pytest.fixture(autouse=True)

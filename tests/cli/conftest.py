@@ -8,11 +8,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests._modes import mode_server, modes_to_run
 from tests._scripts import Ran
 
 FLOWS = Path(__file__).with_name("flows_for_cli.py")
@@ -120,3 +122,20 @@ def make_workspace(path: Path) -> Cli:
 def cli(tmp_path_factory: pytest.TempPathFactory) -> Cli:
     """One workspace (flows.py + data directory) shared by the tests of a module."""
     return make_workspace(tmp_path_factory.mktemp("cli"))
+
+
+@pytest.fixture(scope="module", params=modes_to_run())
+def cli_in_both_modes(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cli]:
+    """A workspace shared by the tests of a module, its commands run on the data directory's
+    store or connected to a Kitaru server (tests/_modes.py); a module opts in by defining
+    ``cli`` as this fixture."""
+    workspace = make_workspace(tmp_path_factory.mktemp("cli"))
+    if request.param == "local":
+        yield workspace
+        return
+    with mode_server().serving(workspace.workspace / "server", environ=False) as connection:
+        workspace.env.update(connection)
+        yield workspace
+    assert not (workspace.home / "kitaru.db").exists(), "a command stored something in the data directory"

@@ -12,6 +12,12 @@ from tests.cli.conftest import Cli, make_workspace
 
 
 @pytest.fixture(scope="module")
+def cli(cli_in_both_modes: Cli) -> Cli:
+    """The module's workspace, locally and connected to a server."""
+    return cli_in_both_modes
+
+
+@pytest.fixture(scope="module")
 def seeded(cli: Cli) -> list[str]:
     """Executions for the listing tests, started by one ``python`` process: greet, broken, greet, greet."""
     return cli.seed(

@@ -13,6 +13,12 @@ from tests.cli.conftest import Cli, kitaru_command, make_workspace
 
 
 @pytest.fixture(scope="module")
+def cli(cli_in_both_modes: Cli) -> Cli:
+    """The module's workspace, locally and connected to a server."""
+    return cli_in_both_modes
+
+
+@pytest.fixture(scope="module")
 def waiting(cli: Cli) -> list[str]:
     """Executions waiting for input with their runner gone (approve, approve) and a finished essay."""
     return cli.seed(("approve", {"draft": "one"}), ("approve", {"draft": "two"}), ("essay", {"topic": "t"}))

@@ -23,6 +23,11 @@ SEEDS = {
 
 
 @pytest.fixture(scope="module")
+def cli(cli_in_both_modes: Cli) -> Cli:
+    return cli_in_both_modes
+
+
+@pytest.fixture(scope="module")
 def seeded(cli: Cli) -> dict[str, str]:
     """Executions of this module's tests, all started by one ``python`` process."""
     return dict(zip(SEEDS, cli.seed(*SEEDS.values()), strict=True))

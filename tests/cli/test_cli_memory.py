@@ -6,6 +6,12 @@ import pytest
 from tests.cli.conftest import Cli
 
 
+@pytest.fixture(scope="module")
+def cli(cli_in_both_modes: Cli) -> Cli:
+    """The module's workspace, locally and connected to a server."""
+    return cli_in_both_modes
+
+
 def test_set_get_list_history_delete(cli: Cli) -> None:
     assert cli("memory", "set", "notes", '"first"', "--scope", "cli-basics").code == 0
     wrote = cli("memory", "set", "notes", '{"steps": 2}', "--scope", "cli-basics", "-o", "json")

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from tests.cli.conftest import Cli
+
+
+@pytest.fixture(scope="module")
+def cli(cli_in_both_modes: Cli) -> Cli:
+    """The module's workspace, locally and connected to a server."""
+    return cli_in_both_modes
 
 
 def test_executions_get_pages_the_calls(cli: Cli) -> None:

@@ -16,6 +16,13 @@ import pytest
 from tests._helpers import wait_until
 from tests.cli.conftest import Cli, kitaru_command, make_workspace
 
+
+@pytest.fixture(scope="module")
+def cli(cli_in_both_modes: Cli) -> Cli:
+    """The module's workspace, locally and connected to a server."""
+    return cli_in_both_modes
+
+
 FLOWS = textwrap.dedent(
     """
     import time

@@ -10,6 +10,12 @@ import pytest
 from tests.cli.conftest import Cli, make_workspace
 
 
+@pytest.fixture(scope="module")
+def cli(cli_in_both_modes: Cli) -> Cli:
+    """The module's workspace, locally and connected to a server."""
+    return cli_in_both_modes
+
+
 @pytest.fixture
 def ws(tmp_path: Path) -> Cli:
     return make_workspace(tmp_path / "ws")

@@ -34,7 +34,7 @@ import kitaru
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru.store.sql import SqlStore
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+pytestmark = [pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork"), pytest.mark.both_modes]
 
 TRIALS = int(os.environ.get("KITARU_CRASH_TRIALS", "60"))
 STEPS = 6
@@ -221,6 +221,10 @@ def check_integrity(home: Path) -> None:
         assert output_id in known, f"completed call {invocation_id} points at a missing artifact"
 
 
+@pytest.mark.local_only(
+    reason="kills runners inside the SQLite and blob-file writes of their own data directory and "
+    "checks those files (forked children: no server thread may run in the parent)"
+)
 def test_sigkill_at_random_points_never_loses_or_repeats_completed_work(tmp_path: Path) -> None:
     seed = int(os.environ.get("KITARU_CRASH_SEED", time.time_ns() % 1_000_000))
     rng = random.Random(seed)

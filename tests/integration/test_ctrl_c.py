@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,11 +10,15 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests._helpers import wait_until
+from tests._modes import another_home
+from tests._scripts import env_for
 
 import kitaru
 from kitaru import KitaruClient
-from kitaru.testing import isolated_home
+
+pytestmark = pytest.mark.both_modes
 
 SCRIPT = textwrap.dedent(
     """
@@ -58,8 +61,7 @@ class Script:
         (tmp_path / "script.py").write_text(SCRIPT)
         self.dir = tmp_path
         self.home = tmp_path / "home"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_")}
-        env.update(KITARU_HOME=str(self.home), STEP_SECONDS=str(step_seconds))
+        env = env_for(self.home, STEP_SECONDS=str(step_seconds))
         self.proc = subprocess.Popen(
             [sys.executable, "script.py"],
             cwd=tmp_path,
@@ -104,7 +106,7 @@ class Script:
             self.proc.wait(timeout=60)
 
     def execution(self) -> Any:
-        with isolated_home(self.home):
+        with another_home(self.home):
             return KitaruClient().executions.get(self.exec_id)
 
 
@@ -155,6 +157,6 @@ def test_second_ctrl_c_exits_at_once_and_leaves_a_recoverable_orphan(tmp_path: P
     assert not [word for word in INTERNAL if word in err], err
     left = script.execution()
     assert left.status is kitaru.ExecutionStatus.RUNNING and left.orphaned
-    with isolated_home(script.home):
+    with another_home(script.home):
         cancelled = KitaruClient().executions.cancel(exec_id)
     assert cancelled.status is kitaru.ExecutionStatus.CANCELLED

@@ -9,7 +9,6 @@ ran twice shows.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -19,14 +18,18 @@ from typing import Any
 
 import pytest
 from tests._helpers import wait_until
+from tests._modes import another_home
+from tests._scripts import env_for
 from tests.cli.conftest import kitaru_command
 
 import kitaru
 from kitaru import KitaruClient
 from kitaru.store.sql import SqlStore
-from kitaru.testing import isolated_home
 
-pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs SIGSTOP")
+pytestmark = [
+    pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs SIGSTOP"),
+    pytest.mark.both_modes,
+]
 
 SCRIPT = textwrap.dedent(
     """
@@ -82,9 +85,9 @@ SCRIPT = textwrap.dedent(
 LEASE = {"KITARU_HEARTBEAT_SECONDS": "0.1", "KITARU_LEASE_SECONDS": "1"}
 
 
-def _snapshot(home: Path, exec_id: str) -> tuple[Any, ...]:
+def _snapshot(db: Path, exec_id: str) -> tuple[Any, ...]:
     """What the store holds of the execution: its row, every call with its attempts, every artifact."""
-    store = SqlStore.open_sqlite(home / "kitaru.db")
+    store = SqlStore.open_sqlite(db)
     try:
         return (
             store.get_execution(exec_id),
@@ -101,13 +104,14 @@ def _effects(work: Path) -> list[tuple[str, int]]:
 
 
 def test_a_runner_stopped_past_its_lease_is_fenced_off_after_another_took_over(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_mode: str
 ) -> None:
     work, home, marker = tmp_path / "work", tmp_path / "home", tmp_path / "stalled"
     work.mkdir()
     (work / "stalling.py").write_text(SCRIPT)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_")}
-    env.update(LEASE, KITARU_HOME=str(home))
+    env = env_for(home, **LEASE)
+    # Where the runners keep the execution: their data directory, or the test's server.
+    db = tmp_path / "server" / "kitaru.db" if store_mode == "server" else home / "kitaru.db"
     for name, value in LEASE.items():
         monkeypatch.setenv(name, value)  # this process judges the lease as the runners do
 
@@ -125,7 +129,7 @@ def test_a_runner_stopped_past_its_lease_is_fenced_off_after_another_took_over(
         wait_until(marker.exists, timeout=60)
         stale.send_signal(signal.SIGSTOP)  # a laptop lid closed between two checkpoints
 
-        with isolated_home(home):
+        with another_home(home):
             client = KitaruClient()
             wait_until(lambda: client.executions.get(exec_id).orphaned, timeout=30)
             resumed = subprocess.run(
@@ -139,7 +143,7 @@ def test_a_runner_stopped_past_its_lease_is_fenced_off_after_another_took_over(
             assert resumed.returncode == 0, resumed.stderr
             done = client.executions.get(exec_id)
         assert done.status is kitaru.ExecutionStatus.COMPLETED, done.failure
-        taken_over = _snapshot(home, exec_id)
+        taken_over = _snapshot(db, exec_id)
         assert taken_over[0].epoch == 2
 
         stale.send_signal(signal.SIGCONT)  # the lid opens: the stale runner wakes up
@@ -159,7 +163,7 @@ def test_a_runner_stopped_past_its_lease_is_fenced_off_after_another_took_over(
     assert [name for name, _ in effects] == ["first", "second", "third"], effects
     assert effects[0][1] == stale.pid and {pid for _, pid in effects[1:]} != {stale.pid}
     # The stale runner wrote nothing after the takeover: no attempt, call, artifact or status change.
-    assert _snapshot(home, exec_id) == taken_over
+    assert _snapshot(db, exec_id) == taken_over
     final = taken_over[0]
     assert final.status is kitaru.ExecutionStatus.COMPLETED
     assert sum(len(c.attempts) for c in taken_over[1]) == 3

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests._modes import another_home
 
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
@@ -28,7 +29,8 @@ from kitaru.errors import KitaruStateError
 from kitaru.records import ExecutionRecord
 from kitaru.runtime.engine import source_reference
 from kitaru.serde import serialize
-from kitaru.testing import isolated_home
+
+pytestmark = pytest.mark.both_modes
 
 ES = ExecutionStatus
 
@@ -239,7 +241,7 @@ def test_another_process_with_pickles_refused_continues_an_execution_with_a_tupl
     assert second.returncode == 0, second.stderr
     report = json.loads(second.stdout.strip().splitlines()[-1])
     assert report == {"status": "completed", "result": 117}
-    with isolated_home(home):
+    with another_home(home):
         assert _inputs(exec_id) == [
             ("pair", "json", "builtins:tuple"),
             ("options", "json", "builtins:dict"),

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests._modes import another_home
 
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru.config.model_aliases import register_model
-from kitaru.testing import isolated_home
+
+pytestmark = pytest.mark.both_modes
 
 
 @checkpoint
@@ -53,7 +55,7 @@ def run_workflow(topic: str = "kitaru") -> tuple[str, str, list[dict[str, Any]]]
 
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path) -> Iterator[Path]:
-    with isolated_home(tmp_path / "home") as path:
+    with another_home(tmp_path / "home") as path:
         yield path
 
 

@@ -10,14 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests._modes import another_home
 
 from kitaru import KitaruClient, checkpoint, flow
-from kitaru.testing import isolated_home
+
+pytestmark = pytest.mark.both_modes
 
 
 @pytest.fixture
 def home(tmp_path: Path) -> Iterator[Path]:
-    with isolated_home(tmp_path / "home") as h:
+    with another_home(tmp_path / "home") as h:
         yield h
 
 
@@ -104,7 +106,7 @@ def test_many_executions_from_processes_on_a_fresh_store(tmp_path: Path) -> None
         assert "database is locked" not in err
         assert p.returncode == 0, err
         assert out.startswith("ok")
-    with isolated_home(home):
+    with another_home(home):
         executions = KitaruClient().executions.list(flow="per_process", limit=1000)
         assert len(executions) == 32
         assert {e.status.value for e in executions} == {"completed"}

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests._modes import another_home, mode_server
 from tests._postgres import create_database
 
 from kitaru import KitaruClient, memory
-from kitaru.testing import isolated_home
 
 WRITERS = 4
 WRITES = 15
@@ -33,16 +33,25 @@ _WRITER = textwrap.dedent(
 )
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "server"])
 def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The environment of a fresh store: a SQLite file in a data directory, or a PostgreSQL database."""
+    """The environment of a fresh store: a SQLite file in a data directory, a PostgreSQL database,
+    or a Kitaru server (tests/_modes.py)."""
     env = {"KITARU_HOME": str(tmp_path / "home")}
+    if request.param == "server":
+        with another_home(tmp_path / "home"), mode_server().serving(tmp_path / "server") as connection:
+            env.update(connection)
+            try:
+                yield env
+            finally:
+                memory.configure()
+        return
     if request.param == "postgres":
         url = request.getfixturevalue("postgres_url")
         env["KITARU_STORE_URL"] = create_database(
             url, f"memory_{os.getpid()}_{tmp_path.name[-12:].replace('-', '_')}"
         )
-    with isolated_home(tmp_path / "home"):
+    with another_home(tmp_path / "home"):
         old = os.environ.get("KITARU_STORE_URL")
         if "KITARU_STORE_URL" in env:
             os.environ["KITARU_STORE_URL"] = env["KITARU_STORE_URL"]

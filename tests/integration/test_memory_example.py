@@ -11,17 +11,19 @@ from typing import Any, Protocol, runtime_checkable
 
 import pytest
 from tests._helpers import wait_until
+from tests._modes import another_home
 
 from kitaru import KitaruClient, checkpoint, flow, memory
 from kitaru.memory import MemoryEntry, MemoryScopeInfo
-from kitaru.testing import isolated_home
+
+pytestmark = pytest.mark.both_modes
 
 NAMESPACE = "repo_memory_demo"
 
 
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path) -> Iterator[None]:
-    with isolated_home(tmp_path / "home"):
+    with another_home(tmp_path / "home"):
         yield
     memory.configure()
 

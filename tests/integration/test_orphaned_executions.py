@@ -31,11 +31,14 @@ from typing import Any
 
 import pytest
 from tests._helpers import wait_until
+from tests._modes import another_home
+from tests._scripts import env_for
 
 import kitaru
 from kitaru import KitaruClient
 from kitaru.models import Execution
-from kitaru.testing import isolated_home
+
+pytestmark = pytest.mark.both_modes
 
 SCRIPT = textwrap.dedent(
     """
@@ -47,8 +50,8 @@ SCRIPT = textwrap.dedent(
 
     import kitaru
     from kitaru import KitaruClient, checkpoint, flow
+    from kitaru._connect import default_stores
     from kitaru._types import ExecutionStatus
-    from kitaru.store.sql import SqlStore
 
     HERE = Path(__file__).resolve().parent
 
@@ -67,7 +70,8 @@ SCRIPT = textwrap.dedent(
 
 
     def kill_around(name, *, before=False, when=lambda *a, **kw: True):
-        original = getattr(SqlStore, name)
+        store_class = type(default_stores().metadata)  # the embedded store, or the REST store
+        original = getattr(store_class, name)
 
         def wrapper(self, *args, **kwargs):
             if before and when(*args, **kwargs):
@@ -77,7 +81,7 @@ SCRIPT = textwrap.dedent(
                 die()
             return result
 
-        setattr(SqlStore, name, wrapper)
+        setattr(store_class, name, wrapper)
 
 
     def takes_back(exec_id, status, *, expected=None, **kwargs):
@@ -189,10 +193,10 @@ BOUND = 60  # seconds: a command still running after this hangs, and the test fa
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_")}
-    env.pop("DIE_IN_FINISH", None)
-    env["KITARU_HOME"] = str(home)
-    return {**env, **extra}
+    env = env_for(home, **extra)
+    if "DIE_IN_FINISH" not in extra:
+        env.pop("DIE_IN_FINISH", None)
+    return env
 
 
 @pytest.fixture
@@ -225,7 +229,7 @@ def _exec_id(proc: subprocess.Popen[str], work: Path) -> str:
     if line:
         return line
     proc.wait(timeout=BOUND)
-    with isolated_home(_home(work)):
+    with another_home(_home(work)):
         found = KitaruClient().executions.list(limit=1)
     assert found, f"the runner started no execution: {proc.stderr.read()}"
     return found[0].exec_id
@@ -257,7 +261,7 @@ def _kitaru_popen(work: Path, *args: str) -> subprocess.Popen[str]:
 
 
 def _execution(work: Path, exec_id: str) -> Execution:
-    with isolated_home(_home(work)):
+    with another_home(_home(work)):
         return KitaruClient().executions.get(exec_id)
 
 
@@ -287,7 +291,7 @@ def _answered(work: Path, exec_id: str) -> bool:
 def _assert_completed_with_the_answer(work: Path, exec_id: str, first_pid: int, result: int) -> None:
     done = _execution(work, exec_id)
     assert done.status is kitaru.ExecutionStatus.COMPLETED, done
-    with isolated_home(_home(work)):
+    with another_home(_home(work)):
         assert kitaru.load(exec_id, "finish") == result
     assert _lines(work / "prepare.log") == [str(first_pid)]  # the completed checkpoint did not run again
     assert len(_lines(work / "finish.log")) == 1
@@ -467,7 +471,7 @@ def test_input_after_an_answer_whose_runner_died_names_the_command_that_continue
 
 
 def _logged(work: Path, exec_id: str) -> list[str]:
-    with isolated_home(_home(work)):
+    with another_home(_home(work)):
         return [e.message for e in KitaruClient().executions.logs(exec_id)]
 
 

@@ -16,11 +16,22 @@ import os
 import textwrap
 from pathlib import Path
 
+import pytest
+from tests._modes import another_home
 from tests._scripts import kitaru, run_script
 
 import kitaru as kitaru_api
 from kitaru import KitaruClient
-from kitaru.testing import isolated_home
+
+pytestmark = pytest.mark.both_modes
+
+
+@pytest.fixture(autouse=True)
+def _pickles_allowed(monkeypatch: pytest.MonkeyPatch, store_mode: str) -> None:
+    """The plain class is pickled: a server's store is shared, where pickles need an opt-in."""
+    if store_mode == "server":
+        monkeypatch.setenv("KITARU_ALLOW_PICKLE", "1")
+
 
 SCRIPT = textwrap.dedent(
     """
@@ -194,7 +205,7 @@ def test_resume_in_another_process_loads_the_scripts_classes(tmp_path: Path) -> 
     script = _script(work, "script.py", SCRIPT)
     killed = run_script(script, home, "crashes", CRASH="1")
     assert killed.code == -9, killed
-    with isolated_home(home):
+    with another_home(home):
         (execution,) = KitaruClient().executions.list()
     assert execution.orphaned
 
@@ -221,14 +232,14 @@ def test_a_flow_script_outside_the_trusted_places_is_not_run(tmp_path: Path) -> 
     assert f"the source reference of execution {exec_id}" in message
     assert "KITARU_TRUSTED_PATHS" in message and f"kitaru executions resume {exec_id}" in message
     assert _loaded_by(outside, "loaded-by") == []  # the script's code never ran
-    with isolated_home(home):
+    with another_home(home):
         assert KitaruClient().executions.get(exec_id).status is kitaru_api.ExecutionStatus.WAITING
 
     # Allowed explicitly, the same process continues it.
     allowed = kitaru(project, home, "executions", "resume", exec_id, KITARU_TRUSTED_PATHS=str(outside))
     assert allowed.code == 0, allowed
     assert len(_loaded_by(outside, "loaded-by")) == 1
-    with isolated_home(home):
+    with another_home(home):
         waiting = KitaruClient().executions.get(exec_id)
     assert [w.name for w in waiting.pending_waits] == ["second"]
 
@@ -247,7 +258,7 @@ def test_a_type_that_cannot_be_loaded_here_fails_recoverably_and_untrusted_modul
     # execution fails, saying that nothing is lost and how to retry it where the code loads.
     answered = kitaru(work, home, "executions", "input", exec_id, "--value", "4")
     assert answered.code == 1, answered
-    with isolated_home(home):
+    with another_home(home):
         failed = KitaruClient().executions.get(exec_id)
     assert failed.status is kitaru_api.ExecutionStatus.FAILED and failed.failure is not None
     assert failed.failure.recoverable and "shapes.Box" in failed.failure.message
@@ -257,7 +268,7 @@ def test_a_type_that_cannot_be_loaded_here_fails_recoverably_and_untrusted_modul
     # On the import path, but not in a trusted place: refused, its code never runs.
     refused = kitaru(work, home, "executions", "retry", exec_id, PYTHONPATH=with_lib)
     assert refused.code == 1, refused
-    with isolated_home(home):
+    with another_home(home):
         again = KitaruClient().executions.get(exec_id)
     assert again.failure is not None and "Refusing to load shapes.Box" in again.failure.message
     assert "KITARU_TRUSTED_PATHS" in again.failure.message

@@ -19,11 +19,13 @@ from typing import Any
 
 import pytest
 from tests._helpers import wait_until
+from tests._modes import another_home
 
 import kitaru
 from kitaru import KitaruClient
 from kitaru.models import Execution
-from kitaru.testing import isolated_home
+
+pytestmark = pytest.mark.both_modes
 
 SCRIPT = textwrap.dedent(
     """
@@ -187,7 +189,7 @@ def _second_process(elsewhere: Path, home: Path, *args: str) -> tuple[dict[str, 
 
 
 def _execution(home: Path, exec_id: str) -> Execution:
-    with isolated_home(home):
+    with another_home(home):
         return KitaruClient().executions.get(exec_id)
 
 
@@ -284,7 +286,7 @@ def test_input_when_the_script_no_longer_exists(work: Path) -> None:
         ("prepare", "completed"),
         ("wait", "completed"),
     ]
-    with isolated_home(home):
+    with another_home(home):
         assert kitaru.load(exec_id, "wait") == 41
         with pytest.raises(kitaru.KitaruStateError, match="has no pending wait"):
             KitaruClient().executions.input(exec_id, value=41)

@@ -14,12 +14,15 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+from tests._modes import another_home
 from tests._scripts import kitaru, run_script
 
 import kitaru as kitaru_api
 from kitaru import KitaruClient
 from kitaru.models import Execution
-from kitaru.testing import isolated_home
+
+pytestmark = pytest.mark.both_modes
 
 SCRIPT = textwrap.dedent(
     """
@@ -67,7 +70,7 @@ def _start(tmp_path: Path) -> tuple[Path, Path, str]:
 
 
 def _get(home: Path, exec_id: str) -> Execution:
-    with isolated_home(home):
+    with another_home(home):
         return KitaruClient().executions.get(exec_id)
 
 
@@ -158,7 +161,7 @@ def test_where_the_type_cannot_be_loaded_the_schema_decides_and_a_refused_answer
     assert [w.name for w in again.pending_waits] == ["slot"]
     (slot,) = [c for c in again.checkpoints if c.invocation_id == "slot"]
     assert "at least one person comes" in slot.metadata["wait"]["rejected"]
-    with isolated_home(home):
+    with another_home(home):
         logs = [e.message for e in KitaruClient().executions.logs(exec_id)]  # type: ignore[union-attr]
     assert any("Wait 'slot' asks again" in line and "at least one person comes" in line for line in logs)
 

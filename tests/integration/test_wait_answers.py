@@ -20,10 +20,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests._helpers import wait_until
+from tests._modes import another_home
+from tests._scripts import env_for
 
 from kitaru import KitaruClient
-from kitaru.testing import isolated_home
+
+pytestmark = pytest.mark.both_modes
 
 SCRIPT = textwrap.dedent(
     """
@@ -121,9 +125,7 @@ class Terminal:
 
 
 def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_")}
-    env["KITARU_HOME"] = str(home)
-    return env
+    return env_for(home)
 
 
 def _rejection(message: str) -> str:
@@ -202,7 +204,7 @@ def _answer_with_the_cli(tmp_path: Path) -> tuple[dict[tuple[str, str], str | No
         exec_id = runner.stdout.readline().split()[1]
 
         def pending(name: str) -> bool:
-            with isolated_home(home):
+            with another_home(home):
                 waits = KitaruClient().executions.pending_waits(exec_id)
             return [w.name for w in waits] == [name]
 

@@ -11,8 +11,12 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+from tests._modes import another_home
+
 from kitaru import KitaruClient
-from kitaru.testing import isolated_home
+
+pytestmark = pytest.mark.both_modes
 
 SCRIPT = textwrap.dedent(
     """
@@ -70,6 +74,6 @@ def test_wait_prompts_in_a_terminal_and_reasks_on_invalid_input(tmp_path: Path) 
         if proc.poll() is None:
             proc.kill()
         os.close(primary)
-    with isolated_home(tmp_path / "home"):
+    with another_home(tmp_path / "home"):
         (execution,) = KitaruClient().executions.list()
         assert KitaruClient().executions.logs(execution.exec_id) == []  # the prompt is not the flow's output

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from tests._modes import Stored
 
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
@@ -15,6 +16,8 @@ from kitaru._connect import default_stores
 from kitaru.artifacts.local import LocalArtifactStore
 from kitaru.artifacts.memory import MemoryArtifactStore
 from kitaru.errors import KitaruArtifactIntegrityError, KitaruBackendError, KitaruExecutionError
+
+pytestmark = pytest.mark.both_modes
 
 BIG = 200_000  # above the inline limit: stored as a blob
 runs: dict[str, int] = {}
@@ -97,9 +100,9 @@ def test_the_memory_store_checks_blobs_too() -> None:
 
 
 @pytest.mark.parametrize("damage", ["corrupt", "missing"])
-def test_loading_a_damaged_blob_names_the_artifact(damage: str) -> None:
+def test_loading_a_damaged_blob_names_the_artifact(damage: str, stored: Stored) -> None:
     exec_id, artifact_id, key = _blob_output()
-    path = LocalArtifactStore(default_stores().artifacts.uri).path_for(key)
+    path = LocalArtifactStore(stored.blobs).path_for(key)
     if damage == "corrupt":
         _flip_a_byte(path)
     else:
@@ -114,11 +117,11 @@ def test_loading_a_damaged_blob_names_the_artifact(damage: str) -> None:
         kitaru.load(exec_id, "big")
 
 
-def test_inline_data_that_does_not_match_its_hash_is_refused() -> None:
+def test_inline_data_that_does_not_match_its_hash_is_refused(stored: Stored) -> None:
     handle = makes_big.run(1)
     handle.wait(timeout=30)
     (result,) = KitaruClient().artifacts.list(handle.exec_id, kind="result")
-    engine = sa.create_engine(default_stores().url, poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(stored.url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
         conn.execute(
             sa.text("UPDATE artifacts SET data = :data WHERE artifact_id = :id"),
@@ -131,9 +134,9 @@ def test_inline_data_that_does_not_match_its_hash_is_refused() -> None:
 
 
 @pytest.mark.parametrize("damage", ["corrupt", "missing"])
-def test_a_cache_hit_on_a_damaged_blob_runs_live_and_says_why(damage: str) -> None:
+def test_a_cache_hit_on_a_damaged_blob_runs_live_and_says_why(damage: str, stored: Stored) -> None:
     source, _, key = _blob_output()
-    path = LocalArtifactStore(default_stores().artifacts.uri).path_for(key)
+    path = LocalArtifactStore(stored.blobs).path_for(key)
     if damage == "corrupt":
         _flip_a_byte(path)
     else:
@@ -153,7 +156,9 @@ def test_a_cache_hit_on_a_damaged_blob_runs_live_and_says_why(damage: str) -> No
     assert third.wait(timeout=30) == BIG and runs["big"] == 2
 
 
-def test_a_reused_checkpoint_with_a_corrupt_blob_fails_the_execution_as_a_backend_error() -> None:
+def test_a_reused_checkpoint_with_a_corrupt_blob_fails_the_execution_as_a_backend_error(
+    stored: Stored,
+) -> None:
     gate = {"open": False}
 
     @checkpoint
@@ -178,7 +183,7 @@ def test_a_reused_checkpoint_with_a_corrupt_blob_fails_the_execution_as_a_backen
     )
     record = default_stores().metadata.get_artifact(produced.artifacts[0].artifact_id)
     assert record.blob_key is not None
-    _flip_a_byte(LocalArtifactStore(default_stores().artifacts.uri).path_for(record.blob_key))
+    _flip_a_byte(LocalArtifactStore(stored.blobs).path_for(record.blob_key))
     gate["open"] = True
     KitaruClient().executions.retry(handle.exec_id)
     execution = KitaruClient().executions.wait_for(handle.exec_id, timeout=30)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import pytest
+from tests._modes import Stored
 
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru.errors import KitaruUsageError
+
+pytestmark = pytest.mark.both_modes
 
 runs: dict[str, int] = {}
 
@@ -110,7 +112,7 @@ def test_calls_that_ran_with_the_cache_off_are_not_cache_sources() -> None:
     assert runs["plain"] == 2 and _statuses(third.exec_id) == {"plain": "cached"}
 
 
-def test_cache_ttl_limits_the_age_of_a_hit(kitaru_home: Path) -> None:
+def test_cache_ttl_limits_the_age_of_a_hit(stored: Stored) -> None:
     @checkpoint(cache=True, cache_ttl=3600)
     def hourly(x: int) -> int:
         bump("hourly")
@@ -125,7 +127,7 @@ def test_cache_ttl_limits_the_age_of_a_hit(kitaru_home: Path) -> None:
     assert young.wait(timeout=30) == 9
     assert runs["hourly"] == 1 and _statuses(young.exec_id) == {"hourly": "cached"}
     # Age the completed call by two hours: it no longer answers.
-    with sqlite3.connect(kitaru_home / "kitaru.db") as db:
+    with sqlite3.connect(stored.db) as db:
         changed = db.execute(
             "UPDATE calls SET ended_at = datetime(ended_at, '-2 hours') WHERE status = 'completed'"
         ).rowcount

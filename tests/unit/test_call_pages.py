@@ -8,6 +8,8 @@ import kitaru
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru.errors import KitaruUsageError
 
+pytestmark = pytest.mark.both_modes
+
 N = 240
 
 

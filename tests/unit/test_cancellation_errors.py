@@ -9,6 +9,8 @@ import kitaru
 from kitaru import KitaruClient, flow
 from kitaru.errors import KitaruExecutionError, KitaruWaitAbortedError
 
+pytestmark = pytest.mark.both_modes
+
 INTERNAL = ("ExecutionCancelled", "RunnerReleased", "CancelledError", "kitaru.runtime")
 
 

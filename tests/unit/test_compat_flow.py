@@ -11,6 +11,8 @@ import kitaru
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru.errors import KitaruUsageError, KitaruUserCodeError
 
+pytestmark = pytest.mark.both_modes
+
 runs: dict[str, int] = {}
 
 
@@ -100,6 +102,7 @@ def test_replay_options_named_like_flow_parameters_go_to_the_flow() -> None:
     assert _spec(with_options.exec_id)["options"]["retries"] == 1
 
 
+@pytest.mark.local_only(reason="a server connection wins over every stack's stores")
 def test_replay_on_another_stack_finds_the_execution_there() -> None:
     kitaru.create_stack("side", activate=False)
     source = pipeline.run(2, stack="side")

@@ -12,6 +12,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.both_modes
+
 SCENARIO = textwrap.dedent(
     """
     import signal

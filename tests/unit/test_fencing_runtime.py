@@ -15,6 +15,8 @@ import kitaru
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru._types import ExecutionStatus
 
+pytestmark = pytest.mark.both_modes
+
 ES = kitaru.ExecutionStatus
 
 gate = threading.Event()

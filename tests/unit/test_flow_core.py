@@ -16,6 +16,8 @@ from kitaru.errors import (
     KitaruUserCodeError,
 )
 
+pytestmark = pytest.mark.both_modes
+
 calls: dict[str, int] = {}
 
 

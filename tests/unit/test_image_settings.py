@@ -13,6 +13,8 @@ import kitaru
 from kitaru import KitaruClient
 from kitaru.errors import KitaruUsageError
 
+pytestmark = pytest.mark.both_modes
+
 
 def _body() -> int:
     return 1

@@ -13,6 +13,8 @@ import kitaru
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru.errors import KitaruExecutionError, KitaruStateError, KitaruUsageError, KitaruUserCodeError
 
+pytestmark = pytest.mark.both_modes
+
 ES = kitaru.ExecutionStatus
 
 

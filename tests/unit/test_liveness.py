@@ -28,6 +28,8 @@ from kitaru.errors import KitaruStateError
 from kitaru.records import ExecutionRecord
 from kitaru.runtime.engine import create_execution, source_reference
 
+pytestmark = pytest.mark.both_modes
+
 ES = kitaru.ExecutionStatus
 
 

@@ -18,6 +18,8 @@ from kitaru import KitaruClient, checkpoint, flow
 from kitaru.config.model_aliases import register_model
 from kitaru.errors import KitaruContextError, KitaruUserCodeError
 
+pytestmark = pytest.mark.both_modes
+
 ES = kitaru.ExecutionStatus
 state: dict[str, Any] = {}
 

@@ -23,6 +23,8 @@ from kitaru.runtime.context import CallScope, ExecutionContext
 from kitaru.runtime.logs import LogSink, install, uninstall
 from kitaru.store.sql import SqlStore
 
+pytestmark = pytest.mark.both_modes
+
 
 class CountingStore(SqlStore):
     """The real SQLite store, counting ``append_logs`` calls; can be told to fail or to talk."""

@@ -16,9 +16,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from tests._modes import mode_server
 
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru.runtime.logs import uninstall
+
+pytestmark = pytest.mark.both_modes
 
 
 @pytest.fixture(autouse=True)
@@ -249,8 +252,8 @@ print("isatty", sys.stdout.isatty())
 
 def test_a_script_shows_and_stores_each_line_once_in_order(tmp_path: Any) -> None:
     (tmp_path / "script.py").write_text(SCRIPT)
+    # The script runs on the test's own stores (its data directory, or the server of the mode).
     env = {k: v for k, v in os.environ.items() if k not in ("KITARU_STORE_URL", "KITARU_ARTIFACTS_DIR")}
-    env["KITARU_HOME"] = str(tmp_path / "home")
     done = subprocess.run(
         [sys.executable, "script.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
     )
@@ -259,10 +262,7 @@ def test_a_script_shows_and_stores_each_line_once_in_order(tmp_path: Any) -> Non
     assert out[:7] == ["before", "print 1", "echo 2", "os 3", "print 4", "thread 7", "child 8"]
     assert out[8:] == ["isatty False"]
     assert done.stderr.splitlines() == ["err 5", "BASIC log 6"]
-    from kitaru.testing import isolated_home
-
-    with isolated_home(tmp_path / "home"):
-        stored = logged(out[7])
+    stored = logged(out[7])
     assert stored == [
         ("work", "stdout", "print 1"),
         ("work", "stdout", "echo 2"),
@@ -356,8 +356,8 @@ print("stored", len(stored), stored[:3], file=sys.stderr)
 
 def test_lines_of_the_main_thread_are_never_stored_while_a_run_starts(tmp_path: Any) -> None:
     (tmp_path / "race.py").write_text(RACE)
+    # The script runs on the test's own stores (its data directory, or the server of the mode).
     env = {k: v for k, v in os.environ.items() if k not in ("KITARU_STORE_URL", "KITARU_ARTIFACTS_DIR")}
-    env["KITARU_HOME"] = str(tmp_path / "home")
     done = subprocess.run(
         [sys.executable, "race.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
@@ -386,3 +386,20 @@ def test_much_descriptor_output_is_stored_and_shown_whole(capfd: pytest.CaptureF
     assert [m for _, _, m in lines] == [f"{i:05d} " + "x" * 200 for i in range(5000)]
     assert {(inv, source) for inv, source, _ in lines} == {("floods", "stdout")}
     assert capfd.readouterr().out.count("x" * 200 + "\n") == 5000
+
+
+def test_descriptor_output_is_stored_whole_when_the_store_answers_slowly(store_mode: str) -> None:
+    """Routing the output waits for the store's writes: through a server that takes 60 ms per
+    write of logs, the 25 writes of the flood take longer than a call's end waits for a reader
+    that makes no progress, and still every line is stored, as the checkpoint's."""
+    server = mode_server()
+    if store_mode == "server":
+        server.delays["/api/v1/logs"] = 0.06
+    try:
+        handle = flooding.run()
+        assert handle.wait(timeout=60) == 7
+    finally:
+        server.delays.clear()
+    lines = logged(handle.exec_id)
+    assert [m for _, _, m in lines] == [f"{i:05d} " + "x" * 200 for i in range(5000)]
+    assert {(inv, source) for inv, source, _ in lines} == {("floods", "stdout")}

@@ -12,6 +12,8 @@ import kitaru
 from kitaru import KitaruClient, checkpoint, flow, memory
 from kitaru.errors import KitaruUsageError
 
+pytestmark = pytest.mark.both_modes
+
 ES = kitaru.ExecutionStatus
 state: dict[str, Any] = {}
 

@@ -20,6 +20,8 @@ from kitaru import checkpoint, flow
 from kitaru.client import ExecutionStatus
 from kitaru.runtime import _get_current_execution_id
 
+pytestmark = pytest.mark.both_modes
+
 log = logging.getLogger(__name__)
 _HERE = Path(__file__)
 
@@ -247,6 +249,7 @@ def retried(key: str) -> str:
 
 
 def test_each_attempt_keeps_the_metadata_logged_while_it_ran() -> None:
+    _tries.clear()  # the test runs once per mode
     client = kitaru.KitaruClient()
     exec_id = retried.run("attempts").exec_id
     client.executions.wait_for(exec_id, timeout=30)

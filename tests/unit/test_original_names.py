@@ -23,6 +23,8 @@ from kitaru.client import ExecutionStatus
 from kitaru.errors import KitaruStateError, KitaruUserCodeError
 from kitaru.runtime.engine import create_execution, source_reference
 
+pytestmark = pytest.mark.both_modes
+
 log = logging.getLogger("kitaru.test.original")
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from tests._crafted import crafted_pickle, plant_value
+from tests._modes import Stored
 
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
@@ -14,6 +15,8 @@ from kitaru._connect import default_stores
 from kitaru.errors import KitaruExecutionError, KitaruStateError, KitaruUsageError
 from kitaru.serde import deserialize, pickle_allowed_by_default, serialize
 from kitaru.testing import in_memory
+
+pytestmark = pytest.mark.both_modes
 
 REFUSING = ["0", "false", "No", "OFF"]
 INVALID = ["disabled", "never", "", "  ", "2", "allow"]
@@ -37,12 +40,12 @@ def _clean(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KITARU_ALLOW_PICKLE", raising=False)
 
 
-def _planted_cache_source(marker: Path) -> str:
+def _planted_cache_source(marker: Path, stored: Stored) -> str:
     """Run ``asks(1)`` once, then replace its checkpoint's output with a crafted pickle."""
     first = asks.run(1)
     assert first.wait(timeout=30) == 2
     (call,) = KitaruClient().executions.get(first.exec_id).checkpoints
-    plant_value(default_stores().url, call.artifacts[0].artifact_id, crafted_pickle(marker))
+    plant_value(stored.url, call.artifacts[0].artifact_id, crafted_pickle(marker))
     return first.exec_id
 
 
@@ -96,20 +99,21 @@ def test_any_other_value_is_an_error_naming_variable_value_and_choices(
     assert deserialize("json", "builtins:int", b"1") == 1  # only pickles consult the setting
 
 
-def test_a_planted_pickle_runs_when_pickles_are_allowed(tmp_path: Path) -> None:
+@pytest.mark.local_only(reason="a server's store is shared: pickles are refused by default there")
+def test_a_planted_pickle_runs_when_pickles_are_allowed(tmp_path: Path, stored: Stored) -> None:
     """The control: the embedded store allows pickles by default, so the planted one runs."""
     marker = tmp_path / "ran"
-    _planted_cache_source(marker)
+    _planted_cache_source(marker, stored)
     asks.run(1).wait(timeout=30)
     assert marker.exists()
 
 
 @pytest.mark.parametrize("value", REFUSING)
 def test_a_cache_hit_on_a_refused_pickle_runs_live(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, stored: Stored, value: str
 ) -> None:
     marker = tmp_path / "ran"
-    source = _planted_cache_source(marker)
+    source = _planted_cache_source(marker, stored)
     monkeypatch.setenv("KITARU_ALLOW_PICKLE", value)
     second = asks.run(1)
     assert second.wait(timeout=30) == 2
@@ -128,10 +132,10 @@ def test_a_cache_hit_on_a_refused_pickle_runs_live(
 
 @pytest.mark.parametrize("value", INVALID)
 def test_a_cache_hit_under_an_invalid_setting_fails_closed(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, stored: Stored, value: str
 ) -> None:
     marker = tmp_path / "ran"
-    _planted_cache_source(marker)
+    _planted_cache_source(marker, stored)
     monkeypatch.setenv("KITARU_ALLOW_PICKLE", value)
     with pytest.raises(KitaruExecutionError, match="KITARU_ALLOW_PICKLE"):
         asks.run(1).wait(timeout=30)
@@ -140,10 +144,10 @@ def test_a_cache_hit_under_an_invalid_setting_fails_closed(
 
 @pytest.mark.parametrize("value", REFUSING)
 def test_loading_a_refused_pickle_through_the_client_and_load(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, stored: Stored, value: str
 ) -> None:
     marker = tmp_path / "ran"
-    source = _planted_cache_source(marker)
+    source = _planted_cache_source(marker, stored)
     monkeypatch.setenv("KITARU_ALLOW_PICKLE", value)
     (call,) = KitaruClient().executions.get(source).checkpoints
     with pytest.raises(KitaruStateError, match="Refusing to load a pickled value"):
@@ -154,7 +158,7 @@ def test_loading_a_refused_pickle_through_the_client_and_load(
 
 
 def test_journal_reuse_of_a_refused_pickle_fails_without_running_it(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, stored: Stored
 ) -> None:
     marker = tmp_path / "ran"
     gate = {"open": False}
@@ -179,7 +183,7 @@ def test_journal_reuse_of_a_refused_pickle_fails_without_running_it(
     first = next(
         c for c in KitaruClient().executions.get(handle.exec_id).checkpoints if c.name == "first_step"
     )
-    plant_value(default_stores().url, first.artifacts[0].artifact_id, crafted_pickle(marker))
+    plant_value(stored.url, first.artifacts[0].artifact_id, crafted_pickle(marker))
     monkeypatch.setenv("KITARU_ALLOW_PICKLE", "0")
     gate["open"] = True
     KitaruClient().executions.retry(handle.exec_id)
@@ -189,6 +193,7 @@ def test_journal_reuse_of_a_refused_pickle_fails_without_running_it(
     assert not marker.exists()
 
 
+@pytest.mark.local_only(reason="about the embedded and in-memory stores")
 def test_embedded_and_memory_stores_are_not_shared() -> None:
     with in_memory() as stores:
         assert stores.metadata.shared is False

@@ -13,6 +13,8 @@ from kitaru import KitaruClient, checkpoint, flow
 from kitaru.client import CallStatus, CheckpointCall
 from kitaru.errors import KitaruStateError, KitaruUserCodeError
 
+pytestmark = pytest.mark.both_modes
+
 ES = kitaru.ExecutionStatus
 
 runs: dict[str, int] = {}

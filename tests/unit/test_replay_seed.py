@@ -13,6 +13,8 @@ from kitaru._connect import default_stores
 from kitaru._types import copied_call_id
 from kitaru.errors import KitaruUserCodeError
 
+pytestmark = pytest.mark.both_modes
+
 ES = kitaru.ExecutionStatus
 
 runs: dict[str, int] = {}

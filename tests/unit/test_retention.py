@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from tests._helpers import wait_until
+from tests._modes import Stored
 
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
@@ -25,6 +26,8 @@ from kitaru.client import DeletionResult
 from kitaru.client._retention import BLOB_GRACE_SECONDS, parse_duration
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ExecutionRecord
+
+pytestmark = pytest.mark.both_modes
 
 BIG = 100_000  # larger than the inline limit: stored as a blob
 
@@ -66,8 +69,8 @@ def _run(target: object, *args: object) -> str:
     return str(handle.exec_id)
 
 
-def _rows(home: Path, exec_id: str) -> dict[str, int]:
-    with sqlite3.connect(home / "kitaru.db") as db:
+def _rows(stored: Stored, exec_id: str) -> dict[str, int]:
+    with sqlite3.connect(stored.db) as db:
         counts = {
             table: db.execute(f"SELECT count(*) FROM {table} WHERE exec_id = ?", (exec_id,)).fetchone()[0]
             for table in ("executions", "calls", "artifacts", "logs")
@@ -79,9 +82,9 @@ def _rows(home: Path, exec_id: str) -> dict[str, int]:
     return counts
 
 
-def _dangling(home: Path) -> list[tuple[str, str]]:
+def _dangling(stored: Stored) -> list[tuple[str, str]]:
     """Calls whose output link names no artifact (must stay empty)."""
-    with sqlite3.connect(home / "kitaru.db") as db:
+    with sqlite3.connect(stored.db) as db:
         return db.execute(
             "SELECT c.call_id, c.output_artifact_id FROM calls c LEFT JOIN artifacts a "
             "ON a.artifact_id = c.output_artifact_id "
@@ -89,22 +92,22 @@ def _dangling(home: Path) -> list[tuple[str, str]]:
         ).fetchall()
 
 
-def _blob_files(home: Path) -> set[Path]:
-    return {p for p in (home / "artifacts").rglob("*") if p.is_file() and not p.name.startswith(".")}
+def _blob_files(stored: Stored) -> set[Path]:
+    return {p for p in stored.blobs.rglob("*") if p.is_file() and not p.name.startswith(".")}
 
 
-def test_delete_by_prefix_removes_rows_logs_and_blobs(kitaru_home: Path) -> None:
+def test_delete_by_prefix_removes_rows_logs_and_blobs(stored: Stored) -> None:
     exec_id = _run(blobby, "a")
-    assert _rows(kitaru_home, exec_id)["logs"] == 1 and len(_blob_files(kitaru_home)) == 1
+    assert _rows(stored, exec_id)["logs"] == 1 and len(_blob_files(stored)) == 1
     result = KitaruClient().executions.delete(exec_id[:13])
     assert isinstance(result, DeletionResult)
     assert result.exec_ids == (exec_id,) and result.by_flow == {"blobby": 1} and not result.dry_run
     assert (result.calls, result.attempts, result.artifacts, result.logs) == (2, 2, 4, 1)
     assert (result.blobs, result.bytes_freed) == (1, BIG + 2)  # a JSON string: quoted
-    assert _rows(kitaru_home, exec_id) == dict.fromkeys(
+    assert _rows(stored, exec_id) == dict.fromkeys(
         ("executions", "calls", "artifacts", "logs", "attempts"), 0
     )
-    assert _blob_files(kitaru_home) == set()
+    assert _blob_files(stored) == set()
     with pytest.raises(KitaruStateError, match=exec_id[:13]):
         KitaruClient().executions.get(exec_id[:13])
     assert result.to_dict()["executions"] == 1
@@ -118,9 +121,9 @@ def test_delete_refuses_an_empty_id(kitaru_home: Path) -> None:
     assert [e.exec_id for e in KitaruClient().executions.list()] == [only]
 
 
-def test_a_blob_shared_by_content_with_a_kept_execution_stays(kitaru_home: Path) -> None:
+def test_a_blob_shared_by_content_with_a_kept_execution_stays(stored: Stored) -> None:
     doomed, kept = _run(blobby, "s"), _run(blobby, "s")
-    (blob,) = _blob_files(kitaru_home)
+    (blob,) = _blob_files(stored)
     result = KitaruClient().executions.delete(doomed)
     assert result.blobs == 0 and result.bytes_freed == 0
     assert blob.exists()
@@ -131,7 +134,7 @@ def test_a_blob_shared_by_content_with_a_kept_execution_stays(kitaru_home: Path)
     assert not blob.exists()
 
 
-def test_cached_and_replayed_calls_keep_the_outputs_of_a_deleted_source(kitaru_home: Path) -> None:
+def test_cached_and_replayed_calls_keep_the_outputs_of_a_deleted_source(stored: Stored) -> None:
     source = _run(cached_blobby, "c")
     hit = _run(cached_blobby, "c")
     replay = cached_blobby.replay(source, from_="measure")
@@ -140,7 +143,7 @@ def test_cached_and_replayed_calls_keep_the_outputs_of_a_deleted_source(kitaru_h
     assert [c.status.value for c in client.executions.get(hit).checkpoints] == ["cached", "completed"]
     result = client.executions.delete(source)
     assert result.adopted_artifacts == 2 and result.blobs == 0
-    assert _dangling(kitaru_home) == []
+    assert _dangling(stored) == []
     for exec_id in (hit, replay.exec_id):
         assert kitaru.load(exec_id, "cached_make") == "c" * BIG
         outputs = [c.artifacts[0] for c in client.executions.get(exec_id).checkpoints]
@@ -148,10 +151,10 @@ def test_cached_and_replayed_calls_keep_the_outputs_of_a_deleted_source(kitaru_h
     again = cached_blobby.replay(replay.exec_id, from_="measure")  # the copies are replayable
     assert again.wait(timeout=30) == BIG
     assert client.executions.delete(hit, replay.exec_id, again.exec_id).blobs == 1
-    assert _blob_files(kitaru_home) == set()
+    assert _blob_files(stored) == set()
 
 
-def test_prune_dry_run_deletes_nothing_and_counts_what_would_go(kitaru_home: Path) -> None:
+def test_prune_dry_run_deletes_nothing_and_counts_what_would_go(stored: Stored) -> None:
     ids = [_run(blobby, "d"), _run(blobby, "e"), _run(tiny, 1)]
     client = KitaruClient()
     planned = client.executions.prune(older_than="0s", dry_run=True)
@@ -159,10 +162,10 @@ def test_prune_dry_run_deletes_nothing_and_counts_what_would_go(kitaru_home: Pat
     assert planned.by_flow == {"blobby": 2, "tiny": 1}
     assert (planned.blobs, planned.bytes_freed) == (2, 2 * (BIG + 2))
     assert [e.exec_id for e in client.executions.list()] == ids[::-1]
-    assert len(_blob_files(kitaru_home)) == 2
+    assert len(_blob_files(stored)) == 2
     done = client.executions.prune(older_than=dt.timedelta(0))
     assert _same_but_dry_run(planned, done)
-    assert client.executions.list() == [] and _blob_files(kitaru_home) == set()
+    assert client.executions.list() == [] and _blob_files(stored) == set()
 
 
 def _same_but_dry_run(planned: DeletionResult, done: DeletionResult) -> bool:
@@ -286,13 +289,13 @@ def test_an_orphaned_or_abandoned_execution_can_be_deleted(kitaru_home: Path) ->
     assert set(pruned.exec_ids) == {orphan.exec_id, left.exec_id} and pruned.skipped == {}
 
 
-def test_prune_sweeps_old_blobs_no_artifact_uses(kitaru_home: Path) -> None:
+def test_prune_sweeps_old_blobs_no_artifact_uses(stored: Stored) -> None:
     kept = _run(blobby, "k")
-    blobs = LocalArtifactStore(kitaru_home / "artifacts")
+    blobs = LocalArtifactStore(stored.blobs)
     stray_old = blobs.put(b"left by a write whose row was never committed" * 4000)
     stray_new = blobs.put(b"a write in progress" * 4000)
     past = time.time() - BLOB_GRACE_SECONDS - 60
-    for key in (stray_old, *(p.parent.name + p.name for p in _blob_files(kitaru_home))):
+    for key in (stray_old, *(p.parent.name + p.name for p in _blob_files(stored))):
         if key != stray_new:
             os.utime(blobs.path_for(key), (past, past))
     planned = KitaruClient().executions.prune(older_than="1d", dry_run=True)
@@ -303,8 +306,8 @@ def test_prune_sweeps_old_blobs_no_artifact_uses(kitaru_home: Path) -> None:
     assert kitaru.load(kept, "make") == "k" * BIG  # an old blob a row uses stays
 
 
-def test_a_blob_stored_again_during_a_deletion_stays(kitaru_home: Path) -> None:
-    blobs = LocalArtifactStore(kitaru_home / "artifacts")
+def test_a_blob_stored_again_during_a_deletion_stays(stored: Stored) -> None:
+    blobs = LocalArtifactStore(stored.blobs)
     key = blobs.put(b"x" * 100)
     later = os.stat(blobs.path_for(key)).st_mtime
     assert blobs.delete([key], unless_stored_after=later) == {}

@@ -9,11 +9,15 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru._types import CallStatus
 from kitaru.runtime.pending import RUNNING_ROW_DELAY_S
 from kitaru.store.sql import SqlStore
+
+pytestmark = pytest.mark.both_modes
 
 _started = threading.Event()
 _release = threading.Event()

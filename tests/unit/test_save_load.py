@@ -10,6 +10,8 @@ import kitaru
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru.errors import KitaruStateError, KitaruUsageError, KitaruUserCodeError
 
+pytestmark = pytest.mark.both_modes
+
 
 @dataclasses.dataclass
 class Report:

@@ -13,6 +13,8 @@ import kitaru
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru.errors import KitaruUserCodeError
 
+pytestmark = pytest.mark.both_modes
+
 
 @checkpoint
 def square(x: int) -> int:

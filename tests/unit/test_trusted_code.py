@@ -19,6 +19,8 @@ from kitaru.config import resolve_settings
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.serde import deserialize, serialize
 
+pytestmark = pytest.mark.both_modes
+
 MODULE = textwrap.dedent(
     """
     import os

@@ -10,6 +10,8 @@ from kitaru import KitaruClient, flow
 from kitaru.client import parse_answer_text, parse_json_text
 from kitaru.errors import KitaruUsageError, KitaruWaitValidationError
 
+pytestmark = pytest.mark.both_modes
+
 NUMBER = {"type": "number"}
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from tests._helpers import wait_until
 
 import kitaru
 from kitaru import KitaruClient, flow
+
+pytestmark = pytest.mark.both_modes
 
 EXECUTIONS = 12
 

@@ -19,6 +19,8 @@ from kitaru.client import CallStatus, parse_answer_text
 from kitaru.errors import KitaruWaitValidationError
 from kitaru.serde import describe_type, rebuild_type
 
+pytestmark = pytest.mark.both_modes
+
 
 class Review(pydantic.BaseModel):
     approved: bool

@@ -17,6 +17,8 @@ from kitaru.errors import (
     KitaruWaitValidationError,
 )
 
+pytestmark = pytest.mark.both_modes
+
 
 class Review(BaseModel):
     approved: bool

@@ -364,6 +364,8 @@ def _settle_locked(*, force: bool) -> None:
     now = time.monotonic()
     if not force and now < _stalled_until:
         return  # the reader is stuck (its terminal does not take output): do not hold up every write
+    # The reader is stuck when it makes no progress for _SETTLE_TIMEOUT (a terminal that takes no
+    # output); one that routes slowly (a remote store's writes) is waited for.
     deadline = now + _SETTLE_TIMEOUT
     for pipe, target in targets:
         while pipe.open and pipe.processed < target:
@@ -371,7 +373,10 @@ def _settle_locked(*, force: bool) -> None:
             if left <= 0:
                 _stalled_until = time.monotonic() + 5.0
                 return
+            before = pipe.processed
             _cond.wait(left)
+            if pipe.processed > before:
+                deadline = time.monotonic() + _SETTLE_TIMEOUT
 
 
 def write_terminal(fd: int, text: str, *, wait: bool = True) -> None:
