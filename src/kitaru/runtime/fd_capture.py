@@ -51,6 +51,9 @@ _SOURCES = {1: "stdout", 2: "stderr"}
 _PIPE_SIZE = 1 << 20
 _FULL = 1 << 15  # a read this big means the pipe was filling up: enlarge it
 _SETTLE_TIMEOUT = 0.5
+# How long a call's end waits, at most, for a reader that is not stuck on a terminal (it routes
+# slowly, or this busy machine does not schedule it): far longer than any write takes.
+_SETTLE_CAP = 60.0
 _CHUNK = 1 << 16
 
 
@@ -60,7 +63,9 @@ class _Pipe:
     ``saved`` is a copy of what ``fd`` pointed to when capture began (closed only
     under ``tee_lock``). ``busy`` is set (under the lock) before the reader takes
     bytes out of the pipe and cleared once they are routed: a pipe that is empty
-    and not busy has nothing on its way.
+    and not busy has nothing on its way. ``teeing`` is set while the reader writes a
+    copy to the terminal: the one place where it can be stuck for good (a terminal that
+    takes no output).
     """
 
     __slots__ = (
@@ -76,6 +81,7 @@ class _Pipe:
         "saved",
         "source",
         "tee_lock",
+        "teeing",
         "write_fd",
     )
 
@@ -84,7 +90,7 @@ class _Pipe:
         self.read_fd, self.write_fd, self.identity = read_fd, write_fd, identity
         self.saved = -1
         self.read_total = self.processed = 0
-        self.busy, self.open, self.enlarged = False, True, False
+        self.busy, self.open, self.enlarged, self.teeing = False, True, False, False
         self.tee_lock = threading.Lock()
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
@@ -364,13 +370,17 @@ def _settle_locked(*, force: bool) -> None:
     now = time.monotonic()
     if not force and now < _stalled_until:
         return  # the reader is stuck (its terminal does not take output): do not hold up every write
-    # The reader is stuck when it makes no progress for _SETTLE_TIMEOUT (a terminal that takes no
-    # output); one that routes slowly (a remote store's writes) is waited for.
-    deadline = now + _SETTLE_TIMEOUT
+    # The reader is stuck when it makes no progress for _SETTLE_TIMEOUT while it writes to a
+    # terminal that takes no output; one that routes slowly (a remote store's writes) or is not
+    # scheduled (a busy machine) is waited for, up to _SETTLE_CAP.
+    deadline, cap = now + _SETTLE_TIMEOUT, now + _SETTLE_CAP
     for pipe, target in targets:
         while pipe.open and pipe.processed < target:
             left = deadline - time.monotonic()
             if left <= 0:
+                if not pipe.teeing and time.monotonic() < cap:
+                    deadline = time.monotonic() + _SETTLE_TIMEOUT
+                    continue
                 _stalled_until = time.monotonic() + 5.0
                 return
             before = pipe.processed
@@ -486,7 +496,11 @@ def _read(pipes: list[_Pipe]) -> None:
 def _copy_and_route(pipe: _Pipe, data: bytes) -> None:
     with pipe.tee_lock:
         if pipe.saved >= 0:
-            _write_all(pipe.saved, data)
+            pipe.teeing = True
+            try:
+                _write_all(pipe.saved, data)
+            finally:
+                pipe.teeing = False
     router = _router
     if router is None:
         return
