@@ -45,6 +45,10 @@ _WHOLE_UPLOAD = 8 << 20
 SIGNED_URL_SECONDS = 900.0
 
 
+#: Blobs up to this size are read and checked whole before their answer starts.
+_WHOLE_BELOW = 8 << 20
+
+
 def _check_key(key: str) -> str:
     if not _KEY.match(key):
         raise KitaruUsageError(f"Blob key {key!r} is not a sha256 hex digest (64 lowercase hex digits).")
@@ -167,6 +171,12 @@ def blobs_router(artifacts: ArtifactStore, *, max_blob_bytes: int, uploads_dir: 
         headers = {"content-length": str(end - start + 1), "accept-ranges": "bytes"}
         if wanted:
             headers["content-range"] = f"bytes {start}-{end}/{size}"
+        elif size <= _WHOLE_BELOW:
+            # A small blob is read (and checked) before the answer starts: a corrupt one is then
+            # refused with its error, not cut off mid-answer.
+            body = b"".join(chunks)
+            traffic.add(sent=len(body))
+            return Response(body, media_type=_OCTETS, headers=headers)
         return StreamingResponse(
             _counted(chunks, end - start + 1, traffic),
             status_code=206 if wanted else 200,
