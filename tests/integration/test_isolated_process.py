@@ -17,9 +17,9 @@ from kitaru import KitaruClient
 from kitaru._connect import default_stores
 from kitaru._leases import new_runner_id, pid_alive
 from kitaru._types import ExecutionStatus
-from kitaru.runtime.work import run_claimed
 from kitaru.runtime.engine import FlowEntry, Outcome, create_execution
 from kitaru.runtime.isolated import ProcessBackend
+from kitaru.runtime.work import run_claimed
 
 
 def _run(flow_obj: Any, *args: Any) -> tuple[str, Outcome]:
