@@ -231,15 +231,20 @@ def _start_time(pid: int) -> str:
     return fields[19] if fields is not None and len(fields) > 19 and fields[19].isdigit() else ""
 
 
-def new_runner_id() -> str:
+def new_runner_id(token: str | None = None) -> str:
     """A new runner id for one run of an execution in this process.
+
+    ``token`` (letters and digits) names the run instead of a random one: a runner that Ray
+    restarts in a new process keeps its token, so it recognises the runs of its earlier
+    processes.
 
     Example:
         >>> RunnerIdentity.parse(new_runner_id()).pid == os.getpid()
         True
     """
     here = _this_process()
-    return str(RunnerIdentity(_HOST, here.pid, os.urandom(6).hex(), here.boot, here.pid_ns, here.start))
+    token = token or os.urandom(6).hex()
+    return str(RunnerIdentity(_HOST, here.pid, token, here.boot, here.pid_ns, here.start))
 
 
 def pid_alive(pid: int) -> bool:

@@ -77,3 +77,28 @@ def test_delete_recursive_never_deletes_a_store_given_elsewhere(tmp_path: Path) 
     assert gone.code == 0, gone
     assert own.exists()
     assert all(str(own) not in p for p in gone.json["item"]["deleted_paths"])
+
+
+def test_create_sets_the_execution_target_and_ray_address_and_show_shows_them(tmp_path: Path) -> None:
+    cli = make_workspace(tmp_path)
+    made = cli(
+        "stack", "create", "cluster", "--execution-target", "ray", "--ray-address", "127.0.0.1:6379",
+        "--no-activate", "-o", "json",
+    )  # fmt: skip
+    assert made.code == 0, made
+    assert made.json["item"]["settings"] == {"execution_target": "ray", "ray_address": "127.0.0.1:6379"}
+    workers = cli("stack", "create", "farm", "--execution-target", "worker", "--no-activate")
+    assert workers.code == 0, workers
+    shown, farm = cli.many(("stack", "show", "cluster"), ("stack", "show", "farm", "-o", "json"))
+    assert "execution_target='ray'" in shown.out and "ray_address='127.0.0.1:6379'" in shown.out
+    assert farm.json["item"]["settings"] == {"execution_target": "worker"}
+    unknown, address, mixed = cli.many(
+        ("stack", "create", "odd", "--execution-target", "gpu"),
+        ("stack", "create", "odd", "--execution-target", "ray", "--ray-address", "not an address"),
+        ("stack", "create", "odd", "--execution-target", "local", "--ray-address", "127.0.0.1:6379"),
+    )
+    assert unknown.code != 0 and "execution_target must be one of local, worker, ray" in unknown.err
+    assert address.code != 0 and "ray_address must be" in address.err
+    assert mixed.code != 0 and "--ray-address 127.0.0.1:6379 is for the execution target ray" in mixed.err
+    names = {s["name"] for s in cli("stack", "list", "-o", "json").json["items"]}
+    assert "odd" not in names and {"cluster", "farm"} <= names

@@ -19,7 +19,7 @@ from tests._ray import RAY_LOOPBACK_ENV, RayCluster, start_cluster
 from kitaru import KitaruClient
 from kitaru._leases import RunnerIdentity, pid_alive
 from kitaru.client import ExecutionStatus
-from kitaru.errors import KitaruExecutionError, KitaruStateError
+from kitaru.errors import KitaruExecutionError
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("ray") is None,
@@ -101,26 +101,46 @@ def test_cancel_terminates_an_isolated_ray_task(on_ray: RayCluster, tmp_path: Pa
     wait_until(lambda: not pid_alive(pid), timeout=30)
 
 
-def test_a_killed_runner_leaves_an_orphan_that_resume_continues(on_ray: RayCluster, tmp_path: Path) -> None:
+def test_a_killed_runner_is_restarted_by_ray_and_continues_without_resume(
+    on_ray: RayCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tests._ray_flows import counting
 
+    monkeypatch.setenv("KITARU_LEASE_SECONDS", "3")
+    monkeypatch.setenv("KITARU_HEARTBEAT_SECONDS", "0.5")
     log, marker = tmp_path / "runs.log", tmp_path / "go"
     handle = counting.run(str(log), str(marker))
     wait_until(lambda: any(line.startswith("gate") for line in _log_lines(log)), timeout=120)
     runner_id = _runner_of(handle.exec_id)
     assert runner_id is not None
     runner = RunnerIdentity.parse(runner_id)
+    assert runner is not None
     os.kill(runner.pid, signal.SIGKILL)  # the Ray worker process of the runner actor
-    with pytest.raises(KitaruStateError):  # the handle sees nobody holds it any more
-        handle.wait(timeout=60)
     marker.touch()
-    KitaruClient().executions.resume(handle.exec_id)
-    assert handle.wait(timeout=120) == 16
+    assert handle.wait(timeout=120) == 16  # nobody resumed it
     lines = _log_lines(log)
     assert [line for line in lines if line.startswith("step")] == ["step 1", "step 2", "step 3"]
     gates = [int(line.split()[1]) for line in lines if line.startswith("gate")]
     assert len(gates) == 2  # the gate never completed in the killed runner
-    assert gates[0] == runner.pid and gates[1] not in (runner.pid, os.getpid())  # resumed on the cluster
+    assert gates[0] == runner.pid and gates[1] not in (runner.pid, os.getpid())  # a new runner process
+    record = KitaruClient().executions.get(handle.exec_id)
+    assert record.status is ExecutionStatus.COMPLETED and record.run_count == 2
+
+
+def test_a_replay_runs_on_the_cluster_with_its_pinned_values(on_ray: RayCluster, tmp_path: Path) -> None:
+    from tests._ray_flows import counting
+
+    log, marker = tmp_path / "runs.log", tmp_path / "go"
+    marker.touch()
+    source = counting.run(str(log), str(marker))
+    assert source.wait(timeout=120) == 16
+    replay = counting.replay(source.exec_id, from_="gate", overrides={"checkpoint.step_2": 5})
+    assert replay.wait(timeout=120) == 1 + 5 + 10 + 3
+    lines = _log_lines(log)
+    assert [line for line in lines if line.startswith("step")] == ["step 1", "step 2", "step 3", "step 3"]
+    gates = [int(line.split()[1]) for line in lines if line.startswith("gate")]
+    assert len(gates) == 2 and os.getpid() not in gates  # the replay ran on the cluster too
+    assert KitaruClient().executions.get(replay.exec_id).spec["replay"]["source"] == source.exec_id
 
 
 @pytest.mark.postgres

@@ -157,6 +157,20 @@ def create(
             "with URLs the server signs."
         ),
     ] = None,
+    execution_target: Annotated[
+        str | None,
+        Parameter(
+            help="Where executions of this stack run: local (a thread of the process that runs the "
+            "flow), worker (`kitaru worker` processes) or ray (a Ray cluster, with --ray-address)."
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        Parameter(
+            help="With --execution-target ray: the cluster's head node HOST:PORT, ray://HOST:PORT, "
+            "or auto (the cluster this machine belongs to)."
+        ),
+    ] = None,
     activate: Annotated[
         bool,
         Parameter(
@@ -172,11 +186,14 @@ def create(
     from kitaru.config.stacks import create_stack
 
     out = Output("stack.create", output)
+    _check_target(execution_target, ray_address)
     given = {
         "cache": cache,
         "retries": retries,
         "default_model": default_model,
         "direct_artifacts": direct_artifacts,
+        "execution_target": execution_target,
+        "ray_address": ray_address,
     }
     settings = {k: v for k, v in given.items() if v is not None}
     options = {
@@ -196,6 +213,18 @@ def create(
     if activate:
         _precedence_notes(out, stack)
     return 0
+
+
+def _check_target(target: str | None, ray_address: str | None) -> None:
+    """Refuse a Ray address for a stack whose executions do not run on Ray."""
+    from kitaru.errors import KitaruUsageError
+
+    if ray_address is not None and target is not None and target.strip().lower() != "ray":
+        raise KitaruUsageError(
+            f"--ray-address {ray_address} is for the execution target ray, not "
+            f"--execution-target {target}: use --execution-target ray, or leave out --ray-address. "
+            "No stack was created."
+        )
 
 
 def _check(name: str, server: str, api_key: str | None) -> None:

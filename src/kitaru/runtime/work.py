@@ -44,6 +44,7 @@ def run_claimed(
     *,
     isolated: Any = None,
     give_back: bool = True,
+    overrides: dict[str, Any] | None = None,
 ) -> Outcome:
     """Run execution ``exec_id``, which ``runner_id`` has claimed, in this thread until it ends
     or leaves (a wait timed out, another runner took it over); return how it ended here.
@@ -51,6 +52,7 @@ def run_claimed(
     ``isolated`` runs its ``runtime="isolated"`` checkpoints (an isolated backend: its own
     process, a Ray task). ``give_back=False`` (a runner made for this one execution, no
     queue to return it to): code that cannot be loaded here fails the execution instead.
+    ``overrides`` pins the outputs of calls of a replay (invocation id to value).
 
     Example:
         >>> record = store.claim_queued_execution(runner_id=runner, lease_seconds=30)  # doctest: +SKIP
@@ -89,7 +91,7 @@ def run_claimed(
         kwargs,
         store=store,
         artifacts=artifacts,
-        settings=_settings(record, runner_id, isolated),
+        settings=_settings(record, runner_id, isolated, overrides or {}),
     )
 
 
@@ -101,7 +103,7 @@ def _fail(store: MetadataStore, record: Any, exc: Exception) -> Outcome:
     return outcome
 
 
-def _settings(record: Any, runner_id: str, isolated: Any) -> RunSettings:
+def _settings(record: Any, runner_id: str, isolated: Any, overrides: dict[str, Any]) -> RunSettings:
     from kitaru.runtime.targets.local import log_sink_factory
 
     options = record.spec.get("options", {})
@@ -120,6 +122,7 @@ def _settings(record: Any, runner_id: str, isolated: Any) -> RunSettings:
         interactive=False,
         log_sink=log_sink_factory(),
         isolated=isolated,
+        overrides=overrides,
     )
 
 

@@ -9,10 +9,14 @@ Checkpoints declared ``runtime="isolated"`` run as Ray tasks of their own with t
 checkpoint's ``resources`` (``num_cpus``, ``num_gpus``, ``memory``, custom ones);
 cancelling the execution cancels such a task (its worker process is killed).
 
-The actor is detached, so the script that called ``run()`` may exit. Ray does not
-restart it: an actor whose process or node died leaves the execution orphaned
-once its lease runs out (at once when it ran on this machine), and ``resume``
-continues it on the cluster without re-running completed checkpoints.
+The actor is detached, so the script that called ``run()`` may exit. When its process
+or node dies, Ray restarts it (up to :data:`RESTARTS` times) in a new process; the new
+process waits until the old run's lease ran out, takes the execution over from exactly
+that run (compare-and-set on its runner id, which raises the fencing epoch) and
+continues it: completed checkpoints are reused, nobody has to ``resume``. A runner
+recognises the runs of its earlier processes by the token of their runner ids, which
+stays the same across restarts; an execution someone else took over meanwhile is left
+alone. Replays are prepared here and run by a runner actor too.
 
 Ray is imported here only, when the target is first used (the extra ``ray``).
 """
@@ -23,10 +27,11 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Collection
 from typing import Any
 
-from kitaru._leases import new_runner_id
+from kitaru._leases import RunnerIdentity, is_orphaned, lease_seconds, new_runner_id
 from kitaru._types import ExecutionStatus
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.config import SECRET_PATTERN
@@ -42,9 +47,12 @@ __all__ = ["RayBackend", "RayTarget"]
 
 #: The Ray namespace of Kitaru's runner actors.
 NAMESPACE = "kitaru"
+#: How often Ray restarts a runner actor whose process or node died (then ``resume`` continues).
+RESTARTS = 3
 _POLL_SECONDS = 0.1
 _lock = threading.Lock()
 _NOT_FORWARDED = ("KITARU_STORE_URL", "KITARU_SERVER_URL")
+_log = logging.getLogger(__name__)
 
 #: Opens the metadata store and artifact store a description names (in the runner's process).
 Opener = Callable[[dict[str, Any]], tuple[MetadataStore, ArtifactStore]]
@@ -158,24 +166,53 @@ class RayBackend:
 
 
 class _Runner:
-    """The body of a runner actor: claim the execution, then run it (one execution per actor)."""
+    """The body of a runner actor: claim the execution, then run it (one execution per actor).
 
-    def __init__(self, opener: Opener, description: dict[str, Any], runtime_env: dict[str, Any]) -> None:
+    Ray restarts the actor in a new process when its process or node dies (``__init__`` runs
+    again with the same arguments); the new process then takes the run of its predecessor
+    over (:meth:`recover`).
+    """
+
+    def __init__(
+        self,
+        opener: Opener,
+        description: dict[str, Any],
+        runtime_env: dict[str, Any],
+        exec_id: str,
+        token: str,
+        overrides: dict[str, Any] | None = None,
+    ) -> None:
         _enter_project()
         self._stores = opener(description)
         self._runtime_env = runtime_env
+        self._exec_id, self._token, self._overrides = exec_id, token, overrides or {}
         self._claimed: Any = None
+        context = _ray().get_runtime_context()
+        if context.was_current_actor_reconstructed:  # a restart: nobody else will call it
+            context.current_actor.recover.remote()
 
-    def claim(self, exec_id: str, expected: list[str], expected_runner: str | None) -> bool:
+    def claim(self, expected: list[str], expected_runner: str | None) -> bool:
         """Take the execution over from ``expected_runner``; whether it was taken."""
         store = self._stores[0]
         self._claimed = store.claim_execution(
-            exec_id,
-            runner_id=new_runner_id(),
+            self._exec_id,
+            runner_id=new_runner_id(self._token),
             expected=[ExecutionStatus(s) for s in expected],
             expected_runner=expected_runner,
         )
         return self._claimed is not None
+
+    def recover(self) -> str:
+        """After a restart: wait until the run of this actor's earlier process is orphaned,
+        take it over from that run (compare-and-set) and continue it. Leaves the execution
+        alone when it ended, left, or another runner holds it."""
+        try:
+            held = _orphaned_run(self._stores[0], self._exec_id, self._token)
+            if held is not None:
+                self.claim([held.status.value], held.runner_id)
+        except Exception:  # the store is unreachable: the execution stays orphaned, `resume` continues it
+            _log.exception("The restarted Ray runner of execution %s could not take it over.", self._exec_id)
+        return self.run()
 
     def run(self) -> str:
         """Run the claimed execution until it ends or waits; its status then. The actor exits after."""
@@ -187,20 +224,43 @@ class _Runner:
             store, artifacts = self._stores
             claimed, backend = self._claimed, RayBackend(self._runtime_env)
             outcome = run_claimed(
-                store, artifacts, claimed.exec_id, claimed.runner_id or "", isolated=backend, give_back=False
+                store,
+                artifacts,
+                claimed.exec_id,
+                claimed.runner_id or "",
+                isolated=backend,
+                give_back=False,
+                overrides=self._overrides,
             )
             return outcome.status.value
         finally:
             _ray().actor.exit_actor()
 
 
+def _orphaned_run(store: MetadataStore, exec_id: str, token: str) -> Any:
+    """Wait until the execution, held by a run with ``token``, is orphaned (its lease ran out,
+    or its process is certainly gone); its record then. ``None`` as soon as it is not held
+    by such a run (it ended, its runner left at a wait, or another runner took it over)."""
+    while True:
+        record = store.get_execution(exec_id)
+        identity = RunnerIdentity.parse(record.runner_id or "")
+        if record.status.is_terminal or identity is None or identity.token != token:
+            return None
+        if is_orphaned(record):
+            return record
+        time.sleep(min(0.5, lease_seconds() / 4))
+
+
 class RayTarget(LocalTarget):
     """Start and continue executions on the Ray cluster at ``address``.
 
     ``description`` names the stores so the runner's process opens the same ones with
-    ``opener`` (a module-level function: Ray sends it by reference). Replays run in this
-    process, as on the local target.
+    ``opener`` (a module-level function: Ray sends it by reference). Replays are prepared
+    in this process and run by a runner actor.
     """
+
+    #: A handle need not give up on an orphan: Ray restarts its runner, which takes it over.
+    recovers_orphans = True
 
     def __init__(self, address: str, description: dict[str, Any], opener: Opener) -> None:
         self.address = address
@@ -208,21 +268,27 @@ class RayTarget(LocalTarget):
         self._opener = opener
 
     def _submit(
-        self, exec_id: str, *, expected: Collection[ExecutionStatus], expected_runner: str | None
+        self,
+        exec_id: str,
+        *,
+        expected: Collection[ExecutionStatus],
+        expected_runner: str | None,
+        overrides: dict[str, Any] | None = None,
     ) -> Any:
         ray = _connect(self.address)
         env = _runtime_env()
+        token = os.urandom(6).hex()
         actor_class = ray.remote(_Runner).options(
-            name=f"kitaru-runner-{exec_id}-{os.urandom(6).hex()}",
+            name=f"kitaru-runner-{exec_id}-{token}",
             namespace=NAMESPACE,
             lifetime="detached",
-            max_restarts=0,
-            max_task_retries=0,
+            max_restarts=RESTARTS,
+            max_task_retries=0,  # a restarted runner recovers by itself (see _Runner.recover)
             num_cpus=1,
             runtime_env=env,
         )
-        actor = actor_class.remote(self._opener, self._description, env)
-        claimed = actor.claim.remote(exec_id, [s.value for s in expected], expected_runner)
+        actor = actor_class.remote(self._opener, self._description, env, exec_id, token, overrides)
+        claimed = actor.claim.remote([s.value for s in expected], expected_runner)
         actor.run.remote()
         return claimed
 
@@ -284,6 +350,54 @@ class RayTarget(LocalTarget):
                 f"the cluster, then `kitaru executions resume {exec_id}`."
             ) from exc
 
+    def replay(
+        self,
+        store: MetadataStore,
+        artifacts: ArtifactStore,
+        exec_id: str,
+        *,
+        from_: str,
+        overrides: dict[str, Any] | None,
+        flow_inputs: dict[str, Any],
+        options: dict[str, Any] | None = None,
+    ) -> str:
+        """Prepare the replay here (the new execution with the reused calls) and have a runner
+        actor run it; returns the new exec id once the actor has claimed it. Pinned values
+        (``overrides``) travel to the actor with its arguments.
+
+        Raises:
+            KitaruBackendError: the runner actor could not start (the replay is then failed).
+        """
+        from kitaru.runtime.targets.local import prepare_replay
+
+        prepared = prepare_replay(
+            store,
+            artifacts,
+            exec_id,
+            from_=from_,
+            overrides=overrides,
+            flow_inputs=flow_inputs,
+            options=options,
+            target="ray",
+        )
+        new_exec = prepared.exec_id
+        claimed = self._submit(
+            new_exec,
+            expected=(ExecutionStatus.PENDING,),
+            expected_runner=None,
+            overrides=dict(prepared.settings.overrides),
+        )
+        try:
+            _ray().get(claimed)
+        except Exception as exc:
+            error = KitaruBackendError(
+                f"The Ray runner of replay {new_exec} (of execution {exec_id}) could not start: {exc}. "
+                f"Nothing ran; fix the cluster, then `kitaru executions retry {new_exec}`."
+            )
+            _fail_unstarted(store, new_exec, None, error)
+            raise error from exc
+        return new_exec
+
 
 def _watch_claim(store: MetadataStore, exec_id: str, runner: str, claimed: Any) -> None:
     """Wait for the runner actor's claim of a new execution; when the actor could not start, take
@@ -298,8 +412,17 @@ def _watch_claim(store: MetadataStore, exec_id: str, runner: str, claimed: Any) 
             f"The Ray runner of execution {exec_id} could not start: {exc}. Nothing ran; fix the "
             f"cluster, then `kitaru executions retry {exec_id}`."
         )
+    _fail_unstarted(store, exec_id, runner, error)
+
+
+def _fail_unstarted(store: MetadataStore, exec_id: str, runner: str | None, error: Exception) -> None:
+    """Fail a ``pending`` execution that ``runner`` (``None``: nobody) holds and no runner
+    actor could claim, with the reason; nothing when someone claimed it meanwhile."""
     record = store.claim_execution(
-        exec_id, runner_id=runner, expected=(ExecutionStatus.PENDING,), expected_runner=runner
+        exec_id,
+        runner_id=runner or new_runner_id(),
+        expected=(ExecutionStatus.PENDING,),
+        expected_runner=runner,
     )
     if record is not None:
         failure = failure_from(error)
