@@ -191,3 +191,67 @@ def test_the_client_on_the_worker_target_replays_through_the_server_with_overrid
     finally:
         workers.stop()
     assert _lines(log, handle.exec_id) == ["finish 7"]
+
+
+def _queued(store: Any, source: str, **request: Any) -> str:
+    from kitaru.store._replay import queue_replay
+
+    return queue_replay(store, source, **request).exec_id
+
+
+def test_a_worker_finishes_the_plan_of_a_replay_whose_planner_died(
+    kitaru_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kitaru.runtime.work import run_claimed
+
+    monkeypatch.setenv("KITARU_EXECUTION_TARGET", "local")
+    flows: Any = _flows(tmp_path / "code", "replay_takeover_flows")
+    log = tmp_path / "steps.log"
+    source = flows.tally.run(str(log))
+    assert source.wait(timeout=60) == 15
+    client = kitaru.KitaruClient()
+    store, artifacts = client._store, client._artifacts
+    replay = _queued(
+        store,
+        source.exec_id,
+        from_="step_4",
+        flow_inputs={"bonus": 100},
+        overrides={"checkpoint.step_5": 1000},
+    )
+    # The first worker copied the reused calls, then died before it marked the plan done.
+    first = store.claim_queued_execution(runner_id="first", lease_seconds=30)
+    assert first is not None and first.exec_id == replay
+    frontier = next(c for c in store.load_journal(source.exec_id) if c.invocation_id == "step_4")
+    assert store.copy_calls(replay, source.exec_id, before_seq=frontier.seq) == 3
+    store.enqueue_execution(replay, expected=[ExecutionStatus.RUNNING], expected_runner="first")
+    second = store.claim_queued_execution(runner_id="second", lease_seconds=30)
+    assert second is not None and second.exec_id == replay
+    outcome = run_claimed(store, artifacts, replay, "second")
+    assert outcome.status is ExecutionStatus.COMPLETED, outcome.failure
+    assert outcome.value == 0 + 1 + 2 + 3 + 1000 + 5 + 100
+    assert _lines(log, replay) == ["step 3", "step 5", "finish 100"]
+    copies = [c for c in store.load_journal(replay) if (c.metadata.get("kitaru") or {}).get("replayed_from")]
+    assert len(copies) == 3  # copied once
+    planned = store.get_execution(replay).metadata["kitaru"]["replay_planned"]
+    assert planned == {"inputs_stored": True, "inputs_error": None}
+
+
+def test_a_flow_input_the_flow_does_not_take_fails_the_queued_replay(
+    kitaru_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kitaru.runtime.work import run_claimed
+
+    monkeypatch.setenv("KITARU_EXECUTION_TARGET", "local")
+    flows: Any = _flows(tmp_path / "code", "replay_bad_input_flows")
+    source = flows.tally.run(str(tmp_path / "steps.log"))
+    source.wait(timeout=60)
+    client = kitaru.KitaruClient()
+    store = client._store
+    replay = _queued(store, source.exec_id, from_="finish", flow_inputs={"speed": 3})
+    claimed = store.claim_queued_execution(runner_id="w", lease_seconds=30)
+    assert claimed is not None and claimed.exec_id == replay
+    outcome = run_claimed(store, client._artifacts, replay, "w")
+    assert outcome.status is ExecutionStatus.FAILED
+    record = store.get_execution(replay)
+    assert record.status is ExecutionStatus.FAILED and record.failure is not None
+    assert "has no parameter(s) ['speed']" in record.failure["message"]
