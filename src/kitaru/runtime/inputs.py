@@ -31,6 +31,7 @@ from kitaru.artifacts.values import load_value, make_artifact
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ArtifactRecord, ExecutionRecord
 from kitaru.serde import serialize
+from kitaru.store._replay import planned_inputs
 from kitaru.store.base import MetadataStore
 
 __all__ = ["argument_names", "load_inputs", "store_inputs"]
@@ -102,8 +103,9 @@ def load_inputs(
     if record.inputs_artifact_id is not None:  # all arguments in one value
         inputs = load_value(artifacts, store.get_artifact(record.inputs_artifact_id), **loading)
         return tuple(inputs["args"]), dict(inputs["kwargs"])
-    if record.spec.get("inputs_stored") is not True:
-        reason = record.spec.get("inputs_error", "they were not stored")
+    stored, reason = planned_inputs(record)
+    if not stored:
+        reason = reason or "they were not stored"
         raise KitaruStateError(
             f"Execution {record.exec_id} cannot be continued here: its inputs could not be stored "
             f"({reason}). Only the process that started it could have continued it."

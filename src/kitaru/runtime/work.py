@@ -14,15 +14,22 @@ that can load it), and :class:`ClaimNotRunnable` says why.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 from kitaru._leases import lease_settings
 from kitaru._types import ExecutionStatus, utcnow
 from kitaru.artifacts.base import ArtifactStore
-from kitaru.errors import KitaruStateError
+from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.runtime.engine import Outcome, RunSettings, _failure, run_in_place
 from kitaru.runtime.inputs import load_inputs
 from kitaru.runtime.loader import load_flow
+from kitaru.runtime.queued_replay import (
+    PlannedReplay,
+    ReplayNotPlannable,
+    pinned_values,
+    plan_queued_replay,
+)
 from kitaru.store.base import MetadataStore
 
 __all__ = ["RETRY_UNLOADABLE_SECONDS", "ClaimNotRunnable", "run_claimed"]
@@ -70,9 +77,14 @@ def run_claimed(
             f"Execution {exec_id} is {record.status.value} and held by {record.runner_id or 'no runner'}, "
             f"not claimed by {runner_id}: claim it first (claim_queued_execution or claim_execution)."
         )
+    planned: PlannedReplay | None = None
     try:
         entry = load_flow(record.source, flow_name=record.flow_name, exec_id=exec_id)
-        args, kwargs = load_inputs(store, artifacts, record)
+        try:  # a replay recorded where no code is: planned here, under this claim
+            planned = plan_queued_replay(store, artifacts, record, entry)
+        except (KitaruUsageError, ReplayNotPlannable) as exc:  # no worker could plan it
+            return _fail(store, record, exc)
+        args, kwargs = (planned.args, planned.kwargs) if planned else load_inputs(store, artifacts, record)
     except Exception as exc:
         if not give_back:
             return _fail(store, record, exc)
@@ -91,7 +103,10 @@ def run_claimed(
         kwargs,
         store=store,
         artifacts=artifacts,
-        settings=_settings(record, runner_id, isolated, overrides or {}),
+        settings=replace(
+            _settings(record, runner_id, isolated, {**pinned_values(record), **(overrides or {})}),
+            journal=planned.journal if planned else None,
+        ),
     )
 
 

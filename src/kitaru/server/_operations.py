@@ -1,9 +1,9 @@
 """Lifecycle operations as resources: cancel, and whether resume, retry and replay are possible.
 
-The server runs no user code, so it cannot resume, retry or replay an execution: those run
-the flow's body, in a process that can import it (``kitaru executions resume ID`` there).
-What it can do honestly: cancel (a state change: the runner stops at its next durable
-boundary; an execution nobody runs ends ``cancelled`` at once), and tell, for each
+The server runs no user code: resume, retry and replay run the flow's body, so the server
+only queues them for a ``kitaru worker`` (see :mod:`kitaru.server._queue`). Here: cancel
+(a state change: the runner stops at its next durable boundary; an execution nobody runs
+ends ``cancelled`` at once), and tell, for each
 operation, whether the current state allows it and if not why, with the message the
 operation itself would raise (``GET /executions/{id}/operations``).
 """
@@ -56,9 +56,9 @@ def operations_router(store: MetadataStore) -> APIRouter:
         response_model=OperationsResult,
         summary="Which lifecycle operations the execution's state allows now, and why not",
         description=(
-            "Resume, retry and replay run the flow's code, which the server never does: run them "
-            "where the code is (`kitaru executions resume|retry|replay`); this tells whether they "
-            "would be refused, with the same message."
+            "Resume, retry and replay run the flow's code, which the server never does: it queues "
+            "them for a worker (`POST /executions/{id}/resume|retry|replay`); this tells whether "
+            "they would be refused, with the same message."
         ),
     )
     def operations(exec_id: str) -> Any:

@@ -2,9 +2,10 @@
 
 The server runs no user code: resume and retry here only put the execution in the queue
 (after the same state check the operation makes everywhere), and a ``kitaru worker`` that
-serves this server claims it. A claim waits on the server for up to ``wait`` seconds
-(at most :data:`MAX_CLAIM_WAIT`) and returns as soon as work is queued, so an idle worker
-neither polls nor misses work.
+serves this server claims it. A replay is recorded as a new queued execution carrying the
+request (checked against the source's journal first); the worker that claims it plans it.
+A claim waits on the server for up to ``wait`` seconds (at most :data:`MAX_CLAIM_WAIT`) and
+returns as soon as work is queued, so an idle worker neither polls nor misses work.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from kitaru._types import ExecutionStatus
 from kitaru._wire import to_wire
 from kitaru.errors import KitaruStateError
 from kitaru.server._schemas import ExecutionWire
+from kitaru.store._replay import queue_replay
 from kitaru.store.base import MetadataStore
 
-__all__ = ["MAX_CLAIM_WAIT", "ClaimQueuedBody", "EnqueueBody", "queue_router"]
+__all__ = ["MAX_CLAIM_WAIT", "ClaimQueuedBody", "EnqueueBody", "ReplayBody", "queue_router"]
 
 #: The longest a claim waits on the server for work (seconds).
 MAX_CLAIM_WAIT = 30.0
@@ -52,6 +54,27 @@ class ClaimQueuedBody(_Body):
     wait: float = pydantic.Field(
         default=0.0, ge=0, description=f"Seconds to wait for work (≤ {MAX_CLAIM_WAIT:g})."
     )
+
+
+class ReplayBody(_Body):
+    """A replay for a worker to plan and run: the call it starts from, new flow inputs,
+    pinned checkpoint outputs (JSON values) and options."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: str = pydantic.Field(
+        alias="from", description="The call to replay from: a checkpoint name, invocation id or call id."
+    )
+    overrides: dict[str, Any] | None = pydantic.Field(
+        default=None, description='Pinned outputs: {"checkpoint.<selector>": value}.'
+    )
+    flow_inputs: dict[str, Any] = pydantic.Field(
+        default_factory=dict, description="New values of the flow's parameters, by name."
+    )
+    options: dict[str, Any] | None = pydantic.Field(
+        default=None, description="`cache`, `retries`, `image` of the new execution."
+    )
+    queue: str | None = None
 
 
 class QueueBody(_Body):
@@ -120,6 +143,29 @@ def queue_router(store: MetadataStore, *, max_wait: float = MAX_CLAIM_WAIT) -> A
         record = store.get_execution(store.resolve_exec_id(exec_id))
         check_retry(record)
         return to_wire(_queue(store, record, body))
+
+    @router.post(
+        "/executions/{exec_id}/replay",
+        response_model=ExecutionWire,
+        summary="Queue a replay for a worker, which plans it (binds inputs, reuses calls) and runs it",
+        description=(
+            "Returns the new execution at once (queued). 409 when the source cannot be replayed in "
+            "its state or `from` (or an override) names no call of it, or several; 422 for a "
+            "malformed override key or option. The messages are those of a local replay."
+        ),
+    )
+    def replay(exec_id: str, body: ReplayBody) -> Any:
+        return to_wire(
+            queue_replay(
+                store,
+                exec_id,
+                from_=body.from_,
+                overrides=body.overrides,
+                flow_inputs=body.flow_inputs,
+                options=body.options,
+                queue=body.queue,
+            )
+        )
 
     return router
 

@@ -174,6 +174,28 @@ class RestStore:
             ExecutionRecord | None, self._send("POST", f"/executions/{_q(exec_id)}/enqueue", body)
         )
 
+    def replay_execution(
+        self,
+        exec_id: str,
+        *,
+        from_: str,
+        overrides: dict[str, Any] | None = None,
+        flow_inputs: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
+        queue: str | None = None,
+    ) -> ExecutionRecord:
+        """Queue a replay for a worker to plan and run (``POST /executions/{id}/replay``; the
+        checks of :func:`kitaru.store._replay.queue_replay`, made by the server); return the
+        new, queued execution."""
+        body = {
+            "from": from_,
+            "overrides": overrides,
+            "flow_inputs": dict(flow_inputs or {}),
+            "options": options,
+            "queue": queue,
+        }
+        return from_wire(ExecutionRecord, self._send("POST", f"/executions/{_q(exec_id)}/replay", body))
+
     def claim_queued_execution(
         self,
         *,

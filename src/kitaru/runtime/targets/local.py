@@ -9,7 +9,6 @@ the work. The composition root (:mod:`kitaru._connect`) hands it to
 
 from __future__ import annotations
 
-import inspect
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -19,13 +18,19 @@ from kitaru._bulk import gc_paused
 from kitaru._leases import lease_settings, new_runner_id
 from kitaru._types import ExecutionStatus
 from kitaru.artifacts.base import ArtifactStore
-from kitaru.errors import KitaruUsageError
 from kitaru.runtime.context import running_here
 from kitaru.runtime.engine import FlowEntry, Outcome, RunSettings, create_execution, run_in_place
 from kitaru.runtime.inputs import load_inputs
 from kitaru.runtime.interrupt import track
 from kitaru.runtime.loader import load_flow
-from kitaru.runtime.replay import parse_overrides, plan_frontier, plan_seed, replay_spec, select_call
+from kitaru.runtime.replay import (
+    bind_flow_inputs,
+    parse_overrides,
+    plan_frontier,
+    plan_seed,
+    replay_spec,
+    select_call,
+)
 from kitaru.store.base import MetadataStore
 
 __all__ = ["LocalTarget", "PreparedReplay", "launch", "log_sink_factory", "prepare_replay"]
@@ -77,22 +82,6 @@ def _settings(spec: dict[str, Any], **extra: Any) -> RunSettings:
     )
 
 
-def _bind(target: FlowEntry, args: tuple[Any, ...], kwargs: dict[str, Any], new: dict[str, Any]) -> Any:
-    if not new:
-        return args, kwargs
-    signature = inspect.signature(target.func)
-    accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
-    unknown = sorted(set(new) - set(signature.parameters))
-    if unknown and not accepts_any:
-        raise KitaruUsageError(
-            f"Flow {target.name!r} has no parameter(s) {unknown}; its parameters are "
-            f"{list(signature.parameters)}."
-        )
-    bound = signature.bind_partial(*args, **kwargs)
-    bound.arguments.update(new)
-    return tuple(bound.args), dict(bound.kwargs)
-
-
 @dataclass(eq=False)
 class PreparedReplay:
     """A replay recorded and ready to run: the new execution, its flow, arguments and settings."""
@@ -128,7 +117,7 @@ def prepare_replay(
     frontier = plan_frontier(calls, requested, pinned)
     entry = load_flow(source.source, flow_name=source.flow_name, exec_id=source.exec_id)
     args, kwargs = load_inputs(store, artifacts, source)
-    args, kwargs = _bind(entry, args, kwargs, flow_inputs)
+    args, kwargs = bind_flow_inputs(entry, args, kwargs, flow_inputs)
     runner = new_runner_id() if target == "local" else None
     cache = (options or {}).get("cache") is True
     spec = {

@@ -13,6 +13,7 @@ heartbeat sees the cancel request and stops the run at its next durable boundary
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Collection
@@ -22,6 +23,7 @@ from kitaru._types import ExecutionStatus
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.runtime.engine import FlowEntry, Outcome, create_execution
+from kitaru.store._replay import json_values, queue_replay
 from kitaru.store.base import MetadataStore
 
 __all__ = ["QUEUE_ENV", "WorkerTarget", "queue_name"]
@@ -126,15 +128,34 @@ class WorkerTarget:
         flow_inputs: dict[str, Any],
         options: dict[str, Any] | None = None,
     ) -> str:
-        """Prepare the replay here (the new execution with the reused calls) and queue it.
+        """Queue the replay for a worker, which plans it (binds the flow inputs, stores them,
+        copies the reused calls) under its claim and runs it: nothing of the flow's code is
+        needed here. Connected to a server, the server records it
+        (``POST /api/v1/executions/{id}/replay``).
+
+        Flow inputs that are not JSON values are bound and stored here (the flow's code is
+        then needed here), as before.
 
         Raises:
-            KitaruStateError: ``overrides`` are given: pinned values cannot travel to a worker yet.
+            KitaruStateError: ``overrides`` that are not JSON values: they cannot travel to a worker.
         """
+        if json_values(overrides) and json_values(flow_inputs):
+            remote = getattr(store, "replay_execution", None)  # the REST store: the server's route
+            queue = remote if callable(remote) else functools.partial(queue_replay, store)
+            record = queue(
+                exec_id,
+                from_=from_,
+                overrides=overrides,
+                flow_inputs=flow_inputs,
+                options=options,
+                queue=_queue(),
+            )
+            return str(record.exec_id)
         if overrides:
             raise KitaruStateError(
-                f"A replay of execution {exec_id} with overrides cannot run on a worker yet: the pinned "
-                "values stay in this process. Run it on the local target (KITARU_EXECUTION_TARGET=local)."
+                f"A replay of execution {exec_id} with overrides that are not JSON values cannot run on "
+                "a worker: the pinned values stay in this process. Pin JSON values, or run it on the "
+                "local target (KITARU_EXECUTION_TARGET=local)."
             )
         from kitaru.runtime.targets.local import prepare_replay
 
