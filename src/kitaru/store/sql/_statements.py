@@ -35,6 +35,7 @@ from kitaru.store.schema import (
 )
 from kitaru.store.sql._paging import call_page_artifacts_statement, list_calls_statement
 from kitaru.store.sql._prepared import Prepared
+from kitaru.store.sql._queue_statements import claim_queued, enqueue
 from kitaru.store.sql._statement_parts import (
     LOG_KEYS as _LOG_KEYS,
 )
@@ -714,78 +715,23 @@ class Statements:
 
     def enqueue_execution(self, expected: int) -> Prepared:
         """Return the compare-and-set that puts an execution in the work queue for
-        ``expected`` allowed statuses.
-
-        Binds ``b_exec_id``, ``b_expected_0`` ..., ``b_expected_runner`` (compared
-        null-safely), ``b_now``, ``b_queued_at`` (not claimed before) and ``b_queue``. The
-        runner is cleared and the epoch raised: whatever still runs for the old holder is fenced off.
-        """
+        ``expected`` allowed statuses (:func:`~kitaru.store.sql._queue_statements.enqueue`)."""
         key = ("enqueue", expected)
         prepared = self._variants.get(key)
         if prepared is None:
-            stmt = (
-                E.update()
-                .where(
-                    E.c.exec_id == _p("b_exec_id"),
-                    E.c.status.in_(_expected(expected)),
-                    E.c.runner_id.is_not_distinct_from(_p("b_expected_runner", sa.String())),
-                )
-                .values(
-                    status="pending",
-                    runner_id=None,
-                    epoch=E.c.epoch + 1,
-                    ended_at=None,
-                    updated_at=_p("b_now", UtcDateTime()),
-                    queued_at=_p("b_queued_at", UtcDateTime()),
-                    queue=_p("b_queue", sa.String()),
-                )
-                .returning(*E.c)
-            )
-            prepared = self._variants[key] = self._prepare(stmt)
+            prepared = self._variants[key] = self._prepare(enqueue(expected))
         return prepared
 
     def claim_queued(self, *, orphans: bool, flows: bool, queue: bool) -> Prepared:
-        """Return the claim of the oldest work for a worker: a queued execution (``orphans``
-        false), or one whose runner's lease ran out (``orphans`` true).
-
-        Binds the start values ``b_now`` and ``b_runner_id``, ``b_cutoff`` (orphans: heartbeats
-        older than it count as gone), ``b_flows`` (a JSON list of flow names) when ``flows``
-        and ``b_queue`` when ``queue``. On PostgreSQL the candidate row is locked with
-        ``FOR UPDATE SKIP LOCKED``, so concurrent workers take different executions without
-        waiting for each other; SQLite's writers take turns anyway.
-        """
+        """Return the claim of the oldest work for a worker
+        (:func:`~kitaru.store.sql._queue_statements.claim_queued`)."""
         key = ("claim queued", orphans, flows, queue)
         prepared = self._variants.get(key)
         if prepared is None:
-            now = _p("b_now", UtcDateTime())
-            if orphans:
-                beat = sa.func.coalesce(E.c.heartbeat_at, E.c.updated_at)
-                pick = sa.select(E.c.exec_id).where(
-                    sa.or_(E.c.status == "running", E.c.status == "pending"),
-                    E.c.runner_id.is_not(None),
-                    beat < _p("b_cutoff", UtcDateTime()),
-                )
-                order: Any = E.c.created_at
-            else:
-                pick = sa.select(E.c.exec_id).where(
-                    E.c.queued_at.is_not(None),
-                    E.c.queued_at <= now,
-                    E.c.runner_id.is_(None),
-                    E.c.status == "pending",
-                )
-                order = E.c.queued_at
-            if flows:
-                pick = pick.where(E.c.flow_name.in_(self._json_values("b_flows")))
-            if queue:
-                pick = pick.where(E.c.queue == _p("b_queue", sa.String()))
-            pick = pick.order_by(order).limit(1).with_for_update(skip_locked=True)
-            stmt = (
-                E.update()
-                .where(E.c.exec_id == pick.scalar_subquery())
-                .values(**_START_VALUES)
-                .returning(*E.c)
+            flow_names = self._json_values("b_flows") if flows else None
+            prepared = self._variants[key] = self._prepare(
+                claim_queued(orphans=orphans, flow_names=flow_names, queue=queue)
             )
-            prepared = self._variants[key] = self._prepare(stmt)
         return prepared
 
     def set_execution_status(self, *, expected: int | None, runner: bool, release: bool) -> Prepared:
