@@ -52,6 +52,8 @@ def test_a_reader_never_sees_a_running_execution_with_a_pending_wait() -> None:
             handles.append(handle)
             exec_ids.append(handle.exec_id)
             wait_until(lambda h=handle: client.executions.pending_waits(h.exec_id), timeout=60)
+        # Let the reader do its share of reads (a slow store on a busy machine reads less often).
+        wait_until(lambda: reads["store"] >= EXECUTIONS and reads["client"] >= EXECUTIONS, timeout=60)
     finally:
         stop.set()
         reader.join(timeout=60)
