@@ -21,6 +21,7 @@ from kitaru.errors import KitaruError
 from kitaru.server._auth import Authenticator, AuthMiddleware
 from kitaru.server._blobs import blobs_router
 from kitaru.server._calls import calls_router
+from kitaru.server._dashboard import mount_dashboard
 from kitaru.server._errors import ERROR_RESPONSES, error_body, exception_body, status_of
 from kitaru.server._executions import executions_router
 from kitaru.server._follow import MAX_FOLLOW_WAIT, follow_router
@@ -86,6 +87,7 @@ def build_app(
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    mount_dashboard(app)
     _add_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware, store=store)
     app.add_middleware(AuthMiddleware, authenticator=auth)

@@ -1,4 +1,5 @@
-"""Authentication: every route but ``/health`` needs an API key as a bearer token."""
+"""Authentication: every route but ``/health`` and the dashboard's assets needs an API key as a
+bearer token."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ __all__ = ["AuthMiddleware", "Authenticator", "StoreApiKeys", "issue_api_key", "
 #: Every token starts with this, so that a leaked one is easy to recognise (and to scan for).
 TOKEN_PREFIX = "kitaru_"
 
-_OPEN_PATHS = frozenset({"/health"})
+_OPEN_PATHS = frozenset({"/health", "/"})
+#: The dashboard's static assets: the page asks for the key and sends it with its API requests.
+_OPEN_PREFIXES = ("/ui/",)
 
 
 class Authenticator(Protocol):
@@ -87,7 +90,7 @@ class AuthMiddleware:
         self._authenticator = authenticator
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if self._authenticator is None or scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
+        if self._authenticator is None or scope["type"] != "http" or _open(scope["path"]):
             await self._app(scope, receive, send)
             return
         token = _bearer(scope)
@@ -112,6 +115,10 @@ class AuthMiddleware:
             )
             return
         await self._app(scope, receive, send)
+
+
+def _open(path: str) -> bool:
+    return path in _OPEN_PATHS or path == "/ui" or path.startswith(_OPEN_PREFIXES)
 
 
 def _bearer(scope: dict[str, Any]) -> str | None:
