@@ -174,7 +174,7 @@ class Tools:
         client = self.client()
         pending = client.executions.pending_waits(exec_id)
         chosen = [w for w in pending if wait in (None, w.wait_id, w.name)]
-        if len(chosen) == 1 or (wait is None and chosen):
+        if len(chosen) == 1:  # otherwise the client says which waits there are
             validate_answer(chosen[0].schema, value, wait_name=chosen[0].name)
         return _summary(client.executions.input(exec_id, wait=wait, value=value))
 
