@@ -275,6 +275,7 @@ PINNED: dict[str, list[str]] = {
         "resolve_home",
         "resolve_settings",
         "stack_layer",
+        "status_report",
         "url_passwords",
         "validate_cache",
         "validate_retries",
@@ -359,7 +360,7 @@ PINNED: dict[str, list[str]] = {
         "check_memory_key",
         "check_memory_scope",
     ],
-    "kitaru.flow": ["FlowHandle", "flow", "is_flow", "run_script"],
+    "kitaru.flow": ["FlowHandle", "flow", "is_flow", "load_flow_target", "run_script"],
     "kitaru.checkpoint": ["CheckpointFuture", "checkpoint"],
     "kitaru.wait": ["wait"],
     "kitaru._llm_verb": ["llm"],
@@ -397,7 +398,9 @@ PINNED: dict[str, list[str]] = {
         "list_keys",
         "revoke_key",
         "serve",
+        "server_app",
         "worker_app",
+        "worker_stores",
         "DaemonState",
         "active_registry",
         "daemon_state",
@@ -408,6 +411,7 @@ PINNED: dict[str, list[str]] = {
     "kitaru.store.base": ["MetadataStore", "cancel_execution"],
     "kitaru.artifacts.base": ["ArtifactStore", "SignedUrlArtifactStore"],
     "kitaru.cli": ["entry_point", "main"],
+    "kitaru.mcp": ["MCP_ENV", "entry_point", "main", "mount", "server_worker_app", "tool_names"],
 }
 
 
@@ -462,7 +466,7 @@ def test_the_root_resolves_each_public_name_from_the_module_that_defines_it() ->
 
 
 _STRING_IMPORTERS = {
-    "cli/_run.py": "imports the user's module named on the command line",
+    "flow.py": "imports the user's module a `module:FLOW` target names (kitaru run, the MCP server)",
     "_sources/_modules.py": "imports code a stored record names (flows, types), from trusted places only",
     "__init__.py": "the lazy root; its table is checked against its TYPE_CHECKING imports below",
 }
@@ -526,6 +530,7 @@ _CLI_MAY_IMPORT = {
     "kitaru.config.stacks",
     "kitaru.errors",
     "kitaru.flow",
+    "kitaru.mcp",
     "kitaru.models",
     "kitaru.serving",
     "kitaru.worker",

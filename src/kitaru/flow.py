@@ -15,9 +15,12 @@ Example:
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
+import sys
 import time
 from collections.abc import Callable, Coroutine, Generator
+from pathlib import Path
 from typing import Any, Generic, NoReturn, ParamSpec, Protocol, TypeVar, overload
 
 from kitaru._connect import Stores, execution_target, stack_stores
@@ -46,7 +49,7 @@ from kitaru.runtime.interrupt import release_when_idle
 from kitaru.runtime.loader import register_flow
 from kitaru.runtime.signals import ExecutionCancelled, RunnerReleased
 
-__all__ = ["FlowHandle", "flow", "is_flow", "run_script"]
+__all__ = ["FlowHandle", "flow", "is_flow", "load_flow_target", "run_script"]
 
 _OPTION_NAMES = ("stack", "image", "cache", "retries")
 
@@ -532,3 +535,54 @@ class _FlowDecorator(Protocol):
     def __call__(self, func: Callable[P, Coroutine[Any, Any, R]], /) -> _FlowDefinition[P, R]: ...
     @overload
     def __call__(self, func: Callable[P, R], /) -> _FlowDefinition[P, R]: ...
+
+
+def _namespace(where: str) -> tuple[dict[str, Any], str]:
+    """The names a file (run as a script of flows) or a module (imported) defines, and its label."""
+    if where.endswith(".py") or "/" in where or Path(where).is_file():
+        path = Path(where).expanduser().resolve()
+        if not path.is_file():
+            raise KitaruUsageError(f"No such file: {where!r}.")
+        sys.path.insert(0, str(path.parent))  # as `python FILE` would
+        return run_script(str(path)), str(path)
+    try:
+        module = importlib.import_module(where)
+    except ModuleNotFoundError as exc:
+        raise KitaruUsageError(
+            f"Cannot import module {where!r} ({exc}). Give a FILE.py path, or run from the directory "
+            "that makes the module importable."
+        ) from None
+    return vars(module), where
+
+
+def load_flow_target(target: str) -> Any:
+    """Return the flow named by ``FILE.py:FLOW`` or ``module:FLOW`` (``:FLOW`` may be left
+    out when the file or module defines exactly one flow). A file runs as a script of flows
+    (see :func:`run_script`); a module is imported.
+
+    Raises:
+        KitaruUsageError: the target names no file or module, or no flow in it.
+
+    Example:
+        >>> load_flow_target("app.py:research").run("durable agents")  # doctest: +SKIP
+    """
+    where, sep, name = target.rpartition(":")
+    if not sep:
+        where, name = target, ""
+    if not where:
+        raise KitaruUsageError(
+            f"{target!r} names no file or module; use FILE.py:FLOW or package.module:FLOW."
+        )
+    namespace, label = _namespace(where)
+    flows = {key: obj for key, obj in namespace.items() if is_flow(obj)}
+    if not name:
+        if len(flows) == 1:
+            return next(iter(flows.values()))
+        found = ", ".join(sorted(flows)) or "none"
+        raise KitaruUsageError(f"{label} defines flows: {found}; name one as {where}:FLOW.")
+    obj = namespace.get(name)
+    if obj is None or name not in flows:
+        found = ", ".join(sorted(flows)) or "none"
+        what = "is not a flow" if obj is not None else "is not defined"
+        raise KitaruUsageError(f"{name!r} {what} in {label}; flows there: {found}.")
+    return obj

@@ -15,12 +15,17 @@ import ipaddress
 import json
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from kitaru._connect import active_registry, open_server_stores
 from kitaru._daemon import DaemonState, daemon_state, start_daemon, stop_daemon
 from kitaru.errors import KitaruFeatureNotAvailableError, KitaruUsageError
 from kitaru.records import ApiKeyRecord
+
+if TYPE_CHECKING:
+    from kitaru.artifacts.base import ArtifactStore
+    from kitaru.store.base import MetadataStore
 
 __all__ = [
     "DEFAULT_PORT",
@@ -35,7 +40,9 @@ __all__ = [
     "list_keys",
     "revoke_key",
     "serve",
+    "server_app",
     "worker_app",
+    "worker_stores",
 ]
 
 #: The default port of ``kitaru server start``.
@@ -66,9 +73,15 @@ def serve(
     artifacts: str | None = None,
     auth: bool = True,
     workers: int = 1,
+    mount: Callable[[Any, MetadataStore, ArtifactStore], None] | None = None,
+    worker_factory: str | None = None,
 ) -> None:
     """Serve the stores over HTTP with uvicorn until interrupted (migrating the store first),
     in ``workers`` processes (they share the store, including the idempotency keys).
+
+    ``mount(app, store, artifacts)`` adds routes to the app (``kitaru server start --mcp``: the
+    MCP endpoint); with several workers each process builds its app with ``worker_factory``
+    (uvicorn's ``module:function`` app factory; by default :func:`worker_app`), which does the same.
 
     Raises:
         KitaruUsageError: ``auth=False`` on an interface other than loopback.
@@ -119,16 +132,21 @@ def serve(
             "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
         }
         if workers == 1:
-            uvicorn.run(_app(store, blobs, auth=auth), **options)
+            app = server_app(store, blobs, auth=auth)
+            if mount is not None:
+                mount(app, store, blobs)
+            uvicorn.run(app, **options)
             return
     finally:
         store.close()
     # Each worker process opens the stores itself (the store is migrated already).
     os.environ[_WORKER_ENV] = json.dumps({"store_url": store_url, "artifacts": artifacts, "auth": auth})
-    uvicorn.run("kitaru.serving:worker_app", factory=True, workers=workers, **options)
+    uvicorn.run(worker_factory or "kitaru.serving:worker_app", factory=True, workers=workers, **options)
 
 
-def _app(store: Any, blobs: Any, *, auth: bool) -> Any:
+def server_app(store: MetadataStore, blobs: ArtifactStore, *, auth: bool) -> Any:
+    """Return the server's API over the opened stores, checking the API keys of ``store``
+    when ``auth`` (what ``serve`` runs, in each of its processes)."""
     from kitaru.config import resolve_home
     from kitaru.server import create_app, store_api_keys
 
@@ -140,6 +158,13 @@ def _app(store: Any, blobs: Any, *, auth: bool) -> Any:
 def worker_app() -> Any:
     """Return the API of one worker process of ``serve(workers=N)`` (uvicorn's app factory),
     over the stores named by ``serve`` in the environment."""
+    store, blobs, auth = worker_stores()
+    return server_app(store, blobs, auth=auth)
+
+
+def worker_stores() -> tuple[MetadataStore, ArtifactStore, bool]:
+    """Open the stores that ``serve(workers=N)`` named in the environment for its worker
+    processes; return them and whether API keys are checked."""
     raw = os.environ.get(_WORKER_ENV, "")
     try:
         given = json.loads(raw)
@@ -150,7 +175,7 @@ def worker_app() -> Any:
             "for its workers; start the server with: kitaru server start --workers N"
         ) from exc
     store, blobs, _ = open_server_stores(store_url, artifacts)
-    return _app(store, blobs, auth=auth)
+    return store, blobs, auth
 
 
 def create_key(name: str, *, store_url: str | None = None) -> tuple[str, ApiKeyRecord]:

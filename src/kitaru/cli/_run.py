@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 from cyclopts import Parameter
@@ -21,54 +20,16 @@ from kitaru.cli._output import JSON_SOURCES_HELP, Output, OutputOption, UsagePro
 __all__ = ["load_flow_object", "run"]
 
 
-def _flows_in(namespace: dict[str, Any]) -> dict[str, Any]:
-    from kitaru.flow import is_flow
-
-    return {name: obj for name, obj in namespace.items() if is_flow(obj)}
-
-
-def _namespace(where: str) -> tuple[dict[str, Any], str]:
-    if where.endswith(".py") or "/" in where or Path(where).is_file():
-        path = Path(where).expanduser().resolve()
-        if not path.is_file():
-            raise UsageProblem(f"No such file: {where!r}.")
-        from kitaru.flow import run_script
-
-        sys.path.insert(0, str(path.parent))  # as `python FILE` would
-        return run_script(str(path)), str(path)
-    import importlib
-
-    try:
-        module = importlib.import_module(where)
-    except ModuleNotFoundError as exc:
-        raise UsageProblem(
-            f"Cannot import module {where!r} ({exc}). Give a FILE.py path, or run from the directory "
-            "that makes the module importable."
-        ) from None
-    return vars(module), where
-
-
 def load_flow_object(target: str) -> Any:
     """Find the flow named by ``FILE.py:FLOW`` or ``module:FLOW`` (``:FLOW`` optional when
-    the file defines exactly one flow)."""
-    where, sep, name = target.rpartition(":")
-    if not sep:
-        where, name = target, ""
-    if not where:
-        raise UsageProblem(f"{target!r} names no file or module; use FILE.py:FLOW or package.module:FLOW.")
-    namespace, label = _namespace(where)
-    flows = _flows_in(namespace)
-    if not name:
-        if len(flows) == 1:
-            return next(iter(flows.values()))
-        found = ", ".join(sorted(flows)) or "none"
-        raise UsageProblem(f"{label} defines flows: {found}; name one as {where}:FLOW.")
-    obj = namespace.get(name)
-    if obj is None or name not in flows:
-        found = ", ".join(sorted(flows)) or "none"
-        what = "is not a flow" if obj is not None else "is not defined"
-        raise UsageProblem(f"{name!r} {what} in {label}; flows there: {found}.")
-    return obj
+    the file defines exactly one flow); a target that names none is a usage problem."""
+    from kitaru.errors import KitaruUsageError
+    from kitaru.flow import load_flow_target
+
+    try:
+        return load_flow_target(target)
+    except KitaruUsageError as exc:
+        raise UsageProblem(str(exc)) from None
 
 
 def _left(handle: Any, kitaru_client: Any, seconds: float) -> bool:

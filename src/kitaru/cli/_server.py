@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from cyclopts import Parameter
 
@@ -44,6 +44,18 @@ def start(
         bool,
         Parameter(negative="", help="Run in the background (log and pid in the data directory)."),
     ] = False,
+    mcp: Annotated[
+        bool,
+        Parameter(
+            negative="",
+            help="Also serve the MCP tools at /mcp, behind the same API keys (needs the extra mcp; "
+            "the server runs no user code: runs are refused, resumes and replays go to workers).",
+        ),
+    ] = False,
+    mcp_read_only: Annotated[
+        bool,
+        Parameter(negative="", help="Serve at /mcp only the MCP tools that change nothing (implies --mcp)."),
+    ] = False,
     output: OutputOption = "text",
 ) -> int:
     """Run the Kitaru server in the foreground (migrates its store first), or detached."""
@@ -54,8 +66,28 @@ def start(
         argv = ["--host", host, "--port", str(port), "--workers", str(workers)]
         argv += [*(["--store-url", store_url] if store_url else []), *(["--no-auth"] if no_auth else [])]
         argv += ["--artifacts", artifacts] if artifacts else []
+        argv += ["--mcp-read-only"] if mcp_read_only else ["--mcp"] if mcp else []
         return _start_detached(out, argv, host=host, port=port, store_url=store_url)
-    serve(host=host, port=port, store_url=store_url, artifacts=artifacts, auth=not no_auth, workers=workers)
+    options: dict[str, Any] = {}
+    if mcp or mcp_read_only:
+        import functools
+        import os
+
+        from kitaru.mcp import MCP_ENV
+        from kitaru.mcp import mount as mount_mcp
+
+        os.environ[MCP_ENV] = "read-only" if mcp_read_only else "read-write"  # for the worker processes
+        options["mount"] = functools.partial(mount_mcp, read_only=mcp_read_only, host=host)
+        options["worker_factory"] = "kitaru.mcp:server_worker_app"
+    serve(
+        host=host,
+        port=port,
+        store_url=store_url,
+        artifacts=artifacts,
+        auth=not no_auth,
+        workers=workers,
+        **options,
+    )
     return 0
 
 

@@ -42,6 +42,7 @@ from kitaru.config._layers import (
     validate_retries,
     validate_setting,
 )
+from kitaru.config._status import status_report
 from kitaru.errors import KitaruUsageError
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "resolve_home",
     "resolve_settings",
     "stack_layer",
+    "status_report",
     "url_passwords",
     "validate_cache",
     "validate_retries",
