@@ -13,6 +13,10 @@ __all__ = ["CaptureConfig", "CaptureMode", "ToolCapture", "resolve_capture", "va
 #: ``full``: arguments and result as artifacts, plus metadata; ``metadata_only``: name, status and
 #: timing only; ``off``: nothing.
 CaptureMode = Literal["full", "metadata_only", "off"]
+CaptureMode.__doc__ = (  # an alias's own docstring, shown by help() and the docs
+    "What is recorded of a tool call: 'full' (arguments and result as artifacts, plus metadata), "
+    "'metadata_only' (name, status and timing) or 'off' (nothing)."
+)
 
 
 class CaptureConfig(TypedDict, total=False):
