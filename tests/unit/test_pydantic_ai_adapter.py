@@ -355,3 +355,49 @@ def test_wrap_checks_its_arguments() -> None:
     with pytest.raises(KitaruUsageError, match="name"):
         wrap(agent, name="")
     assert wrap(wrap(agent), name="y").wrapped is agent
+
+
+def test_a_stream_inside_a_checkpoint_is_recorded_too() -> None:
+    agent = Agent(TestModel(), name="streamer_in")
+
+    @agent.tool_plain
+    def add_one(x: int) -> int:
+        """Add one."""
+        return x + 1
+
+    streaming = wrap(agent)
+
+    @checkpoint
+    def streamed() -> str:
+        with streaming.run_stream_sync("go") as response:
+            return str(response.get_output())
+
+    @flow
+    def stream() -> str:
+        return streamed()
+
+    handle = stream.run()
+    assert handle.wait(timeout=30) == '{"add_one":1}'
+    (call,) = _execution(handle.exec_id).checkpoints
+    assert set(call.metadata["llm_calls"]) == {"streamer_in_model_1", "streamer_in_model_2"}
+    assert call.metadata["tool_calls"]["streamer_in_tool_1"]["tool_name"] == "add_one"
+
+
+def test_replay_reuses_a_flow_body_run_before_the_frontier_and_runs_it_again_from_it() -> None:
+    researcher = _researcher("replayed")
+
+    @checkpoint
+    def shout(text: str) -> str:
+        return text.upper()
+
+    @flow
+    def loud() -> str:
+        return shout(str(researcher.run_sync("go").output))
+
+    handle = loud.run()
+    first = handle.wait(timeout=30)
+    assert state["requests"] == 2
+    assert loud.replay(handle.exec_id, from_="shout").wait(timeout=30) == first
+    assert state["requests"] == 2  # the agent's run is before the frontier: reused
+    assert loud.replay(handle.exec_id, from_="replayed_run").wait(timeout=30) == first
+    assert state["requests"] == 4  # from the run on, the model is asked again
