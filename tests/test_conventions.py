@@ -389,6 +389,8 @@ PINNED: dict[str, list[str]] = {
         "set",
     ],
     "kitaru.store": ["open_store"],
+    "kitaru.adapters": [],
+    "kitaru.adapters.pydantic_ai": ["CaptureConfig", "CaptureMode", "KitaruAgent", "hitl_tool", "wrap"],
     "kitaru.server": ["create_app", "issue_api_key", "store_api_keys"],
     "kitaru.serving": [
         "DEFAULT_PORT",

@@ -11,8 +11,23 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
 
 __all__ = ["cost_usd"]
 
-#: Providers the price table knows by these ids; others (Ollama, custom endpoints) have no price.
-_PRICED = {"openai": "openai", "anthropic": "anthropic", "openrouter": "openrouter"}
+#: Providers the price table knows, by the names their callers use (``kitaru.llm()``'s provider
+#: prefixes, PydanticAI's model ``system`` names) -> the table's ids; others (Ollama, custom
+#: endpoints) have no price.
+_PRICED = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "openrouter": "openrouter",
+    "google": "google",
+    "google-gla": "google",
+    "google-vertex": "google",
+    "groq": "groq",
+    "mistral": "mistral",
+    "deepseek": "deepseek",
+    "cohere": "cohere",
+    "bedrock": "aws",
+    "xai": "x-ai",
+}
 
 
 def cost_usd(provider: str, model: str, input_tokens: int | None, output_tokens: int | None) -> float | None:
