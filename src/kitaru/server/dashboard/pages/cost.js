@@ -44,7 +44,7 @@ export async function render(root, _params, ctx) {
       selectField("cost-metric", "Chart", METRICS, metric, (v) => go({ metric: v })),
     ),
     totalsCard(summary.totals, rangeLabel),
-    h("section", { "aria-labelledby": "cost-time-title", class: "card" },
+    h("section", { "aria-labelledby": "cost-time-title", class: "card cost-card" },
       h("h2", { id: "cost-time-title" }, `Over time (${bucketName(bucket)}, ${rangeLabel.toLowerCase()})`),
       timeSection(summary, { since, until: new Date(now), bucket, metric, rangeLabel })),
     h("div", { class: "cost-columns" },
@@ -67,8 +67,17 @@ export function costText(totals) {
   if (totals.cost_usd === null || totals.cost_usd === undefined) {
     return unpriced ? `unpriced (${unpriced} call${unpriced === 1 ? "" : "s"})` : "";
   }
-  const cost = fmtCost(totals.cost_usd);
+  const cost = usd(totals.cost_usd);
   return unpriced ? `${cost} + ${unpriced} unpriced` : cost;
+}
+
+/** USD as the CLI prints small amounts (up to 6 decimals: model calls cost fractions of a cent). */
+function usd(value) {
+  if (value > 0 && value < 0.01) {
+    const text = value.toFixed(6).replace(/0+$/, "");
+    return text.endsWith(".") ? "< $0.000001" : `$${text}`;
+  }
+  return fmtCost(value);
 }
 
 function tokens(totals) {
@@ -82,7 +91,7 @@ function totalsCard(totals, rangeLabel) {
     stat("Model calls", fmtNumber(totals.calls), "calls"),
     stat("Input tokens", fmtNumber(totals.input_tokens), "input"),
     stat("Output tokens", fmtNumber(totals.output_tokens), "output"),
-    stat("Cost (priced calls)", totals.cost_usd === null ? "—" : fmtCost(totals.cost_usd), "cost"),
+    stat("Cost (priced calls)", totals.cost_usd === null ? "—" : usd(totals.cost_usd), "cost"),
     stat("Unpriced calls", fmtNumber(totals.unpriced_calls), "unpriced"),
     totals.unpriced_calls
       ? h("p", { class: "muted cost-note" },
@@ -113,7 +122,7 @@ function table(label, firstHeads, rows) {
 function groupSection(id, title, head, groups, name) {
   const rows = groups.map((g) => h("tr", { dataset: { key: g.key } },
     h("th", { scope: "row" }, name(g)), numberCells(g.totals)));
-  return h("section", { class: "card", "aria-labelledby": id },
+  return h("section", { class: "card cost-card", "aria-labelledby": id },
     h("h2", { id }, title),
     groups.length ? table(`Cost ${title.toLowerCase()}`, [head], rows) : h("p", { class: "muted" }, "No model calls in this range."));
 }
@@ -123,7 +132,7 @@ function executionsSection(groups) {
     h("th", { scope: "row" }, h("a", { href: `#/executions/${encodeURIComponent(g.key)}`, class: "mono", title: g.key }, idTail(g.key))),
     h("td", {}, g.flow_name || ""),
     numberCells(g.totals)));
-  return h("section", { class: "card", "aria-labelledby": "cost-executions" },
+  return h("section", { class: "card cost-card", "aria-labelledby": "cost-executions" },
     h("h2", { id: "cost-executions" }, "Costliest executions"),
     groups.length ? table("Cost per execution", ["Execution", "Flow"], rows) : h("p", { class: "muted" }, "No model calls in this range."));
 }
@@ -173,7 +182,7 @@ function timeSection(summary, { since, until, bucket, metric, rangeLabel }) {
   const chart = barChart(points, {
     label: `${metric === "cost" ? "Cost" : "Tokens"} ${bucketName(bucket)}, ${rangeLabel.toLowerCase()}: ` +
       `${total} in total over ${points.length} bars; the table below lists each one.`,
-    maxText: metric === "cost" ? fmtCost(max) : fmtNumber(max),
+    maxText: metric === "cost" ? usd(max) : fmtNumber(max),
   });
   const body = rows.filter(([, t]) => t.calls).map(([t, totals]) => h("tr", { dataset: { bucket: new Date(t).toISOString() } },
     h("th", { scope: "row" }, bucketLabel(t, bucket)), numberCells(totals)));
