@@ -40,6 +40,8 @@ __all__ = [
     "ExecutionSummary",
     "Failure",
     "LlmUsageRecord",
+    "LlmUsageGroup",
+    "LlmUsageSummary",
     "LlmUsageTotals",
     "LogRecord",
     "MEMORY_NAME",
@@ -247,6 +249,40 @@ class LlmUsageTotals(Record):
 
 
 _NO_USAGE = LlmUsageTotals()
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class LlmUsageGroup(Record):
+    """The model calls of one group, summed: one flow, model, execution or time bucket.
+
+    ``key`` is the flow name, the model, the execution id, or the bucket's start as
+    ISO 8601 UTC text; ``flow_name`` names an execution's flow (``None`` in other groups).
+    """
+
+    key: str
+    totals: LlmUsageTotals = _NO_USAGE
+    flow_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class LlmUsageSummary(Record):
+    """The model calls recorded in a time range, summed in total and per group.
+
+    ``by_flow`` and ``by_model`` hold every group, costliest first; ``by_execution``
+    the costliest executions (at most the limit asked for); ``by_time`` the buckets
+    that have calls, oldest first, each ``bucket_seconds`` long from the Unix epoch.
+
+    Example:
+        >>> LlmUsageSummary().totals.calls
+        0
+    """
+
+    totals: LlmUsageTotals = _NO_USAGE
+    by_flow: tuple[LlmUsageGroup, ...] = ()
+    by_model: tuple[LlmUsageGroup, ...] = ()
+    by_execution: tuple[LlmUsageGroup, ...] = ()
+    by_time: tuple[LlmUsageGroup, ...] = ()
+    bucket_seconds: int = 86400
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)

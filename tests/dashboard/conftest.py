@@ -59,9 +59,11 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the dashboard tests (no browser download: Debian's)."""
+    """One headless Chromium per test module (no browser download: Debian's). Not longer-lived:
+    while Playwright's sync API runs, its event loop counts as running in the main thread, which
+    later tests there would see (``tests/`` has no packages, so a package fixture lives on)."""
     from playwright.sync_api import sync_playwright
 
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")

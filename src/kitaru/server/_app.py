@@ -31,6 +31,7 @@ from kitaru.server._memory import memory_router, retention_router
 from kitaru.server._operations import operations_router
 from kitaru.server._queue import MAX_CLAIM_WAIT, queue_router
 from kitaru.server._registry import registry_router
+from kitaru.server._usage import usage_router
 from kitaru.store.base import MetadataStore
 
 __all__ = ["API_PREFIX", "build_app"]
@@ -78,6 +79,7 @@ def build_app(
         queue_router(store, max_wait=min(max_follow_wait, MAX_CLAIM_WAIT)),
         registry_router(authenticated=auth is not None),
         memory_router(keyed),
+        usage_router(store),
         retention_router(keyed),
         blobs_router(artifacts, max_blob_bytes=max_blob_bytes, uploads_dir=uploads),
     ):

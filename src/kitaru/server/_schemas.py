@@ -21,6 +21,7 @@ from kitaru.records import (
     ExecutionRecord,
     ExecutionSummary,
     LlmUsageRecord,
+    LlmUsageSummary,
     LlmUsageTotals,
     LogRecord,
     MemoryCompaction,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     ExecutionSummaryWire = Any
     LlmUsageWire = Any
     LlmUsageTotalsWire = Any
+    LlmUsageSummaryWire = Any
     LogWire = Any
     MemoryCompactionWire = Any
     MemoryEntryWire = Any
@@ -55,6 +57,7 @@ else:
     ExecutionSummaryWire = wire_model(ExecutionSummary)
     LlmUsageWire = wire_model(LlmUsageRecord)
     LlmUsageTotalsWire = wire_model(LlmUsageTotals)
+    LlmUsageSummaryWire = wire_model(LlmUsageSummary)
     LogWire = wire_model(LogRecord)
     MemoryCompactionWire = wire_model(MemoryCompaction)
     MemoryEntryWire = wire_model(MemoryEntry)
@@ -89,6 +92,7 @@ __all__ = [
     "IdResult",
     "KeysResult",
     "LlmUsageBody",
+    "LlmUsageSummaryWire",
     "LlmUsageTotalsWire",
     "LlmUsageWire",
     "LogWire",

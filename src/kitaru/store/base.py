@@ -39,6 +39,7 @@ from kitaru.records import (
     ExecutionRecord,
     ExecutionSummary,
     LlmUsageRecord,
+    LlmUsageSummary,
     LlmUsageTotals,
     LogRecord,
     MemoryCompaction,
@@ -428,6 +429,25 @@ class MetadataStore(Protocol):
 
     def list_llm_usage(self, exec_id: str) -> list[LlmUsageRecord]:
         """Return the usage rows of one execution in the order they were recorded."""
+        ...
+
+    def summarize_llm_usage(
+        self,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        bucket_seconds: int = 86400,
+        executions: int = 50,
+    ) -> LlmUsageSummary:
+        """Return the model calls recorded from ``since`` (included) to ``until`` (excluded),
+        summed in total, per flow, per model, per execution (the ``executions`` costliest) and
+        per time bucket of ``bucket_seconds`` (counted from the Unix epoch, in UTC). Calls
+        of unknown price are counted as such (``unpriced_calls``), never as a cost of 0.
+
+        Raises:
+            KitaruUsageError: a bucket outside a minute to a year, ``executions`` outside
+                0 to 1000, a naive datetime or a range that ends before it starts.
+        """
         ...
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:

@@ -34,6 +34,7 @@ from kitaru.records import (
     ExecutionRecord,
     ExecutionSummary,
     LlmUsageRecord,
+    LlmUsageSummary,
     LlmUsageTotals,
     LogRecord,
     MemoryCompaction,
@@ -41,6 +42,7 @@ from kitaru.records import (
     MemoryOp,
     MemoryScope,
 )
+from kitaru.store._usage_summary import check_summary_args
 
 __all__ = ["RestStore"]
 
@@ -403,6 +405,23 @@ class RestStore:
     def list_llm_usage(self, exec_id: str) -> list[LlmUsageRecord]:
         """See ``MetadataStore.list_llm_usage``."""
         return from_wire(list[LlmUsageRecord], self._get(f"/executions/{_q(exec_id)}/llm-usage"))
+
+    def summarize_llm_usage(
+        self,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        bucket_seconds: int = 86400,
+        executions: int = 50,
+    ) -> LlmUsageSummary:
+        """See ``MetadataStore.summarize_llm_usage``."""
+        check_summary_args(since, until, bucket_seconds, executions)
+        params: dict[str, Any] = {"bucket_seconds": bucket_seconds, "executions": executions}
+        if since is not None:
+            params["since"] = since.isoformat()
+        if until is not None:
+            params["until"] = until.isoformat()
+        return from_wire(LlmUsageSummary, self._get("/llm-usage/summary", **params))
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:
         """See ``MetadataStore.get_artifact``."""

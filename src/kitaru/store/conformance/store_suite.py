@@ -47,6 +47,7 @@ from kitaru.store.conformance.records import (
 )
 from kitaru.store.conformance.retention_suite import RETENTION_TESTS
 from kitaru.store.conformance.usage_suite import USAGE_TESTS
+from kitaru.store.conformance.usage_summary_suite import USAGE_SUMMARY_TESTS
 from kitaru.store.conformance.wait_suite import WAIT_TESTS
 
 __all__ = ["ALL_TESTS"]
@@ -653,6 +654,7 @@ ALL_TESTS: list[Callable[[MetadataStore], None]] = (
     + FENCING_TESTS
     + MEMORY_TESTS
     + USAGE_TESTS
+    + USAGE_SUMMARY_TESTS
     + PROVENANCE_TESTS
     + KEY_TESTS
     + IDEMPOTENCY_TESTS

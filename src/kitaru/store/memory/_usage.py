@@ -14,8 +14,10 @@ from kitaru.records import (
     CallRecord,
     CompletedAttempt,
     LlmUsageRecord,
+    LlmUsageSummary,
     LlmUsageTotals,
 )
+from kitaru.store._usage_summary import check_summary_args, summary_of
 from kitaru.store.memory._rows import artifact_in, json_copy, utc
 from kitaru.store.memory._tables import MemoryTables
 
@@ -95,3 +97,41 @@ class UsageMethods(MemoryTables):
         with self._lock:
             self._check_open()
             return list(self._usage.get(exec_id, ()))
+
+    def summarize_llm_usage(
+        self,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        bucket_seconds: int = 86400,
+        executions: int = 50,
+    ) -> LlmUsageSummary:
+        """Return the model usage of a time range, summed in total and per group."""
+        start, end = check_summary_args(since, until, bucket_seconds, executions)
+        groups: dict[tuple[str, str, str | None], list[LlmUsageRecord]] = {}
+        with self._lock:
+            self._check_open()
+            for exec_id, rows in self._usage.items():
+                flow_name = self._executions[exec_id].flow_name
+                for row in rows:
+                    if not start <= row.created_at < end:
+                        continue
+                    bucket = int(row.created_at.timestamp()) // bucket_seconds * bucket_seconds
+                    for group in (
+                        ("total", "", None),
+                        ("flow", flow_name, None),
+                        ("model", row.model, None),
+                        ("execution", exec_id, flow_name),
+                        ("time", str(bucket), None),
+                    ):
+                        groups.setdefault(group, []).append(row)
+        summed = [(group, totals_of(rows)) for group, rows in groups.items()]
+        summed = summed or [(("total", "", None), totals_of(()))]
+        return summary_of(
+            [
+                (*group, t.calls, t.input_tokens, t.output_tokens, t.cost_usd, t.unpriced_calls)
+                for group, t in summed
+            ],
+            bucket_seconds=bucket_seconds,
+            executions=executions,
+        )

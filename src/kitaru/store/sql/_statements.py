@@ -69,6 +69,7 @@ from kitaru.store.sql._statement_parts import (
 from kitaru.store.sql._statement_parts import (
     usage_totals as _usage_totals,
 )
+from kitaru.store.sql._usage_statements import usage_summary
 
 __all__ = ["Statements"]
 
@@ -337,6 +338,7 @@ class Statements:
             .where(U.c.exec_id == _p("b_exec_id", sa.String()))
             .order_by(U.c.created_at, U.c.usage_id)
         )
+        self.summarize_llm_usage = prepare(usage_summary())
 
         self.insert_logs = prepare(L.insert(), column_keys=_LOG_KEYS, many=True)
         # Taken before appending logs: appenders of one execution take turns, so the database

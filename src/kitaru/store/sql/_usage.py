@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import Any
 
 from kitaru._types import merge_metadata
-from kitaru.records import ArtifactRecord, CompletedAttempt, LlmUsageRecord, LlmUsageTotals
+from kitaru.records import ArtifactRecord, CompletedAttempt, LlmUsageRecord, LlmUsageSummary, LlmUsageTotals
+from kitaru.store._usage_summary import check_summary_args, summary_of
 from kitaru.store.sql import _rows
 from kitaru.store.sql._attempts import AttemptMethods
 
@@ -98,3 +100,21 @@ class UsageMethods(AttemptMethods):
         except self._errors as exc:
             self._raise(f"read the model usage of execution '{exec_id}'", exc)
         return [LlmUsageRecord(*row) for row in rows]
+
+    def summarize_llm_usage(
+        self,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        bucket_seconds: int = 86400,
+        executions: int = 50,
+    ) -> LlmUsageSummary:
+        """Return the model usage of a time range, summed in total and per group, in one query."""
+        start, end = check_summary_args(since, until, bucket_seconds, executions)
+        binds = {"b_since": start, "b_until": end, "b_bucket": bucket_seconds, "b_limit": executions}
+        try:
+            with self._reading() as cur:
+                rows = self._s.summarize_llm_usage.all(cur, binds)
+        except self._errors as exc:
+            self._raise("summarize the model usage", exc)
+        return summary_of(rows, bucket_seconds=bucket_seconds, executions=executions)
