@@ -57,13 +57,20 @@ async function route() {
     replace(main, h("h1", {}, "Not found"), h("p", {}, "No page here. ", h("a", { href: "#/executions" }, "Executions")));
     return;
   }
-  const ctx = { signal: controller.signal, navigate, query: queryOf(full) };
+  const mine = controller;
+  const ctx = { signal: mine.signal, navigate, query: queryOf(full) };
   try {
     const module = await import(`./pages/${found.page}.js`);
+    if (mine.signal.aborted) return; // left while the page's module loaded
     replace(main);
-    leave = await module.render(main, found.params, ctx);
+    const stop = await module.render(main, found.params, ctx);
+    if (mine.signal.aborted) {
+      if (typeof stop === "function") stop(); // left while the page rendered
+    } else {
+      leave = stop;
+    }
   } catch (exc) {
-    if (exc.name === "AbortError") return;
+    if (exc.name === "AbortError" || mine.signal.aborted) return;
     replace(main, h("div", { class: "error", role: "alert" }, exc.message || String(exc)));
   }
 }

@@ -39,8 +39,10 @@ export function replace(el, ...children) {
   return append(el, children);
 }
 
+/** The short form of an id, as the CLI shows it: its last 12 characters (ids begin with their
+ * creation time, so executions made close together share their first characters). */
 export function shortId(id) {
-  return id ? String(id).slice(0, 8) : "";
+  return id ? String(id).slice(-12) : "";
 }
 
 export function parseTime(value) {
@@ -70,10 +72,16 @@ export function fmtSeconds(seconds) {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
+/** USD as the CLI prints it: cents, or up to 6 decimals below a cent (model calls cost
+ * fractions of a cent); "" when unknown (never a guessed 0). */
 export function fmtCost(usd) {
   if (usd === null || usd === undefined) return "";
   if (usd === 0) return "$0";
-  return usd < 0.01 ? `$${usd.toFixed(5)}` : `$${usd.toFixed(2)}`;
+  if (usd > 0 && usd < 0.01) {
+    const text = usd.toFixed(6).replace(/0+$/, "");
+    return text.endsWith(".") ? "< $0.000001" : `$${text}`;
+  }
+  return `$${usd.toFixed(2)}`;
 }
 
 export function fmtNumber(n) {

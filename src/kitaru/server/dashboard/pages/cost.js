@@ -6,7 +6,7 @@
 
 import { api } from "../api.js";
 import { barChart } from "../chart.js";
-import { h, replace, fmtCost, fmtNumber } from "../dom.js";
+import { h, replace, shortId, fmtCost, fmtNumber } from "../dom.js";
 
 const HOUR = 3600;
 const DAY = 86400;
@@ -67,17 +67,8 @@ export function costText(totals) {
   if (totals.cost_usd === null || totals.cost_usd === undefined) {
     return unpriced ? `unpriced (${unpriced} call${unpriced === 1 ? "" : "s"})` : "";
   }
-  const cost = usd(totals.cost_usd);
+  const cost = fmtCost(totals.cost_usd);
   return unpriced ? `${cost} + ${unpriced} unpriced` : cost;
-}
-
-/** USD as the CLI prints small amounts (up to 6 decimals: model calls cost fractions of a cent). */
-function usd(value) {
-  if (value > 0 && value < 0.01) {
-    const text = value.toFixed(6).replace(/0+$/, "");
-    return text.endsWith(".") ? "< $0.000001" : `$${text}`;
-  }
-  return fmtCost(value);
 }
 
 function tokens(totals) {
@@ -91,7 +82,7 @@ function totalsCard(totals, rangeLabel) {
     stat("Model calls", fmtNumber(totals.calls), "calls"),
     stat("Input tokens", fmtNumber(totals.input_tokens), "input"),
     stat("Output tokens", fmtNumber(totals.output_tokens), "output"),
-    stat("Cost (priced calls)", totals.cost_usd === null ? "—" : usd(totals.cost_usd), "cost"),
+    stat("Cost (priced calls)", totals.cost_usd === null ? "—" : fmtCost(totals.cost_usd), "cost"),
     stat("Unpriced calls", fmtNumber(totals.unpriced_calls), "unpriced"),
     totals.unpriced_calls
       ? h("p", { class: "muted cost-note" },
@@ -129,7 +120,7 @@ function groupSection(id, title, head, groups, name) {
 
 function executionsSection(groups) {
   const rows = groups.map((g) => h("tr", { dataset: { execId: g.key } },
-    h("th", { scope: "row" }, h("a", { href: `#/executions/${encodeURIComponent(g.key)}`, class: "mono", title: g.key }, idTail(g.key))),
+    h("th", { scope: "row" }, h("a", { href: `#/executions/${encodeURIComponent(g.key)}`, class: "mono", title: g.key }, shortId(g.key))),
     h("td", {}, g.flow_name || ""),
     numberCells(g.totals)));
   return h("section", { class: "card cost-card", "aria-labelledby": "cost-executions" },
@@ -182,7 +173,7 @@ function timeSection(summary, { since, until, bucket, metric, rangeLabel }) {
   const chart = barChart(points, {
     label: `${metric === "cost" ? "Cost" : "Tokens"} ${bucketName(bucket)}, ${rangeLabel.toLowerCase()}: ` +
       `${total} in total over ${points.length} bars; the table below lists each one.`,
-    maxText: metric === "cost" ? usd(max) : fmtNumber(max),
+    maxText: metric === "cost" ? fmtCost(max) : fmtNumber(max),
   });
   const body = rows.filter(([, t]) => t.calls).map(([t, totals]) => h("tr", { dataset: { bucket: new Date(t).toISOString() } },
     h("th", { scope: "row" }, bucketLabel(t, bucket)), numberCells(totals)));
@@ -194,8 +185,3 @@ function timeSection(summary, { since, until, bucket, metric, rangeLabel }) {
   ];
 }
 
-/** An id's short form as the CLI prints it: its last 12 characters (the start of a time-ordered
- * id is its creation time, shared by ids made close together). */
-function idTail(id) {
-  return String(id).slice(-12);
-}

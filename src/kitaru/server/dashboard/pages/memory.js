@@ -5,7 +5,7 @@
 // the key stops being listed, its history stays.
 
 import { api, apiKey, apiUrl } from "../api.js";
-import { h, replace, fmtTime, fmtNumber } from "../dom.js";
+import { h, replace, shortId, fmtTime, fmtNumber } from "../dom.js";
 
 /** Serializers whose bytes are UTF-8 JSON, so the page can show the value itself. */
 const JSON_SERIALIZERS = new Set(["json", "pydantic", "dataclass"]);
@@ -153,7 +153,7 @@ function keyRow(entry, chosen) {
 function writer(entry) {
   if (!entry.exec_id) return h("span", { class: "muted" }, "outside a flow");
   return h("a", { href: `#/executions/${encodeURIComponent(entry.exec_id)}`, class: "mono", title: entry.exec_id },
-    idTail(entry.exec_id));
+    shortId(entry.exec_id));
 }
 
 async function renderVersions(panel, chosen, ctx, refreshKeys) {
@@ -321,8 +321,3 @@ function fmtBytes(n) {
   return `${(n / (1 << 20)).toFixed(1)} MiB`;
 }
 
-/** An id's short form as the CLI prints it: its last 12 characters (the start of a time-ordered
- * id is its creation time, shared by ids made close together). */
-function idTail(id) {
-  return String(id).slice(-12);
-}
