@@ -44,3 +44,18 @@ def test_a_cursor_reads_back_as_it_was_written_and_a_bad_one_says_what_it_wants(
     for bad in ("", "0123abcd", "yesterday,0123abcd", "2026-01-01T00:00:00+00:00,"):
         with pytest.raises(KitaruUsageError, match="before cursor"):
             parse_cursor(bad, where="before")
+
+
+def test_the_counts_per_flow_and_status_read_one_index_alone(tmp_path: Path) -> None:
+    path = tmp_path / "kitaru.db"
+    store = SqlStore.open_sqlite(path)
+    try:
+        with sqlite3.connect(path) as db:
+            for prepared in (store._s.count_executions, store._s.count_executions_since):
+                sql = prepared.sql
+                plan = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql, [None] * sql.count("?"))]
+                assert plan == [
+                    "SCAN executions USING COVERING INDEX ix_executions_flow_name_status_created_at"
+                ]
+    finally:
+        store.close()
