@@ -390,9 +390,11 @@ PINNED: dict[str, list[str]] = {
     "kitaru.store": ["open_store"],
     "kitaru.server": ["create_app", "issue_api_key", "store_api_keys"],
     "kitaru.serving": [
+        "DASHBOARD_PATH",
         "DEFAULT_PORT",
         "check_server",
         "create_key",
+        "dashboard_url",
         "is_loopback",
         "list_keys",
         "revoke_key",
