@@ -84,3 +84,12 @@ export function fmtNumber(n) {
 export function statusBadge(status) {
   return h("span", { class: `badge status-${status}` }, status);
 }
+
+// --- Executions page ---
+
+/** The short form of an id that the CLI's tables print: its last 12 characters (its end is
+ *  random; its start is a time that ids made within a minute share). Any unique end works
+ *  wherever an id is accepted. */
+export function execShortId(id) {
+  return id ? String(id).slice(-12) : "";
+}
