@@ -59,9 +59,12 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="package")
+# Per module: Playwright's sync API keeps an asyncio loop running in this thread while it is
+# open, and "package" scope in a directory without __init__.py lasts the whole session, so
+# every later test (an async checkpoint called from a sync flow, say) would see a running loop.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the dashboard tests (no browser download: Debian's)."""
+    """One headless Chromium per module of dashboard tests (no browser download: Debian's)."""
     from playwright.sync_api import sync_playwright
 
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
