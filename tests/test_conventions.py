@@ -395,9 +395,11 @@ PINNED: dict[str, list[str]] = {
     "kitaru.adapters.pydantic_ai": ["CaptureConfig", "CaptureMode", "KitaruAgent", "hitl_tool", "wrap"],
     "kitaru.server": ["create_app", "issue_api_key", "store_api_keys"],
     "kitaru.serving": [
+        "DASHBOARD_PATH",
         "DEFAULT_PORT",
         "check_server",
         "create_key",
+        "dashboard_url",
         "is_loopback",
         "list_keys",
         "revoke_key",

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from kitaru.store.base import MetadataStore
 
 __all__ = [
+    "DASHBOARD_PATH",
     "DEFAULT_PORT",
     "DaemonState",
     "active_registry",
@@ -36,6 +37,7 @@ __all__ = [
     "stop_daemon",
     "check_server",
     "create_key",
+    "dashboard_url",
     "is_loopback",
     "list_keys",
     "revoke_key",
@@ -47,12 +49,24 @@ __all__ = [
 
 #: The default port of ``kitaru server start``.
 DEFAULT_PORT = 8383
+#: Where the server serves the web dashboard (the server mounts its assets there).
+DASHBOARD_PATH = "/ui/"
 #: Seconds an idle keep-alive connection stays open.
 KEEP_ALIVE_TIMEOUT = 5
 #: The largest request line plus headers accepted, in bytes.
 MAX_HEADER_BYTES = 64 << 10
 #: How ``serve`` hands the stores to its worker processes (``--workers N``): a JSON object.
 _WORKER_ENV = "KITARU_SERVER_WORKER"
+
+
+def dashboard_url(server_url: str) -> str:
+    """The address of the web dashboard of the server at ``server_url``.
+
+    Example:
+        >>> dashboard_url("http://127.0.0.1:8383")
+        'http://127.0.0.1:8383/ui/'
+    """
+    return server_url.rstrip("/") + DASHBOARD_PATH
 
 
 def is_loopback(host: str) -> bool:
@@ -119,6 +133,14 @@ def serve(
         print(
             f"Kitaru server on http://{host}:{port} (store {shown}, artifacts {blobs.uri}"
             + (f", {workers} workers)" if workers > 1 else ")"),
+            file=sys.stderr,
+        )
+        reachable = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(host, host)
+        if ":" in reachable and not reachable.startswith("["):
+            reachable = f"[{reachable}]"
+        print(
+            f"Dashboard: {dashboard_url(f'http://{reachable}:{port}')}"
+            + (" (sign in with an API key: kitaru server api-key create NAME)" if auth else ""),
             file=sys.stderr,
         )
         options: dict[str, Any] = {

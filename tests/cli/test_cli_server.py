@@ -118,6 +118,7 @@ def test_no_auth_on_loopback_is_warned_about(ws: Cli, tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=20)
     assert "WITHOUT authentication" in err
+    assert f"Dashboard: {url}/ui/" in err
 
 
 def test_the_cli_runs_and_lists_executions_through_the_server(ws: Cli, server: tuple[str, str]) -> None:
@@ -160,6 +161,7 @@ def test_login_checks_the_key_remembers_the_server_and_logout_forgets_it(
 
     logged_in = ws("login", url, "--api-key", token)
     assert logged_in.code == 0, logged_in.err
+    assert f"Dashboard: {url}/ui/" in logged_in.out
     status = ws("status", "-o", "json").json["item"]
     assert status["connection"]["url"] == url and status["settings"]["server_url"]["source"] == "kitaru login"
     ran = ws("run", "flows.py:greet", "--args", '{"name": "ada"}', "--wait", "-o", "json")

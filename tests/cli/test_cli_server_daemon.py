@@ -55,13 +55,17 @@ def test_a_detached_server_runs_reports_its_status_refuses_a_twin_and_stops(ws: 
     assert url == f"http://127.0.0.1:{port}"
     assert httpx.get(f"{url}/api/v1/executions").json() == []
     assert Path(item["log"]).parent == ws.home
+    assert item["dashboard_url"] == f"{url}/ui/"
+    assert '<script type="module" src="app.js">' in httpx.get(item["dashboard_url"]).text
 
     status = ws("server", "status", "-o", "json")
     assert status.code == 0, status.err
     shown = json.loads(status.out)["item"]
     assert shown["running"] and shown["healthy"]
     assert (shown["url"], shown["pid"], shown["store"]) == (url, pid, store_url)
-    assert "answers" in ws("server", "status").out
+    shown_text = ws("server", "status").out
+    assert "answers" in shown_text and f"Dashboard: {url}/ui/" in shown_text
+    assert shown["dashboard_url"] == f"{url}/ui/"
 
     twin = ws("server", "start", "--detach", *args)
     assert twin.code != 0

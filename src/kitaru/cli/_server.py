@@ -159,15 +159,18 @@ def login(
 ) -> int:
     """Talk to a Kitaru server from now on: checks it accepts the key, then remembers both."""
     from kitaru.config.login import login as remember
-    from kitaru.serving import check_server
+    from kitaru.serving import check_server, dashboard_url
 
     out = Output("login", output)
     check_server(url, api_key=api_key)
     remember(url, api_key=api_key)
     if out.json:
-        out.item({"server_url": url, "authenticated": api_key is not None})
+        out.item(
+            {"server_url": url, "authenticated": api_key is not None, "dashboard_url": dashboard_url(url)}
+        )
     else:
         out.line(f"Logged in to {url}: executions started here are stored by that server.")
+        out.line(f"Dashboard: {dashboard_url(url)}")
     return 0
 
 
@@ -188,14 +191,23 @@ def logout(*, output: OutputOption = "text") -> int:
 
 def _start_detached(out: Output, argv: list[str], *, host: str, port: int, store_url: str | None) -> int:
     from kitaru.config import mask_url
-    from kitaru.serving import start_daemon
+    from kitaru.serving import dashboard_url, start_daemon
 
     store = mask_url(store_url) if store_url else "the active stack's store"
     state = start_daemon(argv, host=host, port=port, store=store)
     if out.json:
-        out.item({"pid": state.pid, "url": state.url, "store": state.store, "log": state.log})
+        out.item(
+            {
+                "pid": state.pid,
+                "url": state.url,
+                "dashboard_url": dashboard_url(state.url),
+                "store": state.store,
+                "log": state.log,
+            }
+        )
     else:
         out.line(f"Kitaru server started in the background: {state.url} (pid {state.pid}).")
+        out.line(f"Dashboard: {dashboard_url(state.url)}")
         out.note(f"Log: {state.log}. Stop it with: kitaru server stop")
     return 0
 
@@ -219,7 +231,7 @@ def stop(*, output: OutputOption = "text") -> int:
 
 def status(*, output: OutputOption = "text") -> int:
     """Show whether the server of `kitaru server start --detach` runs: URL, pid, store, health."""
-    from kitaru.serving import daemon_state
+    from kitaru.serving import daemon_state, dashboard_url
 
     out = Output("server.status", output)
     state = daemon_state()
@@ -232,6 +244,7 @@ def status(*, output: OutputOption = "text") -> int:
                 "running": state.running,
                 "healthy": state.healthy,
                 "url": state.url,
+                "dashboard_url": dashboard_url(state.url),
                 "pid": state.pid,
                 "store": state.store,
                 "log": state.log,
@@ -249,4 +262,5 @@ def status(*, output: OutputOption = "text") -> int:
             ["URL", "PID", "STORE", "HEALTH", "STARTED", "LOG"],
             [(state.url, str(state.pid), state.store, health, state.started_at, state.log)],
         )
+        out.line(f"Dashboard: {dashboard_url(state.url)}")
     return 0 if running else 1

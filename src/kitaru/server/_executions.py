@@ -33,12 +33,18 @@ from kitaru.server._schemas import (
     SeedCallsBody,
     StatusBody,
 )
+from kitaru.store._common import parse_cursor
 from kitaru.store.base import MetadataStore
 
 __all__ = ["executions_router"]
 
 # Checked by the store, so that a bad value gets the store's own message.
 _STATUS = Query(default=None, description="An execution status: " + ", ".join(ExecutionStatus))
+_CURSOR = "`<created_at ISO 8601>,<exec_id>` of an execution"
+_BEFORE = Query(default=None, description=f"Only executions listed after this one (older): {_CURSOR}")
+_AFTER = Query(
+    default=None, description=f"Only executions listed before this one (newer, the nearest ones): {_CURSOR}"
+)
 
 
 def executions_router(store: MetadataStore) -> APIRouter:
@@ -69,8 +75,27 @@ def executions_router(store: MetadataStore) -> APIRouter:
         status: str | None = _STATUS,
         limit: int | None = None,
         since: dt.datetime | None = None,
+        before: str | None = _BEFORE,
+        after: str | None = _AFTER,
     ) -> Any:
-        return to_wire(store.list_execution_summaries(flow=flow, status=status, limit=limit, since=since))
+        return to_wire(
+            store.list_execution_summaries(
+                flow=flow,
+                status=status,
+                limit=limit,
+                since=since,
+                before=None if before is None else parse_cursor(before, where="before"),
+                after=None if after is None else parse_cursor(after, where="after"),
+            )
+        )
+
+    @router.get(
+        "/counts",
+        response_model=dict[str, dict[str, int]],
+        summary="The number of executions of each flow in each status: {flow: {status: count}}",
+    )
+    def count_executions(since: dt.datetime | None = None) -> Any:
+        return store.count_executions(since=since)
 
     @router.get("/resolve", response_model=IdResult, summary="The full id of an execution id prefix")
     def resolve_exec_id(prefix: str) -> Any:

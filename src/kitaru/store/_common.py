@@ -7,13 +7,28 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from kitaru._types import SHORT_ID_LENGTH, ExecutionStatus
 from kitaru.errors import KitaruStateError, KitaruUsageError
 
-__all__ = ["LATEST", "check_exec_id_prefix", "latest_exec_id", "like_patterns", "pick_exec_id", "status_of"]
+__all__ = [
+    "LATEST",
+    "ExecutionCursor",
+    "check_exec_id_prefix",
+    "cursor_text",
+    "latest_exec_id",
+    "like_patterns",
+    "page_of",
+    "parse_cursor",
+    "pick_exec_id",
+    "status_of",
+]
+
+#: Where a page of executions starts: the ``created_at`` and ``exec_id`` of the execution next to it.
+ExecutionCursor = tuple[dt.datetime, str]
 
 
 def status_of(status: ExecutionStatus | str) -> ExecutionStatus:
@@ -97,3 +112,65 @@ def pick_exec_id(prefix: str, ids: Sequence[str], *, store_name: str, what: str 
         f"{what.capitalize()} id '{prefix}' is ambiguous in store '{store_name}'; it matches:{shown}\n"
         f"Give more of the id, e.g. `{command} {ids[0]}`."
     )
+
+
+def page_of(
+    before: ExecutionCursor | None, after: ExecutionCursor | None
+) -> tuple[Literal["before", "after"] | None, ExecutionCursor | None]:
+    """Return which way a page of executions is bounded, and its cursor (in UTC).
+
+    ``KitaruUsageError`` when both ``before`` and ``after`` are given.
+
+    Example:
+        >>> page_of(None, None)
+        (None, None)
+    """
+    if before is not None and after is not None:
+        raise KitaruUsageError(
+            "A page of executions is bounded by 'before' or by 'after', not both; drop one of them."
+        )
+    if before is not None:
+        return "before", _utc_cursor(before)
+    if after is not None:
+        return "after", _utc_cursor(after)
+    return None, None
+
+
+def _utc_cursor(cursor: ExecutionCursor) -> ExecutionCursor:
+    at, exec_id = cursor
+    if not isinstance(at, dt.datetime) or not isinstance(exec_id, str):
+        raise KitaruUsageError(
+            f"A cursor of executions is (created_at datetime, exec_id text), got {cursor!r}."
+        )
+    return (at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)), exec_id
+
+
+def cursor_text(cursor: ExecutionCursor) -> str:
+    """The cursor as the API spells it: ``<created_at ISO 8601>,<exec_id>``.
+
+    Example:
+        >>> cursor_text((dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC), "abc"))
+        '2026-01-02T03:04:05.000006+00:00,abc'
+    """
+    return f"{_utc_cursor(cursor)[0].isoformat()},{cursor[1]}"
+
+
+def parse_cursor(text: str, *, where: str) -> ExecutionCursor:
+    """Read a cursor spelled as :func:`cursor_text` spells it; ``KitaruUsageError`` naming
+    ``where`` (the parameter it came from) when it is not one.
+
+    Example:
+        >>> parse_cursor("2026-01-02T03:04:05+00:00,abc", where="before")[1]
+        'abc'
+    """
+    at, sep, exec_id = text.partition(",")
+    try:
+        when = dt.datetime.fromisoformat(at)
+    except ValueError:
+        when = None
+    if not sep or not exec_id or when is None:
+        raise KitaruUsageError(
+            f"The {where} cursor {text!r} is not '<created_at ISO 8601>,<exec_id>'; "
+            "take it from an execution of the list (its created_at and exec_id)."
+        )
+    return _utc_cursor((when, exec_id))

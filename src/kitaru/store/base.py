@@ -101,9 +101,23 @@ class MetadataStore(Protocol):
         status: ExecutionStatus | str | None = None,
         limit: int | None = None,
         since: dt.datetime | None = None,
+        before: tuple[dt.datetime, str] | None = None,
+        after: tuple[dt.datetime, str] | None = None,
     ) -> list[ExecutionSummary]:
         """Return executions as :meth:`list_executions` does, each with its numbers of
-        calls, artifacts and pending waits and its model usage totals, counted in the same query."""
+        calls, artifacts and pending waits and its model usage totals, counted in the same query.
+
+        A page is bounded by a cursor, the ``(created_at, exec_id)`` of an execution:
+        ``before`` keeps the executions listed after it (older), ``after`` those listed
+        before it (newer; with ``limit``, the ones nearest the cursor), newest first
+        either way. Read from an index, so a deep page costs what the first one does.
+        ``KitaruUsageError`` when both are given.
+        """
+        ...
+
+    def count_executions(self, *, since: dt.datetime | None = None) -> dict[str, dict[str, int]]:
+        """Return the number of executions of each flow in each status (created since
+        ``since``), as ``{flow_name: {status: count}}``, counted in one query."""
         ...
 
     def start_execution(self, exec_id: str, *, runner_id: str) -> ExecutionRecord:

@@ -42,6 +42,7 @@ from kitaru.records import (
     MemoryOp,
     MemoryScope,
 )
+from kitaru.store._common import ExecutionCursor, cursor_text, page_of
 from kitaru.store._usage_summary import check_summary_args
 
 __all__ = ["RestStore"]
@@ -111,10 +112,20 @@ class RestStore:
         status: ExecutionStatus | str | None = None,
         limit: int | None = None,
         since: dt.datetime | None = None,
+        before: ExecutionCursor | None = None,
+        after: ExecutionCursor | None = None,
     ) -> list[ExecutionSummary]:
         """See ``MetadataStore.list_execution_summaries``."""
-        found = self._get("/executions/summaries", flow=flow, status=status, limit=limit, since=since)
+        direction, cursor = page_of(before, after)
+        bound = {} if cursor is None else {str(direction): cursor_text(cursor)}
+        found = self._get(
+            "/executions/summaries", flow=flow, status=status, limit=limit, since=since, **bound
+        )
         return from_wire(list[ExecutionSummary], found)
+
+    def count_executions(self, *, since: dt.datetime | None = None) -> dict[str, dict[str, int]]:
+        """See ``MetadataStore.count_executions``."""
+        return from_wire(dict[str, dict[str, int]], self._get("/executions/counts", since=since))
 
     def start_execution(self, exec_id: str, *, runner_id: str) -> ExecutionRecord:
         """See ``MetadataStore.start_execution``."""

@@ -196,6 +196,8 @@ executions = sa.Table(
     sa.Index(None, "created_at", "exec_id"),
     sa.Index(None, "flow_name", "created_at", "exec_id"),
     sa.Index(None, "status", "created_at", "exec_id"),
+    # The counts per flow and status (the dashboard's filters) read this index alone.
+    sa.Index(None, "flow_name", "status", "created_at"),
     # The queue: only queued executions are in this index, in the order workers take them.
     sa.Index("ix_executions_queued", "queued_at", info={"where": "queued_at IS NOT NULL"}),
 )

@@ -92,3 +92,5 @@ export function fmtNumber(n) {
 export function statusBadge(status) {
   return h("span", { class: `badge status-${status}` }, status);
 }
+
+// --- Executions page ---

@@ -45,6 +45,7 @@ pytest.register_assert_rewrite(
     "kitaru.store.conformance.cache_suite",
     "kitaru.store.conformance.wait_suite",
     "kitaru.store.conformance.paging_suite",
+    "kitaru.store.conformance.listing_suite",
     "kitaru.store.conformance.fencing_suite",
     "kitaru.store.conformance.retention_suite",
     "kitaru.store.conformance.memory_suite",

@@ -31,6 +31,7 @@ from kitaru.store.conformance.fencing_suite import FENCING_TESTS
 from kitaru.store.conformance.integrity_suite import INTEGRITY_TESTS
 from kitaru.store.conformance.keys_suite import IDEMPOTENCY_TESTS, KEY_TESTS
 from kitaru.store.conformance.lifecycle_suite import LIFECYCLE_TESTS
+from kitaru.store.conformance.listing_suite import LISTING_TESTS
 from kitaru.store.conformance.memory_suite import MEMORY_TESTS
 from kitaru.store.conformance.paging_suite import PAGING_TESTS
 from kitaru.store.conformance.provenance_suite import PROVENANCE_TESTS
@@ -649,6 +650,7 @@ ALL_TESTS: list[Callable[[MetadataStore], None]] = (
     + INTEGRITY_TESTS
     + WAIT_TESTS
     + PAGING_TESTS
+    + LISTING_TESTS
     + COPY_TESTS
     + RETENTION_TESTS
     + FENCING_TESTS

@@ -34,7 +34,14 @@ from kitaru.records import (
     ExecutionSummary,
     LogRecord,
 )
-from kitaru.store._common import LATEST, check_exec_id_prefix, latest_exec_id, pick_exec_id
+from kitaru.store._common import (
+    LATEST,
+    ExecutionCursor,
+    check_exec_id_prefix,
+    latest_exec_id,
+    page_of,
+    pick_exec_id,
+)
 from kitaru.store.memory._calls import CallReadMethods
 from kitaru.store.memory._idempotency import IdempotencyMethods
 from kitaru.store.memory._keys import ApiKeyMethods
@@ -163,10 +170,21 @@ class InMemoryStore(
         since: dt.datetime | None = None,
     ) -> list[ExecutionRecord]:
         """Return executions newest first, filtered as the SQL store filters them."""
+        return self._listed(flow, status, limit, since, (None, None))
+
+    def _listed(
+        self,
+        flow: str | None,
+        status: ExecutionStatus | str | None,
+        limit: int | None,
+        since: dt.datetime | None,
+        page: tuple[str | None, ExecutionCursor | None],
+    ) -> list[ExecutionRecord]:
         if limit is not None and limit < 0:
             raise KitaruUsageError(f"The limit of an execution list must be 0 or more, got {limit}.")
         wanted = None if status is None else status_of(status)
         after = utc(since)
+        direction, cursor = page
         with self._lock:
             self._check_open()
             found = [
@@ -175,9 +193,17 @@ class InMemoryStore(
                 if (flow is None or row.flow_name == flow)
                 and (wanted is None or row.status is wanted)
                 and (after is None or row.created_at >= after)
+                and (
+                    cursor is None
+                    or (direction == "before" and (row.created_at, row.exec_id) < cursor)
+                    or (direction == "after" and (row.created_at, row.exec_id) > cursor)
+                )
             ]
-        found.sort(key=lambda row: (row.created_at, row.exec_id), reverse=True)
-        return [execution_out(row) for row in found[:limit]]
+        found.sort(key=lambda row: (row.created_at, row.exec_id), reverse=direction != "after")
+        kept = found[:limit]
+        if direction == "after":
+            kept.reverse()
+        return [execution_out(row) for row in kept]
 
     def list_execution_summaries(
         self,
@@ -186,11 +212,15 @@ class InMemoryStore(
         status: ExecutionStatus | str | None = None,
         limit: int | None = None,
         since: dt.datetime | None = None,
+        before: ExecutionCursor | None = None,
+        after: ExecutionCursor | None = None,
     ) -> list[ExecutionSummary]:
         """Return executions as :meth:`list_executions` does, each with its numbers of
-        calls, artifacts and pending waits, as of one moment."""
+        calls, artifacts and pending waits, as of one moment; a page bounded by ``before``
+        or ``after`` (``MetadataStore.list_execution_summaries``)."""
+        page = page_of(before, after)
         with self._lock:
-            records = self.list_executions(flow=flow, status=status, limit=limit, since=since)
+            records = self._listed(flow, status, limit, since, page)
             return [
                 ExecutionSummary(
                     record,
@@ -206,6 +236,18 @@ class InMemoryStore(
                 )
                 for record in records
             ]
+
+    def count_executions(self, *, since: dt.datetime | None = None) -> dict[str, dict[str, int]]:
+        """Return the number of executions of each flow in each status (created since ``since``)."""
+        after = utc(since)
+        counts: dict[str, dict[str, int]] = {}
+        with self._lock:
+            self._check_open()
+            for row in self._executions.values():
+                if after is None or row.created_at >= after:
+                    of_flow = counts.setdefault(row.flow_name, {})
+                    of_flow[row.status.value] = of_flow.get(row.status.value, 0) + 1
+        return counts
 
     def start_execution(self, exec_id: str, *, runner_id: str) -> ExecutionRecord:
         """Mark the execution ``running`` for a (re-)run of its body; return the updated record."""

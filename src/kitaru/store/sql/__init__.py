@@ -17,13 +17,21 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from kitaru._bulk import gc_paused
 from kitaru._types import CallStatus, ExecutionStatus, merge_metadata, utcnow
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.records import ArtifactRecord, AttemptRecord, CallRecord, ExecutionRecord, ExecutionSummary
-from kitaru.store._common import LATEST, check_exec_id_prefix, latest_exec_id, like_patterns, pick_exec_id
+from kitaru.store._common import (
+    LATEST,
+    ExecutionCursor,
+    check_exec_id_prefix,
+    latest_exec_id,
+    like_patterns,
+    page_of,
+    pick_exec_id,
+)
 from kitaru.store.sql import _rows
 from kitaru.store.sql._attempts import AttemptMethods
 from kitaru.store.sql._cache import CacheMethods
@@ -169,10 +177,13 @@ class SqlStore(
         status: ExecutionStatus | str | None = None,
         limit: int | None = None,
         since: dt.datetime | None = None,
+        before: ExecutionCursor | None = None,
+        after: ExecutionCursor | None = None,
     ) -> list[ExecutionSummary]:
         """Return executions as :meth:`list_executions` does, each with its numbers of
-        calls, artifacts and pending waits and its model usage totals, counted in the same query."""
-        rows = self._execution_rows(flow, status, limit, since, counts=True)
+        calls, artifacts and pending waits and its model usage totals, counted in the same query;
+        a page bounded by ``before`` or ``after`` (``MetadataStore.list_execution_summaries``)."""
+        rows = self._execution_rows(flow, status, limit, since, counts=True, page=page_of(before, after))
         return [
             ExecutionSummary(
                 _rows.execution_from_row(row),
@@ -184,6 +195,19 @@ class SqlStore(
             for row in rows
         ]
 
+    def count_executions(self, *, since: dt.datetime | None = None) -> dict[str, dict[str, int]]:
+        """Return the number of executions of each flow in each status (created since ``since``)."""
+        stmt = self._s.count_executions if since is None else self._s.count_executions_since
+        try:
+            with self._reading() as cur:
+                rows = stmt.all(cur, {"b_since": since})
+        except self._errors as exc:
+            self._raise("count executions", exc)
+        counts: dict[str, dict[str, int]] = {}
+        for flow_name, status, count in rows:
+            counts.setdefault(str(flow_name), {})[str(status)] = int(count)
+        return counts
+
     def _execution_rows(
         self,
         flow: str | None,
@@ -192,22 +216,37 @@ class SqlStore(
         since: dt.datetime | None,
         *,
         counts: bool,
+        page: tuple[Literal["before", "after"] | None, ExecutionCursor | None] = (None, None),
     ) -> list[Any]:
         if limit is not None and limit < 0:
             raise KitaruUsageError(f"The limit of an execution list must be 0 or more, got {limit}.")
+        direction, cursor = page
+        if (
+            direction == "after"
+            and cursor is not None
+            and since is not None
+            and cursor[0] >= (since if since.tzinfo else since.replace(tzinfo=dt.UTC))
+        ):
+            since = None  # implied by the cursor, which then bounds the index range
         params = {"b_flow": flow, "b_status": status_value(status), "b_since": since, "b_limit": limit}
+        if cursor is not None:
+            params["b_cursor_at"], params["b_cursor_id"] = cursor
         stmt = self._s.list_executions(
             flow=flow is not None,
             status=status is not None,
             since=since is not None,
             limit=limit is not None,
             counts=counts,
+            page=direction,
         )
         try:
             with self._reading() as cur:
-                return list(stmt.all(cur, params))
+                rows = list(stmt.all(cur, params))
         except self._errors as exc:
             self._raise("list executions", exc)
+        if direction == "after":
+            rows.reverse()  # read oldest first, so that the limit keeps the nearest
+        return rows
 
     def start_execution(self, exec_id: str, *, runner_id: str) -> ExecutionRecord:
         """Mark the execution ``running`` for a (re-)run of its body.

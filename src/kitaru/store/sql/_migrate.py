@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["HEAD_REVISION", "MIGRATIONS_DIR", "current_revision", "ensure_schema"]
 
 #: The newest migration revision; a test pins it to the migration scripts' head.
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 #: Where the alembic scripts live.
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Any fixed number: the key of the PostgreSQL advisory lock held while migrating.

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from kitaru._files import create_private_file, make_private_dirs
 from kitaru.store._codecs import BIND, RESULT
@@ -356,10 +356,17 @@ class SqliteStatements:
         return prepared
 
     def list_executions(
-        self, *, flow: bool, status: bool, since: bool, limit: bool, counts: bool = False
+        self,
+        *,
+        flow: bool,
+        status: bool,
+        since: bool,
+        limit: bool,
+        counts: bool = False,
+        page: Literal["before", "after"] | None = None,
     ) -> Prepared:
         """See :meth:`kitaru.store.sql._statements.Statements.list_executions`."""
-        return self._variant("list_executions", flow, status, since, limit, counts)
+        return self._variant("list_executions", flow, status, since, limit, counts, page)
 
     def list_artifacts(
         self, *, name: bool, kind: bool, call_id: bool, producing_call: bool = False

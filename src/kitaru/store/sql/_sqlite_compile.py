@@ -21,6 +21,7 @@ from typing import Any
 
 from kitaru._types import ExecutionStatus
 from kitaru.store._codecs import BIND, RESULT
+from kitaru.store.sql._listing import PAGE_DIRECTIONS
 from kitaru.store.sql._prepared import Prepared
 
 __all__ = ["PLANS_PATH", "VARIANT_ARGUMENTS", "generate", "render", "variant_keys"]
@@ -42,7 +43,7 @@ _SQLALCHEMY_RESULT = {"int_to_boolean": "bool"}
 
 #: The keyword arguments of each method that returns a variant (``None``: one positional).
 VARIANT_ARGUMENTS: dict[str, tuple[str, ...] | None] = {
-    "list_executions": ("flow", "status", "since", "limit", "counts"),
+    "list_executions": ("flow", "status", "since", "limit", "counts", "page"),
     "list_artifacts": ("name", "kind", "call_id", "producing_call"),
     "claim_execution": None,
     "enqueue_execution": None,
@@ -59,7 +60,12 @@ def variant_keys() -> list[tuple[str, tuple[Any, ...]]]:
     flags = (False, True)
     most = len(ExecutionStatus)
     keys: list[tuple[str, tuple[Any, ...]]] = []
-    keys += [("list_executions", combo) for combo in itertools.product(flags, repeat=5)]
+    # Pages bounded by a cursor are read with the counts only (the summaries).
+    keys += [
+        ("list_executions", (*combo, page))
+        for combo in itertools.product(flags, repeat=5)
+        for page in (PAGE_DIRECTIONS if combo[-1] else (None,))
+    ]
     keys += [("list_artifacts", combo) for combo in itertools.product(flags, repeat=4)]
     keys += [("claim_execution", (count,)) for count in range(1, most + 1)]
     keys += [("enqueue_execution", (count,)) for count in range(1, most + 1)]

@@ -8,7 +8,7 @@ once per combination of filters.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
@@ -33,6 +33,12 @@ from kitaru.store.schema import (
     memory_ops,
     memory_versions,
 )
+from kitaru.store.sql._listing import (
+    count_executions_statement,
+)
+from kitaru.store.sql._listing import (
+    list_executions_statement as _list_executions,
+)
 from kitaru.store.sql._paging import call_page_artifacts_statement, list_calls_statement
 from kitaru.store.sql._prepared import Prepared
 from kitaru.store.sql._queue_statements import claim_queued, enqueue
@@ -53,9 +59,6 @@ from kitaru.store.sql._statement_parts import (
 )
 from kitaru.store.sql._statement_parts import (
     bind as _p,
-)
-from kitaru.store.sql._statement_parts import (
-    execution_counts as _execution_counts,
 )
 from kitaru.store.sql._statement_parts import (
     expected_statuses as _expected,
@@ -151,6 +154,8 @@ class Statements:
             .where(C.c.exec_id == _p("b_exec_id"))
             .order_by(C.c.seq, C.c.call_id)
         )
+        self.count_executions = prepare(count_executions_statement(since=False))
+        self.count_executions_since = prepare(count_executions_statement(since=True))
         self.count_calls = prepare(
             sa.select(sa.func.count()).select_from(C).where(C.c.exec_id == _p("b_exec_id", sa.String()))
         )
@@ -618,6 +623,7 @@ class Statements:
         since: bool,
         limit: bool,
         counts: bool = False,
+        page: Literal["before", "after"] | None = None,
     ) -> Prepared:
         """Return the statement listing executions newest first with the given filters.
 
@@ -625,22 +631,15 @@ class Statements:
         ``b_since`` and ``b_limit``). ``counts`` adds four columns after the
         execution's: its numbers of calls, artifacts and pending waits, and its model usage
         totals as JSON text (subqueries answered from the indexes on ``exec_id``).
+        ``page`` bounds the rows by a cursor (``b_cursor_at``, ``b_cursor_id``):
+        :func:`~kitaru.store.sql._listing.list_executions_statement`.
         """
-        key = ("executions", flow, status, since, limit, counts)
+        key = ("executions", flow, status, since, limit, counts, page)
         prepared = self._variants.get(key)
         if prepared is None:
-            stmt = sa.select(E)
-            if counts:
-                stmt = sa.select(E, *_execution_counts())
-            if flow:
-                stmt = stmt.where(E.c.flow_name == _p("b_flow", sa.String()))
-            if status:
-                stmt = stmt.where(E.c.status == _p("b_status", sa.String()))
-            if since:
-                stmt = stmt.where(E.c.created_at >= _p("b_since", UtcDateTime()))
-            stmt = stmt.order_by(E.c.created_at.desc(), E.c.exec_id.desc())
-            if limit:
-                stmt = stmt.limit(_p("b_limit", sa.Integer()))
+            stmt = _list_executions(
+                flow=flow, status=status, since=since, limit=limit, counts=counts, page=page
+            )
             prepared = self._variants[key] = self._prepare(stmt)
         return prepared
 
