@@ -125,7 +125,7 @@ def _isolated_task(call: IsolatedCall) -> Any:
     """The body of an isolated call's Ray task."""
     _enter_project()
     try:
-        return run_payload(call.function, call.args, call.kwargs, call.is_async)
+        return run_payload(call.function, call.args, call.kwargs, call.is_async, call.trace_context)
     except Exception as exc:  # the remote traceback travels with the exception (its notes)
         import traceback
 

@@ -1,0 +1,385 @@
+"""OpenTelemetry traces: the SDK's in-memory exporter sees execution → checkpoint → model call.
+
+One SDK tracer provider for the whole module, given to Kitaru with
+``kitaru.otel.set_tracer_provider`` (the global provider can be set only once per process, and
+the other tests must not export spans); its exporter is cleared before each test. The global
+provider, and a process without any, are tested in fresh interpreters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
+from tests._fake_llm import FakeProvider, openai_server
+from tests._helpers import retry_and_wait
+from tests._scripts import env_for
+
+import kitaru
+import kitaru.otel
+from kitaru import checkpoint, flow
+from kitaru.config.model_aliases import register_model
+
+EXPORTER = InMemorySpanExporter()
+PROVIDER = TracerProvider()
+PROVIDER.add_span_processor(SimpleSpanProcessor(EXPORTER))
+USER = PROVIDER.get_tracer("user-code")
+state: dict[str, Any] = {}
+
+
+@pytest.fixture(autouse=True)
+def traced() -> Iterator[None]:
+    kitaru.otel.set_tracer_provider(PROVIDER)
+    EXPORTER.clear()
+    state.clear()
+    yield
+    kitaru.otel.set_tracer_provider(None)
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProvider]:
+    for name in ("KITARU_LLM_MOCK_RESPONSE", "KITARU_DEFAULT_MODEL", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with openai_server() as provider:
+        register_model("fast", model="openai/gpt-4o-mini", base_url=provider.url + "/v1")
+        yield provider
+
+
+def _spans() -> list[ReadableSpan]:
+    return list(EXPORTER.get_finished_spans())
+
+
+def _one(name: str) -> ReadableSpan:
+    found = [s for s in _spans() if s.name == name]
+    assert len(found) == 1, f"{name!r} among {[s.name for s in _spans()]}"
+    return found[0]
+
+
+def _parent_of(span: ReadableSpan) -> int | None:
+    return span.parent.span_id if span.parent is not None else None
+
+
+def _id(span: ReadableSpan) -> int:
+    assert span.context is not None
+    return span.context.span_id
+
+
+@checkpoint(type="llm_call")
+def summarize(text: str) -> str:
+    return kitaru.llm(f"Summarize {text}", model="fast")
+
+
+@flow
+def agent(topic: str) -> str:
+    outline = kitaru.llm(f"Outline {topic}", model="fast", name="outline")
+    return summarize(outline)
+
+
+def test_the_trace_is_execution_then_checkpoint_then_model_call(fake: FakeProvider) -> None:
+    exec_id = agent.run("agents").exec_id
+    assert agent.run("agents").wait() == "fake reply"  # a second execution: its own trace
+    kitaru.KitaruClient().executions.get(exec_id)
+    runs = [s for s in _spans() if s.name == "flow agent"]
+    assert len(runs) == 2 and len({s.context.trace_id for s in runs if s.context}) == 2
+    [run] = [s for s in runs if s.attributes and s.attributes["kitaru.exec_id"] == exec_id]
+    assert run.parent is None
+    assert run.attributes is not None
+    assert run.attributes["kitaru.flow"] == "agent"
+    assert run.attributes["kitaru.status"] == "completed"
+    assert run.attributes["kitaru.run_count"] == 1
+    assert "kitaru.original_exec_id" not in run.attributes
+    assert run.status.status_code is StatusCode.UNSET
+    trace_id = run.context.trace_id if run.context else None
+    mine = [s for s in _spans() if s.context and s.context.trace_id == trace_id]
+    names = sorted(s.name for s in mine)
+    assert names == ["chat gpt-4o-mini", "chat gpt-4o-mini", "checkpoint summarize", "flow agent", "llm_call outline"]
+
+    step = next(s for s in mine if s.name == "checkpoint summarize")
+    assert _parent_of(step) == _id(run)
+    assert step.attributes is not None
+    assert step.attributes["kitaru.exec_id"] == exec_id
+    assert step.attributes["kitaru.checkpoint"] == "summarize"
+    assert step.attributes["kitaru.invocation_id"] == "summarize"
+    assert step.attributes["kitaru.checkpoint_type"] == "llm_call"
+    assert step.attributes["kitaru.status"] == "completed"
+    assert step.attributes["kitaru.attempts"] == 1 and step.attributes["kitaru.attempt"] == 1
+    assert step.attributes["kitaru.reused"] is False and step.attributes["kitaru.cached"] is False
+
+    outline = next(s for s in mine if s.name == "llm_call outline")
+    assert _parent_of(outline) == _id(run)
+    assert outline.attributes is not None and outline.attributes["kitaru.call_kind"] == "llm"
+    chats = [s for s in mine if s.name == "chat gpt-4o-mini"]
+    assert sorted(_parent_of(c) for c in chats) == sorted([_id(step), _id(outline)])
+    for chat in chats:
+        attributes = chat.attributes
+        assert attributes is not None
+        assert chat.kind is trace.SpanKind.CLIENT
+        assert attributes["gen_ai.operation.name"] == "chat"
+        assert attributes["gen_ai.provider.name"] == "openai"
+        assert attributes["gen_ai.request.model"] == "gpt-4o-mini"
+        assert (attributes["gen_ai.usage.input_tokens"], attributes["gen_ai.usage.output_tokens"]) == (11, 7)
+        assert isinstance(attributes["kitaru.llm.cost_usd"], float) and attributes["kitaru.llm.cost_usd"] > 0
+        assert attributes["kitaru.llm.alias"] == "fast"
+        assert attributes["server.address"] == "127.0.0.1"
+    assert {c.attributes["kitaru.llm.name"] for c in chats if c.attributes} == {"outline", "llm_1"}
+
+
+@checkpoint
+def traced_work(label: str) -> str:
+    with USER.start_as_current_span(f"user {label}"):
+        return label
+
+
+@checkpoint
+async def traced_async(label: str) -> str:
+    with USER.start_as_current_span(f"user {label}"):
+        await asyncio.sleep(0)
+        return label
+
+
+@flow
+def nesting() -> list[str]:
+    inline = traced_work("inline")
+    futures = [traced_work.submit(f"submitted {i}") for i in range(3)]
+    return [inline, *(f.result() for f in futures)]
+
+
+@flow
+async def nesting_async() -> list[str]:
+    return list(await asyncio.gather(traced_async("first"), traced_async("second")))
+
+
+@pytest.mark.parametrize(
+    ("flow_obj", "labels"),
+    [
+        (nesting, ["inline", "submitted 0", "submitted 1", "submitted 2"]),
+        (nesting_async, ["first", "second"]),
+    ],
+    ids=["sync and submit", "async gather"],
+)
+def test_user_spans_nest_under_their_checkpoint_call(flow_obj: Any, labels: list[str]) -> None:
+    assert flow_obj.run().wait() == labels
+    run = _one(f"flow {flow_obj.name}")
+    calls = {
+        s.attributes["kitaru.invocation_id"]: s
+        for s in _spans()
+        if s.name.startswith("checkpoint ") and s.attributes is not None
+    }
+    assert len(calls) == len(labels)
+    for call in calls.values():
+        assert _parent_of(call) == _id(run)
+    for label in labels:
+        user = _one(f"user {label}")
+        [parent] = [c for c in calls.values() if _id(c) == _parent_of(user)]
+        assert parent.context is not None and user.context is not None
+        assert user.context.trace_id == parent.context.trace_id
+
+
+@checkpoint(retries=2, retry_delay=0)
+def flaky() -> str:
+    state["tries"] = state.get("tries", 0) + 1
+    if state["tries"] < 3:
+        raise ConnectionError(f"try {state['tries']} failed")
+    return "ok"
+
+
+@checkpoint
+def broken() -> None:
+    raise LookupError("no such thing")
+
+
+@flow
+def retried() -> str:
+    return flaky()
+
+
+@flow
+def failing() -> None:
+    broken()
+
+
+def test_a_retried_checkpoint_shows_its_attempts() -> None:
+    assert retried.run().wait() == "ok"
+    span = _one("checkpoint flaky")
+    assert span.attributes is not None
+    assert span.attributes["kitaru.attempts"] == 3 and span.attributes["kitaru.attempt"] == 3
+    assert span.attributes["kitaru.status"] == "completed"
+    assert span.status.status_code is StatusCode.UNSET
+    failures = [e for e in span.events if e.name == "exception"]
+    assert [(e.attributes or {}).get("kitaru.attempt") for e in failures] == [1, 2]
+    assert all((e.attributes or {}).get("kitaru.retried") is True for e in failures)
+    assert [(e.attributes or {}).get("exception.message") for e in failures] == ["try 1 failed", "try 2 failed"]
+
+
+def test_a_failing_checkpoint_span_has_the_error_and_the_exception() -> None:
+    handle = failing.run()
+    with pytest.raises(kitaru.KitaruExecutionError):
+        handle.wait()
+    span = _one("checkpoint broken")
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description == "LookupError: no such thing"
+    assert span.attributes is not None
+    assert span.attributes["kitaru.status"] == "failed" and span.attributes["error.type"] == "LookupError"
+    [event] = [e for e in span.events if e.name == "exception"]  # recorded once
+    assert event.attributes is not None
+    assert event.attributes["exception.type"] == "LookupError"
+    assert event.attributes["kitaru.retried"] is False
+    assert "no such thing" in str(event.attributes["exception.stacktrace"])
+    run = _one("flow failing")
+    assert _parent_of(span) == _id(run)
+    assert run.status.status_code is StatusCode.ERROR
+    assert run.attributes is not None and run.attributes["kitaru.status"] == "failed"
+
+
+@checkpoint
+def once(text: str) -> str:
+    state.setdefault("ran", []).append(text)
+    return text.upper()
+
+
+@checkpoint
+def may_fail(text: str) -> str:
+    if not state.get("healed"):
+        raise RuntimeError("not yet")
+    return text
+
+
+@flow
+def two_steps(text: str) -> str:
+    return may_fail(once(text))
+
+
+def test_a_retry_shows_reused_calls_and_a_replay_its_source() -> None:
+    handle = two_steps.run("a")
+    with pytest.raises(kitaru.KitaruExecutionError):
+        handle.wait()
+    first = _one("checkpoint once")
+    assert first.attributes is not None and first.attributes["kitaru.status"] == "completed"
+    EXPORTER.clear()
+    state["healed"] = True
+    assert retry_and_wait(handle.exec_id).status is kitaru.ExecutionStatus.COMPLETED
+    run = _one("flow two_steps")
+    assert run.attributes is not None and run.attributes["kitaru.run_count"] == 2
+    reused = _one("checkpoint once")
+    assert reused.attributes is not None
+    assert reused.attributes["kitaru.status"] == "reused" and reused.attributes["kitaru.reused"] is True
+    assert reused.attributes["kitaru.attempts"] == 0 and "kitaru.attempt" not in reused.attributes
+    assert state["ran"] == ["a"]
+
+    EXPORTER.clear()
+    replay = two_steps.replay(handle.exec_id, from_="may_fail")
+    assert replay.wait() == "A"
+    run = _one("flow two_steps")
+    assert run.attributes is not None and run.attributes["kitaru.original_exec_id"] == handle.exec_id
+
+
+@flow
+def in_user_span() -> str:
+    return traced_work("from a request")
+
+
+def test_an_execution_started_in_a_span_nests_under_it() -> None:
+    with USER.start_as_current_span("request") as request:
+        handle = in_user_span.run()
+    assert handle.wait() == "from a request"
+    run = _one("flow in_user_span")
+    assert _parent_of(run) == request.get_span_context().span_id
+
+
+def test_no_spans_without_a_tracer_provider() -> None:
+    kitaru.otel.set_tracer_provider(trace.NoOpTracerProvider())
+    state["healed"] = True
+    assert two_steps.run("quiet").wait() == "QUIET"
+    assert _spans() == []
+
+
+def _script(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "traced.py"
+    path.write_text(textwrap.dedent(body))
+    return subprocess.run(
+        [sys.executable, str(path)],
+        env=env_for(tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+
+
+def test_a_process_without_a_provider_never_imports_opentelemetry(tmp_path: Path) -> None:
+    ran = _script(
+        tmp_path,
+        """
+        import sys
+        import kitaru
+
+        @kitaru.checkpoint
+        def step(x: int) -> int:
+            return x + 1
+
+        @kitaru.flow
+        def plain(x: int) -> int:
+            return step.submit(step(x)).result()
+
+        assert plain.run(1).wait() == 3
+        loaded = sorted(m for m in sys.modules if m.startswith("opentelemetry"))
+        print("loaded:", loaded)
+        assert not loaded, loaded
+        """,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "loaded: []" in ran.stdout
+
+
+def test_the_global_tracer_provider_is_used(tmp_path: Path) -> None:
+    ran = _script(
+        tmp_path,
+        """
+        import json
+        import kitaru
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+
+        @kitaru.checkpoint
+        def step(x: int) -> int:
+            with trace.get_tracer("user").start_as_current_span("mine"):
+                return x + 1
+
+        @kitaru.flow
+        def plain(x: int) -> int:
+            return step(x)
+
+        assert plain.run(1).wait() == 2
+        spans = {s.name: s for s in exporter.get_finished_spans()}
+        parents = {n: s.parent.span_id if s.parent else None for n, s in spans.items()}
+        ids = {n: s.context.span_id for n, s in spans.items()}
+        print(json.dumps({"parents": parents, "ids": ids}))
+        """,
+    )
+    assert ran.returncode == 0, ran.stderr
+    tree = json.loads(ran.stdout.strip().splitlines()[-1])
+    parents, ids = tree["parents"], tree["ids"]
+    assert set(ids) == {"flow plain", "checkpoint step", "mine"}
+    assert parents["flow plain"] is None
+    assert parents["checkpoint step"] == ids["flow plain"]
+    assert parents["mine"] == ids["checkpoint step"]
