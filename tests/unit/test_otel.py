@@ -105,7 +105,13 @@ def test_the_trace_is_execution_then_checkpoint_then_model_call(fake: FakeProvid
     trace_id = run.context.trace_id if run.context else None
     mine = [s for s in _spans() if s.context and s.context.trace_id == trace_id]
     names = sorted(s.name for s in mine)
-    assert names == ["chat gpt-4o-mini", "chat gpt-4o-mini", "checkpoint summarize", "flow agent", "llm_call outline"]
+    assert names == [
+        "chat gpt-4o-mini",
+        "chat gpt-4o-mini",
+        "checkpoint summarize",
+        "flow agent",
+        "llm_call outline",
+    ]
 
     step = next(s for s in mine if s.name == "checkpoint summarize")
     assert _parent_of(step) == _id(run)
@@ -221,7 +227,8 @@ def test_a_retried_checkpoint_shows_its_attempts() -> None:
     failures = [e for e in span.events if e.name == "exception"]
     assert [(e.attributes or {}).get("kitaru.attempt") for e in failures] == [1, 2]
     assert all((e.attributes or {}).get("kitaru.retried") is True for e in failures)
-    assert [(e.attributes or {}).get("exception.message") for e in failures] == ["try 1 failed", "try 2 failed"]
+    messages = [(e.attributes or {}).get("exception.message") for e in failures]
+    assert messages == ["try 1 failed", "try 2 failed"]
 
 
 def test_a_failing_checkpoint_span_has_the_error_and_the_exception() -> None:
