@@ -390,3 +390,36 @@ def test_the_global_tracer_provider_is_used(tmp_path: Path) -> None:
     assert parents["flow plain"] is None
     assert parents["checkpoint step"] == ids["flow plain"]
     assert parents["mine"] == ids["checkpoint step"]
+
+
+def test_spans_of_an_isolated_process_nest_under_its_checkpoint_call() -> None:
+    from tests._otel_flows import isolated_trace
+
+    from kitaru._connect import default_stores
+    from kitaru._leases import new_runner_id
+    from kitaru.runtime.engine import create_execution
+    from kitaru.runtime.isolated import ProcessBackend
+    from kitaru.runtime.work import run_claimed
+
+    stores, runner, entry = default_stores(), new_runner_id(), isolated_trace._entry
+    exec_id = create_execution(
+        stores.metadata,
+        stores.artifacts,
+        flow_name=entry.name,
+        args=(),
+        kwargs={},
+        spec={"options": {}},
+        source={"module": entry.func.__module__, "qualname": entry.func.__qualname__},
+        runner_id=runner,
+        func=entry.func,
+    )
+    claimed = stores.metadata.claim_execution(
+        exec_id, runner_id=runner, expected=(kitaru.ExecutionStatus.PENDING,), expected_runner=runner
+    )
+    assert claimed is not None
+    outcome = run_claimed(stores.metadata, stores.artifacts, exec_id, runner, isolated=ProcessBackend())
+    assert outcome.status is kitaru.ExecutionStatus.COMPLETED, outcome.error
+    call = _one("checkpoint traced_elsewhere")
+    assert call.attributes is not None and call.attributes["kitaru.isolated"] == "process"
+    assert call.context is not None
+    assert outcome.value == {"trace_id": call.context.trace_id, "parent": call.context.span_id}
