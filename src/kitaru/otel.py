@@ -155,17 +155,43 @@ class _Tracer:
         self._tracer = tracer
 
     def start_span(
-        self, name: str, attributes: Mapping[str, Any], *, client: bool = False, parent: Any = None
+        self,
+        name: str,
+        attributes: Mapping[str, Any],
+        *,
+        client: bool = False,
+        parent: Any = None,
+        link: Mapping[str, str] | None = None,
     ) -> _Span:
-        from opentelemetry.trace import SpanKind
+        from opentelemetry import trace
 
-        kind = SpanKind.CLIENT if client else SpanKind.INTERNAL
-        return _Span(self._tracer.start_span(name, context=parent, kind=kind, attributes=_clean(attributes)))
+        kind = trace.SpanKind.CLIENT if client else trace.SpanKind.INTERNAL
+        links = None
+        if link:
+            linked = trace.get_current_span(self.extract(link)).get_span_context()
+            links = [trace.Link(linked)] if linked.is_valid else None
+        span = self._tracer.start_span(
+            name, context=parent, kind=kind, attributes=_clean(attributes), links=links
+        )
+        return _Span(span)
 
     def capture(self) -> Any:
         from opentelemetry import context
 
         return context.get_current()
+
+    def inject(self) -> dict[str, str]:
+        from opentelemetry import propagate
+
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        return carrier
+
+    def extract(self, carrier: Mapping[str, str]) -> Any:
+        from opentelemetry import propagate
+        from opentelemetry.context import Context
+
+        return propagate.extract(dict(carrier), context=Context())
 
 
 @contextmanager

@@ -423,3 +423,38 @@ def test_spans_of_an_isolated_process_nest_under_its_checkpoint_call() -> None:
     assert call.attributes is not None and call.attributes["kitaru.isolated"] == "process"
     assert call.context is not None
     assert outcome.value == {"trace_id": call.context.trace_id, "parent": call.context.span_id}
+
+
+def _run_queued() -> tuple[str, Any]:
+    """Claim the queued execution and run it in this thread, as a worker does."""
+    from kitaru._connect import default_stores
+    from kitaru.runtime.work import run_claimed
+
+    stores = default_stores()
+    record = stores.metadata.claim_queued_execution(runner_id="otel-worker", lease_seconds=30)
+    assert record is not None
+    return record.exec_id, run_claimed(stores.metadata, stores.artifacts, record.exec_id, "otel-worker")
+
+
+def test_a_queued_execution_carries_its_trace_context_to_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KITARU_EXECUTION_TARGET", "worker")
+    with USER.start_as_current_span("request") as request:
+        queued = two_steps.run("w").exec_id
+    monkeypatch.delenv("KITARU_EXECUTION_TARGET")
+    exec_id, outcome = _run_queued()  # in this thread: no span is current here
+    assert exec_id == queued and outcome.status is kitaru.ExecutionStatus.FAILED
+    first = _one("flow two_steps")
+    assert _parent_of(first) == request.get_span_context().span_id
+    assert first.context is not None and first.context.trace_id == request.get_span_context().trace_id
+
+    EXPORTER.clear()
+    state["healed"] = True
+    monkeypatch.setenv("KITARU_EXECUTION_TARGET", "worker")
+    kitaru.KitaruClient().executions.retry(exec_id)  # queued again
+    monkeypatch.delenv("KITARU_EXECUTION_TARGET")
+    _, outcome = _run_queued()
+    assert outcome.status is kitaru.ExecutionStatus.COMPLETED, outcome.error
+    later = _one("flow two_steps")
+    assert later.parent is None and later.context is not None
+    assert later.context.trace_id != request.get_span_context().trace_id
+    assert [link.context.span_id for link in later.links] == [request.get_span_context().span_id]

@@ -24,16 +24,22 @@ if TYPE_CHECKING:
     from kitaru.runtime.calls import DurableCall
 
 __all__ = [
+    "TRACE_CONTEXT_KEY",
     "Attributes",
     "Span",
     "Tracer",
     "capture",
+    "carrier_here",
+    "queued_parent",
     "end_call_span",
     "end_execution_span",
     "start_call_span",
     "start_execution_span",
     "tracer",
 ]
+
+#: The key of a queued execution's spec that carries the trace context of where it was queued.
+TRACE_CONTEXT_KEY = "trace_context"
 
 #: Span attributes as the runtime gives them (``None`` values are left out).
 Attributes = Mapping[str, str | bool | int | float | None]
@@ -78,14 +84,29 @@ class Tracer(Protocol):
     """Opens spans."""
 
     def start_span(
-        self, name: str, attributes: Attributes, *, client: bool = False, parent: Any = None
+        self,
+        name: str,
+        attributes: Attributes,
+        *,
+        client: bool = False,
+        parent: Any = None,
+        link: Mapping[str, str] | None = None,
     ) -> Span:
-        """Open a span under ``parent`` (a context from :meth:`capture`; ``None``: the current
-        span). ``client``: a call to a remote service (a model provider)."""
+        """Open a span under ``parent`` (a context from :meth:`capture` or :meth:`extract`;
+        ``None``: the current span), linked to the span of the ``link`` carrier if given.
+        ``client``: a call to a remote service (a model provider)."""
         ...
 
     def capture(self) -> Any:
         """The current trace context, to open spans under it in another thread."""
+        ...
+
+    def inject(self) -> dict[str, str]:
+        """The current trace context as text headers (``traceparent``), for another process."""
+        ...
+
+    def extract(self, carrier: Mapping[str, str]) -> Any:
+        """The trace context of text headers made by :meth:`inject` or a span's ``carrier()``."""
         ...
 
 
@@ -105,10 +126,34 @@ def capture() -> Any:
     return None if found is None else found.capture()
 
 
+def carrier_here() -> dict[str, str] | None:
+    """The current trace context as text headers when spans are exported and a span is current
+    (``None`` otherwise): what a queued execution carries to the worker that runs it."""
+    found = tracer()
+    carrier = None if found is None else found.inject()
+    return carrier or None
+
+
+def queued_parent(tracer: Tracer, record: ExecutionRecord) -> tuple[Any, Mapping[str, str] | None]:
+    """Where the span of a run of a queued execution goes: under the span that was current where
+    it was queued (its first run), or in a trace of its own linked to that span (later runs:
+    a resume, a retry, a recovery). ``(parent, link)``; both ``None`` when nothing was carried."""
+    carrier = record.spec.get(TRACE_CONTEXT_KEY)
+    if not isinstance(carrier, dict) or not carrier:
+        return None, None
+    if record.run_count <= 1:
+        return tracer.extract(carrier), None
+    return tracer.extract({}), carrier  # an empty context: a trace of its own
+
+
 def start_execution_span(
     tracer: Tracer, record: ExecutionRecord, flow_name: str, *, parent: Any = None
 ) -> Span:
-    """Open the span of one run of an execution's flow body."""
+    """Open the span of one run of an execution's flow body: under ``parent`` (where the run was
+    started) when given, else as :func:`queued_parent` says, else under the current span."""
+    link = None
+    if parent is None:
+        parent, link = queued_parent(tracer, record)
     return tracer.start_span(
         f"flow {flow_name}",
         {
@@ -118,6 +163,7 @@ def start_execution_span(
             "kitaru.original_exec_id": record.original_exec_id,
         },
         parent=parent,
+        link=link,
     )
 
 
