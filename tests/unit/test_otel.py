@@ -345,6 +345,13 @@ def test_a_process_without_a_provider_never_imports_opentelemetry(tmp_path: Path
         loaded = sorted(m for m in sys.modules if m.startswith("opentelemetry"))
         print("loaded:", loaded)
         assert not loaded, loaded
+
+        # Another library imported OpenTelemetry, but no provider was configured: still no tracer.
+        import opentelemetry.trace
+        from kitaru.runtime.tracing import tracer
+
+        assert plain.run(2).wait() == 4
+        assert tracer() is None
         """,
     )
     assert ran.returncode == 0, ran.stderr
@@ -458,3 +465,31 @@ def test_a_queued_execution_carries_its_trace_context_to_the_worker(monkeypatch:
     assert later.parent is None and later.context is not None
     assert later.context.trace_id != request.get_span_context().trace_id
     assert [link.context.span_id for link in later.links] == [request.get_span_context().span_id]
+
+
+@checkpoint(cache=True)
+def cached_step(text: str) -> str:
+    return text * 2
+
+
+@flow
+def cached_flow(text: str) -> str:
+    return cached_step(text)
+
+
+def test_a_cache_hit_and_a_pinned_output_say_so() -> None:
+    first = cached_flow.run("x")
+    assert first.wait() == "xx"
+    EXPORTER.clear()
+    assert cached_flow.run("x").wait() == "xx"
+    hit = _one("checkpoint cached_step")
+    assert hit.attributes is not None
+    assert hit.attributes["kitaru.status"] == "cached" and hit.attributes["kitaru.cached"] is True
+    assert hit.attributes["kitaru.cached_from_exec_id"] == first.exec_id
+    assert hit.attributes["kitaru.attempts"] == 0
+
+    EXPORTER.clear()
+    replay = cached_flow.replay(first.exec_id, from_="cached_step", overrides={"checkpoint.cached_step": "z"})
+    assert replay.wait() == "z"
+    pinned = _one("checkpoint cached_step")
+    assert pinned.attributes is not None and pinned.attributes["kitaru.status"] == "pinned"

@@ -29,7 +29,7 @@ __all__ = [
     "Span",
     "Tracer",
     "capture",
-    "carrier_here",
+    "with_trace_context",
     "queued_parent",
     "end_call_span",
     "end_execution_span",
@@ -126,12 +126,12 @@ def capture() -> Any:
     return None if found is None else found.capture()
 
 
-def carrier_here() -> dict[str, str] | None:
-    """The current trace context as text headers when spans are exported and a span is current
-    (``None`` otherwise): what a queued execution carries to the worker that runs it."""
+def with_trace_context(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` with the current trace context (under :data:`TRACE_CONTEXT_KEY`) when spans are
+    exported and a span is current: what a queued execution carries to the process that runs it."""
     found = tracer()
     carrier = None if found is None else found.inject()
-    return carrier or None
+    return {**spec, TRACE_CONTEXT_KEY: carrier} if carrier else spec
 
 
 def queued_parent(tracer: Tracer, record: ExecutionRecord) -> tuple[Any, Mapping[str, str] | None]:

@@ -23,7 +23,7 @@ from kitaru._types import ExecutionStatus
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.runtime.engine import FlowEntry, Outcome, create_execution
-from kitaru.runtime.tracing import TRACE_CONTEXT_KEY, carrier_here
+from kitaru.runtime.tracing import with_trace_context
 from kitaru.store._replay import json_values, queue_replay
 from kitaru.store.base import MetadataStore
 
@@ -74,10 +74,8 @@ class WorkerTarget:
             KitaruUsageError: an argument cannot be stored, so no other process could run it.
         """
         queue = _queue()
-        spec = {**spec, "target": "worker"}
-        carrier = carrier_here()
-        if carrier is not None:  # the worker's run opens its span under the span current here
-            spec[TRACE_CONTEXT_KEY] = carrier
+        # The worker's run opens its span under the span current here.
+        spec = with_trace_context({**spec, "target": "worker"})
         exec_id = create_execution(
             store,
             artifacts,
