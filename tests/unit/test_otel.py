@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 from tests._fake_llm import FakeProvider, openai_server
-from tests._helpers import retry_and_wait
+from tests._helpers import retry_and_wait, wait_until
 from tests._scripts import env_for
 
 import kitaru
@@ -89,9 +89,9 @@ def agent(topic: str) -> str:
 
 
 def test_the_trace_is_execution_then_checkpoint_then_model_call(fake: FakeProvider) -> None:
-    exec_id = agent.run("agents").exec_id
-    assert agent.run("agents").wait() == "fake reply"  # a second execution: its own trace
-    kitaru.KitaruClient().executions.get(exec_id)
+    first, second = agent.run("agents"), agent.run("agents")  # two executions: a trace each
+    assert first.wait() == second.wait() == "fake reply"
+    exec_id = first.exec_id
     runs = [s for s in _spans() if s.name == "flow agent"]
     assert len(runs) == 2 and len({s.context.trace_id for s in runs if s.context}) == 2
     [run] = [s for s in runs if s.attributes and s.attributes["kitaru.exec_id"] == exec_id]
@@ -278,6 +278,8 @@ def test_a_retry_shows_reused_calls_and_a_replay_its_source() -> None:
     EXPORTER.clear()
     state["healed"] = True
     assert retry_and_wait(handle.exec_id).status is kitaru.ExecutionStatus.COMPLETED
+    # The store says completed a moment before the run's span ends.
+    wait_until(lambda: any(s.name == "flow two_steps" for s in _spans()))
     run = _one("flow two_steps")
     assert run.attributes is not None and run.attributes["kitaru.run_count"] == 2
     reused = _one("checkpoint once")
