@@ -415,6 +415,7 @@ PINNED: dict[str, list[str]] = {
     ],
     "kitaru.config.login": ["LOGIN_SOURCE", "login", "login_layer", "logout"],
     "kitaru.store.base": ["MetadataStore", "cancel_execution"],
+    "kitaru.otel": ["attached", "set_tracer_provider", "tracer"],
     "kitaru.artifacts.base": ["ArtifactStore", "SignedUrlArtifactStore"],
     "kitaru.cli": ["entry_point", "main"],
     "kitaru.mcp": ["MCP_ENV", "entry_point", "main", "mount", "server_worker_app", "tool_names"],

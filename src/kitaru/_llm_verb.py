@@ -129,6 +129,7 @@ def llm(
 
 def _complete(
     ctx: ExecutionContext,
+    name: str,
     prompt: Any,
     model: str | None,
     system: str | None,
@@ -140,17 +141,47 @@ def _complete(
     from kitaru._connect import registry_for
     from kitaru.providers import complete
 
-    return complete(
-        prompt,
-        model=model,
-        system=system,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        schema=schema,
-        options=options,
-        # The aliases and secrets of the execution's stores: a server's when it stores it.
-        registry=registry_for(ctx.store),
+    def call() -> Completion:
+        return complete(
+            prompt,
+            model=model,
+            system=system,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            schema=schema,
+            options=options,
+            # The aliases and secrets of the execution's stores: a server's when it stores it.
+            registry=registry_for(ctx.store),
+        )
+
+    if ctx.tracer is None:
+        return call()
+    from kitaru.providers._spans import GEN_AI_REQUEST, gen_ai_attributes
+
+    span = ctx.tracer.start_span(
+        "chat" if model is None else f"chat {model}",
+        {
+            **GEN_AI_REQUEST,
+            "gen_ai.request.model": model,
+            "gen_ai.request.temperature": temperature,
+            "gen_ai.request.max_tokens": max_tokens,
+            "kitaru.exec_id": ctx.exec_id,
+            "kitaru.llm.name": name,
+        },
+        client=True,
     )
+    token = span.activate()  # an instrumented HTTP client's spans nest under it
+    try:
+        completion = call()
+    except BaseException as exc:
+        span.deactivate(token)
+        span.end(exc)
+        raise
+    span.deactivate(token)
+    span.rename(f"chat {completion.model.name}")
+    span.set_attributes(gen_ai_attributes(completion))
+    span.end()
+    return completion
 
 
 def _record(
@@ -211,7 +242,9 @@ def _in_checkpoint(
             while len(_child_counts) > _MAX_TRACKED_CALLS:
                 del _child_counts[next(iter(_child_counts))]
         name = f"{_DEFAULT_NAME}_{count}"
-    completion = _complete(scope.execution, prompt, model, system, temperature, max_tokens, schema, options)
+    completion = _complete(
+        scope.execution, name, prompt, model, system, temperature, max_tokens, schema, options
+    )
     flush_call(scope.call_id)  # the checkpoint call's running row may still be deferred
     _record(scope.execution, scope.call_id, name, prompt, system, completion)
     return completion.value
@@ -240,7 +273,9 @@ def _in_flow_body(
             ctx.name_counts[_COUNTER_KEY] = count
 
     def entrypoint(scope: CallScope, /, request: dict[str, Any]) -> Any:
-        completion = _complete(ctx, prompt, model, system, temperature, max_tokens, schema, options)
+        completion = _complete(
+            ctx, slot.invocation_id, prompt, model, system, temperature, max_tokens, schema, options
+        )
         # Made live (not reused, not pinned by a replay): its usage is recorded with its outcome.
         call.finish_with = lambda completed: _record(
             ctx, call.call_id, slot.invocation_id, prompt, system, completion, completed

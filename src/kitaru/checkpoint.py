@@ -257,8 +257,8 @@ class _CheckpointDefinition(Generic[P, R]):
         """
         call_id, after = kwargs.pop("id", None), kwargs.pop("after", None)
         call, deps = self._prepare(f"{self.name}.submit()", args, kwargs, call_id, after)
-        if call.is_reused:
-            return CheckpointFuture.completed(call.slot.invocation_id, call.reused_value())
+        if call.is_reused:  # the recorded value, at once (run_sync only loads it, with its span)
+            return CheckpointFuture.completed(call.slot.invocation_id, run_sync(call))
         runner: Callable[[], Any]
         if self.is_async:
             runner = functools.partial(_run_coroutine_factory, call, deps)

@@ -20,10 +20,10 @@ __all__ = ["main"]
 def main(request: str, reply: str) -> int:
     """Run the call in ``request`` and write its outcome to ``reply``; the exit code."""
     with open(request, "rb") as f:
-        ref, args, kwargs, is_async = pickle.load(f)
+        ref, args, kwargs, is_async, trace_context = pickle.load(f)
     outcome: tuple[bool, object]
     try:
-        value = run_payload(ref, args, kwargs, is_async)
+        value = run_payload(ref, args, kwargs, is_async, trace_context)
         outcome, text = (True, value), repr(value)
     except Exception as exc:
         outcome, text = (False, exc), "".join(traceback.format_exception(exc))

@@ -39,7 +39,7 @@ from kitaru.errors import (
     KitaruUsageError,
 )
 from kitaru.records import AttemptRecord, CallRecord, CompletedAttempt
-from kitaru.runtime import pending
+from kitaru.runtime import pending, tracing
 from kitaru.runtime.context import CallScope, ExecutionContext
 from kitaru.runtime.failures import failure_from
 from kitaru.runtime.isolated import FunctionRef, IsolatedCall
@@ -166,6 +166,12 @@ class DurableCall:
     """The cache hit this call could not use (its output could not be loaded), and why."""
     _fingerprinted: bool = field(init=False, default=False)
     begun: pending.PendingBegin | None = field(init=False, default=None)
+    was_pinned: bool = field(init=False, default=False)
+    """Whether a replay pinned this call's output (it was recorded, not run)."""
+    cached_from: str | None = field(init=False, default=None)
+    """The execution whose cached call answered this one, on a cache hit."""
+    span: tracing.Span | None = field(init=False, default=None)
+    """The call's trace span while it runs, when spans are exported."""
     finish_with: Callable[[CompletedAttempt | None], None] | None = field(init=False, default=None)
     """Set by a call that records more than its output (a flow-level model call): :meth:`succeed`
     hands it the completed attempt to write with the rest in one transaction, or ``None`` when
@@ -237,6 +243,7 @@ class DurableCall:
         value = self.ctx.overrides[self.slot.invocation_id]
         # No fingerprint: a pinned output stays pinned when the execution continues.
         self.fingerprint, self._fingerprinted = None, True
+        self.was_pinned = True
         self.begin()
         self.succeed(value)
         self.ctx.writes.merge_call_metadata(self.call_id, {"kitaru": {"override": True}})
@@ -286,6 +293,7 @@ class DurableCall:
         record = replace(self._record(CallStatus.CACHED), ended_at=utcnow(), metadata=marker)
         if not self.ctx.writes.record_cached_call(record, source=hit):
             return False, None  # the source's execution was deleted since the lookup: a miss
+        self.cached_from = hit.exec_id
         return True, value
 
     def begin(self) -> CallScope:
@@ -395,6 +403,7 @@ class DurableCall:
             kwargs=self.kwargs,
             resources=self.target.resources,
             is_async=self.target.is_async,
+            trace_context=None if self.span is None else self.span.carrier(),
         )
 
     def fail(self, exc: BaseException, *, retryable: bool = True) -> float | None:
@@ -404,6 +413,8 @@ class DurableCall:
         failure = failure_from(exc, attempt=self.attempts_done, invocation_id=self.slot.invocation_id)
         if self.ctx.cancel_event.is_set():
             failure["origin"] = "cancelled"
+        if self.span is not None:
+            self.span.add_failure(exc, {"kitaru.attempt": self.attempts_done, "kitaru.retried": retry})
         if self.begun is not None:
             pending.flush(self.begun)  # a failed attempt keeps its running row, then its failure
         self.ctx.writes.fail_attempt(
@@ -418,6 +429,24 @@ class DurableCall:
 
 def run_sync(call: DurableCall, wait_for: Sequence[Any] = ()) -> Any:
     """Run a call in this thread: reuse, cache, or live attempts with retries."""
+    tracer = call.ctx.tracer
+    if tracer is None:
+        return _run_sync(call, wait_for)
+    span = call.span = tracing.start_call_span(tracer, call)
+    first_attempt = call.attempts_done
+    token = span.activate()  # the code's own spans nest under the call's
+    try:
+        value = _run_sync(call, wait_for)
+    except BaseException as exc:
+        span.deactivate(token)
+        tracing.end_call_span(span, call, exc, first_attempt=first_attempt)
+        raise
+    span.deactivate(token)
+    tracing.end_call_span(span, call, None, first_attempt=first_attempt)
+    return value
+
+
+def _run_sync(call: DurableCall, wait_for: Sequence[Any]) -> Any:
     if call.is_reused:
         return call.reused_value()
     for future in wait_for:
@@ -447,6 +476,24 @@ def run_sync(call: DurableCall, wait_for: Sequence[Any] = ()) -> Any:
 
 async def run_async(call: DurableCall, wait_for: Sequence[Any] = ()) -> Any:
     """Run a call of an ``async def`` checkpoint on the running event loop."""
+    tracer = call.ctx.tracer
+    if tracer is None:
+        return await _run_async(call, wait_for)
+    span = call.span = tracing.start_call_span(tracer, call)
+    first_attempt = call.attempts_done
+    token = span.activate()  # the code's own spans nest under the call's (its task copies the context)
+    try:
+        value = await _run_async(call, wait_for)
+    except BaseException as exc:
+        span.deactivate(token)
+        tracing.end_call_span(span, call, exc, first_attempt=first_attempt)
+        raise
+    span.deactivate(token)
+    tracing.end_call_span(span, call, None, first_attempt=first_attempt)
+    return value
+
+
+async def _run_async(call: DurableCall, wait_for: Sequence[Any]) -> Any:
     import asyncio  # already loaded: a loop is running
 
     if call.is_reused:

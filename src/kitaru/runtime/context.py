@@ -82,6 +82,10 @@ class ExecutionContext:
     script: str | None = None
     """The script of the flow when it was defined in one run as ``__main__``: what ``__main__``
     in the types of the execution's recorded values means."""
+    tracer: Any = None
+    """The :class:`~kitaru.runtime.tracing.Tracer` the run's spans go to; ``None``: no spans."""
+    span: Any = None
+    """The span of this run of the flow body, when spans are exported."""
     epoch: InitVar[int | None] = None
     """The epoch of the runner's claim (its fencing token); ``None``: writes are not fenced."""
     lease_seconds: InitVar[float] = 30.0

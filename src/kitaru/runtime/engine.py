@@ -39,6 +39,7 @@ from kitaru.runtime.failures import failure_from, type_path
 from kitaru.runtime.heartbeat import Heartbeat
 from kitaru.runtime.inputs import store_inputs
 from kitaru.runtime.signals import ExecutionCancelled, RunnerFenced, RunnerReleased, StoreLost
+from kitaru.runtime.tracing import end_execution_span, start_execution_span, tracer
 from kitaru.serde import serialize
 from kitaru.store.base import MetadataStore
 
@@ -164,6 +165,9 @@ class RunSettings(Record):
     run uses it instead of reading it back from the store. A replay passes the calls it reused
     as recorded in its source (their copies here have ids ``copied_call_id(exec_id, call_id)``
     and no attempts; the run translates them)."""
+    trace_parent: Any = None
+    """The trace context the runs' spans open under (where the run was started, another
+    thread); ``None``: the current one of the thread that runs the body."""
 
 
 def _run_once(
@@ -203,6 +207,10 @@ def _run_once(
     register_running(ctx)
     heartbeat = Heartbeat(ctx, settings.heartbeat_seconds).start()
     token = enter_execution(ctx)
+    ctx.tracer = tracer()
+    if ctx.tracer is not None:
+        ctx.span = start_execution_span(ctx.tracer, record, target.name, parent=settings.trace_parent)
+    span_token = None if ctx.span is None else ctx.span.activate()
     try:
         if ctx.cancel_event.is_set():
             raise ExecutionCancelled(exec_id)
@@ -210,6 +218,8 @@ def _run_once(
     except BaseException as exc:
         return None, _stopped(ctx) or ctx.divergence or exc, ctx
     finally:
+        if span_token is not None:
+            ctx.span.deactivate(span_token)
         exit_execution(token)
         ctx.shutdown_pool()
         heartbeat.stop()
@@ -373,6 +383,13 @@ def _end_run(
     return False
 
 
+def _end_span(ctx: ExecutionContext, outcome: Outcome, error: BaseException | None) -> None:
+    """End the span of a run of the body with how it ended (a run the flow retries: failed)."""
+    retried = outcome.status is ExecutionStatus.RUNNING
+    status = ExecutionStatus.FAILED if retried else outcome.status
+    end_execution_span(ctx.span, status.value, outcome.error or error, retried=retried)
+
+
 def run_in_place(
     exec_id: str,
     target: FlowEntry,
@@ -431,6 +448,9 @@ def run_in_place(
             except StoreLost as lost:
                 _store_lost(ctx, lost, outcome)
                 return outcome
+            finally:
+                if ctx.span is not None:
+                    _end_span(ctx, outcome, error)
         raise AssertionError("unreachable")  # pragma: no cover
     except BaseException as exc:  # the store itself failed: report, never hang the handle
         if outcome.status is ExecutionStatus.RUNNING:

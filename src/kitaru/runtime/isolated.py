@@ -105,6 +105,9 @@ class IsolatedCall:
     kwargs: dict[str, Any]
     resources: dict[str, Any] = field(default_factory=dict)
     is_async: bool = False
+    trace_context: dict[str, str] | None = None
+    """The trace context of the call's span (``traceparent``), when spans are exported: spans
+    the function opens in the other process nest under it."""
 
 
 class IsolatedBackend(Protocol):
@@ -139,9 +142,25 @@ def resolve_function(ref: FunctionRef) -> Callable[..., Any]:
     return getattr(found, "func", found)  # type: ignore[no-any-return]
 
 
-def run_payload(ref: FunctionRef, args: tuple[Any, ...], kwargs: dict[str, Any], is_async: bool) -> Any:
-    """Run the function ``ref`` names with these arguments in this process (the isolated side)."""
-    func = resolve_function(ref)
+def run_payload(
+    ref: FunctionRef,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    is_async: bool,
+    trace_context: dict[str, str] | None = None,
+) -> Any:
+    """Run the function ``ref`` names with these arguments in this process (the isolated side),
+    in the trace context of the call's span when one was passed."""
+    func = resolve_function(ref)  # first: importing the code may configure a tracer provider
+    if trace_context:
+        from kitaru.otel import attached
+
+        with attached(trace_context):
+            return _call(func, args, kwargs, is_async)
+    return _call(func, args, kwargs, is_async)
+
+
+def _call(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], is_async: bool) -> Any:
     if is_async:
         import asyncio
 
@@ -170,7 +189,7 @@ class ProcessBackend:
         with tempfile.TemporaryDirectory(prefix="kitaru-isolated-") as tmp:
             request, reply = os.path.join(tmp, "call.pickle"), os.path.join(tmp, "outcome.pickle")
             with open(request, "wb") as f:
-                pickle.dump((call.function, call.args, call.kwargs, call.is_async), f)
+                pickle.dump((call.function, call.args, call.kwargs, call.is_async, call.trace_context), f)
             process = subprocess.Popen([self._python, "-m", "kitaru.runtime._isolated_child", request, reply])
             while True:
                 try:

@@ -31,6 +31,7 @@ from kitaru.runtime.replay import (
     replay_spec,
     select_call,
 )
+from kitaru.runtime.tracing import capture
 from kitaru.store.base import MetadataStore
 
 __all__ = ["LocalTarget", "PreparedReplay", "launch", "log_sink_factory", "prepare_replay"]
@@ -47,6 +48,10 @@ def launch(
 ) -> Outcome:
     """Run the execution in a new non-daemon thread; return its outcome holder."""
     outcome = Outcome(status=ExecutionStatus.RUNNING)
+    if settings.trace_parent is None:
+        parent = capture()  # the run's spans nest under the span current here
+        if parent is not None:
+            settings = replace(settings, trace_parent=parent)
     track(exec_id, target.name, store, outcome.done)  # Ctrl-C now cancels it (main thread only)
     thread = threading.Thread(
         target=run_in_place,

@@ -41,6 +41,7 @@ from kitaru.runtime.failures import failure_from
 from kitaru.runtime.isolated import IsolatedCall, run_payload
 from kitaru.runtime.signals import ExecutionCancelled
 from kitaru.runtime.targets.local import LocalTarget
+from kitaru.runtime.tracing import with_trace_context
 from kitaru.store.base import MetadataStore
 
 __all__ = ["RayBackend", "RayTarget"]
@@ -125,7 +126,7 @@ def _isolated_task(call: IsolatedCall) -> Any:
     """The body of an isolated call's Ray task."""
     _enter_project()
     try:
-        return run_payload(call.function, call.args, call.kwargs, call.is_async)
+        return run_payload(call.function, call.args, call.kwargs, call.is_async, call.trace_context)
     except Exception as exc:  # the remote traceback travels with the exception (its notes)
         import traceback
 
@@ -309,7 +310,8 @@ class RayTarget(LocalTarget):
         counts as orphaned, not pending forever, should this process die first.
         """
         runner = new_runner_id()
-        spec = {**spec, "target": {"kind": "ray", "address": self.address}}
+        # The runner actor opens the run's span under the span current here.
+        spec = with_trace_context({**spec, "target": {"kind": "ray", "address": self.address}})
         exec_id = create_execution(
             store,
             artifacts,

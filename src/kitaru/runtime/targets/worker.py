@@ -23,6 +23,7 @@ from kitaru._types import ExecutionStatus
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.runtime.engine import FlowEntry, Outcome, create_execution
+from kitaru.runtime.tracing import with_trace_context
 from kitaru.store._replay import json_values, queue_replay
 from kitaru.store.base import MetadataStore
 
@@ -73,13 +74,15 @@ class WorkerTarget:
             KitaruUsageError: an argument cannot be stored, so no other process could run it.
         """
         queue = _queue()
+        # The worker's run opens its span under the span current here.
+        spec = with_trace_context({**spec, "target": "worker"})
         exec_id = create_execution(
             store,
             artifacts,
             flow_name=entry.name,
             args=args,
             kwargs=kwargs,
-            spec={**spec, "target": "worker"},
+            spec=spec,
             source=source,
             func=entry.func,
         )
