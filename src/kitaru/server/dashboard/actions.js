@@ -38,14 +38,27 @@ const OPERATIONS = {
   },
 };
 
+// The replay panel of the execution shown: a page that renders again (live updates) gets the
+// same panel back, open or closed, with what was typed in it.
+let kept = null;
+
 /** The actions bar of `execution` (its `calls` give the replay points). */
 export function renderActions(execution, calls, ctx) {
   const path = `/executions/${encodeURIComponent(execution.exec_id)}`;
   const status = h("p", { class: "action-status", role: "status", "aria-live": "polite" });
   const alert = h("div", { class: "action-error", "aria-live": "assertive" });
   const reasons = h("ul", { class: "reasons muted", "aria-label": "Why some actions are not available", hidden: true });
-  const panel = h("div", { class: "replay-panel", hidden: true });
-  const replayButton = h("button", { type: "button", class: "secondary", "aria-expanded": "false", dataset: { action: "replay" } }, "Replay…");
+  if (!kept || kept.execId !== execution.exec_id) {
+    kept = { execId: execution.exec_id, panel: h("div", { class: "replay-panel", hidden: true }), form: null };
+  }
+  const state = kept;
+  const panel = state.panel;
+  const replayButton = h("button", {
+    type: "button",
+    class: "secondary",
+    "aria-expanded": String(!panel.hidden),
+    dataset: { action: "replay" },
+  }, "Replay…");
   const buttons = { replay: replayButton };
   for (const [name, op] of Object.entries(OPERATIONS)) {
     buttons[name] = h("button", { type: "button", class: op.danger ? "danger" : "secondary", dataset: { action: name } }, op.label);
@@ -79,14 +92,13 @@ export function renderActions(execution, calls, ctx) {
     });
   }
 
-  let replayForm = null;
   replayButton.addEventListener("click", () => {
     const open = panel.hidden;
     panel.hidden = !open;
     replayButton.setAttribute("aria-expanded", String(open));
-    if (open && !replayForm) {
-      replayForm = renderReplay(execution, calls, ctx);
-      panel.append(replayForm);
+    if (open && !state.form) {
+      state.form = renderReplay(execution, calls);
+      panel.append(state.form);
     }
     if (open) {
       const first = panel.querySelector("select, textarea, input");

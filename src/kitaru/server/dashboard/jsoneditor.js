@@ -30,24 +30,103 @@ export function parseJson(text) {
 }
 
 function syntaxMessage(text, message) {
-  let line = null;
-  let column = null;
-  const lc = /line (\d+) column (\d+)/i.exec(message);
-  const pos = /position (\d+)/i.exec(message);
-  if (lc) {
-    line = Number(lc[1]);
-    column = Number(lc[2]);
-  } else if (pos) {
-    const before = text.slice(0, Number(pos[1])).split("\n");
-    line = before.length;
-    column = before[before.length - 1].length + 1;
-  } else if (/unexpected end/i.test(message)) {
-    const lines = text.split("\n");
-    line = lines.length;
-    column = lines[lines.length - 1].length + 1;
+  const at = errorOffset(text);
+  const before = text.slice(0, at).split("\n");
+  const line = before.length;
+  const column = before[before.length - 1].length + 1;
+  const detail = message
+    .replace(/^JSON\.parse: /, "")
+    .replace(/ at line \d+ column \d+ of the JSON data$/, "")
+    .replace(/ in JSON at position \d+( \(line \d+ column \d+\))?$/, "")
+    .replace(/, "[\s\S]*" is not valid JSON$/, "");
+  return `Not valid JSON at line ${line}, column ${column}: ${detail}`;
+}
+
+/**
+ * Where JSON text first breaks (an offset), found by a small strict scanner: browsers word
+ * their `JSON.parse` errors differently and some give no position at all.
+ */
+export function errorOffset(text) {
+  let i = 0;
+  const fail = () => {
+    throw i;
+  };
+  const ws = () => {
+    while (i < text.length && " \t\n\r".includes(text[i])) i += 1;
+  };
+  const literal = (word) => {
+    for (const ch of word) {
+      if (text[i] !== ch) fail();
+      i += 1;
+    }
+  };
+  const string = () => {
+    i += 1;
+    while (i < text.length && text[i] !== '"') {
+      if (text[i] < " ") fail();
+      if (text[i] === "\\") {
+        i += 1;
+        if (text[i] === "u") {
+          for (let k = 1; k <= 4; k += 1) if (!/[0-9a-fA-F]/.test(text[i + k] || "")) { i += k; fail(); }
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(text[i] || "x")) fail();
+      }
+      i += 1;
+    }
+    if (text[i] !== '"') fail();
+    i += 1;
+  };
+  const number = () => {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+    if (!m || m[0] === "-") fail();
+    i += m[0].length;
+  };
+  const value = () => {
+    ws();
+    const ch = text[i];
+    if (ch === "{") {
+      i += 1;
+      ws();
+      if (text[i] === "}") { i += 1; return; }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        string();
+        ws();
+        if (text[i] !== ":") fail();
+        i += 1;
+        value();
+        ws();
+        if (text[i] === ",") { i += 1; continue; }
+        if (text[i] === "}") { i += 1; return; }
+        fail();
+      }
+    } else if (ch === "[") {
+      i += 1;
+      ws();
+      if (text[i] === "]") { i += 1; return; }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ",") { i += 1; continue; }
+        if (text[i] === "]") { i += 1; return; }
+        fail();
+      }
+    } else if (ch === '"') string();
+    else if (ch === "t") literal("true");
+    else if (ch === "f") literal("false");
+    else if (ch === "n") literal("null");
+    else number();
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail();
+  } catch (offset) {
+    if (typeof offset === "number") return Math.min(offset, text.length);
+    throw offset;
   }
-  const detail = message.replace(/^JSON\.parse: /, "").replace(/ of the JSON data$/, "");
-  return line === null ? `Not valid JSON: ${detail}` : `Not valid JSON at line ${line}, column ${column}: ${detail}`;
+  return text.length;
 }
 
 /**

@@ -12,8 +12,11 @@ import { artifactJson, jsonEditor, uid } from "./jsoneditor.js";
 
 const OVERRIDE_PREFIX = "checkpoint.";
 
-/** The replay form of `execution`; it loads the recorded values itself. */
-export function renderReplay(execution, calls, ctx) {
+/**
+ * The replay form of `execution`; it loads the recorded values itself (to the end: the form
+ * outlives a page that renders again, see actions.js).
+ */
+export function renderReplay(execution, calls) {
   const titleId = uid("replay-title");
   const body = h("div", { class: "replay-body" }, h("p", { class: "muted", role: "status" }, "Loading the recorded values…"));
   const section = h(
@@ -22,7 +25,7 @@ export function renderReplay(execution, calls, ctx) {
     h("h2", { id: titleId }, "Replay as a new execution"),
     body,
   );
-  load(execution, calls, ctx)
+  load(execution, calls)
     .then((recorded) => body.replaceChildren(form(execution, recorded)))
     .catch((exc) => {
       if (exc.name !== "AbortError") {
@@ -32,16 +35,15 @@ export function renderReplay(execution, calls, ctx) {
   return section;
 }
 
-async function load(execution, calls, ctx) {
+async function load(execution, calls) {
   const path = `/executions/${encodeURIComponent(execution.exec_id)}`;
-  const signal = ctx && ctx.signal;
   const [journal, listed] = await Promise.all([
-    api(`${path}/journal`, { signal }).catch(() => calls),
-    api(`${path}/artifacts`, { query: { kind: "input" }, signal }),
+    api(`${path}/journal`).catch(() => calls),
+    api(`${path}/artifacts`, { query: { kind: "input" } }),
   ]);
   const rows = listed.filter((a) => a.call_id === null && argumentOf(a) !== undefined);
   if (execution.inputs_artifact_id) rows.push({ artifact_id: execution.inputs_artifact_id, legacy: true });
-  const full = await Promise.all(rows.map((row) => api(`/artifacts/${encodeURIComponent(row.artifact_id)}`, { signal })
+  const full = await Promise.all(rows.map((row) => api(`/artifacts/${encodeURIComponent(row.artifact_id)}`)
     .then((artifact) => ({ ...artifact, legacy: row.legacy }))));
   const inputs = {};
   const kept = [];

@@ -28,8 +28,21 @@ function requestOf(wait) {
   };
 }
 
+// The forms shown, by wait call id: a page that renders again (live updates) gets the same
+// form back, with what was typed in it, while its wait is pending and unanswered here.
+const shown = new Map();
+
 /** The form answering `wait` (a pending wait call) of `execution`. */
-export function renderWaitForm(wait, execution, _ctx) {
+export function renderWaitForm(wait, execution, ctx) {
+  const kept = shown.get(wait.call_id);
+  if (kept && kept.execId === execution.exec_id && !kept.section.querySelector("form[data-answered]")) return kept.section;
+  for (const [id, entry] of shown) if (entry.execId !== execution.exec_id) shown.delete(id);
+  const section = buildWaitForm(wait, execution, ctx);
+  shown.set(wait.call_id, { execId: execution.exec_id, section });
+  return section;
+}
+
+function buildWaitForm(wait, execution, _ctx) {
   const request = requestOf(wait);
   const titleId = uid("wait-title");
   const status = h("div", { class: "wait-status", role: "status", "aria-live": "polite" });
