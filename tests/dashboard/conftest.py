@@ -59,9 +59,11 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the dashboard tests (no browser download: Debian's)."""
+    """One headless Chromium per test module (no browser download: Debian's). Not longer: while
+    Playwright's sync API is open, this thread has a running asyncio loop, which would change how
+    later tests in this process run async code (tests/ has no packages: "package" is the session)."""
     from playwright.sync_api import sync_playwright
 
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
