@@ -350,6 +350,7 @@ PINNED: dict[str, list[str]] = {
         "WaitAnswer",
         "WaitRequest",
         "ANSWERED_BY_CLIENT",
+        "ANSWERED_BY_SERVER",
         "ANSWERED_BY_TERMINAL",
         "WAIT_KEY",
         "MEMORY_NAME",
@@ -416,7 +417,7 @@ PINNED: dict[str, list[str]] = {
     "kitaru.config.login": ["LOGIN_SOURCE", "login", "login_layer", "logout"],
     "kitaru.store.base": ["MetadataStore", "cancel_execution"],
     "kitaru.otel": ["attached", "set_tracer_provider", "tracer"],
-    "kitaru.artifacts.base": ["ArtifactStore", "SignedUrlArtifactStore"],
+    "kitaru.artifacts.base": ["INLINE_LIMIT", "ArtifactStore", "SignedUrlArtifactStore"],
     "kitaru.cli": ["entry_point", "main"],
     "kitaru.mcp": ["MCP_ENV", "entry_point", "main", "mount", "server_worker_app", "tool_names"],
 }

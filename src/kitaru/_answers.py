@@ -4,9 +4,10 @@ Every way of answering goes through here: the runner's terminal prompt, the
 client's ``executions.input``/``abort_wait`` and so the CLI (``--value`` and
 ``-i``). :func:`record_answer` is the only code that stores an answer, and it
 checks it first as the flow will take it (:func:`check_answer`): against the
-JSON schema stored with the wait, formats included (:func:`validate_answer`),
-then with the wait's own pydantic type, rebuilt from its recorded description
-(a model's validators run too). So an answer that one surface rejects is
+JSON schema stored with the wait, formats included (:func:`validate_answer`,
+which :mod:`kitaru._answer_schema` shares with the server), then with the
+wait's own pydantic type, rebuilt from its recorded description (a model's
+validators run too). So an answer that one surface rejects is
 rejected by every other, and nothing invalid is recorded.
 
 Where the type cannot be loaded (its code is not importable or not trusted in
@@ -23,11 +24,16 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import json
 import warnings
 from typing import Any
 
+from kitaru._answer_schema import (
+    CHECKED_BY_SCHEMA,
+    CHECKED_BY_TYPE,
+    describe_validation_error,
+    validate_answer,
+)
 from kitaru._sources import ScriptSource, scripts_from, source_script
 from kitaru._strict_json import NonFiniteNumberError, loads_strict
 from kitaru._types import utcnow
@@ -47,64 +53,6 @@ __all__ = [
     "record_answer",
     "validate_answer",
 ]
-
-#: ``checked`` of an answer checked with the wait's own type.
-CHECKED_BY_TYPE = "type"
-#: ``checked`` of an answer checked only against the JSON schema (the type could not be loaded).
-CHECKED_BY_SCHEMA = "schema"
-
-
-@functools.cache
-def _format_checker() -> Any:
-    """JSON schema formats checked as pydantic parses them (``date-time`` as a ``datetime``...)."""
-    import datetime
-    import ipaddress
-    import uuid
-
-    import jsonschema
-    from pydantic import TypeAdapter, ValidationError
-
-    checker = jsonschema.FormatChecker()
-    types: dict[str, Any] = {
-        "date-time": datetime.datetime,
-        "date": datetime.date,
-        "time": datetime.time,
-        "duration": datetime.timedelta,
-        "uuid": uuid.UUID,
-        "ipv4": ipaddress.IPv4Address,
-        "ipv6": ipaddress.IPv6Address,
-    }
-    for name, tp in types.items():
-        adapter = TypeAdapter(tp)
-
-        def check(value: object, adapter: Any = adapter) -> bool:
-            if isinstance(value, str):  # a format constrains strings only
-                adapter.validate_python(value)
-            return True
-
-        checker.checks(name, raises=ValidationError)(check)
-    return checker
-
-
-def validate_answer(schema: dict[str, Any] | None, value: Any, *, wait_name: str) -> None:
-    """Raise ``KitaruWaitValidationError`` when ``value`` does not match the wait's JSON schema.
-
-    A wait without a schema (a continue/abort gate) takes any value. This is the
-    one check of every answer, whichever surface gives it.
-    """
-    if schema is None:
-        return
-    import jsonschema
-
-    try:
-        jsonschema.validate(value, schema, format_checker=_format_checker())
-    except jsonschema.ValidationError as exc:
-        raise KitaruWaitValidationError(
-            f"Input for wait {wait_name!r} does not match its schema: {exc.message}. "
-            f"Expected: {json.dumps(schema)}. Nothing was recorded; the execution still waits."
-        ) from None
-    except jsonschema.SchemaError as exc:  # pragma: no cover - schemas come from pydantic
-        raise KitaruWaitValidationError(f"Wait {wait_name!r} has an unusable schema: {exc.message}") from None
 
 
 def parse_answer_text(raw: str, schema: dict[str, Any] | None, *, wait_name: str) -> Any:
@@ -144,18 +92,6 @@ def parse_answer_text(raw: str, schema: dict[str, Any] | None, *, wait_name: str
             raise first from None
         return text
     return parsed
-
-
-def describe_validation_error(exc: Exception) -> str:
-    """One line per problem of a pydantic ``ValidationError`` (``field: message``)."""
-    errors = getattr(exc, "errors", None)
-    if not callable(errors):
-        return str(exc)
-    parts = []
-    for error in errors():
-        where = ".".join(str(p) for p in error.get("loc", ())) or "value"
-        parts.append(f"{where}: {error.get('msg')}")
-    return "; ".join(parts) or str(exc)
 
 
 def _adapter_for(request: WaitRequest, script: ScriptSource) -> tuple[Any, str | None]:

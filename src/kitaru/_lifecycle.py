@@ -1,5 +1,5 @@
-"""The state checks of the lifecycle operations (resume, retry, replay), shared by the client
-that performs them and the server that tells whether they are possible.
+"""The state checks of the lifecycle operations (input, resume, retry, replay), shared by the
+client that performs them and the server that tells whether they are possible.
 
 Each check raises :class:`KitaruStateError` with the reason an operation is refused now,
 and returns quietly when the state allows it (SPEC: every operation checks the current
@@ -17,7 +17,7 @@ from kitaru._types import ExecutionStatus
 from kitaru.errors import KitaruStateError
 from kitaru.records import CallRecord, ExecutionRecord
 
-__all__ = ["TERMINAL_HINT", "check_replay", "check_resume", "check_retry"]
+__all__ = ["TERMINAL_HINT", "check_replay", "check_resume", "check_retry", "pick_wait"]
 
 #: What can still be done with an execution that ended, by its status.
 TERMINAL_HINT = {
@@ -75,3 +75,47 @@ def check_replay(record: ExecutionRecord, *, flow: str | None = None) -> None:
         raise KitaruStateError(
             f"Execution {record.exec_id} is {record.status.value}; replay an execution that ended or waits."
         )
+
+
+def pick_wait(
+    record: ExecutionRecord,
+    pending_waits: Callable[[], Sequence[CallRecord]],
+    wait: str | None,
+    *,
+    hint: Callable[[], str] = lambda: "",
+) -> CallRecord:
+    """Return the pending wait of ``record`` that an answer names (invocation id, call id or
+    name), or its only one when ``wait`` is ``None``.
+
+    ``hint`` adds a sentence to the refusal when the execution has no pending wait (e.g.
+    that its runner is gone and how to recover it).
+
+    Raises:
+        KitaruStateError: the execution ended, has no pending wait, several (and ``wait`` is
+            ``None``), or none that ``wait`` names; the message lists the pending ones.
+    """
+    if record.status.is_terminal:
+        raise KitaruStateError(
+            f"Execution {record.exec_id} already ended ({record.status.value}): it has no pending wait; "
+            "nothing to answer."
+        )
+    pending = pending_waits()
+    if not pending:
+        extra = hint()
+        raise KitaruStateError(
+            f"Execution {record.exec_id} ({record.status.value}) has no pending wait; nothing to answer."
+            + (f" {extra}" if extra else "")
+        )
+    if wait is None:
+        if len(pending) > 1:
+            names = ", ".join(repr(c.invocation_id) for c in pending)
+            raise KitaruStateError(
+                f"Execution {record.exec_id} has {len(pending)} pending waits ({names}); "
+                "say which with wait=."
+            )
+        return pending[0]
+    for call in pending:
+        if wait in (call.invocation_id, call.call_id, call.name):
+            return call
+    names = ", ".join(repr(c.invocation_id) for c in pending)
+    raise KitaruStateError(f"Execution {record.exec_id} has no pending wait {wait!r}; pending: {names}.")

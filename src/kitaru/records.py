@@ -28,6 +28,7 @@ from kitaru._types import CallKind, CallStatus, ExecutionStatus, FailureOrigin, 
 
 __all__ = [
     "ANSWERED_BY_CLIENT",
+    "ANSWERED_BY_SERVER",
     "ApiKeyRecord",
     "ANSWERED_BY_TERMINAL",
     "WAIT_KEY",
@@ -437,6 +438,9 @@ ANSWERED_BY_TERMINAL: Final = "terminal"
 ANSWERED_BY_CLIENT: Final = "client"
 """``answered_by`` of an answer given through the client (CLI, API)."""
 
+ANSWERED_BY_SERVER: Final = "server"
+"""``answered_by`` of an answer given to the server's input route (e.g. from the dashboard)."""
+
 _UNKNOWN_TIME: Final = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
@@ -496,9 +500,9 @@ class WaitAnswer(Record):
     """How a wait was answered.
 
     ``value_artifact_id`` is the stored answer (the call's output; ``None`` when
-    aborted); ``answered_by`` is :data:`ANSWERED_BY_TERMINAL` or
-    :data:`ANSWERED_BY_CLIENT`. ``checked`` says what the value was checked with
-    before it was recorded: ``"type"`` (the wait's own type, as the flow takes
+    aborted); ``answered_by`` is :data:`ANSWERED_BY_TERMINAL`,
+    :data:`ANSWERED_BY_CLIENT` or :data:`ANSWERED_BY_SERVER`. ``checked`` says
+    what the value was checked with before it was recorded: ``"type"`` (the wait's own type, as the flow takes
     it) or ``"schema"`` (only its JSON schema, formats included, because the
     type could not be loaded where it was answered; ``unchecked_reason`` says
     why); ``None`` for an abort, a gate, or an answer recorded before this was kept.

@@ -18,9 +18,12 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
-__all__ = ["ArtifactStore", "SignedUrlArtifactStore"]
+__all__ = ["INLINE_LIMIT", "ArtifactStore", "SignedUrlArtifactStore"]
+
+INLINE_LIMIT: Final = 64 * 1024
+"""Values up to this many bytes are stored inline in their metadata row; larger ones are blobs."""
 
 
 @runtime_checkable

@@ -14,15 +14,12 @@ from typing import Any
 
 from kitaru._sources import ScriptSource
 from kitaru._types import new_id, sha256_hex, utcnow
-from kitaru.artifacts.base import ArtifactStore
+from kitaru.artifacts.base import INLINE_LIMIT, ArtifactStore
 from kitaru.errors import KitaruArtifactIntegrityError, KitaruStateError
 from kitaru.records import ArtifactRecord, MemoryEntry
 from kitaru.serde import SerializedValue, deserialize, serialize
 
 __all__ = ["INLINE_LIMIT", "load_memory_value", "load_value", "make_artifact", "make_memory_entry"]
-
-INLINE_LIMIT = 64 * 1024
-"""Values up to this many bytes are stored inline in the metadata row."""
 
 
 def make_artifact(

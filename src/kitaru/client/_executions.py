@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from kitaru._answers import record_answer
 from kitaru._bulk import gc_paused
 from kitaru._leases import is_orphaned, lease_seconds, lease_settings
-from kitaru._lifecycle import check_replay, check_resume, check_retry
+from kitaru._lifecycle import check_replay, check_resume, check_retry, pick_wait
 from kitaru._types import ArtifactKind, ExecutionStatus
 from kitaru.client._convert import to_artifact, to_calls, to_execution, to_log, to_pending_wait
 from kitaru.client._orphans import orphan_error, orphan_hint, stuck_orphan
@@ -320,31 +320,12 @@ class Executions:
     # -- acting -----------------------------------------------------------
     def _pick_wait(self, record: ExecutionRecord, wait: str | None) -> CallRecord:
         store = self._client._store
-        if record.status.is_terminal:
-            raise KitaruStateError(
-                f"Execution {record.exec_id} already ended ({record.status.value}): it has no pending wait; "
-                "nothing to answer."
-            )
-        pending = store.list_pending_waits(record.exec_id)
-        if not pending:
+
+        def hint() -> str:
             orphan = stuck_orphan(store, record)
-            raise KitaruStateError(
-                f"Execution {record.exec_id} ({record.status.value}) has no pending wait; nothing to answer."
-                + ("" if orphan is None else f" {orphan_hint(orphan)}")
-            )
-        if wait is None:
-            if len(pending) > 1:
-                names = ", ".join(repr(c.invocation_id) for c in pending)
-                raise KitaruStateError(
-                    f"Execution {record.exec_id} has {len(pending)} pending waits ({names}); "
-                    "say which with wait=."
-                )
-            return pending[0]
-        for call in pending:
-            if wait in (call.invocation_id, call.call_id, call.name):
-                return call
-        names = ", ".join(repr(c.invocation_id) for c in pending)
-        raise KitaruStateError(f"Execution {record.exec_id} has no pending wait {wait!r}; pending: {names}.")
+            return "" if orphan is None else orphan_hint(orphan)
+
+        return pick_wait(record, lambda: store.list_pending_waits(record.exec_id), wait, hint=hint)
 
     def input(self, exec_id: str, *, wait: str | None = None, value: Any = None) -> Execution:
         """Answer a pending wait; the execution continues: in the live runner that holds it,

@@ -32,6 +32,7 @@ from kitaru.server._operations import operations_router
 from kitaru.server._queue import MAX_CLAIM_WAIT, queue_router
 from kitaru.server._registry import registry_router
 from kitaru.server._usage import usage_router
+from kitaru.server._waits import waits_router
 from kitaru.store.base import MetadataStore
 
 __all__ = ["API_PREFIX", "build_app"]
@@ -72,11 +73,12 @@ def build_app(
     # Each router straight under the app (a request is matched against the routers in
     # order, and again within the one that matched): the checkpoint hot path's first.
     for router in (
-        calls_router(keyed),
+        calls_router(keyed, artifacts),
         executions_router(keyed),
         follow_router(store, max_wait=max_follow_wait),
         operations_router(keyed),
         queue_router(store, max_wait=min(max_follow_wait, MAX_CLAIM_WAIT)),
+        waits_router(keyed, artifacts),
         registry_router(authenticated=auth is not None),
         memory_router(keyed),
         usage_router(store),

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 
 from kitaru._wire import from_wire, to_wire
+from kitaru.artifacts.base import ArtifactStore
 from kitaru.records import (
     ArtifactRecord,
     AttemptRecord,
@@ -33,6 +34,7 @@ from kitaru.server._schemas import (
     WaitAnswerBody,
     WaitBody,
 )
+from kitaru.server._waits import check_client_answer
 from kitaru.store.base import MetadataStore
 
 __all__ = ["calls_router"]
@@ -40,8 +42,9 @@ __all__ = ["calls_router"]
 _NO_CONTENT = 204
 
 
-def calls_router(store: MetadataStore) -> APIRouter:
-    """Return the routes of calls, attempts, waits, artifact rows, model usage and logs over ``store``."""
+def calls_router(store: MetadataStore, artifacts: ArtifactStore) -> APIRouter:
+    """Return the routes of calls, attempts, waits, artifact rows, model usage and logs over ``store``
+    (``artifacts`` holds the blobs of large answers, which are checked before they are recorded)."""
     router = APIRouter()
 
     @router.post("/attempts", status_code=_NO_CONTENT, tags=["calls"], summary="Begin an attempt of a call")
@@ -141,10 +144,18 @@ def calls_router(store: MetadataStore) -> APIRouter:
         return {"changed": entered}
 
     @router.post(
-        "/waits/{call_id}/answer", response_model=ChangedResult, tags=["waits"], summary="Answer a wait"
+        "/waits/{call_id}/answer",
+        response_model=ChangedResult,
+        tags=["waits"],
+        summary="Answer a wait",
+        description=(
+            "An answer stored as JSON is checked against the wait's JSON schema first: 422 with "
+            "the message of every other surface, and nothing recorded, when it does not match."
+        ),
     )
     def resolve_wait(call_id: str, body: WaitAnswerBody) -> Any:
         output = from_wire(ArtifactRecord | None, body.model_dump(mode="json")["output"], where="output")
+        check_client_answer(store, artifacts, call_id, output=output, metadata=body.metadata)
         resolved = store.resolve_wait(call_id, output=output, metadata=body.metadata, ended_at=body.ended_at)
         return {"changed": resolved}
 
