@@ -101,6 +101,9 @@ def test_cancel_terminates_an_isolated_ray_task(on_ray: RayCluster, tmp_path: Pa
     wait_until(lambda: not pid_alive(pid), timeout=30)
 
 
+# Its own waits (the runner reaching its gate, then Ray restarting the actor in a new process)
+# may each take up to 120 s on a busy machine: the test as a whole gets room for both.
+@pytest.mark.timeout(300)
 def test_a_killed_runner_is_restarted_by_ray_and_continues_without_resume(
     on_ray: RayCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
