@@ -277,6 +277,15 @@ class ExecutionPage {
 
   async followLog() {
     this.following = true;
+    // Catch up page by page (a long log never comes in one answer), then follow.
+    for (;;) {
+      const page = await api(`/executions/${enc(this.execId)}/logs`, {
+        query: { after_seq: this.lastSeq, limit: LOG_LINES }, signal: this.signal,
+      });
+      if (this.stopped) return;
+      this.appendLogs(page);
+      if (page.length < LOG_LINES) break;
+    }
     while (!this.stopped && !this.signal.aborted) {
       let got;
       try {
