@@ -59,7 +59,9 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="package")
+# Per module, not longer: while it is open its event loop runs in the main thread, where a later
+# test's flow run synchronously would take its async checkpoints for calls to await.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """One headless Chromium for the dashboard tests (no browser download: Debian's)."""
     from playwright.sync_api import sync_playwright
