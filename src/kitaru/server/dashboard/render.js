@@ -81,7 +81,7 @@ export function howToLoad(artifact) {
 
 /**
  * An artifact with its value rendered: a header (name, kind, type, serializer, size, download)
- * and the value, fetched now. `opts.open` shows it unfolded.
+ * and the value, fetched now. `label` replaces the name in the header.
  */
 export function renderArtifact(artifact, { signal, label = null } = {}) {
   const body = h("div", { class: "value", "aria-busy": "true" }, h("span", { class: "muted" }, "Loading…"));
