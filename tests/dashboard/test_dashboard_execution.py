@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 from tests._fake_llm import FakeProvider, openai_server
+from tests._helpers import wait_until
 from tests.dashboard.conftest import Dashboard, screenshot
 
 import kitaru
@@ -330,3 +331,43 @@ def test_a_running_execution_shows_new_calls_and_log_lines_live(
     finally:
         state["release"].set()
         handle.wait(timeout=30)
+
+
+@checkpoint
+def fragile(text: str) -> str:
+    if state.get("broken"):
+        raise ValueError(f"cannot shout {text!r} yet")
+    return text.upper()
+
+
+@flow
+def shout(text: str) -> str:
+    return fragile(text)
+
+
+def test_a_failed_execution_shows_its_failure_and_refreshes_when_told_of_a_change(
+    page: Any, dashboard: Dashboard
+) -> None:
+    state["broken"] = True
+    handle = shout.run("hello")
+    with pytest.raises(kitaru.KitaruExecutionError):
+        handle.wait(timeout=30)
+    page.goto(f"{dashboard.ui}#/executions/{handle.exec_id}")
+    failure = page.get_by_role("region", name="Failure of the execution")
+    expect(failure).to_contain_text("ValueError: cannot shout 'hello' yet")
+    expect(failure.locator("details[open] pre")).to_contain_text("Traceback (most recent call last)")
+    expect(page.locator("header.exec-header h1 .badge")).to_have_text("failed")
+    expect(page.locator(".live")).to_have_count(0)  # an ended execution is not polled
+
+    # Changed elsewhere (as the page's actions do), then announced: the page reads it again.
+    state["broken"] = False
+    client = KitaruClient()
+    client.executions.retry(handle.exec_id)
+    wait_until(lambda: client.executions.get(handle.exec_id).status == "completed", timeout=30)
+    expect(page.locator("header.exec-header h1 .badge")).to_have_text("failed")
+    page.evaluate("window.dispatchEvent(new CustomEvent('kitaru:changed'))")
+    expect(page.locator("header.exec-header h1 .badge")).to_have_text("completed")
+    expect(page.get_by_role("region", name="Failure of the execution")).to_have_count(0)
+    result = page.get_by_role("region", name="Inputs and result").locator("[data-artifact-name='result']")
+    expect(result.locator("pre.text-value")).to_have_text("HELLO")
+    expect(_call(page, "fragile").locator(":scope > details > summary .attempts")).to_have_text("2 attempts")
