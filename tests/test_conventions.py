@@ -250,6 +250,7 @@ PINNED: dict[str, list[str]] = {
         "serialize",
         "type_path_of",
         "unregister_serializer",
+        "visualization",
     ],
     "kitaru.testing": ["InMemoryStore", "MemoryArtifactStore", "in_memory", "isolated_home"],
     "kitaru.config": [

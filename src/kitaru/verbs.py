@@ -99,6 +99,7 @@ def save(name: str, value: Any, *, type: str = "output", tags: Iterable[str] | N
         kind=type,
         call_id=scope.call_id,
         tags=tag_list,
+        original=value,
     )
     ctx.writes.add_artifact(artifact)
 

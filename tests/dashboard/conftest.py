@@ -147,7 +147,10 @@ def anonymous_page(browser: Any, dashboard: Dashboard) -> Iterator[Any]:
 @pytest.fixture
 def page(anonymous_page: Any, dashboard: Dashboard) -> Any:
     """A page with the API key entered (kept in local storage, as the sign-in form does)."""
-    anonymous_page.add_init_script(f"localStorage.setItem('kitaru.apiKey', {dashboard.key!r});")
+    # The script runs in every frame; a sandboxed frame (a visualize() HTML value) has no storage.
+    anonymous_page.add_init_script(
+        f"try {{ localStorage.setItem('kitaru.apiKey', {dashboard.key!r}); }} catch (e) {{}}"
+    )
     return anonymous_page
 
 

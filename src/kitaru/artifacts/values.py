@@ -17,9 +17,11 @@ from kitaru._types import new_id, sha256_hex, utcnow
 from kitaru.artifacts.base import INLINE_LIMIT, ArtifactStore
 from kitaru.errors import KitaruArtifactIntegrityError, KitaruStateError
 from kitaru.records import ArtifactRecord, MemoryEntry
-from kitaru.serde import SerializedValue, deserialize, serialize
+from kitaru.serde import SerializedValue, deserialize, serialize, visualization
 
 __all__ = ["INLINE_LIMIT", "load_memory_value", "load_value", "make_artifact", "make_memory_entry"]
+
+_NO_VALUE: Any = object()
 
 
 def make_artifact(
@@ -32,8 +34,19 @@ def make_artifact(
     call_id: str | None = None,
     tags: Iterable[str] = (),
     metadata: dict[str, Any] | None = None,
+    original: Any = _NO_VALUE,
 ) -> ArtifactRecord:
-    """Build the artifact row for a serialized value, writing its blob first when large."""
+    """Build the artifact row for a serialized value, writing its blob first when large.
+
+    ``original`` is the value before serialization, when at hand: a registered serializer's
+    ``visualize()`` picture of it is then kept in the row's metadata (``{"kitaru":
+    {"visualization": ...}}``, see :func:`kitaru.serde.visualization`) for the dashboard.
+    """
+    if original is not _NO_VALUE:
+        shown = visualization(original, value)
+        if shown is not None:
+            metadata = dict(metadata or {})
+            metadata["kitaru"] = {**(metadata.get("kitaru") or {}), "visualization": shown}
     data = value.data
     digest = sha256_hex(data)
     inline: bytes | None = data

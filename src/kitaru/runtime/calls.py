@@ -371,6 +371,7 @@ class DurableCall:
             name=self.slot.invocation_id,
             kind="output",
             call_id=self.call_id,
+            original=value,
         )
         begun = self.begun
         if begun is not None and pending.settle(begun):

@@ -356,7 +356,12 @@ def _end_run(
     if error is None:
         try:
             result = make_artifact(
-                ctx.artifacts, serialize(value), exec_id=ctx.exec_id, name="result", kind="result"
+                ctx.artifacts,
+                serialize(value),
+                exec_id=ctx.exec_id,
+                name="result",
+                kind="result",
+                original=value,
             )
         except KitaruUsageError as exc:
             error = KitaruUsageError(f"Flow {target.name!r} returned a value that cannot be stored: {exc}")

@@ -84,7 +84,15 @@ def store_inputs(
             continue
         metadata = {"kitaru": {"argument": place}}
         records.append(
-            make_artifact(artifacts, serialized, exec_id=exec_id, name=name, kind=_KIND, metadata=metadata)
+            make_artifact(
+                artifacts,
+                serialized,
+                exec_id=exec_id,
+                name=name,
+                kind=_KIND,
+                metadata=metadata,
+                original=value,
+            )
         )
     return records, "; ".join(problems) or None
 

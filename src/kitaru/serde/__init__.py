@@ -28,6 +28,7 @@ from kitaru.serde._registry import (
     unregister_serializer,
 )
 from kitaru.serde._types import describe_type, rebuild_type
+from kitaru.serde._visualize import visualization
 
 __all__ = [
     "ALLOW_PICKLE_ENV",
@@ -46,4 +47,5 @@ __all__ = [
     "serialize",
     "type_path_of",
     "unregister_serializer",
+    "visualization",
 ]

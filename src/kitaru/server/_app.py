@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from kitaru.artifacts.base import ArtifactStore
 from kitaru.errors import KitaruError
+from kitaru.server._artifact_values import artifact_values_router
 from kitaru.server._auth import Authenticator, AuthMiddleware
 from kitaru.server._blobs import blobs_router
 from kitaru.server._calls import calls_router
@@ -84,6 +85,7 @@ def build_app(
         usage_router(store),
         retention_router(keyed),
         blobs_router(artifacts, max_blob_bytes=max_blob_bytes, uploads_dir=uploads),
+        artifact_values_router(store, artifacts),
     ):
         app.include_router(router, prefix=API_PREFIX)
 
