@@ -18,7 +18,7 @@ const SINCE = [
 ];
 const SINCE_MS = { "1h": 3600e3, "24h": 86400e3, "7d": 7 * 86400e3, "30d": 30 * 86400e3 };
 const COLUMNS = [
-  ["Execution"], ["Flow"], ["Status"], ["Started"], ["Duration", "num"], ["Checkpoints", "num"],
+  ["Execution"], ["Flow"], ["Status"], ["Started"], ["Duration", "num"], ["Calls", "num"],
   ["Tokens", "num"], ["Cost", "num"],
 ];
 const KEYS = ["status", "flow", "since", "before", "after"];
