@@ -6,6 +6,7 @@
 
 import { api, apiKey, apiUrl } from "../api.js";
 import { h, replace, shortId, fmtTime, fmtNumber } from "../dom.js";
+import { fmtBytes, jsonTree } from "../render.js";
 
 /** Serializers whose bytes are UTF-8 JSON, so the page can show the value itself. */
 const JSON_SERIALIZERS = new Set(["json", "pydantic", "dataclass"]);
@@ -287,7 +288,7 @@ function renderBytes(bytes, entry) {
     try {
       const value = JSON.parse(new TextDecoder().decode(bytes));
       if (typeof value === "string") return h("pre", { class: "memory-text" }, value);
-      return h("div", { class: "json-tree", dataset: { key: entry.key } }, jsonNode(null, value, 0));
+      return jsonTree(value);
     } catch {
       // not JSON after all: shown as bytes below
     }
@@ -299,25 +300,3 @@ function renderBytes(bytes, entry) {
       "Load it in Python with kitaru.memory.get() or KitaruClient().memories.get()."),
     h("pre", {}, shown + (bytes.length > 64 ? " …" : "")));
 }
-
-/** One node of a JSON tree: objects and arrays fold (<details>, keyboard-friendly), the rest is a line. */
-function jsonNode(name, value, depth) {
-  const label = name === null ? null : h("span", { class: "json-key" }, `${name}: `);
-  if (value !== null && typeof value === "object") {
-    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
-    const summary = Array.isArray(value) ? `[${entries.length}]` : `{${entries.length}}`;
-    return h("details", { open: depth < 2 ? true : null },
-      h("summary", {}, label, h("span", { class: "muted" }, summary)),
-      h("div", {}, entries.map(([k, v]) => jsonNode(k, v, depth + 1))));
-  }
-  const kind = value === null ? "null" : typeof value;
-  return h("div", {}, label, h("span", { class: `json-${kind}` }, JSON.stringify(value)));
-}
-
-function fmtBytes(n) {
-  if (n === null || n === undefined) return "";
-  if (n < 1024) return `${n} B`;
-  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / (1 << 20)).toFixed(1)} MiB`;
-}
-
