@@ -23,8 +23,7 @@ demo: $(VENV)/.demo-installed
 
 ## Lint, type-check, check the layering, then run the whole test suite.
 test: $(VENV)/.installed
-	scripts/ensure-postgres.sh
-	scripts/ensure-chromium.sh
+	scripts/ensure-system-packages.sh
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -q
 

@@ -53,7 +53,8 @@ def chromium_path() -> str:
     if not found:
         pytest.fail(
             "Chromium is not installed: the dashboard tests drive Debian's chromium. "
-            "Install it with: scripts/ensure-chromium.sh (or set KITARU_CHROMIUM to a Chromium binary)",
+            "Install it with: scripts/ensure-system-packages.sh "
+            "(or set KITARU_CHROMIUM to a Chromium binary)",
             pytrace=False,
         )
     return found
